@@ -1,0 +1,160 @@
+// Partners of the exchange, their keys and their grants, as the operator manages them.
+import { asc, eq, gt } from 'drizzle-orm'
+import type { JWK } from 'jose'
+import { appendAudit } from '../audit/log.js'
+import { partnerJwksFaults } from '../auth/partner-keys.js'
+import type { Db, Queryable } from '../db/connect.js'
+import { grants, partners } from '../db/schema.js'
+import { problem } from '../problem.js'
+import { decodeCursor, encodeCursor, type Page } from '../paging.js'
+import { findRegion, isCountryCode, type Region } from './regions.js'
+
+export interface Partner {
+  id: string
+  name: string
+  roles: string[]
+  country: string | null
+  status: string
+  jwks: { keys: JWK[] }
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Grant { region: string, k: number | null }
+
+export interface NewPartner { id: string, name: string, roles: string[], country?: string | null, jwks: { keys: JWK[] } }
+export interface PartnerChange { status?: 'active' | 'suspended', name?: string, jwks?: { keys: JWK[] } }
+
+type PartnerRow = typeof partners.$inferSelect
+
+function toPartner (row: PartnerRow): Partner {
+  return {
+    id: row.id,
+    name: row.name,
+    roles: row.roles,
+    country: row.country,
+    status: row.status,
+    jwks: row.jwks as { keys: JWK[] },
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString()
+  }
+}
+
+async function assertUsableJwks (jwks: { keys: JWK[] }): Promise<void> {
+  const faults = await partnerJwksFaults(jwks)
+  if (faults.length > 0) throw problem('validation', `jwks refused: ${faults[0].message}`, { errors: faults })
+}
+
+function assertCountry (country: string | null | undefined, roles: string[]): void {
+  if (country && !isCountryCode(country)) {
+    throw problem('validation', `country ${country} is not an ISO 3166-1 alpha-3 code`, { errors: [{ path: '/country', message: 'not an ISO 3166-1 alpha-3 code' }] })
+  }
+  // A reporter writes for its own country only, so it must have one.
+  if (roles.includes('reporter') && !country) {
+    throw problem('validation', 'a reporter needs a country', { errors: [{ path: '/country', message: 'required for the reporter role' }] })
+  }
+}
+
+export async function createPartner (db: Db, actor: string, input: NewPartner, now: Date): Promise<Partner> {
+  assertCountry(input.country, input.roles)
+  await assertUsableJwks(input.jwks)
+  return db.transaction(async (tx) => {
+    const inserted = await tx.insert(partners).values({
+      id: input.id,
+      name: input.name,
+      roles: [...new Set(input.roles)],
+      country: input.country ?? null,
+      jwks: input.jwks,
+      createdAt: now,
+      updatedAt: now
+    }).onConflictDoNothing().returning()
+    if (inserted.length === 0) throw problem('conflict', `partner ${input.id} exists already`)
+    await appendAudit(tx, { partnerId: actor, action: 'partner.create', subject: input.id, detail: { roles: input.roles, country: input.country ?? null, kids: input.jwks.keys.map((k) => k.kid) } }, now)
+    return toPartner(inserted[0])
+  })
+}
+
+export async function getPartner (q: Queryable, id: string): Promise<Partner> {
+  const [row] = await q.select().from(partners).where(eq(partners.id, id)).limit(1)
+  if (!row) throw problem('notFound', `no partner ${id}`)
+  return toPartner(row)
+}
+
+export async function listPartners (q: Queryable, limit: number, cursor?: string): Promise<Page<Partner>> {
+  const after = cursor ? decodeCursor<string>(cursor) : undefined
+  const rows = await q.select().from(partners)
+    .where(after === undefined ? undefined : gt(partners.id, after))
+    .orderBy(asc(partners.id)).limit(limit + 1)
+  const items = rows.slice(0, limit).map(toPartner)
+  return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null }
+}
+
+export async function changePartner (db: Db, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
+  if (change.jwks) await assertUsableJwks(change.jwks)
+  return db.transaction(async (tx) => {
+    const updated = await tx.update(partners).set({ ...change, updatedAt: now }).where(eq(partners.id, id)).returning()
+    if (updated.length === 0) throw problem('notFound', `no partner ${id}`)
+    const detail: Record<string, unknown> = {}
+    if (change.status) detail.status = change.status
+    if (change.name) detail.name = change.name
+    if (change.jwks) detail.kids = change.jwks.keys.map((k) => k.kid)
+    await appendAudit(tx, { partnerId: actor, action: 'partner.change', subject: id, detail }, now)
+    return toPartner(updated[0])
+  })
+}
+
+export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
+  const rows = await q.select({ region: grants.region, k: grants.k }).from(grants)
+    .where(eq(grants.partnerId, partnerId)).orderBy(asc(grants.region))
+  return rows
+}
+
+/**
+ * A grant set must not let a partner subtract its way to a country it has no grant for:
+ * if a granted unit minus what its granted sub-units cover leaves exactly one ungranted
+ * country, that country's figures are one subtraction away.
+ */
+export function differencingLeak (units: Region[]): { unit: string, country: string } | undefined {
+  const grantedCountries = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
+  for (const unit of units) {
+    if (unit.members.length < 2) continue
+    const covered = new Set<string>()
+    for (const sub of units) {
+      if (sub === unit || sub.members.length >= unit.members.length) continue
+      if (sub.members.every((m) => unit.members.includes(m))) sub.members.forEach((m) => covered.add(m))
+    }
+    if (covered.size === 0) continue
+    const left = unit.members.filter((m) => !covered.has(m))
+    if (left.length === 1 && !grantedCountries.has(left[0])) return { unit: unit.code, country: left[0] }
+  }
+  return undefined
+}
+
+export async function replaceGrants (db: Db, actor: string, partnerId: string, wanted: Grant[], minK: number, now: Date): Promise<Grant[]> {
+  const units: Region[] = []
+  const faults: { path: string, message: string }[] = []
+  const seen = new Set<string>()
+  for (const [i, grant] of wanted.entries()) {
+    if (seen.has(grant.region)) faults.push({ path: `/grants/${i}/region`, message: `${grant.region} is granted twice` })
+    seen.add(grant.region)
+    if (grant.k !== null && grant.k < minK) faults.push({ path: `/grants/${i}/k`, message: `k may only be stricter than the hub's: at least ${minK}` })
+    const region = await findRegion(db, grant.region)
+    if (!region) faults.push({ path: `/grants/${i}/region`, message: `unknown region or country ${grant.region}` })
+    else units.push(region)
+  }
+  if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
+  const leak = differencingLeak(units)
+  if (leak) {
+    throw problem('conflict', `these grants would reveal ${leak.country}: ${leak.unit} minus the other granted units leaves only ${leak.country}, which is not granted`, { country: leak.country })
+  }
+  return db.transaction(async (tx) => {
+    const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')
+    if (!partner) throw problem('notFound', `no partner ${partnerId}`)
+    await tx.delete(grants).where(eq(grants.partnerId, partnerId))
+    if (wanted.length > 0) {
+      await tx.insert(grants).values(wanted.map((g) => ({ partnerId, region: g.region, k: g.k, createdAt: now })))
+    }
+    await appendAudit(tx, { partnerId: actor, action: 'grants.replace', subject: partnerId, detail: { grants: wanted } }, now)
+    return partnerGrants(tx, partnerId)
+  })
+}

@@ -1,0 +1,159 @@
+// Operator routes: partners, keys, grants, regions, the hub signing keys.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { RouteDeps } from '../app.js'
+import { appendAudit } from '../audit/log.js'
+import { callerOf } from '../auth/bearer.js'
+import { ROLES, SCOPE } from '../auth/scopes.js'
+import { PageQuery, pageOf } from '../paging.js'
+import { Problem } from '../problem.js'
+import { changePartner, createPartner, getPartner, listPartners, partnerGrants, replaceGrants } from './partners.js'
+import { COUNTRY_CODE_PATTERN, createRegion, listRegions, REGION_CODE_PATTERN } from './regions.js'
+
+const PartnerId = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{1,62}$', description: 'lower-case id, e.g. kaz-moh' })
+const CountryCode = Type.String({ pattern: COUNTRY_CODE_PATTERN, description: 'ISO 3166-1 alpha-3' })
+const UnitCode = Type.String({ maxLength: 64, pattern: `${COUNTRY_CODE_PATTERN}|${REGION_CODE_PATTERN}`, description: 'a country (KAZ) or region (central-asia) code' })
+const Jwk = Type.Object({
+  kty: Type.String(),
+  kid: Type.String({ minLength: 1, maxLength: 128 }),
+  alg: Type.String()
+}, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) })
+const Jwks = Type.Object({ keys: Type.Array(Jwk, { maxItems: 5 }) }, { additionalProperties: false })
+
+const Partner = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  roles: Type.Array(Type.String()),
+  country: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  jwks: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+  createdAt: Type.String(),
+  updatedAt: Type.String()
+})
+const Grant = Type.Object({
+  region: UnitCode,
+  k: Type.Optional(Type.Union([Type.Integer({ minimum: 3, maximum: 1000 }), Type.Null()]))
+}, { additionalProperties: false })
+const GrantOut = Type.Object({ region: Type.String(), k: Type.Union([Type.Integer(), Type.Null()]) })
+const Region = Type.Object({ code: Type.String(), name: Type.String(), members: Type.Array(Type.String()), kind: Type.String() })
+const IdParams = Type.Object({ id: PartnerId })
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+
+export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const { db } = deps.database
+  const admin = deps.authorize(SCOPE.admin)
+  const security = [{ bearer: [] }]
+
+  app.post('/v1/admin/partners', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Register a partner with its public keys', security,
+      body: Type.Object({
+        id: PartnerId,
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+        roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 3, uniqueItems: true }),
+        country: Type.Optional(Type.Union([CountryCode, Type.Null()])),
+        jwks: Jwks
+      }, { additionalProperties: false }),
+      response: { 201: Partner, ...errors(401, 403, 409, 422) }
+    }
+  }, async (request, reply) => {
+    const partner = await createPartner(db, callerOf(request).partnerId, request.body, deps.now())
+    return reply.code(201).header('location', `/v1/admin/partners/${partner.id}`).send(partner)
+  })
+
+  app.get('/v1/admin/partners', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'List partners', security,
+      querystring: Type.Object(PageQuery),
+      response: { 200: pageOf(Partner), ...errors(400, 401, 403) }
+    }
+  }, async (request) => listPartners(db, request.query.limit, request.query.cursor))
+
+  app.get('/v1/admin/partners/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'One partner', security, params: IdParams,
+      response: { 200: Partner, ...errors(401, 403, 404) }
+    }
+  }, async (request) => getPartner(db, request.params.id))
+
+  app.patch('/v1/admin/partners/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security, params: IdParams,
+      body: Type.Object({
+        status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        jwks: Type.Optional(Jwks)
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Partner, ...errors(401, 403, 404, 422) }
+    }
+  }, async (request) => changePartner(db, callerOf(request).partnerId, request.params.id, request.body, deps.now()))
+
+  app.get('/v1/admin/partners/:id/grants', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: "A partner's grants", security, params: IdParams,
+      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...errors(401, 403, 404) }
+    }
+  }, async (request) => {
+    await getPartner(db, request.params.id)
+    return { grants: await partnerGrants(db, request.params.id) }
+  })
+
+  app.put('/v1/admin/partners/:id/grants', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: "Replace a partner's grants", security, params: IdParams,
+      body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...errors(401, 403, 404, 409, 422) }
+    }
+  }, async (request) => {
+    const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null }))
+    return { grants: await replaceGrants(db, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now()) }
+  })
+
+  app.get('/v1/admin/regions', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Stored regions (every ISO country is also a region of one)', security,
+      response: { 200: Type.Object({ items: Type.Array(Region) }), ...errors(401, 403) }
+    }
+  }, async () => ({ items: await listRegions(db) }))
+
+  app.post('/v1/admin/regions', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Create a region (immutable once created)', security,
+      body: Type.Object({
+        code: Type.String({ pattern: REGION_CODE_PATTERN, minLength: 2, maxLength: 64 }),
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+        members: Type.Array(CountryCode, { minItems: 1, maxItems: 250 })
+      }, { additionalProperties: false }),
+      response: { 201: Region, ...errors(401, 403, 409, 422) }
+    }
+  }, async (request, reply) => {
+    const region = await db.transaction(async (tx) => {
+      const created = await createRegion(tx, request.body)
+      await appendAudit(tx, { partnerId: callerOf(request).partnerId, action: 'region.create', subject: created.code, detail: { members: created.members } }, deps.now())
+      return created
+    })
+    return reply.code(201).send(region)
+  })
+
+  app.post('/v1/admin/keys/rotate', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security,
+      body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
+      response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...errors(401, 403, 422) }
+    }
+  }, async (request) => {
+    const use = request.body?.use ?? 'token'
+    const rotated = await deps.keys.rotate(use)
+    await appendAudit(db, { partnerId: callerOf(request).partnerId, action: 'keys.rotate', subject: rotated.kid, detail: { use, retired: rotated.retired } }, deps.now())
+    return { use, ...rotated }
+  })
+}

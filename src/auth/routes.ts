@@ -1,0 +1,80 @@
+// Token endpoint and the hub's published keys and metadata.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { RouteDeps } from '../app.js'
+import { PARTNER_KEY_ALGS } from './partner-keys.js'
+import { ALL_SCOPES } from './scopes.js'
+import { ASSERTION_TYPE, issueAccessToken, OAuthError } from './token.js'
+
+const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() })
+
+const TokenForm = Type.Object({
+  grant_type: Type.Optional(Type.String({ description: 'client_credentials' })),
+  client_assertion_type: Type.Optional(Type.String({ description: ASSERTION_TYPE })),
+  client_assertion: Type.Optional(Type.String({ description: 'JWT signed with a registered partner key (RFC 7523)' })),
+  scope: Type.Optional(Type.String({ description: 'space-separated; fewer than the roles allow is fine' })),
+  client_id: Type.Optional(Type.String())
+}, { additionalProperties: true })
+
+export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const tokenEndpoint = `${deps.config.publicUrl}/v1/oauth/token`
+
+  app.post('/v1/oauth/token', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange a client assertion (private_key_jwt) for an access token',
+      consumes: ['application/x-www-form-urlencoded'],
+      body: TokenForm,
+      response: {
+        200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer(), scope: Type.String() }),
+        400: OAuthErrorBody,
+        401: OAuthErrorBody
+      }
+    },
+    // RFC 6749 errors here, not problem+json: OAuth client libraries expect them.
+    errorHandler: (error, request, reply) => {
+      const oauth = error instanceof OAuthError
+        ? error
+        : new OAuthError('invalid_request', (error as { statusCode?: number }).statusCode === 415
+          ? 'the body must be application/x-www-form-urlencoded'
+          : 'malformed token request')
+      request.log.info({ error: oauth.error, reason: oauth.description }, 'token request refused')
+      return reply.code(oauth.status as 400 | 401).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
+    }
+  }, async (request, reply) => {
+    const answer = await issueAccessToken(
+      { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now },
+      request.body)
+    void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+    return answer
+  })
+
+  app.get('/.well-known/jwks.json', {
+    schema: {
+      tags: ['auth'],
+      summary: 'The hub public keys (access tokens and receipts), retired ones included',
+      response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) }
+    }
+  }, async (request, reply) => {
+    void reply.header('cache-control', 'public, max-age=60')
+    return deps.keys.jwks()
+  })
+
+  app.get('/.well-known/oauth-authorization-server', {
+    schema: {
+      tags: ['auth'],
+      summary: 'RFC 8414 authorization server metadata',
+      response: { 200: Type.Object({}, { additionalProperties: true }) }
+    }
+  }, async () => ({
+    issuer: deps.config.publicUrl,
+    token_endpoint: tokenEndpoint,
+    jwks_uri: `${deps.config.publicUrl}/.well-known/jwks.json`,
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: [...PARTNER_KEY_ALGS],
+    scopes_supported: ALL_SCOPES,
+    response_types_supported: ['token'],
+    service_documentation: `${deps.config.publicUrl}/docs`
+  }))
+}

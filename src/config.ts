@@ -1,0 +1,110 @@
+// The only module that reads process.env. Everything else receives a Config.
+import { resolve } from 'node:path'
+
+export type Role = 'all' | 'api' | 'worker'
+
+export interface Config {
+  port: number
+  host: string
+  databaseUrl: string | undefined
+  redisUrl: string | undefined
+  dataDir: string
+  publicUrl: string
+  suppressionK: number
+  tokenTtlS: number
+  adminPublicJwkPath: string | undefined
+  role: Role
+  maxRecords: number
+  logLevel: string
+  kek: string | undefined
+  metricsToken: string | undefined
+  workerConcurrency: number
+  sweepIntervalMs: number
+  sweepAfterMs: number
+  dbPoolMax: number
+  dbStatementTimeoutMs: number
+}
+
+/** A configuration fault: one line naming the variable, shown instead of a stack trace. */
+export class ConfigError extends Error {
+  constructor (readonly variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function url (env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL')
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`)
+  }
+  return raw
+}
+
+function oneOf<T extends string> (env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`)
+  }
+  return raw as T
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** `role` overrides MHX_ROLE (npm run worker is always a worker). */
+export function loadConfig (env: Env = process.env, role?: Role): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535)
+  const publicUrl = (url(env, 'MHX_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '')
+  const suppressionK = integer(env, 'MHX_SUPPRESSION_K', 5, 0, 1000)
+  // Below 3 a suppressed cell and its single partner leak each other by subtraction.
+  if (suppressionK < 3) throw new ConfigError('MHX_SUPPRESSION_K', `must be at least 3, got ${suppressionK}`)
+  const kek = env.MHX_KEK === '' ? undefined : env.MHX_KEK
+  if (kek !== undefined && Buffer.from(kek, 'base64').length !== 32) {
+    throw new ConfigError('MHX_KEK', 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+  }
+  const config: Config = {
+    port,
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    dataDir: resolve(env.MHX_DATA_DIR || './.mhx'),
+    publicUrl,
+    suppressionK,
+    tokenTtlS: integer(env, 'MHX_TOKEN_TTL_S', 300, 10, 3600),
+    adminPublicJwkPath: env.MHX_ADMIN_PUBLIC_JWK || undefined,
+    role: role ?? oneOf(env, 'MHX_ROLE', ['all', 'api', 'worker'] as const, 'all'),
+    maxRecords: integer(env, 'MHX_MAX_RECORDS', 10000, 1, 1_000_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    kek,
+    metricsToken: env.MHX_METRICS_TOKEN || undefined,
+    workerConcurrency: integer(env, 'MHX_WORKER_CONCURRENCY', 4, 1, 256),
+    sweepIntervalMs: integer(env, 'MHX_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
+    sweepAfterMs: integer(env, 'MHX_SWEEP_AFTER_MS', 30_000, 0, 86_400_000),
+    dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
+    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+  }
+  if (config.role !== 'all' && (!config.databaseUrl || !config.redisUrl)) {
+    const missing = !config.databaseUrl ? 'DATABASE_URL' : 'REDIS_URL'
+    throw new ConfigError(missing, `MHX_ROLE=${config.role} needs DATABASE_URL and REDIS_URL: the embedded database and in-process queue belong to one process (use MHX_ROLE=all)`)
+  }
+  return config
+}

@@ -1,0 +1,123 @@
+// One handle on the database, PostgreSQL (pg pool) or embedded PGlite, with the same drizzle API.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { SQL } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core'
+import type { ExtractTablesWithRelations } from 'drizzle-orm'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import pg from 'pg'
+import { ConfigError } from '../config.js'
+import * as schema from './schema.js'
+
+export type Schema = typeof schema
+export type Db = PgDatabase<PgQueryResultHKT, Schema>
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>
+/** Anything that runs statements: the database itself or a transaction. */
+export type Queryable = Db | Tx
+
+export interface Database {
+  kind: 'postgres' | 'pglite'
+  db: Db
+  /** Whether a trivial statement answers now (readiness). */
+  ping (): Promise<boolean>
+  close (): Promise<void>
+  /** The raw PGlite instance, for tests that inspect it; undefined on PostgreSQL. */
+  pglite?: unknown
+  /** The pg pool, for the bulk paths and the migration lock; undefined on PGlite. */
+  pool?: pg.Pool
+}
+
+/** Rows of a raw `execute`, whose result type differs between the drivers. */
+export async function rows<T> (q: Queryable, statement: SQL): Promise<T[]> {
+  const result = await q.execute(statement) as unknown as { rows: T[] }
+  return result.rows
+}
+
+export interface PostgresOptions {
+  url: string
+  poolMax: number
+  statementTimeoutMs: number
+}
+
+export async function connectPostgres (options: PostgresOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: 'mhx'
+  })
+  // An idle client's network error must not crash the process; the next query reports it.
+  pool.on('error', () => {})
+  try {
+    const client = await pool.connect()
+    client.release()
+  } catch (err) {
+    await pool.end().catch(() => {})
+    const where = safeTarget(options.url)
+    throw new ConfigError('DATABASE_URL', `cannot connect to PostgreSQL at ${where}: ${(err as Error).message}`)
+  }
+  const db = drizzlePg(pool, { schema }) as unknown as Db
+  return {
+    kind: 'postgres',
+    db,
+    pool,
+    async ping () {
+      try {
+        await pool.query('SELECT 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    async close () {
+      await pool.end()
+    }
+  }
+}
+
+/** PGlite in `dir` (created if missing), or in memory when dir is undefined. */
+export async function connectPglite (dir?: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  let client
+  if (dir) {
+    mkdirSync(dir, { recursive: true })
+    client = new PGlite(join(dir, 'pgdata'))
+  } else {
+    client = new PGlite()
+  }
+  await client.waitReady
+  const db = drizzlePglite(client, { schema }) as unknown as Db
+  let closed = false
+  return {
+    kind: 'pglite',
+    db,
+    pglite: client,
+    async ping () {
+      if (closed) return false
+      try {
+        await client.query('SELECT 1')
+        return true
+      } catch {
+        return false
+      }
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      await client.close()
+    }
+  }
+}
+
+/** host:port/database of a connection URL, never its password. */
+function safeTarget (url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`
+  } catch {
+    return '(unparseable URL)'
+  }
+}

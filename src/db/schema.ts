@@ -1,0 +1,158 @@
+// Tables of the exchange. `drizzle-kit generate` turns changes here into migrations/.
+import { sql } from 'drizzle-orm'
+import {
+  bigint, bigserial, boolean, char, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
+} from 'drizzle-orm/pg-core'
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+
+/** A partner of the exchange: a ministry, a regional office, WHO, an NGO, or the hub operator. */
+export const partners = pgTable('partners', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  roles: text('roles').array().notNull(),
+  country: char('country', { length: 3 }),
+  status: text('status').notNull().default('active'),
+  // Registered public keys (a JWKS) used to check the partner's client assertions.
+  jwks: jsonb('jwks').notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+})
+
+/** A right to read the aggregates of one geographic unit (country or region code), optionally with a stricter k. */
+export const grants = pgTable('grants', {
+  partnerId: text('partner_id').notNull().references(() => partners.id),
+  region: text('region').notNull(),
+  k: integer('k'),
+  createdAt: createdAt()
+}, (t) => [primaryKey({ columns: [t.partnerId, t.region] })])
+
+/** Named groups of countries. Every ISO country is also a region of one, without a row here. */
+export const regions = pgTable('regions', {
+  code: text('code').primaryKey(),
+  name: text('name').notNull(),
+  members: text('members').array().notNull(),
+  createdAt: createdAt()
+})
+
+/** Client-assertion ids already used: the primary key makes replay detection atomic. */
+export const usedAssertions = pgTable('used_assertions', {
+  partnerId: text('partner_id').notNull(),
+  jti: text('jti').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull()
+}, (t) => [primaryKey({ columns: [t.partnerId, t.jti] }), index('used_assertions_expires_idx').on(t.expiresAt)])
+
+/** The hub's own signing keys; private halves encrypted under the key-encryption key. */
+export const hubKeys = pgTable('hub_keys', {
+  kid: text('kid').primaryKey(),
+  use: text('use').notNull(), // 'token' | 'receipt'
+  alg: text('alg').notNull(),
+  publicJwk: jsonb('public_jwk').notNull(),
+  privateJwkSealed: text('private_jwk_sealed').notNull(),
+  createdAt: createdAt(),
+  retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' })
+})
+
+/**
+ * One push of records by a reporter. `counted` is the wanted effect on the cells,
+ * `applied` the effect they hold now; the outbox is every row where they differ.
+ */
+export const submissions = pgTable('submissions', {
+  id: uuid('id').primaryKey(),
+  partnerId: text('partner_id').notNull().references(() => partners.id),
+  country: char('country', { length: 3 }).notNull(),
+  schemaName: text('schema_name').notNull(),
+  schemaVersion: text('schema_version').notNull(),
+  recordCount: integer('record_count').notNull(),
+  bodySha256: text('body_sha256').notNull(),
+  counted: boolean('counted').notNull().default(true),
+  applied: boolean('applied').notNull().default(false),
+  generation: integer('generation').notNull().default(1),
+  receipt: text('receipt').notNull(),
+  createdAt: createdAt(),
+  changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  aggregatedAt: timestamp('aggregated_at', { withTimezone: true, mode: 'date' }),
+  retractedAt: timestamp('retracted_at', { withTimezone: true, mode: 'date' })
+}, (t) => [
+  index('submissions_partner_created_idx').on(t.partnerId, t.createdAt, t.id),
+  index('submissions_outbox_idx').on(t.changedAt).where(sql`${t.counted} <> ${t.applied}`)
+])
+
+/** Responses kept per partner and Idempotency-Key, so a retried push is answered, not stored twice. */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  partnerId: text('partner_id').notNull(),
+  key: text('key').notNull(),
+  requestSha256: text('request_sha256').notNull(),
+  state: text('state').notNull(), // 'running' | 'done'
+  statusCode: integer('status_code'),
+  response: jsonb('response'),
+  createdAt: createdAt()
+}, (t) => [primaryKey({ columns: [t.partnerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)])
+
+/**
+ * One anonymized record. Optional dimensions absent from the record are stored as '_Z'
+ * (SDMX "not applicable"), never NULL, so they group and compare like any value.
+ */
+export const records = pgTable('records', {
+  submissionId: uuid('submission_id').notNull().references(() => submissions.id),
+  partnerId: text('partner_id').notNull(),
+  recordId: uuid('record_id').notNull(),
+  // False once its submission is retracted: the recordId may then be sent again.
+  live: boolean('live').notNull().default(true),
+  period: char('period', { length: 7 }).notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  subnationalArea: text('subnational_area').notNull(),
+  countryOfOrigin: text('country_of_origin').notNull(),
+  migrationStatus: text('migration_status').notNull(),
+  migrationStage: text('migration_stage').notNull(),
+  sex: text('sex').notNull(),
+  ageBand: text('age_band').notNull(),
+  encounter: text('encounter').notNull(),
+  condition: text('condition').notNull(),
+  conditionGroup: text('condition_group').notNull(),
+  screeningContext: text('screening_context').notNull(),
+  screeningConsequence: text('screening_consequence').notNull(),
+  insurance: text('insurance').notNull(),
+  outcome: text('outcome').notNull()
+}, (t) => [
+  index('records_submission_idx').on(t.submissionId),
+  uniqueIndex('records_live_record_id_idx').on(t.partnerId, t.recordId).where(sql`${t.live}`)
+])
+
+/** Aggregate cells at the finest grain: one count per period × country × every dimension. */
+export const cells = pgTable('cells', {
+  period: char('period', { length: 7 }).notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  subnationalArea: text('subnational_area').notNull(),
+  countryOfOrigin: text('country_of_origin').notNull(),
+  migrationStatus: text('migration_status').notNull(),
+  migrationStage: text('migration_stage').notNull(),
+  sex: text('sex').notNull(),
+  ageBand: text('age_band').notNull(),
+  encounter: text('encounter').notNull(),
+  conditionGroup: text('condition_group').notNull(),
+  screeningContext: text('screening_context').notNull(),
+  screeningConsequence: text('screening_consequence').notNull(),
+  insurance: text('insurance').notNull(),
+  outcome: text('outcome').notNull(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+}, (t) => [
+  primaryKey({
+    name: 'cells_pkey',
+    columns: [t.country, t.period, t.subnationalArea, t.countryOfOrigin, t.migrationStatus, t.migrationStage, t.sex,
+      t.ageBand, t.encounter, t.conditionGroup, t.screeningContext, t.screeningConsequence, t.insurance, t.outcome]
+  })
+])
+
+/** Append-only, hash-chained log of every write, admin change and aggregate read. */
+export const auditLog = pgTable('audit_log', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+  partnerId: text('partner_id'),
+  action: text('action').notNull(),
+  subject: text('subject'),
+  detail: jsonb('detail').notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull()
+}, (t) => [index('audit_log_partner_idx').on(t.partnerId, t.seq), index('audit_log_action_idx').on(t.action, t.seq)])

@@ -1,0 +1,29 @@
+// Liveness, readiness and the OpenAPI document.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { RouteDeps } from '../app.js'
+
+const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('down')]), kind: Type.String() })
+
+export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  app.get('/health/live', {
+    schema: { tags: ['ops'], summary: 'The process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  const Ready = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]), database: Check, queue: Check })
+  app.get('/health/ready', {
+    schema: { tags: ['ops'], summary: 'The database and the queue answer', response: { 200: Ready, 503: Ready } }
+  }, async (request, reply) => {
+    const [database, queue] = await Promise.all([deps.database.ping(), deps.queue.ready()])
+    const body = {
+      status: database && queue ? 'ready' as const : 'not ready' as const,
+      database: { status: database ? 'ok' as const : 'down' as const, kind: deps.database.kind },
+      queue: { status: queue ? 'ok' as const : 'down' as const, kind: deps.queue.kind }
+    }
+    return reply.code(database && queue ? 200 : 503).send(body)
+  })
+
+  app.get('/openapi.json', {
+    schema: { tags: ['ops'], summary: 'This OpenAPI 3.1 document', response: { 200: Type.Object({}, { additionalProperties: true }) } }
+  }, async () => app.swagger())
+}

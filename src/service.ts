@@ -1,0 +1,94 @@
+// Start-up shared by `npm start` (API + worker) and `npm run worker`: config → database →
+// migrations → keys → queue → the roles this process plays.
+import closeWithGrace from 'close-with-grace'
+import pino, { type Logger } from 'pino'
+import { bootstrapAdmin } from './admin/bootstrap.js'
+import { buildApp, LOG_REDACT, type App } from './app.js'
+import { createInProcessQueue } from './aggregation/in-process-queue.js'
+import type { AggregationQueue } from './aggregation/queue.js'
+import { loadHubKeys, loadKek } from './auth/hub-keys.js'
+import { ConfigError, type Config } from './config.js'
+import { connectPglite, connectPostgres, type Database } from './db/connect.js'
+import { migrate } from './db/migrate.js'
+
+export interface Service {
+  app?: App
+  database: Database
+  queue: AggregationQueue
+  close (): Promise<void>
+}
+
+export function createLogger (config: Config): Logger {
+  return pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } })
+}
+
+export async function openDatabase (config: Config): Promise<Database> {
+  return config.databaseUrl
+    ? connectPostgres({ url: config.databaseUrl, poolMax: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs })
+    : connectPglite(config.dataDir)
+}
+
+export async function startService (config: Config, logger: Logger): Promise<Service> {
+  const started = Date.now()
+  const database = await openDatabase(config)
+  await migrate(database)
+  const now = () => new Date()
+  const keys = await loadHubKeys(database.db, loadKek(config.kek, config.dataDir), now)
+  const admin = await bootstrapAdmin(database.db, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
+  if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
+  else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
+
+  const queue: AggregationQueue = createInProcessQueue()
+
+  let app: App | undefined
+  if (config.role !== 'worker') {
+    app = await buildApp({ config, database, queue, keys, now, logger })
+    await app.listen({ port: config.port, host: config.host })
+  }
+  logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')
+
+  return {
+    app,
+    database,
+    queue,
+    async close () {
+      await app?.close()
+      await queue.close()
+      await database.close()
+    }
+  }
+}
+
+/** Runs the service until a signal; a configuration fault is one line, not a stack trace. */
+export async function runService (config: () => Config): Promise<void> {
+  let resolved: Config
+  try {
+    resolved = config()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mhx: configuration error: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const logger = createLogger(resolved)
+  let service: Service
+  try {
+    service = await startService(resolved, logger)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mhx: configuration error: ${err.message}\n`)
+      process.exit(1)
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`mhx: configuration error: PORT: ${resolved.port} is already in use on ${resolved.host}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error')
+    else logger.info({ signal }, 'shutting down')
+    await service.close()
+  })
+}
