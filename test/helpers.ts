@@ -1,0 +1,165 @@
+// Test harness: a fresh database per test file (PostgreSQL when DATABASE_URL is set, else PGlite
+// in memory), the app built on it, and partners with real keys that obtain real tokens.
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import pg from 'pg'
+import pino from 'pino'
+import { buildApp, type App } from '../src/app.js'
+import { createInProcessQueue, type InProcessQueue } from '../src/aggregation/in-process-queue.js'
+import { loadHubKeys, type HubKeys } from '../src/auth/hub-keys.js'
+import { ASSERTION_TYPE } from '../src/auth/token.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { connectPglite, connectPostgres, type Database } from '../src/db/connect.js'
+import { migrate } from '../src/db/migrate.js'
+import { bootstrapAdmin } from '../src/admin/bootstrap.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+/** The environment's configuration: DATABASE_URL and REDIS_URL decide what the suite runs against. */
+export const baseConfig: Config = loadConfig()
+
+export const PUBLIC_URL = 'http://mhx.test'
+
+export function testConfig (overrides: Partial<Config> = {}): Config {
+  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', ...overrides }
+}
+
+/** A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory. */
+export async function testDatabase (t: Teardown, kind: 'postgres' | 'pglite' | 'env' = 'env'): Promise<Database> {
+  const usePostgres = kind === 'postgres' || (kind === 'env' && baseConfig.databaseUrl !== undefined)
+  if (!usePostgres) {
+    const database = await connectPglite()
+    await migrate(database)
+    t.teardown(() => database.close())
+    return database
+  }
+  const adminUrl = baseConfig.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test'
+  const name = `mhx_t_${randomUUID().replace(/-/g, '').slice(0, 16)}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  const database = await connectPostgres({ url: url.toString(), poolMax: 10, statementTimeoutMs: 30_000 })
+  await migrate(database)
+  t.teardown(async () => {
+    await database.close()
+    const cleanup = new pg.Client({ connectionString: adminUrl })
+    await cleanup.connect()
+    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await cleanup.end()
+  })
+  return database
+}
+
+export interface TestPartner {
+  id: string
+  kid: string
+  alg: string
+  privateKey: CryptoKey
+  publicJwk: JWK
+}
+
+export async function newPartnerKey (id: string, alg: 'EdDSA' | 'ES256' | 'RS256' | 'PS256' | 'ES384' = 'ES256'): Promise<TestPartner> {
+  const pair = await generateKeyPair(alg, { extractable: true })
+  const kid = `${id}-${alg.toLowerCase()}-${randomUUID().slice(0, 6)}`
+  return { id, kid, alg, privateKey: pair.privateKey, publicJwk: { ...(await exportJWK(pair.publicKey)), kid, alg } }
+}
+
+export interface AssertionOptions {
+  aud?: string | string[]
+  iss?: string
+  sub?: string
+  expInS?: number | null
+  jti?: string | null
+  kid?: string
+  key?: CryptoKey
+  alg?: string
+}
+
+export async function clientAssertion (partner: TestPartner, options: AssertionOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: options.alg ?? partner.alg, kid: options.kid ?? partner.kid })
+    .setIssuer(options.iss ?? partner.id)
+    .setSubject(options.sub ?? partner.id)
+    .setAudience(options.aud ?? `${PUBLIC_URL}/v1/oauth/token`)
+    .setIssuedAt(now)
+  if (options.expInS !== null) jwt.setExpirationTime(now + (options.expInS ?? 60))
+  if (options.jti !== null) jwt.setJti(options.jti ?? randomUUID())
+  return jwt.sign(options.key ?? partner.privateKey)
+}
+
+export function tokenForm (assertion: string, scope?: string): string {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion })
+  if (scope) form.set('scope', scope)
+  return form.toString()
+}
+
+export interface TestHub {
+  app: App
+  database: Database
+  queue: InProcessQueue
+  keys: HubKeys
+  config: Config
+  admin: TestPartner
+  /** An access token for a partner (a fresh assertion each time). */
+  token (partner: TestPartner, scope?: string): Promise<string>
+  /** Registers a partner with a fresh key through the admin API. */
+  partner (input: { id?: string, roles: string[], country?: string | null, grants?: Array<{ region: string, k?: number }> }): Promise<TestPartner>
+}
+
+/** The app on a fresh database with an admin partner whose key the test holds. */
+export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date } = {}): Promise<TestHub> {
+  const config = testConfig(options.config)
+  const database = options.database ?? await testDatabase(t)
+  const queue = createInProcessQueue()
+  const dataDir = mkdtempSync(join(tmpdir(), 'mhx-test-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const keys = await loadHubKeys(database.db, Buffer.alloc(32, 7))
+  const adminKey = await newPartnerKey('admin', 'EdDSA')
+  const jwkFile = join(dataDir, 'admin.jwk')
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(jwkFile, JSON.stringify({ keys: [adminKey.publicJwk] }))
+  await bootstrapAdmin(database.db, { adminPublicJwkPath: jwkFile, dataDir, now: new Date() })
+  const app = await buildApp({ config, database, queue, keys, now: options.now, logger: pino({ level: 'silent' }) })
+  t.teardown(() => app.close())
+
+  async function token (partner: TestPartner, scope?: string): Promise<string> {
+    const res = await app.inject({
+      method: 'POST', url: '/v1/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: tokenForm(await clientAssertion(partner), scope)
+    })
+    if (res.statusCode !== 200) throw new Error(`token for ${partner.id}: ${res.statusCode} ${res.body}`)
+    return res.json().access_token
+  }
+
+  let adminToken: string | undefined
+  async function partner (input: { id?: string, roles: string[], country?: string | null, grants?: Array<{ region: string, k?: number }> }): Promise<TestPartner> {
+    adminToken ??= await token(adminKey)
+    const id = input.id ?? `p-${randomUUID().slice(0, 8)}`
+    const key = await newPartnerKey(id)
+    const res = await app.inject({
+      method: 'POST', url: '/v1/admin/partners',
+      headers: { authorization: `Bearer ${adminToken}` },
+      payload: { id, name: `Partner ${id}`, roles: input.roles, country: input.country ?? null, jwks: { keys: [key.publicJwk] } }
+    })
+    if (res.statusCode !== 201) throw new Error(`create partner ${id}: ${res.statusCode} ${res.body}`)
+    if (input.grants) {
+      const g = await app.inject({
+        method: 'PUT', url: `/v1/admin/partners/${id}/grants`,
+        headers: { authorization: `Bearer ${adminToken}` },
+        payload: { grants: input.grants }
+      })
+      if (g.statusCode !== 200) throw new Error(`grants for ${id}: ${g.statusCode} ${g.body}`)
+    }
+    return key
+  }
+
+  return { app, database, queue, keys, config, admin: adminKey, token, partner }
+}
