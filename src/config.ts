@@ -108,3 +108,19 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
   }
   return config
 }
+
+/** The `mhx` CLI's settings: the service it talks to and, optionally, who it is. */
+export interface CliConfig {
+  url: string
+  partner: string | undefined
+  keyFile: string | undefined
+}
+
+/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE; flags override them. */
+export function loadCliConfig (env: Env = process.env): CliConfig {
+  return {
+    url: (url(env, 'MHX_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    partner: env.MHX_PARTNER || undefined,
+    keyFile: env.MHX_KEY_FILE || undefined
+  }
+}
