@@ -142,7 +142,9 @@ export const cells = pgTable('cells', {
     name: 'cells_pkey',
     columns: [t.country, t.period, t.subnationalArea, t.countryOfOrigin, t.migrationStatus, t.migrationStage, t.sex,
       t.ageBand, t.encounter, t.conditionGroup, t.screeningContext, t.screeningConsequence, t.insurance, t.outcome]
-  })
+  }),
+  // The release path reads "when did this country's data last change" per request (answer cache key, lastUpdated).
+  index('cells_country_updated_idx').on(t.country, t.updatedAt)
 ])
 
 /** Append-only, hash-chained log of every write, admin change and aggregate read. */

@@ -1,0 +1,1 @@
+CREATE INDEX "cells_country_updated_idx" ON "cells" USING btree ("country","updated_at");
