@@ -10,11 +10,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import pino, { type Logger } from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
+import { aggregationRoutes } from './aggregation/routes.js'
 import { createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
 import type { HubKeys } from './auth/hub-keys.js'
 import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
+import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
 import { opsRoutes } from './ops/routes.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
 
@@ -23,6 +25,8 @@ export interface AppDeps {
   database: Database
   queue: AggregationQueue
   keys: HubKeys
+  /** The process's Prometheus registry (shared with its worker); without one, a registry of this app's own. */
+  metrics?: Metrics
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
@@ -118,11 +122,14 @@ export async function buildApp (deps: AppDeps): Promise<App> {
 
   const now = deps.now ?? (() => new Date())
   const authenticate = createAuthenticator({ db: deps.database.db, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, now, authorize: createAuthorize(authenticate) }
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, now, authorize: createAuthorize(authenticate),
+    metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
   await app.register(adminRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
+  await app.register(metricsRoutes, routeDeps)
+  await app.register(aggregationRoutes(), routeDeps)
   return app
 }
 

@@ -21,6 +21,12 @@ export interface Config {
   workerConcurrency: number
   sweepIntervalMs: number
   sweepAfterMs: number
+  /** Redis key prefix of the BullMQ queues (several services or test runs can share one Redis). */
+  queuePrefix: string
+  /** BullMQ job lock: a worker killed mid-job gives its job back after about this long. */
+  workerLockMs: number
+  /** A worker-only process serves /metrics on this port (needs MHX_METRICS_TOKEN). */
+  metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
 }
@@ -68,6 +74,14 @@ function oneOf<T extends string> (env: Env, name: string, values: readonly T[], 
   return raw as T
 }
 
+function queuePrefix (env: Env): string {
+  const raw = env.MHX_QUEUE_PREFIX
+  if (raw === undefined || raw === '') return 'mhx'
+  // BullMQ joins keys with ':'; a prefix holding one would split them.
+  if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(raw)) throw new ConfigError('MHX_QUEUE_PREFIX', `must be 1-64 letters, digits, _ . - { }, got "${raw}"`)
+  return raw
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** `role` overrides MHX_ROLE (npm run worker is always a worker). */
@@ -99,8 +113,14 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     workerConcurrency: integer(env, 'MHX_WORKER_CONCURRENCY', 4, 1, 256),
     sweepIntervalMs: integer(env, 'MHX_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
     sweepAfterMs: integer(env, 'MHX_SWEEP_AFTER_MS', 30_000, 0, 86_400_000),
+    queuePrefix: queuePrefix(env),
+    workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+    metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+  }
+  if (config.metricsPort !== undefined && !config.metricsToken) {
+    throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')
   }
   if (config.role !== 'all' && (!config.databaseUrl || !config.redisUrl)) {
     const missing = !config.databaseUrl ? 'DATABASE_URL' : 'REDIS_URL'

@@ -4,17 +4,21 @@ import closeWithGrace from 'close-with-grace'
 import pino, { type Logger } from 'pino'
 import { bootstrapAdmin } from './admin/bootstrap.js'
 import { buildApp, LOG_REDACT, type App } from './app.js'
+import { createBullmqQueue } from './aggregation/bullmq-queue.js'
 import { createInProcessQueue } from './aggregation/in-process-queue.js'
+import { startAggregation, type AggregationRuntime } from './aggregation/worker-runtime.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { loadHubKeys, loadKek } from './auth/hub-keys.js'
 import { ConfigError, type Config } from './config.js'
 import { connectPglite, connectPostgres, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
+import { createMetrics, serveMetrics, type Metrics } from './ops/metrics.js'
 
 export interface Service {
   app?: App
   database: Database
   queue: AggregationQueue
+  metrics: Metrics
   close (): Promise<void>
 }
 
@@ -38,11 +42,22 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
   if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
   else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
 
-  const queue: AggregationQueue = createInProcessQueue()
+  // Producers fail fast while Redis is down; the outbox sweep enqueues what they could not.
+  const queue: AggregationQueue = config.redisUrl
+    ? createBullmqQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix }, logger)
+    : createInProcessQueue()
+  const metrics = createMetrics({ queue, database, processMetrics: true })
+  // The worker (and the sweep) run in every role but api: with MHX_ROLE=all, next to the API.
+  const aggregation: AggregationRuntime | undefined = config.role !== 'api'
+    ? await startAggregation({ config, database, queue, metrics, logger })
+    : undefined
+  const metricsServer = config.role === 'worker' && config.metricsPort !== undefined && config.metricsToken
+    ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, token: config.metricsToken })
+    : undefined
 
   let app: App | undefined
   if (config.role !== 'worker') {
-    app = await buildApp({ config, database, queue, keys, now, logger })
+    app = await buildApp({ config, database, queue, keys, metrics, now, logger })
     await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')
@@ -51,8 +66,11 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     app,
     database,
     queue,
+    metrics,
     async close () {
       await app?.close()
+      await aggregation?.close()
+      await new Promise((resolve) => metricsServer ? metricsServer.close(resolve) : resolve(undefined))
       await queue.close()
       await database.close()
     }

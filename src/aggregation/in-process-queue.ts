@@ -27,17 +27,21 @@ export function createInProcessQueue (): InProcessQueue {
     }
   }
 
+  async function enqueue (job: AggregationJob): Promise<void> {
+    if (closed) throw new Error('queue closed')
+    const id = `${job.submissionId}-${job.generation}`
+    // Same de-duplication as a BullMQ jobId: a job already waiting is not added twice.
+    if (pendingIds.has(id)) return
+    pendingIds.add(id)
+    waiting.push(job)
+    pump()
+  }
+
   return {
     kind: 'in-process',
-    async enqueue (job) {
-      if (closed) throw new Error('queue closed')
-      const id = `${job.submissionId}-${job.generation}`
-      // Same de-duplication as a BullMQ jobId: a job already waiting is not added twice.
-      if (pendingIds.has(id)) return
-      pendingIds.add(id)
-      waiting.push(job)
-      pump()
-    },
+    enqueue,
+    requeue: enqueue,
+    async depth () { return pendingIds.size },
     async ready () { return !closed },
     process (next) {
       handler = next

@@ -8,10 +8,20 @@ export interface AggregationQueue {
   kind: 'bullmq' | 'in-process'
   /** May fail (Redis down): the submission is committed already and the outbox sweep catches it up. */
   enqueue (job: AggregationJob): Promise<void>
+  /**
+   * Enqueues again for the outbox sweep: like enqueue, but a finished (completed or failed) job
+   * left under the same id is replaced, since the submission's effect is still pending.
+   */
+  requeue (job: AggregationJob): Promise<void>
+  /** Jobs waiting, delayed or running (metrics); undefined when it cannot be read now. */
+  depth (): Promise<number | undefined>
   /** Whether jobs can be handed over now (readiness). */
   ready (): Promise<boolean>
   close (): Promise<void>
 }
+
+/** The BullMQ queue name (keys are `<prefix>:aggregate:…`). */
+export const AGGREGATE_QUEUE = 'aggregate'
 
 /** BullMQ job ids never contain ':'. */
 export function aggregationJobId (job: AggregationJob): string {

@@ -1,0 +1,117 @@
+// Verify and rebuild the cells from the stored records. The invariant: every cell's count equals the
+// number of records of applied submissions (their effect is in the cells) with the cell's dimensions.
+import { sql } from 'drizzle-orm'
+import { rows, type Database, type Queryable } from '../db/connect.js'
+import { CELL_COLUMNS, columnList, columnsEqual, dimensionName } from './dimensions.js'
+
+export type CellKey = Record<string, string>
+export interface CellDifference { cell: CellKey, expected: number, actual: number }
+export interface VerifyResult {
+  ok: boolean
+  /** At most `limit` differences, in key order. */
+  differences: CellDifference[]
+  differencesOmitted: number
+  /** Cells stored and the sum of their counts. */
+  cells: number
+  records: number
+}
+
+const APPLIED_RECORDS = sql`records r JOIN submissions s ON s.id = r.submission_id AND s.applied`
+
+/** Compares every cell with the records in one statement (one snapshot). */
+export async function verifyCells (q: Queryable, limit = 100): Promise<VerifyResult> {
+  const keys = sql.raw(CELL_COLUMNS.map((c) => `coalesce(e.${c}, c.${c}) AS ${c}`).join(', '))
+  const diff = await rows<Record<string, string> & { expected: string, actual: string, total: string }>(q, sql`
+    WITH expected AS (
+      SELECT ${columnList('r')}, count(*) AS count FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}
+    )
+    SELECT ${keys}, coalesce(e.count, 0) AS expected, coalesce(c.count, 0) AS actual, count(*) OVER () AS total
+    FROM expected e FULL JOIN cells c ON ${columnsEqual('e', 'c')}
+    WHERE e.count IS DISTINCT FROM c.count
+    ORDER BY ${sql.raw(CELL_COLUMNS.map((c) => `coalesce(e.${c}, c.${c})`).join(', '))}
+    LIMIT ${limit}`)
+  const [totals] = await rows<{ cells: string, records: string | null }>(q, sql`SELECT count(*) AS cells, sum(count) AS records FROM cells`)
+  const differences = diff.map((row) => ({
+    cell: Object.fromEntries(CELL_COLUMNS.map((c) => [dimensionName(c), row[c].trim()])),
+    expected: Number(row.expected),
+    actual: Number(row.actual)
+  }))
+  const total = diff.length > 0 ? Number(diff[0].total) : 0
+  return {
+    ok: total === 0,
+    differences,
+    differencesOmitted: total - differences.length,
+    cells: Number(totals?.cells ?? 0),
+    records: Number(totals?.records ?? 0)
+  }
+}
+
+export interface RebuildOptions {
+  /**
+   * The newest catalog's ICD-10 → condition group mapping; when given, records.condition_group is
+   * re-mapped first (in the same transaction), so cells follow a catalog change.
+   */
+  conditionGroupOf?: (icd10: string) => string | null
+}
+
+export interface RebuildResult {
+  cells: number
+  records: number
+  /** Cells whose count changed, appeared or disappeared. */
+  changed: number
+  /** Records whose condition group was re-mapped. */
+  remapped: number
+}
+
+/**
+ * Recomputes every cell from the stored records in one transaction. Writers to cells (processors)
+ * wait for it; readers never do: they see the old cells until the commit, then the new ones.
+ */
+export async function rebuildCells (database: Database, options: RebuildOptions = {}): Promise<RebuildResult> {
+  return database.db.transaction(async (tx) => {
+    // EXCLUSIVE blocks INSERT/UPDATE/DELETE on cells but not SELECT. A processor that committed before
+    // this lock is in the records below as applied; one that waits applies its delta after us.
+    await tx.execute(sql`LOCK TABLE cells IN EXCLUSIVE MODE`)
+    const remapped = options.conditionGroupOf ? await remapConditionGroups(tx, options.conditionGroupOf) : 0
+    await tx.execute(sql`
+      CREATE TEMP TABLE fresh_cells ON COMMIT DROP AS
+      SELECT ${columnList('r')}, count(*) AS count FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}`)
+    const removed = await tx.execute(sql`
+      DELETE FROM cells c WHERE NOT EXISTS (SELECT 1 FROM fresh_cells f WHERE ${columnsEqual('f', 'c')})`)
+    // Unchanged cells keep their updated_at: readers' lastUpdated moves only where counts moved.
+    const upserted = await tx.execute(sql`
+      INSERT INTO cells (${columnList()}, count, updated_at)
+      SELECT ${columnList()}, count, now() FROM fresh_cells ORDER BY ${columnList()}
+      ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = EXCLUDED.count, updated_at = now()
+      WHERE cells.count <> EXCLUDED.count`)
+    const [totals] = await rows<{ cells: string, records: string | null }>(tx, sql`SELECT count(*) AS cells, sum(count) AS records FROM fresh_cells`)
+    return {
+      cells: Number(totals?.cells ?? 0),
+      records: Number(totals?.records ?? 0),
+      changed: affected(removed) + affected(upserted),
+      remapped
+    }
+  })
+}
+
+/**
+ * Re-maps every record's condition group with `conditionGroupOf` (the newest catalog). Records
+ * without a condition ('_Z') keep '_Z'. Call inside the rebuild's transaction only: re-mapping
+ * records whose effect is in the cells without recomputing the cells breaks the invariant.
+ */
+export async function remapConditionGroups (tx: Queryable, conditionGroupOf: (icd10: string) => string | null): Promise<number> {
+  const codes = await rows<{ condition: string }>(tx, sql`SELECT DISTINCT condition FROM records WHERE condition <> '_Z'`)
+  if (codes.length === 0) return 0
+  const conditions = codes.map((c) => c.condition)
+  const groups = conditions.map((c) => conditionGroupOf(c) ?? '_Z')
+  const result = await tx.execute(sql`
+    UPDATE records r SET condition_group = m.condition_group
+    FROM (SELECT unnest(${sql.param(conditions)}::text[]) AS condition, unnest(${sql.param(groups)}::text[]) AS condition_group) m
+    WHERE r.condition = m.condition AND r.condition_group <> m.condition_group`)
+  return affected(result)
+}
+
+function affected (result: unknown): number {
+  const r = result as { rowCount?: number | null, affectedRows?: number }
+  return r.rowCount ?? r.affectedRows ?? 0
+}

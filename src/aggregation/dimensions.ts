@@ -1,0 +1,25 @@
+// The columns that identify a cell: period × reporting country × every record dimension.
+// Records carry the same columns (absent optional values as '_Z'), so cells are a GROUP BY of records.
+import { sql, type SQL } from 'drizzle-orm'
+
+/** Column names in the order of the cells primary key (cells_pkey). */
+export const CELL_COLUMNS = [
+  'country', 'period', 'subnational_area', 'country_of_origin', 'migration_status', 'migration_stage', 'sex',
+  'age_band', 'encounter', 'condition_group', 'screening_context', 'screening_consequence', 'insurance', 'outcome'
+] as const
+export type CellColumn = typeof CELL_COLUMNS[number]
+
+/** camelCase name of a column, as answers show it. */
+export function dimensionName (column: CellColumn): string {
+  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+}
+
+/** `a, b, c` or, with a table alias, `t.a, t.b, t.c`. */
+export function columnList (alias?: string): SQL {
+  return sql.raw(CELL_COLUMNS.map((c) => alias ? `${alias}.${c}` : c).join(', '))
+}
+
+/** `l.a = r.a AND …` over every cell column. */
+export function columnsEqual (left: string, right: string): SQL {
+  return sql.raw(CELL_COLUMNS.map((c) => `${left}.${c} = ${right}.${c}`).join(' AND '))
+}

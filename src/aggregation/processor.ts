@@ -1,0 +1,79 @@
+// The aggregation processor: brings a submission's applied effect in line with its wanted effect,
+// in one transaction, so a job delivered twice, run twice at once or retried after a crash
+// never changes a count twice.
+import { sql } from 'drizzle-orm'
+import { rows, type Database, type Queryable } from '../db/connect.js'
+import { columnList, columnsEqual } from './dimensions.js'
+
+export type ProcessOutcome =
+  | { kind: 'missing', submissionId: string }
+  | { kind: 'unchanged', submissionId: string }
+  | { kind: 'applied', submissionId: string, operation: 'add' | 'subtract', records: number, cells: number, freshnessS: number | null }
+
+interface SubmissionState { counted: boolean, applied: boolean, record_count: number, age_s: number | string }
+
+/** Transient PostgreSQL faults (deadlock, serialization) are retried at once; anything else goes to the queue's retry. */
+const TRANSIENT = new Set(['40P01', '40001'])
+const ATTEMPTS = 3
+
+export async function processSubmission (database: Database, submissionId: string): Promise<ProcessOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await database.db.transaction((tx) => applyEffect(tx, submissionId))
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !TRANSIENT.has(sqlState(err) ?? '')) throw err
+    }
+  }
+}
+
+async function applyEffect (tx: Queryable, submissionId: string): Promise<ProcessOutcome> {
+  // The row lock serializes every processor (and the intake's retraction) on this submission.
+  const [state] = await rows<SubmissionState>(tx, sql`
+    SELECT counted, applied, record_count, extract(epoch FROM clock_timestamp() - created_at) AS age_s
+    FROM submissions WHERE id = ${submissionId} FOR UPDATE`)
+  if (!state) return { kind: 'missing', submissionId }
+  if (state.counted === state.applied) return { kind: 'unchanged', submissionId }
+
+  const delta = state.counted ? 1 : -1
+  // One statement per submission. ORDER BY the key makes concurrent processors lock cells in one
+  // order, so they queue behind each other instead of deadlocking.
+  const inserted = await tx.execute(sql`
+    INSERT INTO cells (${columnList()}, count, updated_at)
+    SELECT ${columnList()}, count(*) * ${delta}, now()
+    FROM records WHERE submission_id = ${submissionId}
+    GROUP BY ${columnList()}
+    ORDER BY ${columnList()}
+    ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = cells.count + EXCLUDED.count, updated_at = now()`)
+  if (delta < 0) {
+    // Zero cells are not kept: a cell exists only while some applied record counts in it.
+    await tx.execute(sql`
+      DELETE FROM cells c USING (SELECT DISTINCT ${columnList()} FROM records WHERE submission_id = ${submissionId}) r
+      WHERE ${columnsEqual('c', 'r')} AND c.count = 0`)
+  }
+  await tx.execute(sql`
+    UPDATE submissions SET applied = counted,
+      aggregated_at = CASE WHEN counted THEN now() ELSE aggregated_at END,
+      retracted_at = CASE WHEN counted THEN retracted_at ELSE now() END
+    WHERE id = ${submissionId}`)
+  return {
+    kind: 'applied',
+    submissionId,
+    operation: delta > 0 ? 'add' : 'subtract',
+    records: state.record_count,
+    cells: affectedRows(inserted),
+    freshnessS: delta > 0 ? Number(state.age_s) : null
+  }
+}
+
+function affectedRows (result: unknown): number {
+  const r = result as { rowCount?: number | null, affectedRows?: number }
+  return r.rowCount ?? r.affectedRows ?? 0
+}
+
+/** The SQLSTATE of a driver error, also when drizzle wraps it. */
+export function sqlState (err: unknown): string | undefined {
+  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
+  }
+  return undefined
+}

@@ -1,0 +1,71 @@
+// Admin routes over the cells: check the invariant, rebuild from the stored records.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { RouteDeps } from '../app.js'
+import { appendAudit } from '../audit/log.js'
+import { callerOf } from '../auth/bearer.js'
+import { SCOPE } from '../auth/scopes.js'
+import { Problem } from '../problem.js'
+import { rebuildCells, verifyCells } from './cells.js'
+
+const Difference = Type.Object({
+  cell: Type.Record(Type.String(), Type.String(), { description: 'the cell key: period, country and every dimension (_Z = absent)' }),
+  expected: Type.Integer({ description: 'records of aggregated submissions with these dimensions' }),
+  actual: Type.Integer({ description: 'the count the cell holds' })
+})
+const Verify = Type.Object({
+  ok: Type.Boolean(),
+  differences: Type.Array(Difference),
+  differencesOmitted: Type.Integer(),
+  cells: Type.Integer(),
+  records: Type.Integer()
+})
+const Rebuild = Type.Object({
+  cells: Type.Integer(),
+  records: Type.Integer(),
+  changed: Type.Integer({ description: 'cells whose count changed, appeared or disappeared' }),
+  remapped: Type.Integer({ description: 'records whose condition group was re-mapped from the newest catalog' })
+})
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+
+/** The newest catalog's ICD-10 mapping, when the app has a schema registry (see RebuildOptions). */
+export type ConditionGroupOf = (icd10: string) => string | null
+
+export function aggregationRoutes (conditionGroupOf?: ConditionGroupOf): FastifyPluginAsyncTypebox<RouteDeps> {
+  return async (app, deps) => {
+    const admin = deps.authorize(SCOPE.admin)
+    const security = [{ bearer: [] }]
+
+    app.get('/v1/admin/aggregates/verify', {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'], summary: 'Check every cell against the stored records', security,
+        response: { 200: Verify, ...errors(401, 403) }
+      }
+    }, async (request) => {
+      const result = await verifyCells(deps.database.db)
+      await appendAudit(deps.database.db, {
+        partnerId: callerOf(request).partnerId,
+        action: 'aggregates.verify',
+        detail: { ok: result.ok, differences: result.differences.length + result.differencesOmitted, cells: result.cells }
+      }, deps.now())
+      return result
+    })
+
+    app.post('/v1/admin/aggregates/rebuild', {
+      preHandler: admin,
+      schema: {
+        tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security,
+        response: { 200: Rebuild, ...errors(401, 403) }
+      }
+    }, async (request) => {
+      const result = await rebuildCells(deps.database, { conditionGroupOf })
+      await appendAudit(deps.database.db, {
+        partnerId: callerOf(request).partnerId,
+        action: 'aggregates.rebuild',
+        detail: { ...result }
+      }, deps.now())
+      return result
+    })
+  }
+}
