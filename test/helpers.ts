@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../src/config.js'
 import { connectPglite, connectPostgres, type Database } from '../src/db/connect.js'
 import { migrate } from '../src/db/migrate.js'
 import { bootstrapAdmin } from '../src/admin/bootstrap.js'
+import { loadSchemaRegistry, type SchemaRegistry } from '../src/intake/registry.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -113,6 +114,9 @@ export interface TestHub {
   partner (input: { id?: string, roles: string[], country?: string | null, grants?: Array<{ region: string, k?: number }> }): Promise<TestPartner>
 }
 
+// Compiled once per test file: the registry is immutable.
+let schemaRegistry: SchemaRegistry | undefined
+
 /** The app on a fresh database with an admin partner whose key the test holds. */
 export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date } = {}): Promise<TestHub> {
   const config = testConfig(options.config)
@@ -126,14 +130,15 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   const { writeFileSync } = await import('node:fs')
   writeFileSync(jwkFile, JSON.stringify({ keys: [adminKey.publicJwk] }))
   await bootstrapAdmin(database.db, { adminPublicJwkPath: jwkFile, dataDir, now: new Date() })
-  const app = await buildApp({ config, database, queue, keys, now: options.now, logger: pino({ level: 'silent' }) })
+  schemaRegistry ??= await loadSchemaRegistry()
+  const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, now: options.now, logger: pino({ level: 'silent' }) })
   t.teardown(() => app.close())
 
   async function token (partner: TestPartner, scope?: string): Promise<string> {
     const res = await app.inject({
       method: 'POST', url: '/v1/oauth/token',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: tokenForm(await clientAssertion(partner), scope)
+      payload: tokenForm(await clientAssertion(partner, { aud: `${config.publicUrl}/v1/oauth/token` }), scope)
     })
     if (res.statusCode !== 200) throw new Error(`token for ${partner.id}: ${res.statusCode} ${res.body}`)
     return res.json().access_token

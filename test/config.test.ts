@@ -1,0 +1,59 @@
+// Configuration faults stop the start with one line naming the variable.
+import { spawnSync } from 'node:child_process'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.publicUrl, 'http://localhost:3000')
+  t.equal(config.suppressionK, 5)
+  t.equal(config.tokenTtlS, 300)
+  t.equal(config.maxRecords, 10000)
+  t.equal(config.role, 'all')
+  t.equal(config.databaseUrl, undefined)
+  t.equal(config.redisUrl, undefined)
+  t.match(config.dataDir, /\.mhx$/)
+  t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080')
+  t.equal(loadConfig({ MHX_PUBLIC_URL: 'https://mhx.example.org/' }).publicUrl, 'https://mhx.example.org', 'no trailing slash')
+})
+
+const faults: Array<[Record<string, string>, string]> = [
+  [{ PORT: 'abc' }, 'PORT'],
+  [{ PORT: '70000' }, 'PORT'],
+  [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+  [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL'],
+  [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+  [{ MHX_PUBLIC_URL: 'ftp://x' }, 'MHX_PUBLIC_URL'],
+  [{ MHX_SUPPRESSION_K: '2' }, 'MHX_SUPPRESSION_K'],
+  [{ MHX_ROLE: 'boss' }, 'MHX_ROLE'],
+  [{ MHX_ROLE: 'worker' }, 'DATABASE_URL'],
+  [{ MHX_ROLE: 'api', DATABASE_URL: 'postgres://127.0.0.1/x' }, 'REDIS_URL'],
+  [{ MHX_KEK: 'c2hvcnQ=' }, 'MHX_KEK'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL']
+]
+
+t.test('each fault names its variable', async (t) => {
+  for (const [env, variable] of faults) {
+    const err = t.throws(() => loadConfig(env), JSON.stringify(env)) as unknown
+    t.ok(err instanceof ConfigError && err.variable === variable, `${JSON.stringify(env)} names ${variable}`)
+  }
+})
+
+t.test('the process prints one line, not a stack trace', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'abc' }, /^mhx: configuration error: PORT: must be a whole number, got "abc"\n$/],
+    [{ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' }, /^mhx: configuration error: DATABASE_URL: cannot connect to PostgreSQL at 127\.0\.0\.1:1\/nowhere: .*\n$/]
+  ]
+  for (const [env, line] of cases) {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, MHX_DATA_DIR: '/nonexistent-mhx-test', ...env },
+      encoding: 'utf8',
+      timeout: 60_000
+    })
+    t.equal(run.status, 1, JSON.stringify(env))
+    t.match(run.stderr, line)
+    t.notMatch(run.stderr, /\n\s+at /, "no stack trace")
+  }
+})
