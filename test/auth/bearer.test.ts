@@ -1,7 +1,7 @@
 // Bearer authentication under attack, on a protected admin route and a scoped one.
 import { randomUUID } from 'node:crypto'
 import { base64url, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestHub, PUBLIC_URL } from '../helpers.js'
 
 const hub = await buildTestHub(t)
@@ -12,7 +12,7 @@ async function getPartners (authorization?: string) {
   return hub.app.inject({ url: '/v1/admin/partners', headers: authorization === undefined ? {} : { authorization } })
 }
 
-function unauthorized (t: typeof import('tap').default, res: Awaited<ReturnType<typeof getPartners>>) {
+function unauthorized (t: Test, res: Awaited<ReturnType<typeof getPartners>>) {
   t.equal(res.statusCode, 401, res.body)
   t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
   t.equal(res.json().type, '/problems/unauthorized')

@@ -1,7 +1,7 @@
 // The token endpoint under attack: every RFC 7523 rule fails closed when broken.
 import { randomUUID } from 'node:crypto'
 import { base64url, decodeProtectedHeader, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT } from 'jose'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestHub, clientAssertion, newPartnerKey, PUBLIC_URL, tokenForm } from '../helpers.js'
 
 const hub = await buildTestHub(t)
@@ -11,15 +11,13 @@ async function askToken (body: string) {
   return hub.app.inject({ method: 'POST', url: '/v1/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: body })
 }
 
-async function refused (t: Tap.Test, assertion: string, error = 'invalid_client', status = 401) {
+async function refused (t: Test, assertion: string, error = 'invalid_client', status = 401) {
   const res = await askToken(tokenForm(assertion))
   t.equal(res.statusCode, status, res.body)
   t.equal(res.json().error, error)
   t.notOk(res.body.includes(assertion), 'the assertion is never echoed')
   return res
 }
-
-declare namespace Tap { type Test = typeof t }
 
 t.test('a valid assertion gets a hub-signed access token with the role scopes', async (t) => {
   const res = await askToken(tokenForm(await clientAssertion(reporter)))
