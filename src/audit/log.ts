@@ -13,6 +13,8 @@ export interface AuditEntry {
   action: string
   subject?: string | null
   detail?: Record<string, unknown>
+  /** When it happened; defaults to the `at` given to appendAudit. */
+  at?: Date
 }
 
 /** JSON with object keys sorted, so the hash survives jsonb's own key order. */
@@ -34,7 +36,11 @@ export function auditHash (prevHash: string, row: { at: Date, partnerId: string 
     .digest('hex')
 }
 
-/** Appends entries in order, inside the caller's transaction when given one. */
+/**
+ * Appends entries in order, inside the caller's transaction when given one. The chain lock is a
+ * transaction-level advisory lock: held until the outermost transaction commits, so two writers
+ * can never both chain onto the same previous row.
+ */
 export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntry[], at: Date = new Date()): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries]
   if (list.length === 0) return
@@ -43,7 +49,7 @@ export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntr
     const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1)
     let prevHash = last?.hash ?? GENESIS_HASH
     const rows = list.map((entry) => {
-      const row = { at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }
+      const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }
       const hash = auditHash(prevHash, row)
       const out = { ...row, prevHash, hash }
       prevHash = hash

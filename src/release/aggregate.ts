@@ -1,0 +1,108 @@
+// Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
+import { sql, type SQL } from 'drizzle-orm'
+import { rows, type Queryable } from '../db/connect.js'
+import { COLUMN, type Dimension } from './dimensions.js'
+import type { AggregateQuery, PeriodType } from './query.js'
+
+/** A rolled-up cell: the values of the query's `by` dimensions (ABSENT as stored) and the sum. */
+export interface RolledCell { key: string[], count: number }
+export interface Rollup { cells: RolledCell[], lastUpdated: Date | null }
+
+export const MAX_CELLS = 10_000
+
+function periodLabel (periodType: PeriodType): SQL {
+  switch (periodType) {
+    case 'month': return sql`period::text`
+    case 'quarter': return sql`(substr(period, 1, 4) || '-Q' || ((substr(period, 6, 2)::int + 2) / 3)::text)`
+    case 'year': return sql`substr(period, 1, 4)`
+  }
+}
+
+function dimensionExpr (dim: Dimension, periodType: PeriodType): SQL {
+  if (dim === 'period') return periodLabel(periodType)
+  if (dim === 'country') return sql`country::text`
+  return sql.raw(COLUMN[dim])
+}
+
+const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
+
+/** When the cells of these countries last changed (index cells_country_updated_idx: one probe per country). */
+export async function lastUpdatedOf (q: Queryable, countries: string[]): Promise<Date | null> {
+  if (countries.length === 0) return null
+  const [row] = await rows<{ u: Date | string | null }>(q, sql`
+    SELECT max(u) AS u FROM (
+      SELECT (SELECT max(c.updated_at) FROM cells c WHERE c.country = m) AS u
+      FROM unnest(ARRAY[${inList(countries)}]::bpchar[]) AS m
+    ) x`)
+  return row?.u ? new Date(row.u) : null
+}
+
+/**
+ * Sums the cells of `countries` in from..to matching the filters, grouped by the `by`
+ * dimensions; zero cells are left out. At most MAX_CELLS + 1 rows come back, so the
+ * caller can tell an answer that is too large without reading all of it.
+ */
+export async function rollUp (q: Queryable, query: AggregateQuery, countries: string[]): Promise<RolledCell[]> {
+  const exprs = query.by.map((d) => dimensionExpr(d, query.periodType))
+  const where: SQL[] = [
+    sql`country IN (${inList(countries)})`,
+    sql`period >= ${query.from} AND period <= ${query.to}`
+  ]
+  for (const [dim, values] of Object.entries(query.filters) as Array<[Dimension, string[]]>) {
+    where.push(sql`${dimensionExpr(dim, query.periodType)} IN (${inList(values)})`)
+  }
+  const select = exprs.map((e, i) => sql`${e} AS ${sql.raw(`d${i}`)}`)
+  const statement = sql`SELECT ${sql.join([...select, sql`sum(count) AS n`], sql`, `)}
+    FROM cells WHERE ${sql.join(where, sql` AND `)}
+    ${exprs.length > 0 ? sql`GROUP BY ${sql.join(exprs.map((_, i) => sql.raw(String(i + 1))), sql`, `)}` : sql``}
+    HAVING sum(count) > 0
+    LIMIT ${MAX_CELLS + 1}`
+  const found = await rows<Record<string, string | number>>(q, statement)
+  const cells = found.map((row) => ({ key: query.by.map((_, i) => String(row[`d${i}`])), count: Number(row.n) }))
+  return cells.sort(compareKeys)
+}
+
+/** Code-point order, dimension by dimension: the same on every database and locale. */
+export function compareKeys (a: { key: string[] }, b: { key: string[] }): number {
+  for (let i = 0; i < a.key.length; i++) {
+    if (a.key[i] !== b.key[i]) return a.key[i] < b.key[i] ? -1 : 1
+  }
+  return 0
+}
+
+export function queryKey (query: AggregateQuery, countries: string[]): string {
+  const filters = Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, v]) => [d, [...v].sort()])
+  return JSON.stringify([countries, query.from, query.to, query.periodType, query.by, filters])
+}
+
+interface CacheEntry { version: number | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown> }
+
+/**
+ * Recent roll-ups by query, valid while the data version (when the cells of the query's countries
+ * last changed) is unchanged and for at most `ttlMs`: the TTL bounds what a writer transaction that
+ * started earlier but committed later than the newest one could hide. Concurrent identical misses
+ * share one query. Grants are never cached here: they are checked before the cache is asked.
+ */
+export function createRollupCache (options: { maxEntries?: number, ttlMs?: number, now?: () => number } = {}) {
+  const maxEntries = options.maxEntries ?? 500
+  const ttlMs = options.ttlMs ?? 5_000
+  const now = options.now ?? Date.now
+  const entries = new Map<string, CacheEntry>()
+
+  function get (key: string, version: Date | null, compute: () => Promise<RolledCell[]>): CacheEntry {
+    const v = version?.getTime() ?? null
+    const hit = entries.get(key)
+    if (hit && hit.version === v && now() - hit.at < ttlMs) {
+      entries.delete(key)
+      entries.set(key, hit)
+      return hit
+    }
+    const entry: CacheEntry = { version: v, at: now(), rollup: compute(), released: new Map() }
+    entry.rollup.catch(() => { if (entries.get(key) === entry) entries.delete(key) })
+    entries.set(key, entry)
+    while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)
+    return entry
+  }
+  return { get, clear: () => entries.clear(), get size () { return entries.size } }
+}
+export type RollupCache = ReturnType<typeof createRollupCache>

@@ -1,0 +1,112 @@
+// Readers' routes: the regions they may read, and the aggregates behind their grants.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type Static } from 'typebox'
+import type { RouteDeps } from '../app.js'
+import { createAuditWriter } from '../audit/writer.js'
+import { callerOf } from '../auth/bearer.js'
+import { SCOPE } from '../auth/scopes.js'
+import { Problem, problem } from '../problem.js'
+import { createRollupCache } from './aggregate.js'
+import { DIMENSIONS, loadVocabulary } from './dimensions.js'
+import { CONTENT_TYPE, jsonCells, negotiate, toCsv, toSdmxCsv } from './format.js'
+import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
+import { readAggregates, regionsFor, type ReleaseDeps } from './release.js'
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
+
+const AggregatesQuery = Type.Object({
+  region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),
+  from: Type.String({ maxLength: 7, description: 'first month, YYYY-MM' }),
+  to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
+  by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
+  periodType: Type.Optional(Type.String({ maxLength: 8, description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })),
+  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
+}, { additionalProperties: false })
+
+const Cell = Type.Object({
+  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String()))])),
+  count: Type.Union([Type.Integer(), Type.Null()]),
+  suppressed: Type.Union([Type.Literal('primary'), Type.Literal('secondary'), Type.Null()])
+})
+
+const AnswerSchema = Type.Object({
+  region: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  periodType: Type.String(),
+  by: Type.Array(Type.String()),
+  filters: Type.Record(Type.String(), Type.Array(Type.String())),
+  k: Type.Integer({ description: 'cells with 1 ≤ count < k are suppressed' }),
+  lastUpdated: Nullable(Type.String({ format: 'date-time', description: 'when the cells of this region last changed' })),
+  cells: Type.Array(Cell)
+})
+
+const RegionListing = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('country'), Type.Literal('region')]),
+  members: Type.Array(Type.String()),
+  readable: Type.Boolean({ description: "the caller may read this unit's totals" }),
+  byCountry: Type.Boolean({ description: 'the caller may also read it country by country (by=country, by=subnationalArea, country filters)' }),
+  k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' })
+})
+
+export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const reader = deps.authorize(SCOPE.aggregatesRead)
+  const security = [{ bearer: [] }]
+  const audit = createAuditWriter(deps.database.db, deps.now)
+  const release: ReleaseDeps = {
+    db: deps.database.db,
+    vocabulary: loadVocabulary(),
+    cache: createRollupCache(),
+    audit,
+    hubK: deps.config.suppressionK
+  }
+  app.addHook('onClose', async () => { await audit.drain() })
+
+  app.get('/v1/regions', {
+    preHandler: reader,
+    schema: {
+      tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security,
+      response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...errors(401, 403) }
+    }
+  }, async (request) => ({ items: await regionsFor(deps.database.db, callerOf(request).partnerId, deps.config.suppressionK) }))
+
+  app.get('/v1/aggregates', {
+    preHandler: reader,
+    // The query parser makes a repeated parameter an array: refuse it before the schema sees it.
+    preValidation: async (request) => {
+      for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
+        if (Array.isArray(value)) throw badParameter(name, 'must be given once (use a comma list for several values)')
+      }
+    },
+    schema: {
+      tags: ['aggregates'],
+      summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
+      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited before it is answered.',
+      security,
+      querystring: AggregatesQuery,
+      response: {
+        200: {
+          description: 'The cells, sorted by the by dimensions; zero cells are not listed',
+          content: {
+            'application/json': { schema: AnswerSchema },
+            'text/csv': { schema: Type.String() },
+            'application/vnd.sdmx.data+csv': { schema: Type.String() }
+          }
+        },
+        ...errors(400, 401, 403, 406)
+      }
+    }
+  }, async (request, reply) => {
+    const format = negotiate(request.headers.accept)
+    if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/vnd.sdmx.data+csv;version=2.0.0')
+    const answer = await readAggregates(release, callerOf(request).partnerId, request.query as Record<string, string>)
+    void reply.header('cache-control', 'no-store').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
+    if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
+    if (format === 'csv') return reply.send(toCsv(answer))
+    if (format === 'sdmx') return reply.send(toSdmxCsv(answer))
+    return reply.send({ ...answer, cells: jsonCells(answer) } as Static<typeof AnswerSchema>)
+  })
+}
