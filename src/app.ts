@@ -18,6 +18,8 @@ import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
 import { opsRoutes } from './ops/routes.js'
+import { releaseRoutes } from './release/routes.js'
+import { auditRoutes } from './audit/routes.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
 
 export interface AppDeps {
@@ -128,6 +130,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(authRoutes, routeDeps)
   await app.register(adminRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
+  await app.register(releaseRoutes, routeDeps)
+  await app.register(auditRoutes, routeDeps)
   await app.register(metricsRoutes, routeDeps)
   await app.register(aggregationRoutes(), routeDeps)
   return app
