@@ -16,6 +16,8 @@ import type { HubKeys } from './auth/hub-keys.js'
 import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
+import type { SchemaRegistry } from './intake/registry.js'
+import { intakeRoutes } from './intake/routes.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
 import { opsRoutes } from './ops/routes.js'
 import { releaseRoutes } from './release/routes.js'
@@ -27,6 +29,8 @@ export interface AppDeps {
   database: Database
   queue: AggregationQueue
   keys: HubKeys
+  /** The shared record schemas and catalogs, compiled once at start. */
+  schemas: SchemaRegistry
   /** The process's Prometheus registry (shared with its worker); without one, a registry of this app's own. */
   metrics?: Metrics
   now?: () => Date
@@ -124,11 +128,12 @@ export async function buildApp (deps: AppDeps): Promise<App> {
 
   const now = deps.now ?? (() => new Date())
   const authenticate = createAuthenticator({ db: deps.database.db, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, now, authorize: createAuthorize(authenticate),
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, authorize: createAuthorize(authenticate),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
   await app.register(adminRoutes, routeDeps)
+  await app.register(intakeRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)

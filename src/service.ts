@@ -12,6 +12,7 @@ import { loadHubKeys, loadKek } from './auth/hub-keys.js'
 import { ConfigError, type Config } from './config.js'
 import { connectPglite, connectPostgres, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
+import { loadSchemaRegistry } from './intake/registry.js'
 import { createMetrics, serveMetrics, type Metrics } from './ops/metrics.js'
 
 export interface Service {
@@ -34,6 +35,8 @@ export async function openDatabase (config: Config): Promise<Database> {
 
 export async function startService (config: Config, logger: Logger): Promise<Service> {
   const started = Date.now()
+  // A malformed schema file stops the start, before anything else is opened.
+  const schemas = await loadSchemaRegistry()
   const database = await openDatabase(config)
   await migrate(database)
   const now = () => new Date()
@@ -57,7 +60,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
 
   let app: App | undefined
   if (config.role !== 'worker') {
-    app = await buildApp({ config, database, queue, keys, metrics, now, logger })
+    app = await buildApp({ config, database, queue, keys, schemas, metrics, now, logger })
     await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')

@@ -1,0 +1,277 @@
+// Intake routes: the shared schemas (public) and submissions (reporters; admin may read and retract).
+import { createHash } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import type { RouteDeps } from '../app.js'
+import { callerOf } from '../auth/bearer.js'
+import { SCOPE, type Scope } from '../auth/scopes.js'
+import { PageQuery, pageOf } from '../paging.js'
+import { HttpProblem, problem, Problem } from '../problem.js'
+import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
+import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
+import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
+import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
+
+const SchemaName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'e.g. migrant-health-event' })
+const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$', description: 'e.g. 1.0.0' })
+
+const JsonSubmission = Type.Object({
+  schema: SchemaName,
+  version: SchemaVersion,
+  records: Type.Array(Type.Unknown(), { minItems: 1, description: 'records as the schema describes them' })
+}, { additionalProperties: false })
+
+const SubmissionQuery = Type.Object({
+  schema: Type.Optional(SchemaName),
+  version: Type.Optional(SchemaVersion),
+  dryRun: Type.Optional(Type.Boolean({ description: 'validate only: 200 {valid, recordCount}, nothing stored' }))
+}, { additionalProperties: false })
+
+const Accepted = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Type.Literal('accepted'),
+  recordCount: Type.Integer(),
+  receipt: Type.String({ description: `compact JWS (typ mhx-receipt+jwt, ES256) over submission id, partner, country, schema, record count, body SHA-256 and time; verify with /.well-known/jwks.json` })
+})
+const DryRun = Type.Object({ valid: Type.Literal(true), recordCount: Type.Integer() })
+
+const SubmissionStatus = Type.Union([Type.Literal('accepted'), Type.Literal('aggregated'), Type.Literal('retracting'), Type.Literal('retracted')])
+const Submission = Type.Object({
+  id: Type.String(),
+  status: SubmissionStatus,
+  schema: Type.String(),
+  version: Type.String(),
+  country: Type.String(),
+  recordCount: Type.Integer(),
+  bodySha256: Type.String(),
+  createdAt: Type.String(),
+  changedAt: Type.String(),
+  aggregatedAt: Type.Union([Type.String(), Type.Null()]),
+  retractedAt: Type.Union([Type.String(), Type.Null()]),
+  receipt: Type.Optional(Type.String())
+})
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+const PRUNE_EVERY_MS = 15 * 60 * 1000
+
+export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const { config } = deps
+  const bodyLimit = bodyLimitFor(config.maxRecords)
+  const intake: IntakeDeps = {
+    database: deps.database,
+    keys: deps.keys,
+    queue: deps.queue,
+    schemas: deps.schemas,
+    publicUrl: config.publicUrl,
+    maxRecords: config.maxRecords,
+    now: deps.now,
+    log: app.log
+  }
+  const security = [{ bearer: [] }]
+  const writer = deps.authorize(SCOPE.submissionsWrite)
+  const writerOrAdmin = authorizeAny(deps.authorize, SCOPE.submissionsWrite, SCOPE.admin)
+  // SHA-256 of each body as sent (gzip undone), for the receipt and the Idempotency-Key fingerprint.
+  const bodyHashes = new WeakMap<FastifyRequest, string>()
+
+  // Bodies of this plugin's routes arrive as bytes: hashed, then parsed (JSON here, CSV/NDJSON once the schema is known).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser([...SUBMISSION_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, raw, done) => {
+    try {
+      const bytes = raw as Buffer
+      bodyHashes.set(request, createHash('sha256').update(bytes).digest('hex'))
+      done(null, parsedBody(mediaTypeOf(request.headers['content-type']), bytes))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+
+  // Refusals at the door name the limit and the accepted types; the app's handler answers the rest.
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') throw tooLarge(bodyLimit, config.maxRecords)
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') throw problem('unsupportedMediaType', `send ${SUBMISSION_MEDIA_TYPES.join(', ')}`)
+    // The rest of an oversized body is not read: the connection closes after the answer.
+    if (error instanceof HttpProblem && error.status === 413) void reply.header('connection', 'close')
+    throw error
+  })
+
+  const prune = setInterval(() => {
+    pruneIdempotencyKeys(deps.database.db, deps.now()).catch((err: unknown) => app.log.warn({ err }, 'idempotency keys not pruned'))
+  }, PRUNE_EVERY_MS)
+  prune.unref()
+  app.addHook('onClose', async () => clearInterval(prune))
+
+  app.get('/v1/schemas', {
+    schema: {
+      tags: ['schemas'], summary: 'The shared record schemas and catalogs',
+      response: {
+        200: Type.Object({
+          items: Type.Array(Type.Object({
+            name: Type.String(), version: Type.String(), kind: Type.String(), href: Type.String()
+          }))
+        })
+      }
+    }
+  }, async (_request, reply) => {
+    void reply.header('cache-control', 'public, max-age=300')
+    return { items: deps.schemas.list().map((s) => ({ name: s.name, version: s.version, kind: s.kind, href: `/v1/schemas/${s.name}/${s.version}` })) }
+  })
+
+  app.get('/v1/schemas/:name/:version', {
+    schema: {
+      tags: ['schemas'], summary: 'One shared schema or catalog, as shipped',
+      params: Type.Object({ name: Type.String({ maxLength: 64 }), version: Type.String({ maxLength: 32 }) }),
+      response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(404) }
+    }
+  }, async (request, reply) => {
+    const { name, version } = request.params
+    const document = deps.schemas.document(name, version)
+    if (document === undefined) throw problem('notFound', `no schema or catalog ${name} ${version}`)
+    const isRecordSchema = deps.schemas.has(name, version)
+    // Sent as shipped: its own serializer would reorder nothing, but skipping it keeps the bytes exact.
+    return reply.header('cache-control', 'public, max-age=300')
+      .type(isRecordSchema ? 'application/schema+json' : 'application/json')
+      .serializer((payload: unknown) => JSON.stringify(payload, null, 2))
+      .send(document as object)
+  })
+
+  app.post('/v1/submissions', {
+    onRequest: writer,
+    bodyLimit,
+    preParsing: async (request, _reply, payload) => {
+      assertSubmissionMediaType(request.headers['content-type'])
+      const length = Number(request.headers['content-length'])
+      if (length > bodyLimit) throw tooLarge(bodyLimit, config.maxRecords)
+      return decodedBodyStream(payload, request.headers['content-encoding'], bodyLimit, config.maxRecords)
+    },
+    schema: {
+      tags: ['submissions'],
+      summary: 'Push records: JSON {schema, version, records}, or NDJSON / CSV with ?schema=&version=; all or nothing',
+      description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). ` +
+        'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): ' +
+        'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
+      security,
+      querystring: SubmissionQuery,
+      headers: Type.Object({
+        'idempotency-key': Type.Optional(Type.String({ maxLength: 257, description: 'client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header)' }))
+      }),
+      body: {
+        content: {
+          'application/json': { schema: JsonSubmission },
+          'application/x-ndjson': { schema: Type.String({ description: 'one JSON record per line; ?schema=&version= name the schema' }) },
+          'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record per row; an empty cell is an absent field; ?schema=&version= name the schema' }) }
+        }
+      } as unknown as typeof JsonSubmission,
+      response: { 200: DryRun, 202: Accepted, ...errors(400, 401, 403, 409, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    const type = mediaTypeOf(request.headers['content-type'])
+    const query = request.query
+    const batch = batchOf(type, request.body as unknown, query)
+    const bodySha256 = bodyHashes.get(request) as string
+    const requestSha256 = createHash('sha256')
+      .update(`${request.method} /v1/submissions\n${type}\n${batch.schema}\n${batch.version}\n${bodySha256}`).digest('hex')
+    const answer = await submit(intake, caller, {
+      ...batch,
+      bodySha256,
+      requestSha256,
+      idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']),
+      dryRun: query.dryRun === true
+    })
+    if (answer.location) void reply.header('location', answer.location)
+    if (answer.replayed) void reply.header('idempotent-replayed', 'true')
+    return reply.code(answer.statusCode as 200 | 202).send(answer.body as never)
+  })
+
+  app.get('/v1/submissions', {
+    preHandler: writer,
+    schema: {
+      tags: ['submissions'], summary: 'Your own submissions, newest first', security,
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: { 200: pageOf(Submission), ...errors(400, 401, 403) }
+    }
+  }, async (request) => listSubmissions(deps.database.db, callerOf(request).partnerId, request.query.limit, request.query.cursor))
+
+  app.get('/v1/submissions/:id', {
+    preHandler: writerOrAdmin,
+    schema: {
+      tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security,
+      params: IdParams,
+      response: { 200: Submission, ...errors(401, 403, 404) }
+    }
+  }, async (request) => {
+    const { id } = request.params
+    if (!UUID.test(id)) throw problem('notFound', `no submission ${id}`)
+    return getSubmission(deps.database.db, callerOf(request), id.toLowerCase())
+  })
+
+  app.delete('/v1/submissions/:id', {
+    preHandler: writerOrAdmin,
+    schema: {
+      tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security,
+      params: IdParams,
+      response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...errors(401, 403, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (!UUID.test(id)) throw problem('notFound', `no submission ${id}`)
+    const answer = await retractSubmission(intake, callerOf(request), id.toLowerCase())
+    return reply.code(202).send(answer)
+  })
+
+  /** The records of a body and the schema they claim, whatever the media type. */
+  function batchOf (type: string | undefined, body: unknown, query: { schema?: string, version?: string }): { schema: string, version: string, records: unknown[], lines?: number[] } {
+    if (type === 'application/json') {
+      const json = body as { schema: string, version: string, records: unknown[] }
+      for (const field of ['schema', 'version'] as const) {
+        if (query[field] !== undefined && query[field] !== json[field]) {
+          throw problem('validation', `?${field}=${query[field]} differs from the body's ${field} ${json[field]}`, { errors: [{ path: field, message: 'differs from the body' }] })
+        }
+      }
+      return { schema: json.schema, version: json.version, records: json.records }
+    }
+    if (query.schema === undefined || query.version === undefined) {
+      const missing = query.schema === undefined ? 'schema' : 'version'
+      throw problem('validation', `a ${type} body needs ?schema=&version= (e.g. ?schema=migrant-health-event&version=1.0.0)`, { errors: [{ path: missing, message: 'is required for CSV and NDJSON bodies' }] })
+    }
+    assertKnownSchema(deps.schemas, query.schema, query.version)
+    const parsed = type === 'text/csv'
+      ? parseCsv(body as string, deps.schemas.fields(query.schema, query.version))
+      : parseNdjson(body as string)
+    if (isParseFailure(parsed)) {
+      throw problem('badRequest', parsed.error.message, { errors: [{ line: parsed.error.line, path: '', message: parsed.error.message }] })
+    }
+    return { schema: query.schema, version: query.version, records: parsed.records, lines: parsed.lines }
+  }
+}
+
+/** JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known. */
+function parsedBody (type: string | undefined, bytes: Buffer): unknown {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
+  } catch {
+    const failure = parseNdjson(bytes)
+    const line = isParseFailure(failure) ? failure.error.line : 1
+    throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
+  }
+  return type === 'application/json' ? parseJsonBody(text) : text
+}
+
+/** A preHandler admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
+function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...others: Scope[]) {
+  const check = authorize(first)
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await check(request, reply)
+    } catch (err) {
+      const caller = request.caller
+      if (err instanceof HttpProblem && err.status === 403 && caller && others.some((s) => caller.scopes.has(s))) return
+      throw err
+    }
+  }
+}

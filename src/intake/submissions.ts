@@ -1,0 +1,287 @@
+// Submissions: validate a batch, store it atomically with its records and receipt, list, show and
+// retract. Routes call these; everything they need arrives as arguments.
+import { randomUUID } from 'node:crypto'
+import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import type { Logger } from 'pino'
+import { announce } from '../aggregation/outbox.js'
+import type { AggregationQueue } from '../aggregation/queue.js'
+import { appendAudit } from '../audit/log.js'
+import type { Caller } from '../auth/bearer.js'
+import type { HubKeys } from '../auth/hub-keys.js'
+import { SCOPE } from '../auth/scopes.js'
+import { rows, type Database, type Queryable } from '../db/connect.js'
+import { submissions } from '../db/schema.js'
+import { decodeCursor, encodeCursor, type Page } from '../paging.js'
+import { problem, type FieldError } from '../problem.js'
+import { insertRecords } from './bulk.js'
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from './idempotency.js'
+import { signReceipt } from './receipt.js'
+import type { SchemaRegistry } from './registry.js'
+
+/** At most this many record faults are listed in a 422; the rest are counted in errorsOmitted. */
+export const MAX_LISTED_ERRORS = 100
+
+export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted'
+
+export interface IntakeDeps {
+  database: Database
+  keys: HubKeys
+  queue: AggregationQueue
+  schemas: SchemaRegistry
+  publicUrl: string
+  maxRecords: number
+  now: () => Date
+  log?: Pick<Logger, 'warn'>
+}
+
+export interface SubmissionInput {
+  schema: string
+  version: string
+  records: unknown[]
+  /** 1-based body line of each record (CSV / NDJSON bodies) */
+  lines?: number[]
+  /** hex SHA-256 of the body as sent, gzip undone */
+  bodySha256: string
+  /** identifies the request for Idempotency-Key: same key, same fingerprint → same answer */
+  requestSha256: string
+  idempotencyKey?: string
+  dryRun: boolean
+}
+
+export interface SubmissionView {
+  id: string
+  status: SubmissionStatus
+  schema: string
+  version: string
+  country: string
+  recordCount: number
+  bodySha256: string
+  createdAt: string
+  changedAt: string
+  aggregatedAt: string | null
+  retractedAt: string | null
+  receipt?: string
+}
+
+/** What the route sends: a status, a body, and for an accepted submission its Location. */
+export interface IntakeAnswer {
+  statusCode: number
+  body: unknown
+  location?: string
+  replayed?: boolean
+}
+
+export function statusOf (row: { counted: boolean, applied: boolean }): SubmissionStatus {
+  if (row.counted) return row.applied ? 'aggregated' : 'accepted'
+  return row.applied ? 'retracting' : 'retracted'
+}
+
+/** A 422 naming the schema (or its version) unless it is a record schema of the registry. */
+export function assertKnownSchema (schemas: SchemaRegistry, name: string, version: string): void {
+  if (schemas.has(name, version)) return
+  const known = schemas.list().filter((s) => s.kind === 'record-schema').map((s) => `${s.name} ${s.version}`)
+  const nameKnown = known.some((k) => k.startsWith(`${name} `))
+  throw problem('validation', `unknown record schema ${nameKnown ? `version ${name} ${version}` : name} (known: ${known.join(', ')})`, {
+    errors: [{ path: nameKnown ? 'version' : 'schema', message: nameKnown ? `unknown version ${version} of ${name}` : `unknown schema ${name}` }]
+  })
+}
+
+/** Validates and, unless dryRun, stores a submission: all records or none. */
+export async function submit (deps: IntakeDeps, caller: Caller, input: SubmissionInput): Promise<IntakeAnswer> {
+  const { schemas } = deps
+  assertKnownSchema(schemas, input.schema, input.version)
+  const recordCount = input.records.length
+  if (recordCount > deps.maxRecords) {
+    throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${recordCount}: split it`)
+  }
+  if (recordCount === 0) {
+    throw problem('validation', 'the submission holds no records', { errors: [{ path: '/records', message: 'at least one record is required' }] })
+  }
+  const country = caller.country
+  if (!country) throw problem('conflict', `partner ${caller.partnerId} has no country, so it cannot report; ask the hub operator`)
+
+  const claimed = input.idempotencyKey !== undefined && !input.dryRun
+  if (claimed) {
+    const claim = await claimIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!, input.requestSha256, deps.now())
+    if (claim.kind === 'replay') return { ...claim.response, replayed: true }
+  }
+  try {
+    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
+    if (result.faults.length > 0 || result.faultsOmitted > 0) {
+      const errors: FieldError[] = result.faults.map((f) => ({
+        index: f.index,
+        ...(input.lines ? { line: input.lines[f.index] } : {}),
+        path: `/records/${f.index}${f.path}`,
+        message: f.message
+      }))
+      const total = errors.length + result.faultsOmitted
+      const bad = new Set(result.faults.map((f) => f.index)).size
+      throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${result.faultsOmitted > 0 ? '+' : ''} of ${recordCount} records; nothing was stored`, {
+        errors, ...(result.faultsOmitted > 0 ? { errorsOmitted: result.faultsOmitted } : {})
+      })
+    }
+    if (input.dryRun) return { statusCode: 200, body: { valid: true, recordCount } }
+
+    const id = randomUUID()
+    const at = deps.now()
+    const receipt = await signReceipt(deps.keys, {
+      iss: deps.publicUrl,
+      sub: caller.partnerId,
+      iat: Math.floor(at.getTime() / 1000),
+      submissionId: id,
+      country,
+      schema: input.schema,
+      schemaVersion: input.version,
+      recordCount,
+      bodySha256: input.bodySha256
+    })
+    const answer: IntakeAnswer = {
+      statusCode: 202,
+      body: { id, status: 'accepted', recordCount, receipt },
+      location: `/v1/submissions/${id}`
+    }
+    try {
+      await deps.database.db.transaction(async (tx) => {
+        await tx.insert(submissions).values({
+          id,
+          partnerId: caller.partnerId,
+          country,
+          schemaName: input.schema,
+          schemaVersion: input.version,
+          recordCount,
+          bodySha256: input.bodySha256,
+          counted: true,
+          applied: false,
+          generation: 1,
+          receipt,
+          createdAt: at,
+          changedAt: at
+        })
+        await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records)
+        if (claimed) await completeIdempotencyKey(tx, caller.partnerId, input.idempotencyKey!, answer)
+        await appendAudit(tx, {
+          partnerId: caller.partnerId,
+          action: 'submission.accept',
+          subject: id,
+          detail: { schema: input.schema, version: input.version, recordCount, bodySha256: input.bodySha256 }
+        }, at)
+      })
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      const taken = await liveRecordIds(deps.database.db, caller.partnerId, result.records.map((r) => r.recordId))
+      throw recordIdsTaken(taken)
+    }
+    await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
+    return answer
+  } catch (err) {
+    if (claimed) {
+      await releaseIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!).catch((releaseErr: unknown) => {
+        deps.log?.warn({ err: releaseErr }, 'idempotency key not released; it expires after 5 minutes')
+      })
+    }
+    throw err
+  }
+}
+
+function recordIdsTaken (recordIds: string[]) {
+  const listed = recordIds.slice(0, MAX_LISTED_ERRORS)
+  const more = recordIds.length - listed.length
+  return problem('conflict',
+    `${recordIds.length} recordId${recordIds.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first): ${listed.join(', ')}${more > 0 ? ` and ${more} more` : ''}; nothing was stored`,
+    { recordIds: listed, ...(more > 0 ? { recordIdsOmitted: more } : {}) })
+}
+
+async function liveRecordIds (q: Queryable, partnerId: string, recordIds: string[]): Promise<string[]> {
+  const found = await rows<{ record_id: string }>(q, sql`
+    SELECT record_id FROM records
+    WHERE partner_id = ${partnerId} AND live AND record_id = ANY(${sql.param(recordIds)}::uuid[])
+    ORDER BY record_id`)
+  return found.map((r) => r.record_id)
+}
+
+// drizzle may wrap the driver's error; the SQLSTATE sits on it or on its cause.
+function isUniqueViolation (err: unknown): boolean {
+  for (let e = err as { code?: string, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === '23505') return true
+  }
+  return false
+}
+
+type SubmissionRow = typeof submissions.$inferSelect
+
+function viewOf (row: SubmissionRow, withReceipt: boolean): SubmissionView {
+  return {
+    id: row.id,
+    status: statusOf(row),
+    schema: row.schemaName,
+    version: row.schemaVersion,
+    country: row.country,
+    recordCount: row.recordCount,
+    bodySha256: row.bodySha256,
+    createdAt: row.createdAt.toISOString(),
+    changedAt: row.changedAt.toISOString(),
+    aggregatedAt: row.aggregatedAt?.toISOString() ?? null,
+    retractedAt: row.retractedAt?.toISOString() ?? null,
+    ...(withReceipt ? { receipt: row.receipt } : {})
+  }
+}
+
+/** The caller's own submissions, newest first. */
+export async function listSubmissions (q: Queryable, partnerId: string, limit: number, cursor?: string): Promise<Page<SubmissionView>> {
+  const after = cursor ? decodeCursor<{ c: string, i: string }>(cursor) : undefined
+  if (after && (typeof after.c !== 'string' || typeof after.i !== 'string' || Number.isNaN(Date.parse(after.c)) || !/^[0-9a-f-]{36}$/.test(after.i))) {
+    throw problem('badRequest', 'cursor is not one this service handed out', { errors: [{ path: 'cursor', message: 'invalid cursor' }] })
+  }
+  const mine = eq(submissions.partnerId, partnerId)
+  const where = after
+    ? and(mine, or(lt(submissions.createdAt, new Date(after.c)), and(eq(submissions.createdAt, new Date(after.c)), lt(submissions.id, after.i))))
+    : mine
+  const found = await q.select().from(submissions).where(where)
+    .orderBy(desc(submissions.createdAt), desc(submissions.id)).limit(limit + 1)
+  const items = found.slice(0, limit).map((row) => viewOf(row, false))
+  const last = found.length > limit ? found[limit - 1] : undefined
+  return { items, nextCursor: last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null }
+}
+
+/** A submission its reporter or an admin may see; to anyone else it does not exist. */
+export async function getSubmission (q: Queryable, caller: Caller, id: string): Promise<SubmissionView> {
+  const [row] = await q.select().from(submissions).where(eq(submissions.id, id)).limit(1)
+  if (!row || !maySee(caller, row)) throw notFound(id)
+  return viewOf(row, true)
+}
+
+function maySee (caller: Caller, row: { partnerId: string }): boolean {
+  return row.partnerId === caller.partnerId || caller.scopes.has(SCOPE.admin)
+}
+
+function notFound (id: string) {
+  return problem('notFound', `no submission ${id}`)
+}
+
+/**
+ * Retracts a submission: it stops counting (the processor subtracts it if it was applied) and
+ * its recordIds are free at once. A second retraction is a 409.
+ */
+export async function retractSubmission (deps: Pick<IntakeDeps, 'database' | 'queue' | 'now' | 'log'>, caller: Caller, id: string): Promise<{ id: string, status: 'retracting' }> {
+  const at = deps.now()
+  const generation = await deps.database.db.transaction(async (tx) => {
+    const [row] = await tx.select({ partnerId: submissions.partnerId, counted: submissions.counted, generation: submissions.generation, recordCount: submissions.recordCount, bodySha256: submissions.bodySha256 })
+      .from(submissions).where(eq(submissions.id, id)).for('update').limit(1)
+    if (!row || !maySee(caller, row)) throw notFound(id)
+    if (!row.counted) throw problem('conflict', `submission ${id} is already retracted`)
+    const next = row.generation + 1
+    await tx.update(submissions)
+      .set({ counted: false, generation: next, changedAt: at, retractedAt: at })
+      .where(eq(submissions.id, id))
+    await tx.execute(sql`UPDATE records SET live = false WHERE submission_id = ${id} AND live`)
+    await appendAudit(tx, {
+      partnerId: caller.partnerId,
+      action: 'submission.retract',
+      subject: id,
+      detail: { reporter: row.partnerId, recordCount: row.recordCount, bodySha256: row.bodySha256 }
+    }, at)
+    return next
+  })
+  await announce(deps.queue, { submissionId: id, generation }, deps.log)
+  return { id, status: 'retracting' }
+}
