@@ -1,0 +1,90 @@
+// mhx aggregates: GET /v1/aggregates as an aligned table (or the service's CSV), and the
+// operator's check / rebuild of the cells.
+import type { HubClient } from './client.js'
+import { UsageError } from './io.js'
+import { formatTable } from './table.js'
+
+export interface AggregateQuery {
+  region: string
+  from: string
+  to: string
+  by: string[]
+  periodType?: string
+  filters: string[]
+}
+
+export interface AggregateCell { count: number | null, suppressed?: string | null, [dimension: string]: unknown }
+
+export interface AggregateAnswer {
+  region: string
+  from: string
+  to: string
+  periodType?: string
+  by: string[]
+  k: number
+  lastUpdated?: string | null
+  cells: AggregateCell[]
+}
+
+/** `dim=value` or `dim=v1,v2` flags as query parameters; a dimension given twice is refused here. */
+export function filterParams (filters: string[], usage: string): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const filter of filters) {
+    const at = filter.indexOf('=')
+    if (at <= 0 || at === filter.length - 1) throw new UsageError(`--filter must be dimension=value[,value…], got "${filter}"`, usage)
+    const name = filter.slice(0, at)
+    if (params[name] !== undefined) throw new UsageError(`--filter ${name} given twice: use ${name}=v1,v2`, usage)
+    params[name] = filter.slice(at + 1)
+  }
+  return params
+}
+
+export function aggregateQueryParams (q: AggregateQuery, usage: string): Record<string, string | undefined> {
+  const filters = filterParams(q.filters, usage)
+  for (const reserved of ['region', 'from', 'to', 'by', 'periodType']) {
+    if (filters[reserved] !== undefined) throw new UsageError(`--filter cannot set "${reserved}": use --${reserved === 'periodType' ? 'period-type' : reserved}`, usage)
+  }
+  return {
+    region: q.region,
+    from: q.from,
+    to: q.to,
+    ...(q.by.length > 0 ? { by: q.by.join(',') } : {}),
+    ...(q.periodType ? { periodType: q.periodType } : {}),
+    ...filters
+  }
+}
+
+export async function fetchAggregates (client: HubClient, params: Record<string, string | undefined>): Promise<AggregateAnswer> {
+  return (await client.request<AggregateAnswer>('GET', '/v1/aggregates', { query: params })).body
+}
+
+export async function fetchAggregatesCsv (client: HubClient, params: Record<string, string | undefined>): Promise<string> {
+  return (await client.request<string>('GET', '/v1/aggregates', { query: params, accept: 'text/csv', text: true })).body
+}
+
+/** `<k` for a primary-suppressed cell, `(s)` for a complementary one. */
+export function countText (cell: AggregateCell, k: number): string {
+  if (cell.count !== null && cell.count !== undefined) return String(cell.count)
+  return cell.suppressed === 'secondary' ? '(s)' : `<${k}`
+}
+
+export function formatAggregates (answer: AggregateAnswer): string {
+  const by = answer.by ?? []
+  const rows = answer.cells.map((cell) => [...by.map((d) => cell[d] === null || cell[d] === undefined ? '-' : String(cell[d])), countText(cell, answer.k)])
+  const suppressed = answer.cells.filter((c) => c.count === null).length
+  const head = `${answer.region} ${answer.from}..${answer.to}${answer.periodType && answer.periodType !== 'month' ? ` by ${answer.periodType}` : ''}` +
+    `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} suppressed: <${answer.k} below k, (s) to protect them)` : ''}` +
+    `${answer.lastUpdated ? `, data as of ${answer.lastUpdated}` : ''}\n`
+  if (answer.cells.length === 0) return head + '(no cells: nothing recorded for this query)\n'
+  return head + formatTable([...by, 'count'], rows, [...by.map(() => false), true])
+}
+
+export interface VerifyAnswer { ok: boolean, differences?: unknown[], [key: string]: unknown }
+
+export async function verifyAggregates (client: HubClient): Promise<VerifyAnswer> {
+  return (await client.request<VerifyAnswer>('GET', '/v1/admin/aggregates/verify')).body
+}
+
+export async function rebuildAggregates (client: HubClient): Promise<unknown> {
+  return (await client.request('POST', '/v1/admin/aggregates/rebuild', { json: {} })).body
+}

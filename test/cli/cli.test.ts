@@ -1,0 +1,278 @@
+// The mhx CLI end to end against the service on a real port: keygen → register → token → call,
+// push with batching and idempotent re-runs, receipts checked offline, aggregates, admin.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { decodeJwt } from 'jose'
+import t from 'tap'
+import { processSubmission } from '../../src/aggregation/processor.js'
+import { idempotencyKey } from '../../src/cli/push.js'
+import { buildTestHub } from '../helpers.js'
+import { cliRunner, csvOf, listeningHub, ndjsonOf, record, workDir } from './harness.js'
+
+const hub = await buildTestHub(t)
+const dir = workDir(t)
+const { url, adminKeyFile } = await listeningHub(t, hub, dir)
+const mhx = cliRunner(url, dir)
+const admin = ['--key', adminKeyFile]
+hub.queue.process(async (job) => { await processSubmission(hub.database, job.submissionId) })
+
+// One reporter made through the CLI, shared by the tests below.
+const reporterKey = join(dir, 'kaz.private.jwk')
+const reporterPublic = join(dir, 'kaz.public.jwk')
+const reporter = ['--partner', 'kaz-moh', '--key', reporterKey]
+
+async function submissionsOf (partner: string[]): Promise<Array<{ id: string, recordCount: number }>> {
+  const token = (await mhx('token', ...partner)).stdout.trim()
+  const res = await fetch(`${url}/v1/submissions?limit=1000`, { headers: { authorization: `Bearer ${token}` } })
+  return (await res.json() as { items: Array<{ id: string, recordCount: number }> }).items
+}
+
+t.test('keygen → admin partners create → token → a call with the token', async (t) => {
+  const made = await mhx('keygen', '--alg', 'EdDSA', '--kid', 'kaz-2026', '--out', 'kaz.private.jwk')
+  t.equal(made.code, 0, made.stderr)
+  t.equal(statSync(reporterKey).mode & 0o777, 0o600, 'the private key is readable by its owner only')
+  const publicJwk = JSON.parse(made.stdout)
+  t.match(publicJwk, { kty: 'OKP', crv: 'Ed25519', kid: 'kaz-2026', alg: 'EdDSA' })
+  t.notOk('d' in publicJwk, 'what is printed is the public key')
+  t.equal(JSON.parse(readFileSync(reporterKey, 'utf8')).kid, 'kaz-2026')
+  writeFileSync(reporterPublic, made.stdout)
+
+  const again = await mhx('keygen', '--out', 'kaz.private.jwk')
+  t.equal(again.code, 1, 'a key file is never overwritten')
+  t.match(again.stderr, /already exists/)
+
+  const wrongFile = await mhx('admin', 'partners', 'create', ...admin, '--id', 'kaz-moh', '--roles', 'reporter', '--jwks', 'kaz.private.jwk')
+  t.equal(wrongFile.code, 1, 'a private key is refused before it leaves the machine')
+  t.match(wrongFile.stderr, /holds a private key/)
+
+  const created = await mhx('admin', 'partners', 'create', ...admin, '--id', 'kaz-moh', '--name', 'Ministry of Health of Kazakhstan', '--roles', 'reporter', '--country', 'KAZ', '--jwks', 'kaz.public.jwk')
+  t.equal(created.code, 0, created.stderr)
+  t.match(JSON.parse(created.stdout), { id: 'kaz-moh', roles: ['reporter'], country: 'KAZ', status: 'active' })
+
+  const token = await mhx('token', ...reporter)
+  t.equal(token.code, 0, token.stderr)
+  const claims = decodeJwt(token.stdout.trim())
+  t.equal(claims.sub, 'kaz-moh')
+  t.equal(claims.scope, 'submissions:write')
+  t.equal(claims.country, 'KAZ')
+  const res = await fetch(`${url}/v1/submissions`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } })
+  t.equal(res.status, 200, 'the printed token works')
+
+  const list = await mhx('admin', 'partners', 'list', ...admin)
+  t.equal(list.code, 0, list.stderr)
+  t.match(list.stdout, /^id\s+name\s+roles\s+country\s+status\s+keys\n/)
+  t.match(list.stdout, /kaz-moh\s+Ministry of Health of Kazakhstan\s+reporter\s+KAZ\s+active\s+kaz-2026/)
+})
+
+t.test('push a CSV in batches; a re-run replays, never duplicates', async (t) => {
+  const file = join(dir, 'kaz-2026-h1.csv')
+  const records = Array.from({ length: 25 }, (_, i) => record({ subnationalArea: '' }, i))
+  writeFileSync(file, csvOf(records))
+  const first = await mhx('push', 'kaz-2026-h1.csv', '--batch', '10', ...reporter)
+  t.equal(first.code, 0, first.stderr)
+  t.match(first.stdout, /submitted 25 of 25 records in 3 of 3 batches/)
+  const receipts = JSON.parse(readFileSync(`${file}.receipts.json`, 'utf8'))
+  t.equal(receipts.submissions.length, 3)
+  t.same(receipts.submissions.map((s: { firstLine: number, lastLine: number, records: number }) => [s.firstLine, s.lastLine, s.records]), [[2, 11, 10], [12, 21, 10], [22, 26, 5]])
+  t.ok(receipts.submissions.every((s: { receipt: string, id: string }) => s.receipt.split('.').length === 3 && s.id), 'every batch has its receipt')
+  t.equal(receipts.submissions[0].idempotencyKey, idempotencyKey(receipts.sha256, 'migrant-health-event', '1.0.0', 10, 1))
+
+  const rerun = await mhx('push', 'kaz-2026-h1.csv', '--batch', '10', ...reporter)
+  t.equal(rerun.code, 0, rerun.stderr)
+  t.match(rerun.stdout, /3 already submitted before: replayed, not duplicated/)
+  const again = JSON.parse(readFileSync(`${file}.receipts.json`, 'utf8'))
+  t.same(again.submissions.map((s: { id: string }) => s.id), receipts.submissions.map((s: { id: string }) => s.id), 'the same submissions answer')
+  const stored = await submissionsOf(reporter)
+  t.equal(stored.filter((s) => receipts.submissions.some((r: { id: string }) => r.id === s.id)).length, 3)
+  t.equal(stored.reduce((n, s) => n + s.recordCount, 0), 25, 'no record stored twice')
+})
+
+t.test('push NDJSON: faults are reported at the lines of the file; good batches still go in', async (t) => {
+  const file = join(dir, 'faulty.ndjson')
+  const lines: string[] = []
+  for (let i = 0; i < 22; i++) lines.push(JSON.stringify(record({}, i)))
+  lines[3] = JSON.stringify(record({ sex: 'F' }, 3)) // file line 4, batch 1
+  lines.splice(12, 0, '') // a blank line: file lines shift by one from here
+  lines[17] = JSON.stringify({ ...record({}, 17), nationalId: 'X' }) // file line 18, batch 3
+  writeFileSync(file, lines.join('\n') + '\n')
+  const before = (await submissionsOf(reporter)).length
+  const pushed = await mhx('push', 'faulty.ndjson', '--batch', '8', ...reporter)
+  t.equal(pushed.code, 1, 'a failed batch fails the command')
+  t.match(pushed.stderr, /batch 1 \(lines 1–8\) failed \(422\)/)
+  t.match(pushed.stderr, /\n {2}line 4: sex must be one of female/)
+  t.match(pushed.stderr, /batch 2 \(lines 9–17\) failed \(422\)|batch 3 \(lines 18–23\) failed \(422\)/)
+  t.match(pushed.stderr, /\n {2}line 18: \/nationalId: unknown field "nationalId"/)
+  t.match(pushed.stdout, /submitted 8 of 22 records in 1 of 3 batches; 2 failed/)
+  t.equal((await submissionsOf(reporter)).length, before + 1, 'only the good batch was stored')
+  const receipts = JSON.parse(readFileSync(`${file}.receipts.json`, 'utf8'))
+  t.equal(receipts.submissions.length, 1)
+  t.equal(receipts.failed.length, 2)
+})
+
+t.test('push: a line that is not JSON fails its batch without sending it', async (t) => {
+  const file = join(dir, 'broken.ndjson')
+  writeFileSync(file, ndjsonOf([record({}, 1), record({}, 2)]) + '{"recordId": \n')
+  const pushed = await mhx('push', 'broken.ndjson', '--dry-run', ...reporter)
+  t.equal(pushed.code, 1)
+  t.match(pushed.stderr, /line 3: not valid JSON/)
+})
+
+t.test('push --dry-run validates and stores nothing; JSON documents work too', async (t) => {
+  const file = join(dir, 'doc.json')
+  writeFileSync(file, JSON.stringify({ schema: 'migrant-health-event', version: '1.0.0', records: [record({}, 1), record({ ageBand: '81+' }, 2)] }))
+  const before = (await submissionsOf(reporter)).length
+  const bad = await mhx('push', 'doc.json', '--dry-run', ...reporter)
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /record 2: ageBand must be one of/, 'a JSON file names the record (no lines to name)')
+  writeFileSync(file, JSON.stringify([record({}, 1), record({}, 2)]))
+  const good = await mhx('push', 'doc.json', '--dry-run', ...reporter)
+  t.equal(good.code, 0, good.stderr)
+  t.match(good.stdout, /validated 2 of 2 records/)
+  t.notOk(existsSync(`${file}.receipts.json`), 'a dry run writes no receipts')
+  t.equal((await submissionsOf(reporter)).length, before, 'nothing stored')
+  const conflicting = await mhx('push', 'doc.json', '--schema', 'other', ...reporter)
+  t.equal(conflicting.code, 1)
+  t.match(conflicting.stderr, /404|unknown|no schema/i)
+})
+
+t.test('verify-receipt: offline against a saved JWKS; a tampered receipt is refused', async (t) => {
+  const saved = await mhx('jwks')
+  t.equal(saved.code, 0, saved.stderr)
+  writeFileSync(join(dir, 'hub.jwks.json'), saved.stdout)
+  const checked = await mhx('verify-receipt', 'kaz-2026-h1.csv.receipts.json', '--jwks', 'hub.jwks.json')
+  t.equal(checked.code, 0, checked.stderr)
+  t.equal(checked.stdout.match(/: valid \(kid receipt-/g)?.length, 3, 'all three receipts verify')
+  t.match(checked.stdout, /sub: kaz-moh/)
+  t.match(checked.stdout, /recordCount: 10/)
+
+  const receipts = JSON.parse(readFileSync(join(dir, 'kaz-2026-h1.csv.receipts.json'), 'utf8'))
+  const [header, payload, signature] = receipts.submissions[0].receipt.split('.')
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
+  writeFileSync(join(dir, 'one.jws'), receipts.submissions[0].receipt + '\n')
+  const one = await mhx('verify-receipt', 'one.jws', '--jwks', 'hub.jwks.json')
+  t.equal(one.code, 0, one.stderr)
+
+  const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, recordCount: 1000 })).toString('base64url')}.${signature}`
+  writeFileSync(join(dir, 'forged.jws'), forged)
+  const refused = await mhx('verify-receipt', 'forged.jws', '--jwks', 'hub.jwks.json')
+  t.equal(refused.code, 1)
+  t.match(refused.stdout, /INVALID: signature does not verify/)
+
+  writeFileSync(join(dir, 'other.jwks.json'), JSON.stringify({ keys: [] }))
+  const unknownKey = await mhx('verify-receipt', 'one.jws', '--jwks', 'other.jwks.json')
+  t.equal(unknownKey.code, 1)
+  t.match(unknownKey.stdout, /INVALID: no key/)
+
+  const noJwks = await mhx('verify-receipt', 'one.jws')
+  t.equal(noJwks.code, 2, 'a usage error')
+})
+
+t.test('keys rotate: old receipts keep verifying against the new JWKS', async (t) => {
+  const rotated = await mhx('keys', 'rotate', '--use', 'receipt', ...admin)
+  t.equal(rotated.code, 0, rotated.stderr)
+  const answer = JSON.parse(rotated.stdout)
+  t.equal(answer.use, 'receipt')
+  t.equal(answer.retired.length, 1)
+  writeFileSync(join(dir, 'hub2.jwks.json'), (await mhx('jwks')).stdout)
+  const checked = await mhx('verify-receipt', 'kaz-2026-h1.csv.receipts.json', '--jwks', 'hub2.jwks.json')
+  t.equal(checked.code, 0, checked.stderr)
+  const bad = await mhx('keys', 'rotate', '--use', 'everything', ...admin)
+  t.equal(bad.code, 2)
+})
+
+t.test('aggregates: a table with suppressed cells marked, CSV, verify and rebuild', async (t) => {
+  await hub.queue.drain()
+  const readerKey = join(dir, 'iom.private.jwk')
+  const made = await mhx('keygen', '--out', readerKey, '--kid', 'iom-1')
+  writeFileSync(join(dir, 'iom.public.jwk'), made.stdout)
+  t.equal((await mhx('admin', 'partners', 'create', ...admin, '--id', 'iom-ca', '--roles', 'reader', '--jwks', 'iom.public.jwk')).code, 0)
+  const granted = await mhx('admin', 'partners', 'grants', 'iom-ca', '--set', 'central-asia,KAZ', ...admin)
+  t.equal(granted.code, 0, granted.stderr)
+  t.same(JSON.parse(granted.stdout).grants.map((g: { region: string }) => g.region).sort(), ['KAZ', 'central-asia'])
+  const reader = ['--partner', 'iom-ca', '--key', readerKey]
+
+  const table = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex', '--from', '2026-01', '--to', '2026-06', ...reader)
+  t.equal(table.code, 0, table.stderr)
+  // 25 + 8 accepted records over 4 sexes: every cell is at least 5, the table is plain.
+  const lines = table.stdout.trim().split('\n')
+  t.match(lines[0], /^KAZ 2026-01\.\.2026-06, k=5, 4 cells/)
+  t.match(lines[1], /^sex\s+count$/)
+  const counts = lines.slice(3).map((l) => Number(l.trim().split(/\s+/)[1]))
+  t.equal(counts.reduce((a, b) => a + b, 0), 33)
+
+  const fine = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex,ageBand', '--from', '2026-01', '--to', '2026-06', '--filter', 'sex=female,male', ...reader)
+  t.equal(fine.code, 0, fine.stderr)
+  t.match(fine.stdout, /<5|\(s\)/, 'small cells are shown as suppressed')
+  t.notMatch(fine.stdout, /\bnull\b/)
+  t.notMatch(fine.stdout, /\bother\b/, 'the filter applies')
+
+  const csv = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex', '--from', '2026-01', '--to', '2026-06', '--csv', ...reader)
+  t.equal(csv.code, 0, csv.stderr)
+  t.match(csv.stdout.split('\n')[0], /sex/)
+
+  const byCountry = await mhx('aggregates', '--region', 'central-asia', '--by', 'country', '--from', '2026-01', '--to', '2026-06', ...reader)
+  t.equal(byCountry.code, 1, 'no grant on every country shown')
+  t.match(byCountry.stderr, /403/)
+
+  const twice = await mhx('aggregates', '--region', 'KAZ', '--from', '2026-01', '--to', '2026-06', '--filter', 'sex=female', '--filter', 'sex=male', ...reader)
+  t.equal(twice.code, 2)
+
+  const verified = await mhx('aggregates', 'verify', ...admin)
+  t.equal(verified.code, 0, verified.stderr)
+  t.equal(JSON.parse(verified.stdout).ok, true)
+  const rebuilt = await mhx('aggregates', 'rebuild', ...admin)
+  t.equal(rebuilt.code, 0, rebuilt.stderr)
+})
+
+t.test('admin: suspend refuses the next token, activate restores; regions', async (t) => {
+  t.equal((await mhx('admin', 'partners', 'suspend', 'kaz-moh', ...admin)).code, 0)
+  const refused = await mhx('token', ...reporter)
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, /token refused for partner "kaz-moh": invalid_client: client is suspended/)
+  const activated = await mhx('admin', 'partners', 'activate', 'kaz-moh', ...admin)
+  t.equal(JSON.parse(activated.stdout).status, 'active')
+  t.equal((await mhx('token', ...reporter)).code, 0)
+
+  const region = await mhx('admin', 'regions', 'create', '--code', 'caspian-test', '--name', 'Caspian (test)', '--members', 'KAZ,TKM,RUS', ...admin)
+  t.equal(region.code, 0, region.stderr)
+  t.same(JSON.parse(region.stdout).members, ['KAZ', 'RUS', 'TKM'])
+  const regions = await mhx('admin', 'regions', 'list', ...admin)
+  t.match(regions.stdout, /caspian-test\s+Caspian \(test\)\s+KAZ,RUS,TKM/)
+  const dup = await mhx('admin', 'regions', 'create', '--code', 'caspian-test', '--name', 'again', '--members', 'KAZ', ...admin)
+  t.equal(dup.code, 1)
+  t.match(dup.stderr, /409/)
+})
+
+t.test('errors: usage is exit 2, problems are printed readably, an unreachable service is one line', async (t) => {
+  const none = await mhx()
+  t.equal(none.code, 2)
+  const unknown = await mhx('frobnicate')
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /unknown command "frobnicate"\nusage: mhx/)
+  const badFlag = await mhx('push', 'x.csv', '--bogus')
+  t.equal(badFlag.code, 2)
+  t.match(badFlag.stderr, /Unknown option '--bogus'\nusage: mhx push/)
+  const badBatch = await mhx('push', 'x.csv', '--batch', '20000', ...reporter)
+  t.equal(badBatch.code, 2)
+
+  const forbidden = await mhx('aggregates', '--region', 'KAZ', '--from', '2026-01', '--to', '2026-06', ...reporter)
+  t.equal(forbidden.code, 1)
+  t.match(forbidden.stderr, /^mhx: GET \/v1\/aggregates: 403 Forbidden: /)
+
+  const badQuery = await mhx('aggregates', '--region', 'KAZ', '--by', 'shoeSize', '--from', '2026-01', '--to', '2026-06', '--partner', 'iom-ca', '--key', join(dir, 'iom.private.jwk'))
+  t.equal(badQuery.code, 1)
+  t.match(badQuery.stderr, /400 Bad Request: .*shoeSize/)
+
+  const closed = createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const port = (closed.address() as AddressInfo).port
+  await new Promise((resolve) => closed.close(resolve))
+  const away = await cliRunner(`http://127.0.0.1:${port}`, dir)('token', ...reporter)
+  t.equal(away.code, 1)
+  t.match(away.stderr, /^mhx: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the service running\?/)
+
+  const noKey = await mhx('token', '--partner', 'kaz-moh', '--key', 'missing.jwk')
+  t.equal(noKey.code, 1)
+  t.match(noKey.stderr, /key file .*missing\.jwk does not exist/)
+})
