@@ -90,7 +90,8 @@ export function createAuthenticator (deps: BearerDeps) {
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
-export type Authorize = (scope: Scope) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+/** `authorize(scope)` admits callers holding the scope; `authorize()` any authenticated partner. */
+export type Authorize = (scope?: Scope) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
 /** A preHandler that admits a caller holding `scope` (403 names it) and sets request.caller. */
 export function createAuthorize (authenticate: Authenticate): Authorize {
@@ -101,7 +102,7 @@ export function createAuthorize (authenticate: Authenticate): Authorize {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
       throw err
     }
-    if (!request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`)
+    if (scope && !request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`)
   }
 }
 

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
+import { Problem } from '../problem.js'
+import { callerOf } from './bearer.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
 import { ALL_SCOPES } from './scopes.js'
 import { ASSERTION_TYPE, issueAccessToken, OAuthError } from './token.js'
@@ -47,6 +49,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       request.body)
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
     return answer
+  })
+
+  app.get('/v1/me', {
+    preHandler: deps.authorize(),
+    schema: {
+      tags: ['auth'],
+      summary: 'Who the bearer token speaks for, with the scopes it holds now',
+      security: [{ bearer: [] }],
+      response: {
+        200: Type.Object({ partner: Type.String(), roles: Type.Array(Type.String()), scopes: Type.Array(Type.String()), country: Type.Union([Type.String(), Type.Null()]) }),
+        401: Problem
+      }
+    }
+  }, async (request) => {
+    const caller = callerOf(request)
+    return { partner: caller.partnerId, roles: [...caller.roles], scopes: [...caller.scopes], country: caller.country }
   })
 
   app.get('/.well-known/jwks.json', {

@@ -111,3 +111,11 @@ t.test('key rotation: old tokens keep verifying, new tokens use the new kid', as
   t.ok(kids.includes(oldKid) && kids.includes(rotate.json().kid), 'retired keys stay published')
   t.notOk(jwks.keys.some((k: Record<string, unknown>) => 'd' in k), 'no private member is ever published')
 })
+
+t.test('GET /v1/me answers any valid token with the scopes held now', async (t) => {
+  const both = await hub.partner({ roles: ['reporter', 'reader'], country: 'UZB' })
+  const me = await hub.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${await hub.token(both, 'aggregates:read')}` } })
+  t.equal(me.statusCode, 200)
+  t.same(me.json(), { partner: both.id, roles: ['reporter', 'reader'], scopes: ['aggregates:read'], country: 'UZB' })
+  t.equal((await hub.app.inject({ url: '/v1/me' })).statusCode, 401)
+})
