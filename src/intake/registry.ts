@@ -1,0 +1,655 @@
+// The shared record schemas and reference catalogs under schemas/, loaded once,
+// and the pure validation of a batch of records against them (no DB, no HTTP).
+import { existsSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
+import addFormatsModule from 'ajv-formats'
+
+export type SchemaKind = 'record-schema' | 'catalog'
+
+export interface SchemaListing {
+  name: string
+  version: string
+  kind: SchemaKind
+  /** path relative to the schemas folder, e.g. `migrant-health-event/1.0.0.json` */
+  path: string
+}
+
+/** One problem with one record; `path` is a JSON pointer relative to the record (`/sex`, `` for the record itself). */
+export interface RecordFault {
+  index: number
+  path: string
+  message: string
+}
+
+/** A valid record as stored: every field present (absent optional ones are null), reporting country from the token. */
+export interface CanonicalRecord {
+  /** lower-cased: UUIDs compare case-insensitively */
+  recordId: string
+  period: string
+  reportingCountry: string
+  subnationalArea: string | null
+  countryOfOrigin: string
+  migrationStatus: string
+  migrationStage: string
+  sex: string
+  ageBand: string
+  encounter: string
+  condition: string | null
+  conditionGroup: string | null
+  screeningContext: string | null
+  screeningConsequence: string | null
+  insurance: string
+  outcome: string | null
+}
+
+export interface ValidationResult {
+  /** at most `maxErrors` faults, in record order */
+  faults: RecordFault[]
+  /** faults found beyond `maxErrors` */
+  faultsOmitted: number
+  /** canonical records in input order; empty unless the whole batch is valid, so nothing partial can be stored */
+  records: CanonicalRecord[]
+}
+
+export interface ValidationContext {
+  /** alpha-3 country of the submitting partner (from its token) */
+  reportingCountry: string
+  maxErrors?: number
+}
+
+export interface SubnationalArea {
+  code: string
+  country: string
+  name: string
+  validFrom: string | null
+  validTo: string | null
+  successors?: string[]
+}
+
+export interface SchemaRegistry {
+  list(): SchemaListing[]
+  /** the file's JSON as shipped (frozen), for GET /v1/schemas/{name}/{version} */
+  document(name: string, version: string): unknown | undefined
+  /** whether a record schema (not a catalog) exists */
+  has(name: string, version: string): boolean
+  /** top-level field names of a record schema, in schema order */
+  fields(name: string, version: string): string[] | undefined
+  validate(name: string, version: string, records: unknown[], ctx: ValidationContext): ValidationResult
+  /** condition group of an ICD-10 code (null without a code), from the newest condition-groups catalog or `version` */
+  conditionGroup(icd10: string | undefined | null, version?: string): string | null
+  /** every condition group of the newest condition-groups catalog (or `version`), `other` included */
+  conditionGroupNames(version?: string): string[]
+  /** whether an alpha-3 code is in the newest countries catalog */
+  isCountry(alpha3: string): boolean
+  /** a sub-national area of the newest subnational-areas catalog (any validity), e.g. to find its country */
+  subnationalArea(code: string): SubnationalArea | undefined
+}
+
+const DEFAULT_MAX_ERRORS = 100
+const VERSION_PATTERN = /^\d+\.\d+\.\d+$/
+// keys that could reach an object's prototype when a record is copied or merged downstream
+const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype']
+const CLOSED_RECORD_HINT = 'records are closed: no free text or identifiers'
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object
+const addFormats = addFormatsModule.default
+
+interface JsonObject {
+  [key: string]: unknown
+}
+
+interface PropertySchema {
+  type?: string
+  enum?: unknown[]
+  const?: unknown
+  pattern?: string
+  description?: string
+}
+
+interface RecordSchemaEntry {
+  document: JsonObject
+  validateFn: ValidateFunction
+  fields: string[]
+  /** fields beyond those of CanonicalRecord */
+  extraFields: string[]
+}
+
+const CANONICAL_FIELDS = new Set([
+  'recordId', 'period', 'reportingCountry', 'subnationalArea', 'countryOfOrigin', 'migrationStatus', 'migrationStage', 'sex',
+  'ageBand', 'encounter', 'condition', 'conditionGroup', 'screeningContext', 'screeningConsequence', 'insurance', 'outcome'
+])
+
+interface ConditionRange {
+  group: string
+  from: string
+  to: string
+}
+
+interface ConditionGroupCatalog {
+  ranges: ConditionRange[]
+  groups: string[]
+  fallback: string
+  /** a batch repeats a few codes many times: remember the answers, within a bound */
+  cache: Map<string, string>
+}
+
+const CONDITION_CACHE_LIMIT = 20000
+
+interface LoadedFile {
+  listing: SchemaListing
+  document: JsonObject
+}
+
+/** Loads and compiles every JSON file under `dir` (default: `<package root>/schemas`). Throws on any malformed file. */
+export async function loadSchemaRegistry(dir: string = defaultSchemasDir()): Promise<SchemaRegistry> {
+  const files = await readSchemaFiles(dir)
+  const ajv = createAjv()
+  const recordSchemas = new Map<string, RecordSchemaEntry>()
+  const catalogs = new Map<string, Map<string, JsonObject>>()
+  for (const file of files) {
+    const { name, version, kind } = file.listing
+    if (kind === 'record-schema') recordSchemas.set(key(name, version), compileRecordSchema(ajv, file))
+    else catalogVersions(catalogs, name).set(version, file.document)
+  }
+  for (const file of files) deepFreeze(file.document)
+  return buildRegistry(files, recordSchemas, catalogs)
+}
+
+/** `<package root>/schemas`, found by walking up to package.json so it works from src/ (tsx) and from dist/. */
+export function defaultSchemasDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error('schema registry: no package.json above ' + fileURLToPath(import.meta.url))
+    dir = parent
+  }
+  return path.join(dir, 'schemas')
+}
+
+function createAjv(): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    // every pattern is ASCII; non-unicode regular expressions run about twice as fast in V8
+    unicodeRegExp: false,
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: false,
+    // parentSchema on errors lets messages say what the field expects without a second copy of the schema
+    verbose: true
+  })
+  addFormats(ajv)
+  return ajv
+}
+
+async function readSchemaFiles(dir: string): Promise<LoadedFile[]> {
+  const paths = await listJsonFiles(dir)
+  const files = await Promise.all(paths.map((file) => readSchemaFile(dir, file)))
+  return files.sort((a, b) => a.listing.name.localeCompare(b.listing.name) || compareVersions(a.listing.version, b.listing.version))
+}
+
+async function listJsonFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true })
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+}
+
+async function readSchemaFile(dir: string, file: string): Promise<LoadedFile> {
+  const relative = path.relative(dir, file).split(path.sep).join('/')
+  const match = /^([a-z0-9-]+)\/(\d+\.\d+\.\d+)\.json$/.exec(relative)
+  if (!match) throw new Error(`schema registry: ${relative} is not laid out as <name>/<major.minor.patch>.json`)
+  const [, name, version] = match
+  let document: unknown
+  try {
+    document = JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    throw new Error(`schema registry: ${relative} is not valid JSON: ${(error as Error).message}`, { cause: error })
+  }
+  if (!isJsonObject(document)) throw new Error(`schema registry: ${relative} is not a JSON object`)
+  const kind: SchemaKind = '$schema' in document ? 'record-schema' : 'catalog'
+  checkFileIdentity(relative, document, kind, name, version)
+  return { listing: { name, version, kind, path: relative }, document }
+}
+
+// a file's own name and version must agree with where it lives, or the API would serve one under another's name
+function checkFileIdentity(relative: string, document: JsonObject, kind: SchemaKind, name: string, version: string): void {
+  if (kind === 'record-schema') {
+    const id = document.$id
+    if (typeof id !== 'string' || !id.endsWith(`/${name}/${version}`)) {
+      throw new Error(`schema registry: ${relative} must have an $id ending in /${name}/${version}`)
+    }
+    return
+  }
+  if (document.name !== name || document.version !== version || typeof document.description !== 'string') {
+    throw new Error(`schema registry: catalog ${relative} must have name "${name}", version "${version}" and a description`)
+  }
+}
+
+function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry {
+  const { document, listing } = file
+  if (document.type !== 'object' || !isJsonObject(document.properties)) {
+    throw new Error(`schema registry: record schema ${listing.path} must be an object schema with properties`)
+  }
+  try {
+    const fields = Object.keys(document.properties)
+    const extraFields = fields.filter((field) => !CANONICAL_FIELDS.has(field))
+    return { document, validateFn: ajv.compile(document), fields, extraFields }
+  } catch (error) {
+    throw new Error(`schema registry: record schema ${listing.path} does not compile: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+function catalogVersions(catalogs: Map<string, Map<string, JsonObject>>, name: string): Map<string, JsonObject> {
+  let versions = catalogs.get(name)
+  if (!versions) {
+    versions = new Map()
+    catalogs.set(name, versions)
+  }
+  return versions
+}
+
+function buildRegistry(
+  files: LoadedFile[],
+  recordSchemas: Map<string, RecordSchemaEntry>,
+  catalogs: Map<string, Map<string, JsonObject>>
+): SchemaRegistry {
+  const documents = new Map(files.map((file) => [key(file.listing.name, file.listing.version), file.document]))
+  const countries = readCountries(newestCatalog(catalogs, 'countries'))
+  const areas = readSubnationalAreas(newestCatalog(catalogs, 'subnational-areas'), countries)
+  const conditionCatalogs = new Map(
+    [...catalogVersions(catalogs, 'condition-groups')].map(([version, doc]) => [version, readConditionGroups(doc, version)])
+  )
+  const newestConditionVersion = newestVersion([...conditionCatalogs.keys()])
+  if (!newestConditionVersion) throw new Error('schema registry: no condition-groups catalog')
+
+  function conditionCatalog(version: string = newestConditionVersion as string): ConditionGroupCatalog {
+    const catalog = conditionCatalogs.get(version)
+    if (!catalog) throw new Error(`schema registry: no condition-groups catalog version ${version}`)
+    return catalog
+  }
+
+  const reference: ReferenceData = {
+    countries: countries.alpha2ByAlpha3,
+    areas,
+    conditionGroupOf: (code) => conditionGroupOf(conditionCatalog(), code)
+  }
+
+  return {
+    list: () => files.map((file) => ({ ...file.listing })),
+    document: (name, version) => documents.get(key(name, version)),
+    has: (name, version) => recordSchemas.has(key(name, version)),
+    fields: (name, version) => recordSchemas.get(key(name, version))?.fields.slice(),
+    validate(name, version, records, ctx) {
+      const schema = recordSchemas.get(key(name, version))
+      if (!schema) throw new Error(`schema registry: no record schema ${name} ${version}`)
+      return validateRecords(schema, reference, records, ctx)
+    },
+    conditionGroup: (icd10, version) => conditionGroupOf(conditionCatalog(version), icd10),
+    conditionGroupNames: (version) => conditionCatalog(version).groups.slice(),
+    isCountry: (alpha3) => countries.alpha2ByAlpha3.has(alpha3),
+    subnationalArea(code) {
+      const area = areas.get(code)
+      return area ? { ...area, successors: area.successors?.slice() } : undefined
+    }
+  }
+}
+
+// ---- catalogs ----
+
+function newestCatalog(catalogs: Map<string, Map<string, JsonObject>>, name: string): JsonObject {
+  const versions = catalogs.get(name)
+  const newest = versions && newestVersion([...versions.keys()])
+  if (!versions || !newest) throw new Error(`schema registry: no ${name} catalog`)
+  return versions.get(newest) as JsonObject
+}
+
+function readCountries(doc: JsonObject): { alpha2ByAlpha3: Map<string, string> } {
+  const list = doc.countries
+  if (!Array.isArray(list)) throw new Error('schema registry: countries catalog needs a countries array')
+  const alpha2ByAlpha3 = new Map<string, string>()
+  for (const entry of list) {
+    if (!isJsonObject(entry) || !isCode(entry.alpha3, /^[A-Z]{3}$/) || !isCode(entry.alpha2, /^[A-Z]{2}$/)) {
+      throw new Error(`schema registry: bad countries entry ${JSON.stringify(entry)}`)
+    }
+    alpha2ByAlpha3.set(entry.alpha3, entry.alpha2)
+  }
+  return { alpha2ByAlpha3 }
+}
+
+function readSubnationalAreas(doc: JsonObject, countries: { alpha2ByAlpha3: Map<string, string> }): Map<string, SubnationalArea> {
+  const list = doc.areas
+  if (!Array.isArray(list)) throw new Error('schema registry: subnational-areas catalog needs an areas array')
+  const areas = new Map<string, SubnationalArea>()
+  for (const entry of list) {
+    const area = readSubnationalArea(entry)
+    const alpha2 = countries.alpha2ByAlpha3.get(area.country)
+    if (!alpha2 || !area.code.startsWith(alpha2 + '-')) {
+      throw new Error(`schema registry: subnational area ${area.code} does not belong to country ${area.country}`)
+    }
+    if (areas.has(area.code)) throw new Error(`schema registry: subnational area ${area.code} listed twice`)
+    areas.set(area.code, area)
+  }
+  return areas
+}
+
+function readSubnationalArea(entry: unknown): SubnationalArea {
+  const month = /^\d{4}-(0[1-9]|1[0-2])$/
+  const ok =
+    isJsonObject(entry) &&
+    isCode(entry.code, /^[A-Z]{2}-[0-9A-Z]{1,3}$/) &&
+    isCode(entry.country, /^[A-Z]{3}$/) &&
+    typeof entry.name === 'string' &&
+    (entry.validFrom === null || isCode(entry.validFrom, month)) &&
+    (entry.validTo === null || isCode(entry.validTo, month))
+  if (!ok) throw new Error(`schema registry: bad subnational area ${JSON.stringify(entry)}`)
+  const area = entry as unknown as SubnationalArea
+  return {
+    code: area.code,
+    country: area.country,
+    name: area.name,
+    validFrom: area.validFrom,
+    validTo: area.validTo,
+    ...(Array.isArray(area.successors) ? { successors: area.successors.map(String) } : {})
+  }
+}
+
+function readConditionGroups(doc: JsonObject, version: string): ConditionGroupCatalog {
+  const fallback = doc.default
+  if (typeof fallback !== 'string' || !Array.isArray(doc.groups)) {
+    throw new Error(`schema registry: condition-groups ${version} needs a default group and a groups array`)
+  }
+  const ranges: ConditionRange[] = []
+  const groups: string[] = []
+  for (const entry of doc.groups) {
+    if (!isJsonObject(entry) || typeof entry.group !== 'string' || !Array.isArray(entry.ranges)) {
+      throw new Error(`schema registry: bad condition group ${JSON.stringify(entry)}`)
+    }
+    groups.push(entry.group)
+    for (const range of entry.ranges) ranges.push(readConditionRange(entry.group, range))
+  }
+  if (!groups.includes(fallback)) throw new Error(`schema registry: condition-groups ${version} does not list its default ${fallback}`)
+  return { ranges, groups, fallback, cache: new Map() }
+}
+
+function readConditionRange(group: string, range: unknown): ConditionRange {
+  const bound = /^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,2})?$/
+  if (!isJsonObject(range) || !isCode(range.from, bound) || !isCode(range.to, bound) || range.from > range.to) {
+    throw new Error(`schema registry: bad ICD-10 range in group ${group}: ${JSON.stringify(range)}`)
+  }
+  return { group, from: range.from, to: range.to }
+}
+
+// a bound of three characters covers its whole category (A19 covers A19.9): compare the code cut to the bound's length
+function conditionGroupOf(catalog: ConditionGroupCatalog, code: string | undefined | null): string | null {
+  if (code === undefined || code === null || code === '') return null
+  const known = catalog.cache.get(code)
+  if (known !== undefined) return known
+  const group = catalog.ranges.find((range) => code >= range.from && code.slice(0, range.to.length) <= range.to)?.group ?? catalog.fallback
+  if (catalog.cache.size < CONDITION_CACHE_LIMIT) catalog.cache.set(code, group)
+  return group
+}
+
+// ---- validation ----
+
+interface ReferenceData {
+  countries: Map<string, string>
+  areas: Map<string, SubnationalArea>
+  conditionGroupOf: (code: string | undefined) => string | null
+}
+
+/** Collects faults, capped at maxErrors, and builds canonical records when the batch is clean. */
+class FaultList {
+  readonly faults: RecordFault[] = []
+  omitted = 0
+  constructor(private readonly max: number) {}
+  add(fault: RecordFault): void {
+    if (this.faults.length < this.max) this.faults.push(fault)
+    else this.omitted++
+  }
+  get empty(): boolean {
+    return this.faults.length === 0 && this.omitted === 0
+  }
+}
+
+function validateRecords(schema: RecordSchemaEntry, reference: ReferenceData, records: unknown[], ctx: ValidationContext): ValidationResult {
+  const faultList = new FaultList(Math.max(0, ctx.maxErrors ?? DEFAULT_MAX_ERRORS))
+  const firstIndexOfRecordId = new Map<string, number>()
+  for (let index = 0; index < records.length; index++) {
+    for (const fault of recordFaults(schema, reference, records[index], index, ctx, firstIndexOfRecordId)) faultList.add(fault)
+  }
+  const valid = faultList.empty
+  return {
+    faults: faultList.faults,
+    faultsOmitted: faultList.omitted,
+    records: valid ? records.map((record) => canonicalRecord(schema, reference, record as JsonObject, ctx)) : []
+  }
+}
+
+function recordFaults(
+  schema: RecordSchemaEntry,
+  reference: ReferenceData,
+  record: unknown,
+  index: number,
+  ctx: ValidationContext,
+  firstIndexOfRecordId: Map<string, number>
+): RecordFault[] {
+  const structural = structuralFault(record, index)
+  if (structural) return [structural]
+  const faults = schemaFaults(schema.validateFn, record, index)
+  const fields = record as JsonObject
+  // the common case, a record the schema accepts, allocates nothing for the follow-up checks
+  const faulted = faults.length === 0 ? undefined : new Set(faults.map((fault) => fault.path))
+  referenceFaults(fields, index, ctx, reference, faulted, faults)
+  const duplicate = duplicateRecordIdFault(fields, index, faulted, firstIndexOfRecordId)
+  if (duplicate) faults.push(duplicate)
+  return faults
+}
+
+/** Whether a field is present and passed the schema, so the catalog checks can look at it. */
+function fieldOk(record: JsonObject, faulted: Set<string> | undefined, field: string): boolean {
+  return record[field] !== undefined && (faulted === undefined || !faulted.has('/' + field))
+}
+
+// anything but a plain JSON object is refused before Ajv sees it, prototype-bending keys included
+function structuralFault(record: unknown, index: number): RecordFault | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return { index, path: '', message: `record must be a JSON object, not ${describeJsonType(record)}` }
+  }
+  const proto = Object.getPrototypeOf(record)
+  if (proto !== Object.prototype && proto !== null) return { index, path: '', message: 'record must be a plain JSON object' }
+  for (const forbidden of FORBIDDEN_KEYS) {
+    if (Object.hasOwn(record, forbidden)) {
+      return { index, path: '/' + forbidden, message: `forbidden field "${forbidden}" (${CLOSED_RECORD_HINT})` }
+    }
+  }
+  return undefined
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
+
+function schemaFaults(validateFn: ValidateFunction, record: unknown, index: number): RecordFault[] {
+  if (validateFn(record)) return []
+  const faults: RecordFault[] = []
+  const seen = new Set<string>()
+  for (const error of validateFn.errors ?? []) {
+    const fault = faultFromAjvError(error, index)
+    // type and enum both fire for one bad value: one message per field is enough
+    if (seen.has(fault.path)) continue
+    seen.add(fault.path)
+    faults.push(fault)
+  }
+  return faults
+}
+
+function faultFromAjvError(error: ErrorObject, index: number): RecordFault {
+  const parent = (error.parentSchema ?? {}) as { properties?: Record<string, PropertySchema> }
+  if (error.keyword === 'additionalProperties') {
+    const field = String(error.params.additionalProperty)
+    return { index, path: childPointer(error.instancePath, field), message: `unknown field ${quoteField(field)} (${CLOSED_RECORD_HINT})` }
+  }
+  if (error.keyword === 'required') {
+    const field = String(error.params.missingProperty)
+    const expected = expectation(parent.properties?.[field])
+    return { index, path: childPointer(error.instancePath, field), message: `${field} is required: ${expected}` }
+  }
+  const field = lastPointerSegment(error.instancePath)
+  return { index, path: error.instancePath, message: `${field} must be ${expectation(error.parentSchema as PropertySchema | undefined)}` }
+}
+
+// the schema's enum or description says what is expected, so messages never drift from the schema
+function expectation(property: PropertySchema | undefined): string {
+  if (!property) return 'a valid value'
+  if (Array.isArray(property.enum)) return `one of ${property.enum.join(', ')}`
+  if (property.const !== undefined) return JSON.stringify(property.const)
+  if (typeof property.description === 'string') return property.description
+  if (typeof property.pattern === 'string') return `a string matching ${property.pattern}`
+  return `of type ${property.type ?? 'unknown'}`
+}
+
+function referenceFaults(
+  record: JsonObject,
+  index: number,
+  ctx: ValidationContext,
+  reference: ReferenceData,
+  faulted: Set<string> | undefined,
+  faults: RecordFault[]
+): void {
+  if (fieldOk(record, faulted, 'reportingCountry') && record.reportingCountry !== ctx.reportingCountry) {
+    faults.push({
+      index,
+      path: '/reportingCountry',
+      message: `reportingCountry must be your own country ${ctx.reportingCountry} (the country of your token) or left out`
+    })
+  }
+  const origin = record.countryOfOrigin
+  if (fieldOk(record, faulted, 'countryOfOrigin') && origin !== 'unknown' && !reference.countries.has(origin as string)) {
+    faults.push({ index, path: '/countryOfOrigin', message: `countryOfOrigin ${origin} is not an ISO 3166-1 alpha-3 country code; use a code of the countries catalog or "unknown"` })
+  }
+  if (fieldOk(record, faulted, 'subnationalArea')) {
+    const period = fieldOk(record, faulted, 'period') ? (record.period as string) : undefined
+    const message = subnationalAreaProblem(reference.areas, record.subnationalArea as string, ctx.reportingCountry, period)
+    if (message) faults.push({ index, path: '/subnationalArea', message })
+  }
+}
+
+function subnationalAreaProblem(
+  areas: Map<string, SubnationalArea>,
+  code: string,
+  reportingCountry: string,
+  period: string | undefined
+): string | undefined {
+  const area = areas.get(code)
+  if (!area) return `subnationalArea ${code} is not a first-level ISO 3166-2 area of the subnational-areas catalog`
+  if (area.country !== reportingCountry) {
+    return `subnationalArea ${code} belongs to ${area.country}, not to the reporting country ${reportingCountry}`
+  }
+  if (period === undefined) return undefined
+  if (area.validFrom !== null && period < area.validFrom) {
+    return `subnationalArea ${code} is valid from ${area.validFrom}, not in period ${period}`
+  }
+  if (area.validTo !== null && period > area.validTo) {
+    const now = area.successors?.length ? `; it became ${area.successors.join(' / ')}` : ''
+    return `subnationalArea ${code} is valid until ${area.validTo}, not in period ${period}${now}`
+  }
+  return undefined
+}
+
+// UUIDs are case-insensitive: compare (and store) them lower-case
+function duplicateRecordIdFault(
+  record: JsonObject,
+  index: number,
+  faulted: Set<string> | undefined,
+  firstIndexOfRecordId: Map<string, number>
+): RecordFault | undefined {
+  if (!fieldOk(record, faulted, 'recordId')) return undefined
+  const recordId = (record.recordId as string).toLowerCase()
+  const first = firstIndexOfRecordId.get(recordId)
+  if (first === undefined) {
+    firstIndexOfRecordId.set(recordId, index)
+    return undefined
+  }
+  return { index, path: '/recordId', message: `recordId appears more than once in this submission (first at index ${first})` }
+}
+
+// a literal of fixed shape is several times faster than building the object field by field
+function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
+  const canonical: CanonicalRecord = {
+    recordId: (record.recordId as string).toLowerCase(),
+    period: record.period as string,
+    reportingCountry: ctx.reportingCountry,
+    subnationalArea: optional(record.subnationalArea),
+    countryOfOrigin: record.countryOfOrigin as string,
+    migrationStatus: record.migrationStatus as string,
+    migrationStage: record.migrationStage as string,
+    sex: record.sex as string,
+    ageBand: record.ageBand as string,
+    encounter: record.encounter as string,
+    condition: optional(record.condition),
+    conditionGroup: reference.conditionGroupOf(record.condition as string | undefined),
+    screeningContext: optional(record.screeningContext),
+    screeningConsequence: optional(record.screeningConsequence),
+    insurance: record.insurance as string,
+    outcome: optional(record.outcome)
+  }
+  // fields a later schema version adds are carried too, so a new version does not lose data before this type learns them
+  for (const field of schema.extraFields) (canonical as unknown as JsonObject)[field] = optional(record[field])
+  return canonical
+}
+
+function optional(value: unknown): string | null {
+  return value === undefined ? null : (value as string)
+}
+
+// ---- small helpers ----
+
+function key(name: string, version: string): string {
+  return `${name}@${version}`
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i]
+  return 0
+}
+
+function newestVersion(versions: string[]): string | undefined {
+  return versions.filter((version) => VERSION_PATTERN.test(version)).sort(compareVersions).at(-1)
+}
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isCode(value: unknown, pattern: RegExp): value is string {
+  return typeof value === 'string' && pattern.test(value)
+}
+
+function childPointer(parent: string, field: string): string {
+  return `${parent}/${field.replace(/~/g, '~0').replace(/\//g, '~1')}`
+}
+
+function lastPointerSegment(pointer: string): string {
+  const segment = pointer.slice(pointer.lastIndexOf('/') + 1)
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~') || 'record'
+}
+
+// an unknown key is echoed to name it, but bounded: a key can be as long as the body
+function quoteField(field: string): string {
+  return JSON.stringify(field.length > 64 ? field.slice(0, 64) + '…' : field)
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  Object.freeze(value)
+  for (const child of Object.values(value)) deepFreeze(child)
+}
