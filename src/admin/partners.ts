@@ -2,6 +2,7 @@
 import { asc, eq, gt } from 'drizzle-orm'
 import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
+import { announcePartnerChange } from '../auth/directory.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
 import type { Db, Queryable } from '../db/connect.js'
 import { grants, partners } from '../db/schema.js'
@@ -99,6 +100,7 @@ export async function changePartner (db: Db, actor: string, id: string, change: 
     if (change.name) detail.name = change.name
     if (change.jwks) detail.kids = change.jwks.keys.map((k) => k.kid)
     await appendAudit(tx, { partnerId: actor, action: 'partner.change', subject: id, detail }, now)
+    await announcePartnerChange(tx, id)
     return toPartner(updated[0])
   })
 }
@@ -155,6 +157,7 @@ export async function replaceGrants (db: Db, actor: string, partnerId: string, w
       await tx.insert(grants).values(wanted.map((g) => ({ partnerId, region: g.region, k: g.k, createdAt: now })))
     }
     await appendAudit(tx, { partnerId: actor, action: 'grants.replace', subject: partnerId, detail: { grants: wanted } }, now)
+    await announcePartnerChange(tx, partnerId)
     return partnerGrants(tx, partnerId)
   })
 }

@@ -90,7 +90,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       }, { additionalProperties: false, minProperties: 1 }),
       response: { 200: Partner, ...errors(401, 403, 404, 422) }
     }
-  }, async (request) => changePartner(db, callerOf(request).partnerId, request.params.id, request.body, deps.now()))
+  }, async (request) => {
+    const partner = await changePartner(db, callerOf(request).partnerId, request.params.id, request.body, deps.now())
+    deps.directory.invalidate(partner.id)
+    return partner
+  })
 
   app.get('/v1/admin/partners/:id/grants', {
     preHandler: admin,
@@ -112,7 +116,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     }
   }, async (request) => {
     const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null }))
-    return { grants: await replaceGrants(db, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now()) }
+    const granted = await replaceGrants(db, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now())
+    deps.directory.invalidate(request.params.id)
+    return { grants: granted }
   })
 
   app.get('/v1/admin/regions', {

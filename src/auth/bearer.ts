@@ -1,10 +1,8 @@
 // Bearer authentication: verify the hub's access token, then check the partner as it is now.
-import { eq } from 'drizzle-orm'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
-import type { Db } from '../db/connect.js'
-import { partners } from '../db/schema.js'
 import { problem } from '../problem.js'
+import type { PartnerDirectory } from './directory.js'
 import type { HubKeys } from './hub-keys.js'
 import { scopesForRoles, type Scope } from './scopes.js'
 
@@ -21,7 +19,7 @@ declare module 'fastify' {
   interface FastifyRequest { caller: Caller | null }
 }
 
-export interface BearerDeps { db: Db, keys: HubKeys, publicUrl: string, now: () => Date }
+export interface BearerDeps { directory: PartnerDirectory, keys: HubKeys, publicUrl: string, now: () => Date }
 
 interface VerifiedToken { partnerId: string, scopes: string[], tokenId: string, expMs: number }
 
@@ -30,8 +28,8 @@ const unauthorized = (why: string) => problem('unauthorized', why)
 
 /**
  * Returns `authenticate(authorization header) → Caller`. The signature check of a token is cached
- * until its exp (reads are hot); the partner's status and roles are read on every request, so a
- * suspension acts on the next request, not at expiry.
+ * until its exp (reads are hot); the partner's status and roles come from the partner directory,
+ * invalidated on every change, so a suspension acts on the next request, not at expiry.
  */
 export function createAuthenticator (deps: BearerDeps) {
   const verified = new Map<string, VerifiedToken>()
@@ -73,8 +71,7 @@ export function createAuthenticator (deps: BearerDeps) {
     const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(authorization ?? '')
     if (!match) throw unauthorized('an access token is required: Authorization: Bearer <token>')
     const token = await verify(match[1])
-    const [partner] = await deps.db.select({ status: partners.status, roles: partners.roles, country: partners.country })
-      .from(partners).where(eq(partners.id, token.partnerId)).limit(1)
+    const partner = await deps.directory.get(token.partnerId)
     if (!partner) throw unauthorized('the partner of this token no longer exists')
     if (partner.status !== 'active') throw unauthorized('the partner of this token is suspended')
     // A role removed since the token was issued takes its scope with it.

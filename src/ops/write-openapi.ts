@@ -18,7 +18,7 @@ export async function openapiDocument (): Promise<string> {
     get: (_, name) => name === 'then' ? undefined : unused,
     apply: () => { throw new Error('openapi generation must not call the database, queue or keys') }
   })
-  const deps = { config, database: unused, queue: unused, keys: unused, logger: pino({ level: 'silent' }) } as unknown as AppDeps
+  const deps = { config, database: unused, queue: unused, keys: unused, directory: unused, logger: pino({ level: 'silent' }) } as unknown as AppDeps
   const app = await buildApp(deps)
   await app.ready()
   const document = JSON.stringify(app.swagger(), null, 2) + '\n'

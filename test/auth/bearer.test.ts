@@ -119,3 +119,20 @@ t.test('GET /v1/me answers any valid token with the scopes held now', async (t) 
   t.same(me.json(), { partner: both.id, roles: ['reporter', 'reader'], scopes: ['aggregates:read'], country: 'UZB' })
   t.equal((await hub.app.inject({ url: '/v1/me' })).statusCode, 401)
 })
+
+t.test('a suspension made by another process reaches this one through NOTIFY', async (t) => {
+  // Two apps on one database, each with its own partner cache, as two API replicas would be.
+  const replica = await buildTestHub(t, { database: hub.database })
+  const operator = await hub.partner({ roles: ['admin'] })
+  const token = await hub.token(operator)
+  const onReplica = () => replica.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } })
+  t.equal((await onReplica()).statusCode, 200, 'the replica has cached the partner as active')
+  const patch = await hub.app.inject({ method: 'PATCH', url: `/v1/admin/partners/${operator.id}`, headers: { authorization: `Bearer ${adminToken}` }, payload: { status: 'suspended' } })
+  t.equal(patch.statusCode, 200)
+  let status = 0
+  for (let i = 0; i < 50 && status !== 401; i++) {
+    status = (await onReplica()).statusCode
+    if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(status, 401, 'the replica refuses the suspended partner within a second')
+})

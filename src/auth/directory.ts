@@ -1,0 +1,115 @@
+// What every request needs to know about its partner (status, roles, country, grants), cached per
+// process and invalidated on change in every process through PostgreSQL LISTEN/NOTIFY, so a
+// suspension or a removed grant acts on the next request without a database read per request.
+import { eq, sql } from 'drizzle-orm'
+import type { PoolClient } from 'pg'
+import type { Database, Queryable } from '../db/connect.js'
+import { grants, partners } from '../db/schema.js'
+
+export const PARTNER_CHANNEL = 'mhx_partner_changed'
+// A safety net only: should a notification ever be missed, no entry outlives this.
+const ENTRY_TTL_MS = 30_000
+
+export interface PartnerState {
+  status: string
+  roles: string[]
+  country: string | null
+  grants: Array<{ region: string, k: number | null }>
+}
+
+export interface PartnerDirectory {
+  get (partnerId: string): Promise<PartnerState | undefined>
+  /** Drop one partner (or all) from this process's cache now; other processes hear the NOTIFY. */
+  invalidate (partnerId?: string): void
+  close (): Promise<void>
+}
+
+/** Tells every process that a partner changed; delivered when the transaction commits. */
+export async function announcePartnerChange (q: Queryable, partnerId: string): Promise<void> {
+  await q.execute(sql`SELECT pg_notify(${PARTNER_CHANNEL}, ${partnerId})`)
+}
+
+export async function readPartnerState (q: Queryable, partnerId: string): Promise<PartnerState | undefined> {
+  const [partner] = await q.select({ status: partners.status, roles: partners.roles, country: partners.country })
+    .from(partners).where(eq(partners.id, partnerId)).limit(1)
+  if (!partner) return undefined
+  const granted = await q.select({ region: grants.region, k: grants.k }).from(grants)
+    .where(eq(grants.partnerId, partnerId)).orderBy(grants.region)
+  return { ...partner, grants: granted }
+}
+
+export async function createPartnerDirectory (database: Database): Promise<PartnerDirectory> {
+  const cache = new Map<string, { state: Promise<PartnerState | undefined>, at: number }>()
+  const invalidate = (partnerId?: string) => {
+    if (partnerId === undefined) cache.clear()
+    else cache.delete(partnerId)
+  }
+  const listener = { listening: false }
+  const stopListening = await listen(database, invalidate, listener)
+
+  return {
+    async get (partnerId) {
+      const hit = cache.get(partnerId)
+      if (hit && Date.now() - hit.at < ENTRY_TTL_MS) return hit.state
+      const state = readPartnerState(database.db, partnerId)
+      // Without a live LISTEN a change could go unheard: read through, cache nothing.
+      if (!listener.listening) return state
+      cache.set(partnerId, { state, at: Date.now() })
+      state.catch(() => cache.delete(partnerId))
+      return state
+    },
+    invalidate,
+    async close () {
+      cache.clear()
+      await stopListening()
+    }
+  }
+}
+
+/** LISTEN on a dedicated connection; on any trouble the cache is cleared and listening resumes. */
+async function listen (database: Database, invalidate: (partnerId?: string) => void, listener: { listening: boolean }): Promise<() => Promise<void>> {
+  if (database.kind === 'pglite') {
+    const client = database.pglite as { listen (channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> }
+    const unlisten = await client.listen(PARTNER_CHANNEL, (payload) => invalidate(payload))
+    listener.listening = true
+    return async () => {
+      listener.listening = false
+      await unlisten().catch(() => {})
+    }
+  }
+  const pool = database.pool!
+  let closed = false
+  let client: PoolClient | undefined
+  let retry: NodeJS.Timeout | undefined
+
+  async function connect (): Promise<void> {
+    try {
+      const connection = client = await pool.connect()
+      connection.on('notification', (message) => invalidate(message.payload))
+      connection.on('error', reconnect)
+      await connection.query(`LISTEN ${PARTNER_CHANNEL}`)
+      // Whatever changed while nobody listened is forgotten with the cache.
+      invalidate()
+      listener.listening = true
+    } catch {
+      reconnect()
+    }
+  }
+  function reconnect (): void {
+    listener.listening = false
+    invalidate()
+    client?.release(true)
+    client = undefined
+    if (!closed) retry = setTimeout(() => { void connect() }, 1_000)
+  }
+  await connect()
+  return async () => {
+    closed = true
+    listener.listening = false
+    clearTimeout(retry)
+    if (client) {
+      await client.query(`UNLISTEN ${PARTNER_CHANNEL}`).catch(() => {})
+      client.release()
+    }
+  }
+}
