@@ -1,7 +1,7 @@
 // Bad input gets a clear answer (problem+json naming the place) and loses nothing: nothing of a
 // refused submission is stored, and the server keeps serving.
 import { sql } from 'drizzle-orm'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { rows } from '../../src/db/connect.js'
 import { buildTestHub } from '../helpers.js'
 import { csv, ndjson, QUERY, record, records, reporterOf, SCHEMA, type Rec } from './intake-fixtures.js'
@@ -20,14 +20,12 @@ async function storedOfKaz (): Promise<{ submissions: number, records: number, k
   return { submissions: Number(row.s), records: Number(row.r), keys: Number(row.k) }
 }
 
-function isProblem (t: Tap.Test, res: { statusCode: number, headers: Record<string, unknown>, json (): any }, status: number) {
+function isProblem (t: Test, res: { statusCode: number, headers: Record<string, unknown>, json (): unknown }, status: number) {
   t.equal(res.statusCode, status, JSON.stringify(res.json()))
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   t.match(res.json(), { type: String, title: String, status, detail: String })
   return res.json() as { detail: string, errors?: Fault[], errorsOmitted?: number }
 }
-
-declare namespace Tap { type Test = typeof t }
 
 t.test('every faulty record is listed in one 422, with index and JSON pointer', async (t) => {
   const good = record()
