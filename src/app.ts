@@ -12,6 +12,7 @@ import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { aggregationRoutes } from './aggregation/routes.js'
 import { createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
+import { createPartnerDirectory, type PartnerDirectory } from './auth/directory.js'
 import type { HubKeys } from './auth/hub-keys.js'
 import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
@@ -33,6 +34,8 @@ export interface AppDeps {
   schemas: SchemaRegistry
   /** The process's Prometheus registry (shared with its worker); without one, a registry of this app's own. */
   metrics?: Metrics
+  /** Partner status, roles and grants, cached and invalidated on change; without one, the app opens its own. */
+  directory?: PartnerDirectory
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
@@ -127,18 +130,23 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   const now = deps.now ?? (() => new Date())
-  const authenticate = createAuthenticator({ db: deps.database.db, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, authorize: createAuthorize(authenticate),
+  let directory = deps.directory
+  if (!directory) {
+    const own = directory = await createPartnerDirectory(deps.database)
+    app.addHook('onClose', () => own.close())
+  }
+  const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, authorize: createAuthorize(authenticate),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
   await app.register(adminRoutes, routeDeps)
   await app.register(intakeRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
-  await app.register(releaseRoutes, routeDeps)
-  await app.register(auditRoutes, routeDeps)
   await app.register(metricsRoutes, routeDeps)
   await app.register(aggregationRoutes(), routeDeps)
+  await app.register(releaseRoutes, routeDeps)
+  await app.register(auditRoutes, routeDeps)
   return app
 }
 
