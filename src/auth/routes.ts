@@ -20,6 +20,7 @@ const TokenForm = Type.Object({
 
 export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const tokenEndpoint = `${deps.config.publicUrl}/v1/oauth/token`
+  const tokenDeps = { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now, importedKeys: new Map() }
 
   app.post('/v1/oauth/token', {
     schema: {
@@ -44,9 +45,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       return reply.code(oauth.status as 400 | 401).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
     }
   }, async (request, reply) => {
-    const answer = await issueAccessToken(
-      { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now },
-      request.body)
+    const answer = await issueAccessToken(tokenDeps, request.body)
     void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
     return answer
   })

@@ -1,7 +1,7 @@
 // The token endpoint's logic: RFC 7523 client assertions (private_key_jwt) in, hub-signed access tokens out.
 import { randomUUID } from 'node:crypto'
 import { eq, lt } from 'drizzle-orm'
-import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type JWK } from 'jose'
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import type { Db } from '../db/connect.js'
 import { partners, usedAssertions } from '../db/schema.js'
 import type { HubKeys } from './hub-keys.js'
@@ -27,7 +27,7 @@ export interface TokenRequest {
   client_id?: string
 }
 
-export interface TokenDeps { db: Db, keys: HubKeys, publicUrl: string, tokenTtlS: number, now: () => Date }
+export interface TokenDeps { db: Db, keys: HubKeys, publicUrl: string, tokenTtlS: number, now: () => Date, importedKeys: ImportedKeys }
 
 export interface AccessToken { access_token: string, token_type: 'Bearer', expires_in: number, scope: string }
 
@@ -101,7 +101,7 @@ async function verifyClientAssertion (deps: TokenDeps, assertion: string, client
   let lastError = 'signature check failed'
   for (const jwk of registered) {
     try {
-      await jwtVerify(assertion, await importJWK(jwk, header.alg), {
+      await jwtVerify(assertion, await importedKey(deps.importedKeys, jwk), {
         algorithms: [header.alg],
         issuer: partner.id,
         subject: partner.id,
@@ -128,6 +128,22 @@ async function verifyClientAssertion (deps: TokenDeps, assertion: string, client
   }
   await recordAssertionUse(deps, partner.id, claims.jti, exp)
   return partner
+}
+
+/** Imported partner keys by their JSON (importing costs more than verifying); one per app. */
+export type ImportedKeys = Map<string, Promise<CryptoKey | Uint8Array>>
+
+// Bounded: a replaced key is simply never asked for again.
+function importedKey (imported: ImportedKeys, jwk: JWK): Promise<CryptoKey | Uint8Array> {
+  const id = JSON.stringify(jwk)
+  let key = imported.get(id)
+  if (!key) {
+    if (imported.size >= 10_000) imported.clear()
+    key = importJWK(jwk, jwk.alg)
+    imported.set(id, key)
+    key.catch(() => imported.delete(id))
+  }
+  return key
 }
 
 /** The primary key decides: of many identical assertions sent at once, exactly one inserts. */
