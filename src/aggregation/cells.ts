@@ -1,7 +1,7 @@
 // Verify and rebuild the cells from the stored records. The invariant: every cell's count equals the
 // number of records of applied submissions (their effect is in the cells) with the cell's dimensions.
 import { sql } from 'drizzle-orm'
-import { rows, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { CELL_COLUMNS, columnList, columnsEqual, dimensionName } from './dimensions.js'
 
 export type CellKey = Record<string, string>
@@ -68,7 +68,7 @@ export interface RebuildResult {
  * wait for it; readers never do: they see the old cells until the commit, then the new ones.
  */
 export async function rebuildCells (database: Database, options: RebuildOptions = {}): Promise<RebuildResult> {
-  return database.db.transaction(async (tx) => {
+  return inTransaction(database, async (tx) => {
     // EXCLUSIVE blocks INSERT/UPDATE/DELETE on cells but not SELECT. A processor that committed before
     // this lock is in the records below as applied; one that waits applies its delta after us.
     await tx.execute(sql`LOCK TABLE cells IN EXCLUSIVE MODE`)

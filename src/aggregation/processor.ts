@@ -2,7 +2,7 @@
 // in one transaction, so a job delivered twice, run twice at once or retried after a crash
 // never changes a count twice.
 import { sql } from 'drizzle-orm'
-import { rows, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { columnList, columnsEqual } from './dimensions.js'
 
 export type ProcessOutcome =
@@ -19,7 +19,7 @@ const ATTEMPTS = 3
 export async function processSubmission (database: Database, submissionId: string): Promise<ProcessOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await database.db.transaction((tx) => applyEffect(tx, submissionId))
+      return await inTransaction(database, (tx) => applyEffect(tx, submissionId))
     } catch (err) {
       if (attempt >= ATTEMPTS || !TRANSIENT.has(sqlState(err) ?? '')) throw err
     }

@@ -34,6 +34,27 @@ export async function rows<T> (q: Queryable, statement: SQL): Promise<T[]> {
   return result.rows
 }
 
+/**
+ * Runs `work` in a transaction that always gives its connection back. drizzle's node-postgres
+ * `transaction` leaks the pool client when BEGIN itself fails (a backend terminated while idle in
+ * the pool, as after a PostgreSQL restart); enough of those and the pool is empty for good.
+ */
+export async function inTransaction<T> (database: Database, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!database.pool) return database.db.transaction(work)
+  const client = await database.pool.connect()
+  let failure: Error | undefined
+  try {
+    const db = drizzlePg(client, { schema }) as unknown as Db
+    return await db.transaction(work)
+  } catch (err) {
+    failure = err as Error
+    throw err
+  } finally {
+    // With an error the connection is dropped, not reused: its state is unknown.
+    client.release(failure)
+  }
+}
+
 export interface PostgresOptions {
   url: string
   poolMax: number
@@ -51,6 +72,9 @@ export async function connectPostgres (options: PostgresOptions): Promise<Databa
   })
   // An idle client's network error must not crash the process; the next query reports it.
   pool.on('error', () => {})
+  // Nor a checked-out client's (pg-pool listens only while a client is idle): a backend terminated
+  // between two statements of a transaction (a PostgreSQL restart) fails that transaction, not the process.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   try {
     const client = await pool.connect()
     client.release()

@@ -1,0 +1,71 @@
+// A private redis-server per test file (stopped, restarted and flushed at will without touching
+// the machine's shared Redis), and polling helpers.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface PrivateRedis {
+  url: string
+  start (): Promise<void>
+  stop (): Promise<void>
+  flushall (): Promise<void>
+}
+
+export async function privateRedis (): Promise<PrivateRedis> {
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  let child: ChildProcess | undefined
+  const self: PrivateRedis = {
+    url,
+    async start () {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' })
+      await waitFor(async () => {
+        const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        probe.on('error', () => {})
+        try {
+          await probe.connect()
+          return await probe.ping() === 'PONG'
+        } catch {
+          return false
+        } finally {
+          probe.disconnect()
+        }
+      }, 10_000)
+    },
+    async stop () {
+      const running = child
+      child = undefined
+      if (!running || running.exitCode !== null) return
+      const exited = new Promise((resolve) => running.once('exit', resolve))
+      running.kill('SIGKILL')
+      await exited
+    },
+    async flushall () {
+      const client = new Redis(url)
+      await client.flushall()
+      client.disconnect()
+    }
+  }
+  await self.start()
+  return self
+}
+
+export async function waitFor (check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
