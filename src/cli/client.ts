@@ -34,7 +34,7 @@ export interface HubResponse<T = unknown> { status: number, headers: Headers, bo
 export interface RequestOptions {
   query?: Record<string, string | string[] | undefined>
   json?: unknown
-  body?: string
+  body?: string | Uint8Array
   contentType?: string
   headers?: Record<string, string>
   accept?: string
@@ -62,7 +62,7 @@ export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials
       for (const v of Array.isArray(value) ? value : [value]) target.searchParams.append(name, v)
     }
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...options.headers }
-    let body: string | undefined = options.body
+    let body: string | Uint8Array | undefined = options.body
     if (options.json !== undefined) {
       body = JSON.stringify(options.json)
       headers['content-type'] = 'application/json'
@@ -71,7 +71,7 @@ export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials
     }
     if (bearer) headers.authorization = `Bearer ${bearer}`
     try {
-      return await io.fetch(target, { method, headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      return await io.fetch(target, { method, headers, body: body as BodyInit | undefined, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
     } catch (err) {
       const cause = (err as { cause?: { code?: string, message?: string } }).cause
       const why = cause?.code ?? cause?.message ?? (err as Error).message

@@ -1,7 +1,9 @@
 // mhx push: a file of any size → submissions of at most N records, each with an Idempotency-Key
 // derived from the file's SHA-256 and the batch number, so a re-run after a crash never duplicates.
+import { createHash } from 'node:crypto'
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { ApiError, describeApiError, type FieldError, type HubClient } from './client.js'
 import { CliError, type Output } from './io.js'
 import { fileSha256, formatOf, openRecords, type FileItem } from './records.js'
@@ -10,6 +12,8 @@ export const DEFAULT_SCHEMA = 'migrant-health-event'
 export const DEFAULT_VERSION = '1.0.0'
 export const MAX_BATCH = 10_000
 const ATTEMPTS = 4
+// Bodies above this are sent gzip-compressed (the service undoes it; slow cross-border links gain most).
+const GZIP_ABOVE_BYTES = 64 * 1024
 
 export interface PushOptions {
   file: string
@@ -28,6 +32,8 @@ export interface BatchResult {
   firstRecord: number
   records: number
   idempotencyKey?: string
+  /** SHA-256 of the batch's NDJSON body, which the receipt's bodySha256 must equal */
+  bodySha256?: string
   ok: boolean
   replayed?: boolean
   id?: string
@@ -121,7 +127,10 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
     }
     return result
   }
-  const body = batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
+  const text = batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
+  result.bodySha256 = createHash('sha256').update(text).digest('hex')
+  const gzip = Buffer.byteLength(text) > GZIP_ABOVE_BYTES
+  const body = gzip ? new Uint8Array(gzipSync(text)) : text
   const key = ctx.options.dryRun ? undefined : idempotencyKey(ctx.sha256, ctx.schema, ctx.version, ctx.options.batchSize, batch.number)
   if (key) result.idempotencyKey = key
   try {
@@ -129,7 +138,7 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
       query: { schema: ctx.schema, version: ctx.version, ...(ctx.options.dryRun ? { dryRun: 'true' } : {}) },
       body,
       contentType: 'application/x-ndjson',
-      headers: key ? { 'idempotency-key': key } : {}
+      headers: { ...(key ? { 'idempotency-key': key } : {}), ...(gzip ? { 'content-encoding': 'gzip' } : {}) }
     }))
     result.ok = true
     result.id = res.body.id
@@ -179,7 +188,7 @@ function saveReceipts (file: string, summary: PushSummary): void {
     version: summary.version,
     batchSize: summary.batchSize,
     submissions: summary.batches.filter((b) => b.ok).map((b) => ({
-      batch: b.batch, firstLine: b.firstLine, lastLine: b.lastLine, records: b.records, idempotencyKey: b.idempotencyKey, id: b.id, status: b.status, receipt: b.receipt
+      batch: b.batch, firstLine: b.firstLine, lastLine: b.lastLine, records: b.records, idempotencyKey: b.idempotencyKey, bodySha256: b.bodySha256, id: b.id, status: b.status, receipt: b.receipt
     })),
     failed: summary.batches.filter((b) => !b.ok).map((b) => ({ batch: b.batch, firstLine: b.firstLine, lastLine: b.lastLine, records: b.records, detail: b.error?.detail }))
   }

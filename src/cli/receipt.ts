@@ -33,7 +33,14 @@ export function readJwks (file: string): JSONWebKeySet {
  * The receipts in a file: a bare compact JWS, a JSON answer holding `receipt`, or the
  * `FILE.receipts.json` that mhx push writes (every submission's receipt).
  */
-export function readReceipts (file: string): Array<{ source: string, receipt: string }> {
+export interface ReceiptEntry {
+  source: string
+  receipt: string
+  /** what mhx push sent, from a receipts file: the receipt must say the same */
+  expected?: { submissionId?: string, recordCount?: number, bodySha256?: string }
+}
+
+export function readReceipts (file: string): ReceiptEntry[] {
   let text: string
   try {
     text = readFileSync(file, 'utf8').trim()
@@ -47,15 +54,30 @@ export function readReceipts (file: string): Array<{ source: string, receipt: st
   } catch {
     throw new CliError(`${file} holds neither a compact JWS nor JSON`)
   }
-  const doc = parsed as { receipt?: unknown, submissions?: Array<{ batch?: number, receipt?: unknown }> }
+  const doc = parsed as { receipt?: unknown, submissions?: Array<{ batch?: number, receipt?: unknown, id?: string, records?: number, bodySha256?: string }> }
   if (typeof doc.receipt === 'string') return [{ source: file, receipt: doc.receipt }]
   if (Array.isArray(doc.submissions)) {
     const found = doc.submissions
       .filter((s) => typeof s.receipt === 'string')
-      .map((s, i) => ({ source: `${file}#batch ${s.batch ?? i + 1}`, receipt: s.receipt as string }))
+      .map((s, i) => ({
+        source: `${file}#batch ${s.batch ?? i + 1}`,
+        receipt: s.receipt as string,
+        expected: { submissionId: s.id, recordCount: s.records, bodySha256: s.bodySha256 }
+      }))
     if (found.length > 0) return found
   }
   throw new CliError(`${file} holds no receipt`)
+}
+
+/** A valid receipt that says something else than what was sent (per the receipts file) is refused too. */
+export async function checkReceipt (entry: ReceiptEntry, jwks: JSONWebKeySet): Promise<ReceiptCheck> {
+  const check = await verifyReceipt(entry.receipt, jwks, entry.source)
+  if (!check.ok || !entry.expected) return check
+  const claims = check.claims ?? {}
+  const differing = (Object.entries(entry.expected) as Array<[string, unknown]>)
+    .filter(([name, value]) => value !== undefined && claims[name] !== undefined && claims[name] !== value)
+    .map(([name, value]) => `${name} is ${JSON.stringify(claims[name])}, the push recorded ${JSON.stringify(value)}`)
+  return differing.length === 0 ? check : { ...check, ok: false, error: `signed, but not for what was sent: ${differing.join('; ')}` }
 }
 
 export async function verifyReceipt (receipt: string, jwks: JSONWebKeySet, source = 'receipt'): Promise<ReceiptCheck> {

@@ -6,7 +6,7 @@ import { ApiError, createClient, describeApiError, type Credentials, type HubCli
 import { CliError, list, parseCommand, positiveInteger, UsageError, type CliIo } from './io.js'
 import { defaultKid, generatePartnerKey, hasPrivateMembers, KEYGEN_ALGS, readPrivateKey, signClientAssertion, writePrivateJwk, type KeygenAlg } from './keys.js'
 import { MAX_BATCH, printPushSummary, pushFile } from './push.js'
-import { describeCheck, readJwks, readReceipts, verifyReceipt } from './receipt.js'
+import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
@@ -187,7 +187,7 @@ async function verifyReceiptCommand (args: string[], io: CliIo): Promise<number>
   if (!values.jwks) throw new UsageError('--jwks is required (save the hub keys: mhx jwks > hub.jwks.json)', usage)
   const keySet = readJwks(resolve(io.cwd, values.jwks))
   const checks = []
-  for (const { source, receipt } of readReceipts(resolve(io.cwd, positionals[0]))) checks.push(await verifyReceipt(receipt, keySet, source))
+  for (const entry of readReceipts(resolve(io.cwd, positionals[0]))) checks.push(await checkReceipt(entry, keySet))
   if (values.json) printJson(io, checks)
   else for (const check of checks) io.stdout.write(describeCheck(check).join('\n') + '\n')
   const bad = checks.filter((c) => !c.ok).length

@@ -88,6 +88,23 @@ t.test('push a CSV in batches; a re-run replays, never duplicates', async (t) =>
   t.equal(stored.reduce((n, s) => n + s.recordCount, 0), 25, 'no record stored twice')
 })
 
+t.test('push: a large batch goes gzip-compressed; its receipt covers the NDJSON sent', async (t) => {
+  const file = join(dir, 'large.ndjson')
+  writeFileSync(file, ndjsonOf(Array.from({ length: 600 }, (_, i) => record({ condition: 'A15' }, i))))
+  const encodings: string[] = []
+  const watching: typeof fetch = async (input, init) => {
+    if (String(input).includes('/v1/submissions')) encodings.push(new Headers(init?.headers).get('content-encoding') ?? 'identity')
+    return fetch(input, init)
+  }
+  const pushed = await cliRunner(url, dir, watching)('push', 'large.ndjson', '--batch', '500', ...reporter)
+  t.equal(pushed.code, 0, pushed.stderr)
+  t.same(encodings, ['gzip', 'identity'], 'the 500-record batch is compressed, the 100-record one is not')
+  const receipts = JSON.parse(readFileSync(`${file}.receipts.json`, 'utf8'))
+  const claims = decodeJwt(receipts.submissions[0].receipt)
+  t.equal(claims.bodySha256, receipts.submissions[0].bodySha256, 'the hub hashed the NDJSON as sent, gzip undone')
+  t.equal(claims.recordCount, 500)
+})
+
 t.test('push NDJSON: faults are reported at the lines of the file; good batches still go in', async (t) => {
   const file = join(dir, 'faulty.ndjson')
   const lines: string[] = []
@@ -159,6 +176,14 @@ t.test('verify-receipt: offline against a saved JWKS; a tampered receipt is refu
   t.equal(refused.code, 1)
   t.match(refused.stdout, /INVALID: signature does not verify/)
 
+  // Each receipt is genuine, but swapped they no longer match what the push recorded.
+  const swapped = { ...receipts, submissions: receipts.submissions.map((s: { receipt: string }, i: number) => ({ ...s, receipt: receipts.submissions[(i + 1) % 3].receipt })) }
+  writeFileSync(join(dir, 'swapped.receipts.json'), JSON.stringify(swapped))
+  const mismatched = await mhx('verify-receipt', 'swapped.receipts.json', '--jwks', 'hub.jwks.json')
+  t.equal(mismatched.code, 1)
+  t.match(mismatched.stdout, /INVALID: signed, but not for what was sent: submissionId is /)
+  t.match(mismatched.stderr, /3 of 3 receipts did not verify/)
+
   writeFileSync(join(dir, 'other.jwks.json'), JSON.stringify({ keys: [] }))
   const unknownKey = await mhx('verify-receipt', 'one.jws', '--jwks', 'other.jwks.json')
   t.equal(unknownKey.code, 1)
@@ -182,6 +207,8 @@ t.test('keys rotate: old receipts keep verifying against the new JWKS', async (t
 })
 
 t.test('aggregates: a table with suppressed cells marked, CSV, verify and rebuild', async (t) => {
+  writeFileSync(join(dir, 'deliveries.ndjson'), ndjsonOf([1, 2, 3].map((i) => record({ encounter: 'delivery', sex: 'female' }, i))))
+  t.equal((await mhx('push', 'deliveries.ndjson', ...reporter)).code, 0)
   await hub.queue.drain()
   const readerKey = join(dir, 'iom.private.jwk')
   const made = await mhx('keygen', '--out', readerKey, '--kid', 'iom-1')
@@ -194,18 +221,24 @@ t.test('aggregates: a table with suppressed cells marked, CSV, verify and rebuil
 
   const table = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex', '--from', '2026-01', '--to', '2026-06', ...reader)
   t.equal(table.code, 0, table.stderr)
-  // 25 + 8 accepted records over 4 sexes: every cell is at least 5, the table is plain.
+  // 25 + 600 + 8 accepted records over 4 sexes: every cell is at least 5, the table is plain.
   const lines = table.stdout.trim().split('\n')
   t.match(lines[0], /^KAZ 2026-01\.\.2026-06, k=5, 4 cells/)
   t.match(lines[1], /^sex\s+count$/)
   const counts = lines.slice(3).map((l) => Number(l.trim().split(/\s+/)[1]))
-  t.equal(counts.reduce((a, b) => a + b, 0), 33)
+  t.equal(counts.reduce((a, b) => a + b, 0), 636)
 
-  const fine = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex,ageBand', '--from', '2026-01', '--to', '2026-06', '--filter', 'sex=female,male', ...reader)
-  t.equal(fine.code, 0, fine.stderr)
-  t.match(fine.stdout, /<5|\(s\)/, 'small cells are shown as suppressed')
-  t.notMatch(fine.stdout, /\bnull\b/)
-  t.notMatch(fine.stdout, /\bother\b/, 'the filter applies')
+  const small = await mhx('aggregates', '--region', 'KAZ', '--by', 'encounter', '--from', '2026-01', '--to', '2026-06', ...reader)
+  t.equal(small.code, 0, small.stderr)
+  t.match(small.stdout, /2 cells \(2 suppressed: <5 below k, \(s\) to protect them\)/)
+  t.match(small.stdout, /\ndelivery\s+<5\n/, 'a count below k is shown as <k')
+  t.match(small.stdout, /\nprimary_care\s+\(s\)\n/, 'its complement is shown as (s), not as a number to subtract from')
+  t.notMatch(small.stdout, /\bnull\b/)
+
+  const filtered = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex,ageBand', '--from', '2026-01', '--to', '2026-06', '--filter', 'sex=female,male', ...reader)
+  t.equal(filtered.code, 0, filtered.stderr)
+  t.match(filtered.stdout, /\nfemale\s+0-4\s+\d+\n/)
+  t.notMatch(filtered.stdout, /\bother\b|\bunknown\b/, 'the filter applies')
 
   const csv = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex', '--from', '2026-01', '--to', '2026-06', '--csv', ...reader)
   t.equal(csv.code, 0, csv.stderr)
