@@ -30,11 +30,34 @@ const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`
 export async function lastUpdatedOf (q: Queryable, countries: string[]): Promise<Date | null> {
   if (countries.length === 0) return null
   const [row] = await rows<{ u: Date | string | null }>(q, sql`
-    SELECT max(u) AS u FROM (
-      SELECT (SELECT max(c.updated_at) FROM cells c WHERE c.country = m) AS u
-      FROM unnest(ARRAY[${inList(countries)}]::bpchar[]) AS m
-    ) x`)
+    SELECT max((SELECT max(c.updated_at) FROM cells c WHERE c.country = m)) AS u
+    FROM unnest(ARRAY[${inList(countries)}]::bpchar[]) AS m`)
   return row?.u ? new Date(row.u) : null
+}
+
+export interface ReadContext {
+  /** Members of the region; undefined when `region` is neither stored nor a country code. */
+  members: string[] | undefined
+  grants: Array<{ region: string, k: number | null }>
+  lastUpdated: Date | null
+}
+
+/**
+ * Everything a read needs from the database before its roll-up, in one round trip: the region's
+ * members, the partner's grants as they are now, and when the region's cells last changed.
+ * `isCountry`: the code is an ISO country, a region of one.
+ */
+export async function readContext (q: Queryable, partnerId: string, region: string, isCountry: boolean): Promise<ReadContext> {
+  const members = isCountry ? sql`ARRAY[${region}]::text[]` : sql`(SELECT members FROM regions WHERE code = ${region})`
+  const [row] = await rows<{ members: string[] | null, grants: unknown, u: Date | string | null }>(q, sql`
+    SELECT m.members,
+      (SELECT coalesce(json_agg(json_build_object('region', g.region, 'k', g.k) ORDER BY g.region), '[]'::json)
+         FROM grants g WHERE g.partner_id = ${partnerId}) AS grants,
+      (SELECT max((SELECT max(c.updated_at) FROM cells c WHERE c.country = u.code))
+         FROM unnest(m.members::bpchar[]) AS u(code)) AS u
+    FROM (SELECT ${members} AS members) m`)
+  const grants = typeof row.grants === 'string' ? JSON.parse(row.grants) : row.grants
+  return { members: row.members ?? undefined, grants: grants as ReadContext['grants'], lastUpdated: row.u ? new Date(row.u) : null }
 }
 
 /**
@@ -75,12 +98,17 @@ export function queryKey (query: AggregateQuery, countries: string[]): string {
   return JSON.stringify([countries, query.from, query.to, query.periodType, query.by, filters])
 }
 
+// Data unchanged this long before a roll-up is settled: no writer transaction runs that long.
+const QUIET_MS = 60_000
+
 interface CacheEntry { version: number | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown> }
 
 /**
  * Recent roll-ups by query, valid while the data version (when the cells of the query's countries
- * last changed) is unchanged and for at most `ttlMs`: the TTL bounds what a writer transaction that
- * started earlier but committed later than the newest one could hide. Concurrent identical misses
+ * last changed) is unchanged, for at most `ttlMs` — or longer when the data had been quiet for
+ * QUIET_MS when it was rolled up. cells.updated_at is a writer's transaction start: a writer that
+ * started before the newest one but commits after it leaves the version unchanged; the TTL bounds
+ * that window. Concurrent identical misses
  * share one query. Grants are never cached here: they are checked before the cache is asked.
  */
 export function createRollupCache (options: { maxEntries?: number, ttlMs?: number, now?: () => number } = {}) {
@@ -92,7 +120,7 @@ export function createRollupCache (options: { maxEntries?: number, ttlMs?: numbe
   function get (key: string, version: Date | null, compute: () => Promise<RolledCell[]>): CacheEntry {
     const v = version?.getTime() ?? null
     const hit = entries.get(key)
-    if (hit && hit.version === v && now() - hit.at < ttlMs) {
+    if (hit && hit.version === v && (now() - hit.at < ttlMs || (v !== null && hit.at - v > QUIET_MS))) {
       entries.delete(key)
       entries.set(key, hit)
       return hit

@@ -1,10 +1,10 @@
 // One aggregate read: check the query, check the grants as they are now, roll up, suppress, audit.
 import { partnerGrants } from '../admin/partners.js'
-import { findRegion, listRegions, type Region } from '../admin/regions.js'
+import { findRegion, isCountryCode, listRegions, type Region } from '../admin/regions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
-import { lastUpdatedOf, MAX_CELLS, queryKey, rollUp, type RollupCache } from './aggregate.js'
+import { MAX_CELLS, queryKey, readContext, rollUp, type RollupCache } from './aggregate.js'
 import type { Vocabulary } from './dimensions.js'
 import type { Answer, AnswerCell } from './format.js'
 import { permitRead, readability } from './grants.js'
@@ -19,27 +19,23 @@ export interface ReleaseDeps {
   hubK: number
 }
 
-export async function resolveRegion (db: Queryable, code: string): Promise<Region> {
-  const region = await findRegion(db, code)
-  if (!region) throw badParameter('region', `unknown region or country "${code}" (see GET /v1/regions)`)
-  return region
-}
-
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is committed before it returns. */
 export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Answer> {
   const query = parseAggregateQuery(raw, deps.vocabulary)
   // Grants are read on every request: a removed grant acts on the next one.
-  const [region, grants] = await Promise.all([resolveRegion(deps.db, query.region), partnerGrants(deps.db, partnerId)])
+  const context = await readContext(deps.db, partnerId, query.region, isCountryCode(query.region))
+  if (!context.members) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
+  const region: Region = { code: query.region, name: query.region, members: context.members, kind: isCountryCode(query.region) ? 'country' : 'region' }
   checkFiltersInRegion(query, region, deps.vocabulary)
   let permit
   try {
-    permit = permitRead(query, region, grants, deps.hubK, deps.vocabulary)
+    permit = permitRead(query, region, context.grants, deps.hubK, deps.vocabulary)
   } catch (err) {
     await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
     throw err
   }
 
-  const version = await lastUpdatedOf(deps.db, region.members)
+  const version = context.lastUpdated
   const entry = deps.cache.get(queryKey(query, region.members), version, () => rollUp(deps.db, query, region.members))
   const rolled = await entry.rollup
   if (rolled.length > MAX_CELLS) {

@@ -1,0 +1,142 @@
+// Release benchmark: GET /v1/aggregates?region=central-asia&by=country,sex with bearer tokens, 50
+// connections, beside the unprotected /health/live on the same server in the same run, on cells
+// filled directly with SQL from N synthetic records (the read path only touches `cells`).
+// Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
+// Run: npx tsx bench/release.ts [records=1000000] [admin database URL]
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import pg from 'pg'
+import { describe, load } from './load.js'
+
+const RECORDS = Number(process.argv[2] ?? 1_000_000)
+const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
+const CONNECTIONS = 50
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+const QUERY = '/v1/aggregates?region=central-asia&from=2025-01&to=2026-12&by=country,sex'
+
+async function startServer (env: Record<string, string>, port: number): Promise<{ url: string, child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health/ready`)).status === 200) return { url, child }
+    } catch {}
+    if (child.exitCode !== null) throw new Error('server exited before it was ready')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/**
+ * Cells from `records` synthetic records: skewed draws (x^2) over every dimension, grouped in SQL
+ * so each distinct key is one cell, as the aggregation worker would leave them.
+ */
+async function fillCells (client: pg.Client, records: number): Promise<number> {
+  const pick = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])[1 + floor(power(random(), 2) * ${values.length})::int]`
+  const batch = 1_000_000
+  for (let done = 0; done < records; done += batch) {
+    const n = Math.min(batch, records - done)
+    await client.query(`
+      INSERT INTO cells (period, country, subnational_area, country_of_origin, migration_status, migration_stage, sex, age_band,
+        encounter, condition_group, screening_context, screening_consequence, insurance, outcome, count)
+      SELECT period, country, '_Z', origin, status, stage, sex, age, encounter, cgroup, sctx, scons, insurance, outcome, count(*)
+      FROM (SELECT
+        to_char(make_date(2025 + (m / 12), (m % 12) + 1, 1), 'YYYY-MM') AS period,
+        ${pick(['RUS', 'KAZ', 'TUR', 'UZB', 'KGZ', 'TJK', 'TKM'])} AS country,
+        ${pick(['UZB', 'TJK', 'KGZ', 'KAZ', 'TKM', 'AFG', 'UKR', 'unknown'])} AS origin,
+        ${pick(['labour_migrant', 'family_member', 'returnee', 'student', 'refugee_or_asylum_seeker', 'unknown', 'stateless', 'other'])} AS status,
+        ${pick(['destination', 'return', 'transit', 'pre_departure'])} AS stage,
+        ${pick(['male', 'female', 'unknown', 'other'])} AS sex,
+        ${pick(['25-29', '30-34', '20-24', '35-39', '40-44', '15-19', '45-49', '50-54', '0-4', '5-9', '10-14', '55-59', '60-64', '65-69', '70-74', '75-79', '80+', 'unknown'])} AS age,
+        ${pick(['primary_care', 'emergency_care', 'occupational_injury', 'screening', 'inpatient', 'antenatal_care', 'delivery', 'immunization', 'mental_health_psychosocial', 'postnatal_care', 'other'])} AS encounter,
+        ${pick(['_Z', 'injury', 'respiratory', 'tb', 'other', 'maternal', 'hiv', 'cardiovascular', 'diabetes', 'mental_health', 'viral_hepatitis', 'sti', 'covid19'])} AS cgroup,
+        ${pick(['_Z', '_Z', '_Z', 'work_permit', 'arrival', 'pre_departure', 'voluntary'])} AS sctx,
+        ${pick(['_Z', '_Z', '_Z', 'none', 'referral', 'permit_denied', 'removal'])} AS scons,
+        ${pick(['none', 'public', 'unknown', 'private'])} AS insurance,
+        ${pick(['_Z', 'treated', 'referred', 'unknown', 'denied_care', 'died'])} AS outcome
+        FROM (SELECT floor(random() * 24)::int AS m FROM generate_series(1, ${n})) g) r
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+      ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = cells.count + EXCLUDED.count`)
+    process.stdout.write(`  ${done + n} records\n`)
+  }
+  await client.query('ANALYZE cells')
+  const { rows } = await client.query('SELECT count(*)::int AS cells, sum(count)::bigint AS records FROM cells')
+  return rows[0].cells
+}
+
+async function main () {
+  const name = `mhx_bench_rel_${randomUUID().replace(/-/g, '').slice(0, 8)}`
+  const admin = new pg.Client({ connectionString: ADMIN_DB_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  const dbUrl = new URL(ADMIN_DB_URL)
+  dbUrl.pathname = `/${name}`
+  const dataDir = mkdtempSync(join(tmpdir(), 'mhx-bench-'))
+  const port = 3900 + Math.floor(Math.random() * 50)
+  let server: { url: string, child: ChildProcess } | undefined
+  const db = new pg.Client({ connectionString: dbUrl.toString() })
+  try {
+    server = await startServer({ DATABASE_URL: dbUrl.toString(), MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}` }, port)
+    await db.connect()
+    const fillStart = performance.now()
+    console.log(`filling cells from ${RECORDS} synthetic records…`)
+    const cellCount = await fillCells(db, RECORDS)
+    console.log(`  ${cellCount} cells in ${((performance.now() - fillStart) / 1000).toFixed(1)} s`)
+
+    const pair = await generateKeyPair('ES256', { extractable: true })
+    const kid = 'bench-reader-1'
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256' }
+    await db.query(`INSERT INTO partners (id, name, roles, jwks) VALUES ('bench-reader', 'Bench reader', ARRAY['reader'], $1)`, [JSON.stringify({ keys: [jwk] })])
+    await db.query(`INSERT INTO grants (partner_id, region) SELECT 'bench-reader', u FROM unnest(ARRAY['central-asia','KAZ','KGZ','TJK','TKM','UZB']) u`)
+    const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer('bench-reader').setSubject('bench-reader')
+      .setAudience(`http://127.0.0.1:${port}/v1/oauth/token`).setIssuedAt().setExpirationTime('4m').setJti(randomUUID()).sign(pair.privateKey)
+    const tokenRes = await fetch(`${server.url}/v1/oauth/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion })
+    })
+    if (tokenRes.status !== 200) throw new Error(`token: ${tokenRes.status} ${await tokenRes.text()}`)
+    const token = (await tokenRes.json() as { access_token: string }).access_token
+    const auth = { authorization: `Bearer ${token}` }
+
+    // Cold: distinct spans, each a cache miss that rolls the cells up.
+    const cold: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now()
+      const res = await fetch(`${server.url}/v1/aggregates?region=central-asia&from=2025-0${i + 1}&to=2026-12&by=country,sex`, { headers: auth })
+      if (res.status !== 200) throw new Error(`aggregates: ${res.status} ${await res.text()}`)
+      await res.arrayBuffer()
+      cold.push(performance.now() - t0)
+    }
+    cold.sort((a, b) => a - b)
+    const sample = await (await fetch(`${server.url}${QUERY}`, { headers: auth })).json() as { cells: unknown[] }
+    console.log(`cold roll-up (cache miss) of central-asia by country,sex over ${cellCount} cells: median ${cold[2].toFixed(0)} ms (min ${cold[0].toFixed(0)}, max ${cold[4].toFixed(0)}); answer ${sample.cells.length} cells`)
+
+    const { rows: before } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
+    const trivial = await load({ url: `${server.url}/health/live`, connections: CONNECTIONS, seconds: SECONDS })
+    const reads = await load({ url: `${server.url}${QUERY}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers: auth }) })
+    const { rows: after } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT at)::int AS times FROM audit_log`)
+    const verify = await fetch(`${server.url}/health/live`)
+    await verify.arrayBuffer()
+    console.log(describe('GET /health/live (unprotected, trivial)', trivial))
+    console.log(describe(`GET ${QUERY} (bearer)`, reads))
+    console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read)`)
+  } finally {
+    if (server) {
+      server.child.kill('SIGTERM')
+      await new Promise((resolve) => server?.child.once('exit', resolve))
+    }
+    await db.end().catch(() => {})
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await admin.end()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+await main()
