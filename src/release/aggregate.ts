@@ -101,14 +101,14 @@ export function queryKey (query: AggregateQuery, countries: string[]): string {
 // Data unchanged this long before a roll-up is settled: no writer transaction runs that long.
 const QUIET_MS = 60_000
 
-interface CacheEntry { version: number | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown> }
+interface CacheEntry { version: number | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
 
 /**
  * Recent roll-ups by query, valid while the data version (when the cells of the query's countries
  * last changed) is unchanged, for at most `ttlMs` — or longer when the data had been quiet for
  * QUIET_MS when it was rolled up. cells.updated_at is a writer's transaction start: a writer that
  * started before the newest one but commits after it leaves the version unchanged; the TTL bounds
- * that window. Concurrent identical misses
+ * that window (plus one refresh, which runs while the old entry still answers). Concurrent identical misses
  * share one query. Grants are never cached here: they are checked before the cache is asked.
  */
 export function createRollupCache (options: { maxEntries?: number, ttlMs?: number, now?: () => number } = {}) {
@@ -120,9 +120,17 @@ export function createRollupCache (options: { maxEntries?: number, ttlMs?: numbe
   function get (key: string, version: Date | null, compute: () => Promise<RolledCell[]>): CacheEntry {
     const v = version?.getTime() ?? null
     const hit = entries.get(key)
-    if (hit && hit.version === v && (now() - hit.at < ttlMs || (v !== null && hit.at - v > QUIET_MS))) {
+    if (hit && hit.version === v) {
       entries.delete(key)
       entries.set(key, hit)
+      const fresh = now() - hit.at < ttlMs || (v !== null && hit.at - v > QUIET_MS)
+      // Same version past the TTL: answer from the entry while one refresh replaces it, so a
+      // hot query never stalls every caller on a roll-up.
+      if (!fresh && !hit.refreshing) {
+        hit.refreshing = true
+        const next: CacheEntry = { version: v, at: now(), rollup: compute(), released: new Map() }
+        next.rollup.then(() => { if (entries.get(key) === hit) entries.set(key, next) }, () => { hit.refreshing = false })
+      }
       return hit
     }
     const entry: CacheEntry = { version: v, at: now(), rollup: compute(), released: new Map() }

@@ -1,0 +1,28 @@
+// The roll-up cache: a new data version always recomputes; past the TTL the old entry answers once more while one refresh runs.
+import t from 'tap'
+import { createRollupCache } from '../../src/release/aggregate.js'
+
+t.test('versions, TTL, refresh and the quiet rule', async (t) => {
+  let clock = 1_000_000
+  const cache = createRollupCache({ ttlMs: 5_000, now: () => clock })
+  let computed = 0
+  const compute = (n: number) => () => { computed++; return Promise.resolve([{ key: [], count: n }]) }
+  const v1 = new Date(clock - 1_000)
+  t.same(await cache.get('q', v1, compute(1)).rollup, [{ key: [], count: 1 }])
+  t.same(await cache.get('q', v1, compute(2)).rollup, [{ key: [], count: 1 }], 'same version within the TTL: cached')
+  t.equal(computed, 1)
+  const v2 = new Date(clock)
+  t.same(await cache.get('q', v2, compute(3)).rollup, [{ key: [], count: 3 }], 'a new version recomputes at once')
+  t.same(await cache.get('q', v1, compute(4)).rollup, [{ key: [], count: 4 }], 'an older version (cells deleted) recomputes too')
+  clock += 6_000
+  t.same(await cache.get('q', v1, compute(5)).rollup, [{ key: [], count: 4 }], 'past the TTL the old entry answers…')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(await cache.get('q', v1, compute(6)).rollup, [{ key: [], count: 5 }], '…while one refresh replaces it')
+  t.equal(computed, 4)
+  const quiet = new Date(clock - 120_000)
+  await cache.get('quiet', quiet, compute(7)).rollup
+  clock += 600_000
+  t.same(await cache.get('quiet', quiet, compute(8)).rollup, [{ key: [], count: 7 }], 'data quiet for a minute when rolled up stays cached')
+  t.equal(computed, 5, 'no refresh of settled data')
+  t.same(await cache.get('other', null, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
+})
