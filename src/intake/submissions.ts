@@ -157,7 +157,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
           createdAt: at,
           changedAt: at
         })
-        await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records)
+        await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records, { copy: deps.database.kind === 'postgres' })
         if (claimed) await completeIdempotencyKey(tx, caller.partnerId, input.idempotencyKey!, answer)
         await appendAudit(tx, {
           partnerId: caller.partnerId,

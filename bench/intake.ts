@@ -1,0 +1,277 @@
+// Intake throughput: records accepted per second through POST /v1/submissions (1,000-record JSON
+// batches, several concurrent clients, the API in its own process, PostgreSQL on this machine),
+// beside a raw COPY (pg-copy-streams) of the same rows into the same table in the same run.
+// Also p50/p99 latency of one 1,000-record submission and the API's peak RSS.
+//
+//   npx tsx bench/intake.ts            (DATABASE_URL names the server; default postgres://postgres@127.0.0.1:5432/test)
+//   BENCH_BATCHES=120 BENCH_CLIENTS=4 npx tsx bench/intake.ts
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
+import http from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
+import pino from 'pino'
+import { buildApp } from '../src/app.js'
+import { createInProcessQueue } from '../src/aggregation/in-process-queue.js'
+import { loadHubKeys } from '../src/auth/hub-keys.js'
+import { ASSERTION_TYPE } from '../src/auth/token.js'
+import { loadConfig } from '../src/config.js'
+import { connectPostgres } from '../src/db/connect.js'
+import { migrate } from '../src/db/migrate.js'
+import { partners, submissions } from '../src/db/schema.js'
+import { loadSchemaRegistry } from '../src/intake/registry.js'
+
+const PUBLIC_URL = 'http://bench.mhx.local'
+const BATCH = 1000
+
+/** The API alone in this process (child mode): no worker, so the figures are the intake's. */
+async function serve (): Promise<void> {
+  const config = loadConfig()
+  const database = await connectPostgres({ url: config.databaseUrl!, poolMax: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs })
+  const keys = await loadHubKeys(database.db, Buffer.from(config.kek!, 'base64'))
+  const app = await buildApp({ config, database, queue: createInProcessQueue(), keys, schemas: await loadSchemaRegistry(), logger: pino({ level: 'warn' }) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address() as { port: number }
+  process.stdout.write(JSON.stringify({ port: address.port }) + '\n')
+  process.on('SIGTERM', () => { void app.close().then(() => database.close()).then(() => process.exit(0)) })
+}
+
+function envInt (name: string, fallback: number): number {
+  const raw = process.env[name]
+  return raw ? Number(raw) : fallback
+}
+
+async function main (): Promise<void> {
+  const batches = envInt('BENCH_BATCHES', 120)
+  const clients = envInt('BENCH_CLIENTS', 4)
+  const rounds = envInt('BENCH_ROUNDS', 4)
+  const adminUrl = loadConfig().databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test'
+  const dbName = `mhx_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${dbName}`)
+  const url = new URL(adminUrl)
+  url.pathname = `/${dbName}`
+  const kek = randomBytes(32).toString('base64')
+  let child: ChildProcess | undefined
+  try {
+    const database = await connectPostgres({ url: url.toString(), poolMax: 8, statementTimeoutMs: 120_000 })
+    await migrate(database)
+    await loadHubKeys(database.db, Buffer.from(kek, 'base64'))
+    const pair = await generateKeyPair('ES256', { extractable: true })
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'bench-1', alg: 'ES256' }
+    await database.db.insert(partners).values([
+      { id: 'bench-kaz', name: 'Bench reporter', roles: ['reporter'], country: 'KAZ', jwks: { keys: [jwk] } },
+      { id: 'bench-copy', name: 'Bench COPY target, batched', roles: ['reporter'], country: 'KAZ', jwks: { keys: [] } },
+      { id: 'bench-copy1', name: 'Bench COPY target, one stream', roles: ['reporter'], country: 'KAZ', jwks: { keys: [] } }
+    ])
+    const copyTarget = async (partnerId: string) => {
+      const id = randomUUID()
+      await database.db.insert(submissions).values({
+        id, partnerId, country: 'KAZ', schemaName: 'migrant-health-event', schemaVersion: '1.0.0',
+        recordCount: batches * BATCH, bodySha256: '0'.repeat(64), receipt: 'none'
+      })
+      return { id, partnerId }
+    }
+    const batchedTarget = await copyTarget('bench-copy')
+    const singleTarget = await copyTarget('bench-copy1')
+
+    console.log(`intake bench: ${batches} batches of ${BATCH} records, ${clients} concurrent clients, ${rounds} interleaved rounds, database ${dbName}`)
+    console.log(`  load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`)
+    // The same rows for every path: JSON bodies for the API, COPY text for the raw paths.
+    const rowsOf = Array.from({ length: batches }, () => Array.from({ length: BATCH }, () => benchRecord()))
+    const bodies = rowsOf.map((recs) => JSON.stringify({ schema: 'migrant-health-event', version: '1.0.0', records: recs }))
+    const batchedTexts = rowsOf.map((recs) => recs.map((r) => copyLine(batchedTarget, r)).join(''))
+    const singleTexts = rowsOf.map((recs) => recs.map((r) => copyLine(singleTarget, r)).join(''))
+    console.log(`  body size: ${(bodies[0].length / 1024).toFixed(0)} KiB per 1,000-record JSON batch`)
+
+    child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+      env: { ...process.env, DATABASE_URL: url.toString(), MHX_KEK: kek, MHX_PUBLIC_URL: PUBLIC_URL, LOG_LEVEL: 'warn', MHX_ROLE: 'all', REDIS_URL: '' },
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    const port = await new Promise<number>((resolve, reject) => {
+      child!.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port))
+      child!.once('exit', (code) => reject(new Error(`API exited with ${code}`)))
+    })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: clients })
+    const token = await accessToken(agent, port, pair.privateKey)
+
+    // Warm-up (JIT, pool, statement plans).
+    const warm = Array.from({ length: 3 }, () => JSON.stringify({ schema: 'migrant-health-event', version: '1.0.0', records: Array.from({ length: BATCH }, () => benchRecord()) }))
+    for (const body of warm) await post(agent, port, token, body)
+
+    // The machine's load drifts: the three paths take turns, round by round, on slices of the same rows,
+    // so each sees the same table sizes and the same neighbours.
+    const rssSamples: number[] = []
+    const latencies: number[] = []
+    let failures = 0
+    let copyBatched = 0
+    let copySingle = 0
+    let intakeSeconds = 0
+    const perRound = Math.ceil(batches / rounds)
+    for (let round = 0; round < rounds; round++) {
+      const slice = [round * perRound, Math.min(batches, (round + 1) * perRound)] as const
+      copyBatched += await timed(() => inParallel(batchedTexts.slice(...slice), clients, (text) => copyRows(database.pool!, text)))
+      copySingle += await timed(() => copyRows(database.pool!, singleTexts.slice(...slice).join('')))
+      const sampler = setInterval(() => rssSamples.push(rssOf(child!.pid!)), 100)
+      intakeSeconds += await timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
+        const t0 = performance.now()
+        const status = await post(agent, port, token, body)
+        latencies.push(performance.now() - t0)
+        if (status !== 202) failures++
+      }))
+      clearInterval(sampler)
+    }
+    const copyRate = batches * BATCH / copyBatched
+    const copySingleRate = batches * BATCH / copySingle
+    const intakeRate = (batches - failures) * BATCH / intakeSeconds
+
+    // One client alone: the latency a ministry sees when the hub is not busy.
+    const alone: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const body = JSON.stringify({ schema: 'migrant-health-event', version: '1.0.0', records: Array.from({ length: BATCH }, () => benchRecord()) })
+      const t0 = performance.now()
+      if (await post(agent, port, token, body) !== 202) failures++
+      alone.push(performance.now() - t0)
+    }
+    const peakRss = peakRssOf(child.pid!)
+    agent.destroy()
+
+    const [{ n }] = (await database.pool!.query(`SELECT count(*)::int AS n FROM records WHERE partner_id = 'bench-kaz'`)).rows as Array<{ n: number }>
+    const expected = (batches + 3 + 20) * BATCH
+    console.log('')
+    console.log(`  raw COPY, ${clients} streams of 1,000-row batches: ${fmt(copyRate)} rows/s (${copyBatched.toFixed(2)} s)`)
+    console.log(`  raw COPY, one stream of all ${batches * BATCH} rows:  ${fmt(copySingleRate)} rows/s (${copySingle.toFixed(2)} s)`)
+    console.log(`  POST /v1/submissions, ${clients} clients:          ${fmt(intakeRate)} records/s (${intakeSeconds.toFixed(2)} s, ${failures} failed)`)
+    console.log(`  intake / raw COPY (batched):  ${(intakeRate / copyRate).toFixed(2)}`)
+    console.log(`  intake / raw COPY (one stream): ${(intakeRate / copySingleRate).toFixed(2)}`)
+    console.log(`  latency of a 1,000-record submission, ${clients} clients: p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms`)
+    console.log(`  latency of a 1,000-record submission, alone:      p50 ${pct(alone, 0.5)} ms, p99 ${pct(alone, 0.99)} ms`)
+    console.log(`  load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+    console.log(`  API peak RSS: ${(peakRss / 1024).toFixed(0)} MiB (VmHWM; sampled max ${(Math.max(...rssSamples) / 1024).toFixed(0)} MiB)`)
+    console.log(`  stored records of the reporter: ${n} (expected ${expected})`)
+    await database.close()
+  } finally {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child!.once('exit', resolve))
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await admin.end()
+  }
+}
+
+type BenchRecord = Record<string, string>
+
+const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]
+const AREAS = ['KZ-75', 'KZ-71', 'KZ-79', 'KZ-19', 'KZ-61']
+const STATUSES = ['labour_migrant', 'family_member', 'student', 'returnee', 'unknown']
+const ORIGINS = ['UZB', 'TJK', 'KGZ', 'TKM', 'RUS', 'unknown']
+const CONDITIONS = ['A15', 'B20', 'O80.1', 'J18', 'E11', 'S62']
+
+/** A realistic record: every required field, about half the optional ones. */
+function benchRecord (): BenchRecord {
+  const r: BenchRecord = {
+    recordId: randomUUID(),
+    period: `2026-0${1 + Math.floor(Math.random() * 6)}`,
+    countryOfOrigin: pick(ORIGINS),
+    migrationStatus: pick(STATUSES),
+    migrationStage: pick(['destination', 'transit', 'return']),
+    sex: pick(['female', 'male']),
+    ageBand: pick(['20-24', '25-29', '30-34', '35-39', '40-44']),
+    encounter: pick(['primary_care', 'emergency_care', 'screening', 'occupational_injury']),
+    insurance: pick(['public', 'none', 'unknown'])
+  }
+  if (Math.random() < 0.5) r.subnationalArea = pick(AREAS)
+  if (Math.random() < 0.5) r.condition = pick(CONDITIONS)
+  if (Math.random() < 0.3) r.outcome = pick(['treated', 'referred'])
+  return r
+}
+
+// The raw path stores what the intake stores (its condition group is looked up the same way, ahead of time).
+const GROUP: Record<string, string> = { A15: 'tb', B20: 'hiv', 'O80.1': 'maternal', J18: 'respiratory', E11: 'diabetes', S62: 'injury' }
+function copyLine (target: { id: string, partnerId: string }, r: BenchRecord): string {
+  const z = (v: string | undefined) => v ?? '_Z'
+  return [target.id, target.partnerId, r.recordId, 't', r.period, 'KAZ', z(r.subnationalArea), r.countryOfOrigin, r.migrationStatus,
+    r.migrationStage, r.sex, r.ageBand, r.encounter, z(r.condition), r.condition ? GROUP[r.condition] : '_Z', '_Z', '_Z', r.insurance,
+    z(r.outcome)].join('\t') + '\n'
+}
+
+async function copyRows (pool: pg.Pool, text: string): Promise<void> {
+  const client = await pool.connect()
+  try {
+    const stream = client.query(copyFrom(`COPY records (submission_id, partner_id, record_id, live, period, country, subnational_area,
+      country_of_origin, migration_status, migration_stage, sex, age_band, encounter, condition, condition_group,
+      screening_context, screening_consequence, insurance, outcome) FROM STDIN`))
+    await pipeline(Readable.from([text]), stream)
+  } finally {
+    client.release()
+  }
+}
+
+async function inParallel<T> (items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await work(items[next++])
+  }))
+}
+
+async function timed (work: () => Promise<void>): Promise<number> {
+  const t0 = performance.now()
+  await work()
+  return (performance.now() - t0) / 1000
+}
+
+function request (agent: http.Agent, port: number, path: string, headers: Record<string, string>, body: string): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent, host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function post (agent: http.Agent, port: number, token: string, body: string): Promise<number> {
+  const res = await request(agent, port, '/v1/submissions', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body)
+  if (res.status !== 202) console.error(`  submission answered ${res.status}: ${res.body.slice(0, 300)}`)
+  return res.status
+}
+
+async function accessToken (agent: http.Agent, port: number, key: CryptoKey): Promise<string> {
+  const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+    .setIssuer('bench-kaz').setSubject('bench-kaz').setAudience(`${PUBLIC_URL}/v1/oauth/token`)
+    .setIssuedAt().setExpirationTime('2m').setJti(randomUUID()).sign(key)
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion }).toString()
+  const res = await request(agent, port, '/v1/oauth/token', { 'content-type': 'application/x-www-form-urlencoded' }, form)
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.body}`)
+  return JSON.parse(res.body).access_token
+}
+
+/** kB */
+function rssOf (pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+}
+function peakRssOf (pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+}
+
+function pct (values: number[], q: number): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(0)
+}
+
+function fmt (n: number): string {
+  return Math.round(n).toLocaleString('en-US')
+}
+
+if (process.argv.includes('--serve')) await serve()
+else await main()
