@@ -30,6 +30,9 @@ export async function privateRedis (): Promise<PrivateRedis> {
     url,
     async start () {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' })
+      const started = child
+      // Not left behind if the test process dies (a timeout): exit hooks run on process.exit.
+      process.once('exit', () => { started.kill('SIGKILL') })
       await waitFor(async () => {
         const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
         probe.on('error', () => {})
