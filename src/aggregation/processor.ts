@@ -50,10 +50,11 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
       DELETE FROM cells c USING (SELECT DISTINCT ${columnList()} FROM records WHERE submission_id = ${submissionId}) r
       WHERE ${columnsEqual('c', 'r')} AND c.count = 0`)
   }
+  // clock_timestamp, not now(): the moment the effect is in place, just before the commit (freshness).
   await tx.execute(sql`
     UPDATE submissions SET applied = counted,
-      aggregated_at = CASE WHEN counted THEN now() ELSE aggregated_at END,
-      retracted_at = CASE WHEN counted THEN retracted_at ELSE now() END
+      aggregated_at = CASE WHEN counted THEN clock_timestamp() ELSE aggregated_at END,
+      retracted_at = CASE WHEN counted THEN retracted_at ELSE clock_timestamp() END
     WHERE id = ${submissionId}`)
   return {
     kind: 'applied',
