@@ -47,6 +47,8 @@ export interface HubClient {
   request<T = unknown> (method: string, path: string, options?: RequestOptions): Promise<HubResponse<T>>
   /** A valid access token (a new one when the last is about to expire). */
   token (): Promise<string>
+  /** The token endpoint as the hub names it: the `aud` of a client assertion. */
+  tokenAudience (): Promise<string>
 }
 
 export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials?: Credentials): HubClient {
@@ -128,7 +130,7 @@ export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials
     return { status: res.status, headers: res.headers, body: body as T }
   }
 
-  return { url: base, request, token }
+  return { url: base, request, token, tokenAudience }
 }
 
 function problemOf (res: Response, text: string): ProblemBody {

@@ -35,7 +35,7 @@ run "mhx <command> --help" for a command's options.`
 
 const USAGES: Record<string, string> = {
   keygen: 'usage: mhx keygen [--alg ES256|EdDSA|RS256] [--kid KID] [--out FILE]',
-  token: 'usage: mhx token --partner ID --key FILE [--url URL] [--scope SCOPE]',
+  token: 'usage: mhx token --partner ID --key FILE [--url URL] [--scope SCOPE] [--assertion-only]\n  (--assertion-only prints a client assertion for the token endpoint instead of a token)',
   push: 'usage: mhx push FILE [--schema NAME --version V] [--format csv|ndjson|json] [--batch N] [--dry-run] [--no-progress] --partner ID --key FILE [--url URL]',
   'verify-receipt': 'usage: mhx verify-receipt FILE --jwks JWKS_FILE',
   jwks: 'usage: mhx jwks [--url URL]',
@@ -148,7 +148,7 @@ async function token (args: string[], io: CliIo): Promise<number> {
   if (values['assertion-only']) {
     // For use with other OAuth clients: a client assertion for this hub's token endpoint.
     const credentials = credentialsOf(values, io, usage)
-    io.stdout.write(await signClientAssertion(credentials.partner, await readPrivateKey(credentials.keyFile), `${client.url}/v1/oauth/token`) + '\n')
+    io.stdout.write(await signClientAssertion(credentials.partner, await readPrivateKey(credentials.keyFile), await client.tokenAudience()) + '\n')
     return 0
   }
   io.stdout.write(await client.token() + '\n')

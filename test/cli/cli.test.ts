@@ -59,6 +59,10 @@ t.test('keygen → admin partners create → token → a call with the token', a
   const res = await fetch(`${url}/v1/submissions`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } })
   t.equal(res.status, 200, 'the printed token works')
 
+  const assertion = await mhx('token', ...reporter, '--assertion-only')
+  t.equal(assertion.code, 0, assertion.stderr)
+  t.match(decodeJwt(assertion.stdout.trim()), { iss: 'kaz-moh', sub: 'kaz-moh', aud: `${hub.config.publicUrl}/v1/oauth/token` }, 'aud is the token endpoint the hub names, not the URL reached')
+
   const list = await mhx('admin', 'partners', 'list', ...admin)
   t.equal(list.code, 0, list.stderr)
   t.match(list.stdout, /^id\s+name\s+roles\s+country\s+status\s+keys\n/)
