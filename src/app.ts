@@ -144,7 +144,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(intakeRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
   await app.register(metricsRoutes, routeDeps)
-  await app.register(aggregationRoutes(), routeDeps)
+  await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
   return app

@@ -28,44 +28,40 @@ const Rebuild = Type.Object({
 })
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
-/** The newest catalog's ICD-10 mapping, when the app has a schema registry (see RebuildOptions). */
-export type ConditionGroupOf = (icd10: string) => string | null
+export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
+  const admin = deps.authorize(SCOPE.admin)
+  const security = [{ bearer: [] }]
 
-export function aggregationRoutes (conditionGroupOf?: ConditionGroupOf): FastifyPluginAsyncTypebox<RouteDeps> {
-  return async (app, deps) => {
-    const admin = deps.authorize(SCOPE.admin)
-    const security = [{ bearer: [] }]
+  app.get('/v1/admin/aggregates/verify', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Check every cell against the stored records', security,
+      response: { 200: Verify, ...errors(401, 403) }
+    }
+  }, async (request) => {
+    const result = await verifyCells(deps.database.db)
+    await appendAudit(deps.database.db, {
+      partnerId: callerOf(request).partnerId,
+      action: 'aggregates.verify',
+      detail: { ok: result.ok, differences: result.differences.length + result.differencesOmitted, cells: result.cells }
+    }, deps.now())
+    return result
+  })
 
-    app.get('/v1/admin/aggregates/verify', {
-      preHandler: admin,
-      schema: {
-        tags: ['admin'], summary: 'Check every cell against the stored records', security,
-        response: { 200: Verify, ...errors(401, 403) }
-      }
-    }, async (request) => {
-      const result = await verifyCells(deps.database.db)
-      await appendAudit(deps.database.db, {
-        partnerId: callerOf(request).partnerId,
-        action: 'aggregates.verify',
-        detail: { ok: result.ok, differences: result.differences.length + result.differencesOmitted, cells: result.cells }
-      }, deps.now())
-      return result
-    })
-
-    app.post('/v1/admin/aggregates/rebuild', {
-      preHandler: admin,
-      schema: {
-        tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security,
-        response: { 200: Rebuild, ...errors(401, 403) }
-      }
-    }, async (request) => {
-      const result = await rebuildCells(deps.database, { conditionGroupOf })
-      await appendAudit(deps.database.db, {
-        partnerId: callerOf(request).partnerId,
-        action: 'aggregates.rebuild',
-        detail: { ...result }
-      }, deps.now())
-      return result
-    })
-  }
+  app.post('/v1/admin/aggregates/rebuild', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security,
+      response: { 200: Rebuild, ...errors(401, 403) }
+    }
+  }, async (request) => {
+    // Records are re-mapped with the newest condition-group catalog, so a catalog change reaches the cells.
+    const result = await rebuildCells(deps.database, { conditionGroupOf: (icd10) => deps.schemas.conditionGroup(icd10) })
+    await appendAudit(deps.database.db, {
+      partnerId: callerOf(request).partnerId,
+      action: 'aggregates.rebuild',
+      detail: { ...result }
+    }, deps.now())
+    return result
+  })
 }

@@ -79,8 +79,18 @@ t.test('admin verify and rebuild: report differences, repair them, audited', asy
   t.match(rebuilt.json(), { cells: Number, records: 5, changed: 1 })
   t.equal((await call('GET', '/v1/admin/aggregates/verify')).json().ok, true)
 
+  // A record mapped by an older catalog: the rebuild re-maps it from the newest one, and the cells follow.
+  await db.execute(sql`UPDATE records SET condition = 'A15', condition_group = 'other' WHERE ctid = (SELECT ctid FROM records WHERE live LIMIT 1)`)
+  t.equal((await call('GET', '/v1/admin/aggregates/verify')).json().ok, false, 'verify sees the cells no longer match the records')
+  const remapped = (await call('POST', '/v1/admin/aggregates/rebuild')).json()
+  t.equal(remapped.remapped, 1, 'one record re-mapped (A15 → tb)')
+  const [tb] = await rows<{ n: string }>(db, sql`SELECT count(*) AS n FROM records WHERE condition = 'A15' AND condition_group <> 'tb'`)
+  t.equal(Number(tb.n), 0)
+  t.equal((await call('GET', '/v1/admin/aggregates/verify')).json().ok, true)
+
   const reader = await hub.partner({ roles: ['reader'] })
   t.equal((await call('POST', '/v1/admin/aggregates/rebuild', await hub.token(reader))).statusCode, 403)
   const audit = await rows<{ action: string }>(db, sql`SELECT action FROM audit_log WHERE action LIKE 'aggregates.%' ORDER BY seq`)
-  t.same(audit.map((a) => a.action), ['aggregates.verify', 'aggregates.verify', 'aggregates.rebuild', 'aggregates.verify'])
+  t.same(audit.map((a) => a.action), ['aggregates.verify', 'aggregates.verify', 'aggregates.rebuild', 'aggregates.verify',
+    'aggregates.verify', 'aggregates.rebuild', 'aggregates.verify'])
 })
