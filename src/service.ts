@@ -41,7 +41,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
   await migrate(database)
   const now = () => new Date()
   const keys = await loadHubKeys(database.db, loadKek(config.kek, config.dataDir), now)
-  const admin = await bootstrapAdmin(database.db, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
+  const admin = await bootstrapAdmin(database, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
   if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
   else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
 

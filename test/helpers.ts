@@ -129,7 +129,7 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   const jwkFile = join(dataDir, 'admin.jwk')
   const { writeFileSync } = await import('node:fs')
   writeFileSync(jwkFile, JSON.stringify({ keys: [adminKey.publicJwk] }))
-  await bootstrapAdmin(database.db, { adminPublicJwkPath: jwkFile, dataDir, now: new Date() })
+  await bootstrapAdmin(database, { adminPublicJwkPath: jwkFile, dataDir, now: new Date() })
   schemaRegistry ??= await loadSchemaRegistry()
   const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, now: options.now, logger: pino({ level: 'silent' }) })
   t.teardown(() => app.close())

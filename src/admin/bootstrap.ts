@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
-import type { Db } from '../db/connect.js'
+import { inTransaction, type Database } from '../db/connect.js'
 import { partners } from '../db/schema.js'
 
 export const ADMIN_ID = 'admin'
@@ -19,8 +19,8 @@ export function readPublicJwks (file: string): { keys: JWK[] } {
   return { keys: keys.map(({ d, p, q, dp, dq, qi, oth, k, ...publicPart }) => publicPart) }
 }
 
-export async function bootstrapAdmin (db: Db, options: { adminPublicJwkPath?: string, dataDir: string, now: Date }): Promise<BootstrapResult> {
-  const [existing] = await db.select({ id: partners.id }).from(partners).where(eq(partners.id, ADMIN_ID)).limit(1)
+export async function bootstrapAdmin (database: Database, options: { adminPublicJwkPath?: string, dataDir: string, now: Date }): Promise<BootstrapResult> {
+  const [existing] = await database.db.select({ id: partners.id }).from(partners).where(eq(partners.id, ADMIN_ID)).limit(1)
   if (existing) return { created: false }
 
   let jwks: { keys: JWK[] }
@@ -36,7 +36,7 @@ export async function bootstrapAdmin (db: Db, options: { adminPublicJwkPath?: st
     jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid, alg: 'EdDSA', use: 'sig' }] }
   }
 
-  const created = await db.transaction(async (tx) => {
+  const created = await inTransaction(database, async (tx) => {
     const inserted = await tx.insert(partners).values({
       id: ADMIN_ID, name: 'Hub operator', roles: ['admin'], country: null, jwks, createdAt: options.now, updatedAt: options.now
     }).onConflictDoNothing().returning({ id: partners.id })

@@ -4,7 +4,7 @@ import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
 import { announcePartnerChange } from '../auth/directory.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
-import type { Db, Queryable } from '../db/connect.js'
+import { inTransaction, type Database, type Queryable } from '../db/connect.js'
 import { grants, partners } from '../db/schema.js'
 import { problem } from '../problem.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
@@ -56,10 +56,10 @@ function assertCountry (country: string | null | undefined, roles: string[]): vo
   }
 }
 
-export async function createPartner (db: Db, actor: string, input: NewPartner, now: Date): Promise<Partner> {
+export async function createPartner (database: Database, actor: string, input: NewPartner, now: Date): Promise<Partner> {
   assertCountry(input.country, input.roles)
   await assertUsableJwks(input.jwks)
-  return db.transaction(async (tx) => {
+  return inTransaction(database, async (tx) => {
     const inserted = await tx.insert(partners).values({
       id: input.id,
       name: input.name,
@@ -90,9 +90,9 @@ export async function listPartners (q: Queryable, limit: number, cursor?: string
   return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null }
 }
 
-export async function changePartner (db: Db, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
+export async function changePartner (database: Database, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
   if (change.jwks) await assertUsableJwks(change.jwks)
-  return db.transaction(async (tx) => {
+  return inTransaction(database, async (tx) => {
     const updated = await tx.update(partners).set({ ...change, updatedAt: now }).where(eq(partners.id, id)).returning()
     if (updated.length === 0) throw problem('notFound', `no partner ${id}`)
     const detail: Record<string, unknown> = {}
@@ -132,7 +132,7 @@ export function differencingLeak (units: Region[]): { unit: string, country: str
   return undefined
 }
 
-export async function replaceGrants (db: Db, actor: string, partnerId: string, wanted: Grant[], minK: number, now: Date): Promise<Grant[]> {
+export async function replaceGrants (database: Database, actor: string, partnerId: string, wanted: Grant[], minK: number, now: Date): Promise<Grant[]> {
   const units: Region[] = []
   const faults: { path: string, message: string }[] = []
   const seen = new Set<string>()
@@ -140,7 +140,7 @@ export async function replaceGrants (db: Db, actor: string, partnerId: string, w
     if (seen.has(grant.region)) faults.push({ path: `/grants/${i}/region`, message: `${grant.region} is granted twice` })
     seen.add(grant.region)
     if (grant.k !== null && grant.k < minK) faults.push({ path: `/grants/${i}/k`, message: `k may only be stricter than the hub's: at least ${minK}` })
-    const region = await findRegion(db, grant.region)
+    const region = await findRegion(database.db, grant.region)
     if (!region) faults.push({ path: `/grants/${i}/region`, message: `unknown region or country ${grant.region}` })
     else units.push(region)
   }
@@ -149,7 +149,7 @@ export async function replaceGrants (db: Db, actor: string, partnerId: string, w
   if (leak) {
     throw problem('conflict', `these grants would reveal ${leak.country}: ${leak.unit} minus the other granted units leaves only ${leak.country}, which is not granted`, { country: leak.country })
   }
-  return db.transaction(async (tx) => {
+  return inTransaction(database, async (tx) => {
     const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')
     if (!partner) throw problem('notFound', `no partner ${partnerId}`)
     await tx.delete(grants).where(eq(grants.partnerId, partnerId))

@@ -6,6 +6,7 @@ import { appendAudit } from '../audit/log.js'
 import { callerOf } from '../auth/bearer.js'
 import { ROLES, SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
+import { inTransaction } from '../db/connect.js'
 import { Problem } from '../problem.js'
 import { changePartner, createPartner, getPartner, listPartners, partnerGrants, replaceGrants } from './partners.js'
 import { COUNTRY_CODE_PATTERN, createRegion, listRegions, REGION_CODE_PATTERN } from './regions.js'
@@ -58,7 +59,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       response: { 201: Partner, ...errors(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const partner = await createPartner(db, callerOf(request).partnerId, request.body, deps.now())
+    const partner = await createPartner(deps.database, callerOf(request).partnerId, request.body, deps.now())
     return reply.code(201).header('location', `/v1/admin/partners/${partner.id}`).send(partner)
   })
 
@@ -91,7 +92,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       response: { 200: Partner, ...errors(401, 403, 404, 422) }
     }
   }, async (request) => {
-    const partner = await changePartner(db, callerOf(request).partnerId, request.params.id, request.body, deps.now())
+    const partner = await changePartner(deps.database, callerOf(request).partnerId, request.params.id, request.body, deps.now())
     deps.directory.invalidate(partner.id)
     return partner
   })
@@ -116,7 +117,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     }
   }, async (request) => {
     const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null }))
-    const granted = await replaceGrants(db, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now())
+    const granted = await replaceGrants(deps.database, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now())
     deps.directory.invalidate(request.params.id)
     return { grants: granted }
   })
@@ -141,7 +142,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       response: { 201: Region, ...errors(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
-    const region = await db.transaction(async (tx) => {
+    const region = await inTransaction(deps.database, async (tx) => {
       const created = await createRegion(tx, request.body)
       await appendAudit(tx, { partnerId: callerOf(request).partnerId, action: 'region.create', subject: created.code, detail: { members: created.members } }, deps.now())
       return created

@@ -1,12 +1,9 @@
 // The append-only, hash-chained audit log: each row carries the hash of the one before it.
 import { createHash } from 'node:crypto'
-import { desc, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { Queryable } from '../db/connect.js'
-import { auditLog } from '../db/schema.js'
 
 export const GENESIS_HASH = '0'.repeat(64)
-// One chain, one writer at a time: the lock is taken at the end of the caller's transaction.
-const AUDIT_CHAIN_LOCK = 7_220_431_002
 
 export interface AuditEntry {
   partnerId: string | null
@@ -30,31 +27,30 @@ export function canonicalJson (value: unknown): string {
 }
 
 export function auditHash (prevHash: string, row: { at: Date, partnerId: string | null, action: string, subject: string | null, detail: unknown }): string {
-  return createHash('sha256')
-    .update(prevHash)
-    .update(canonicalJson({ at: row.at.toISOString(), partnerId: row.partnerId, action: row.action, subject: row.subject, detail: row.detail }))
-    .digest('hex')
+  return createHash('sha256').update(prevHash).update(auditPayload(row)).digest('hex')
+}
+
+/** The text the hash covers after the previous hash: canonical JSON of the row. */
+export function auditPayload (row: { at: Date, partnerId: string | null, action: string, subject: string | null, detail: unknown }): string {
+  return canonicalJson({ at: row.at.toISOString(), partnerId: row.partnerId, action: row.action, subject: row.subject, detail: row.detail })
 }
 
 /**
- * Appends entries in order, inside the caller's transaction when given one. The chain lock is a
- * transaction-level advisory lock: held until the outermost transaction commits, so two writers
- * can never both chain onto the same previous row.
+ * Appends entries in order, inside the caller's transaction when given one, in one round trip
+ * (the audit_append function of migration 0003 takes the chain lock and chains the rows). The
+ * lock is transaction-level: held until the outermost transaction commits, so two writers can
+ * never both chain onto the same previous row.
  */
 export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntry[], at: Date = new Date()): Promise<void> {
-  const list = Array.isArray(entries) ? entries : [entries]
+  const list = (Array.isArray(entries) ? entries : [entries])
+    .map((entry) => ({ at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }))
   if (list.length === 0) return
-  await q.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`)
-    const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1)
-    let prevHash = last?.hash ?? GENESIS_HASH
-    const rows = list.map((entry) => {
-      const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }
-      const hash = auditHash(prevHash, row)
-      const out = { ...row, prevHash, hash }
-      prevHash = hash
-      return out
-    })
-    await tx.insert(auditLog).values(rows)
-  })
+  // sql.param: each list goes as one array parameter, not spread into a value list.
+  await q.execute(sql`SELECT audit_append(
+    ${sql.param(list.map((r) => r.at.toISOString()))}::timestamptz[],
+    ${sql.param(list.map((r) => r.partnerId))}::text[],
+    ${sql.param(list.map((r) => r.action))}::text[],
+    ${sql.param(list.map((r) => r.subject))}::text[],
+    ${sql.param(list.map((r) => JSON.stringify(r.detail)))}::jsonb[],
+    ${sql.param(list.map(auditPayload))}::text[])`)
 }

@@ -9,7 +9,7 @@ import { appendAudit } from '../audit/log.js'
 import type { Caller } from '../auth/bearer.js'
 import type { HubKeys } from '../auth/hub-keys.js'
 import { SCOPE } from '../auth/scopes.js'
-import { rows, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { submissions } from '../db/schema.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
 import { problem, type FieldError } from '../problem.js'
@@ -141,7 +141,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
       location: `/v1/submissions/${id}`
     }
     try {
-      await deps.database.db.transaction(async (tx) => {
+      await inTransaction(deps.database, async (tx) => {
         await tx.insert(submissions).values({
           id,
           partnerId: caller.partnerId,
@@ -264,7 +264,7 @@ function notFound (id: string) {
  */
 export async function retractSubmission (deps: Pick<IntakeDeps, 'database' | 'queue' | 'now' | 'log'>, caller: Caller, id: string): Promise<{ id: string, status: 'retracting' }> {
   const at = deps.now()
-  const generation = await deps.database.db.transaction(async (tx) => {
+  const generation = await inTransaction(deps.database, async (tx) => {
     const [row] = await tx.select({ partnerId: submissions.partnerId, counted: submissions.counted, generation: submissions.generation, recordCount: submissions.recordCount, bodySha256: submissions.bodySha256 })
       .from(submissions).where(eq(submissions.id, id)).for('update').limit(1)
     if (!row || !maySee(caller, row)) throw notFound(id)
