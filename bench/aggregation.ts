@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { sql } from 'drizzle-orm'
-import pg from 'pg'
+import { freshDatabase } from './support.js'
 import { createBullmqQueue } from '../src/aggregation/bullmq-queue.js'
 import { rebuildCells, verifyCells } from '../src/aggregation/cells.js'
 import { announce } from '../src/aggregation/outbox.js'
@@ -31,12 +31,9 @@ const BATCH = Number(args.batch)
 const COUNTRIES = ['KAZ', 'KGZ', 'TJK', 'UZB', 'TKM']
 
 const adminUrl = config.databaseUrl
-const benchName = `mhx_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`
-const admin = new pg.Client({ connectionString: adminUrl })
-await admin.connect()
-await admin.query(`CREATE DATABASE ${benchName}`)
-const url = new URL(adminUrl)
-url.pathname = `/${benchName}`
+const benchDatabase = await freshDatabase(adminUrl)
+const benchName = benchDatabase.name
+const url = new URL(benchDatabase.url)
 const database = await connectPostgres({ url: url.toString(), poolMax: 8, statementTimeoutMs: 600_000 })
 const children: ChildProcess[] = []
 const cleanups: Array<() => Promise<unknown>> = []
@@ -45,8 +42,7 @@ async function finish () {
   for (const c of children) c.kill('SIGKILL')
   for (const f of cleanups) await f().catch(() => {})
   await database.close()
-  await admin.query(`DROP DATABASE IF EXISTS ${benchName} WITH (FORCE)`)
-  await admin.end()
+  await benchDatabase.drop()
 }
 process.once('SIGINT', () => { void finish().then(() => process.exit(130)) })
 

@@ -1,57 +1,16 @@
 // Foundation benchmark: start-up time on each database, token endpoint requests/s, and
 // bearer-verified requests/s on a trivial protected route beside an unprotected one.
 // Run: npx tsx bench/foundation.ts   (PostgreSQL at BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test)
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
-import pg from 'pg'
 import { describe, load } from './load.js'
+import { freshDatabase, startServer } from './support.js'
 
 const ADMIN_DB_URL = process.argv[2] ?? 'postgres://postgres@127.0.0.1:5432/test'
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-
-interface Server { url: string, child: ChildProcess, readyMs: number }
-
-async function startServer (env: Record<string, string>, port: number): Promise<Server> {
-  const started = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/health/ready`)
-      if (res.status === 200) return { url, child, readyMs: performance.now() - started }
-    } catch {}
-    if (child.exitCode !== null) throw new Error('server exited before it was ready')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-async function stop (server: Server): Promise<void> {
-  server.child.kill('SIGTERM')
-  await new Promise((resolve) => server.child.once('exit', resolve))
-}
-
-async function freshDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
-  const name = `mhx_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`
-  const client = new pg.Client({ connectionString: ADMIN_DB_URL })
-  await client.connect()
-  await client.query(`CREATE DATABASE ${name}`)
-  const url = new URL(ADMIN_DB_URL)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await client.end()
-    }
-  }
-}
 
 async function assertion (id: string, kid: string, key: CryptoKey, aud: string): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(id).setSubject(id).setAudience(aud)
@@ -73,14 +32,14 @@ writeFileSync(join(dataDir, 'admin.jwk'), JSON.stringify(adminJwk))
 const common = { MHX_DATA_DIR: dataDir, MHX_ADMIN_PUBLIC_JWK: join(dataDir, 'admin.jwk') }
 
 const pgliteFirst = await startServer(common, 3901)
-await stop(pgliteFirst)
+await pgliteFirst.stop()
 const pgliteAgain = await startServer(common, 3901)
-await stop(pgliteAgain)
+await pgliteAgain.stop()
 say(`start-up to /health/ready, PGlite: first start (creates + migrates) ${pgliteFirst.readyMs.toFixed(0)} ms, second start ${pgliteAgain.readyMs.toFixed(0)} ms`)
 
-const database = await freshDatabase()
+const database = await freshDatabase(ADMIN_DB_URL)
 const pgFirst = await startServer({ ...common, DATABASE_URL: database.url }, 3902)
-await stop(pgFirst)
+await pgFirst.stop()
 const publicUrl = 'http://127.0.0.1:3902'
 const server = await startServer({ ...common, DATABASE_URL: database.url, MHX_PUBLIC_URL: publicUrl }, 3902)
 say(`start-up to /health/ready, PostgreSQL: first start (migrates) ${pgFirst.readyMs.toFixed(0)} ms, second start ${server.readyMs.toFixed(0)} ms`)
@@ -117,7 +76,7 @@ say(describe('GET /health/live (unprotected, 50 connections)', open))
 say(describe('GET /v1/me (bearer verified + partner status read, 50 connections)', bearer))
 say(`bearer / unprotected = ${(bearer.rps / open.rps).toFixed(2)}`)
 
-await stop(server)
+await server.stop()
 await database.drop()
 rmSync(dataDir, { recursive: true, force: true })
 console.log('\n' + lines.map((l) => `- ${l}`).join('\n'))

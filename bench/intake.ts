@@ -17,6 +17,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import pino from 'pino'
+import { freshDatabase } from './support.js'
 import { buildApp } from '../src/app.js'
 import { createInProcessQueue } from '../src/aggregation/in-process-queue.js'
 import { loadHubKeys } from '../src/auth/hub-keys.js'
@@ -52,12 +53,9 @@ async function main (): Promise<void> {
   const clients = envInt('BENCH_CLIENTS', 4)
   const rounds = envInt('BENCH_ROUNDS', 4)
   const adminUrl = loadConfig().databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test'
-  const dbName = `mhx_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${dbName}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${dbName}`
+  const benchDatabase = await freshDatabase(adminUrl)
+  const dbName = benchDatabase.name
+  const url = new URL(benchDatabase.url)
   const kek = randomBytes(32).toString('base64')
   let child: ChildProcess | undefined
   try {
@@ -162,8 +160,7 @@ async function main (): Promise<void> {
       child.kill('SIGTERM')
       await new Promise((resolve) => child!.once('exit', resolve))
     }
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-    await admin.end()
+    await benchDatabase.drop()
   }
 }
 

@@ -3,7 +3,6 @@
 // filled directly with SQL from N synthetic records (the read path only touches `cells`).
 // Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
 // Run: npx tsx bench/release.ts [records=1000000] [admin database URL]
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +10,7 @@ import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pg from 'pg'
 import { describe, load } from './load.js'
+import { freshDatabase, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -19,25 +19,6 @@ const CONNECTIONS = 50
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 const QUERY = '/v1/aggregates?region=central-asia&from=2025-01&to=2026-12&by=country,sex'
 
-async function startServer (env: Record<string, string>, port: number): Promise<{ url: string, child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const url = `http://127.0.0.1:${port}`
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health/ready`)).status === 200) return { url, child }
-    } catch {}
-    if (child.exitCode !== null) throw new Error('server exited before it was ready')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
-/**
- * Cells from `records` synthetic records: skewed draws (x^2) over every dimension, grouped in SQL
- * so each distinct key is one cell, as the aggregation worker would leave them.
- */
 async function fillCells (client: pg.Client, records: number): Promise<number> {
   const pick = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])[1 + floor(power(random(), 2) * ${values.length})::int]`
   const batch = 1_000_000
@@ -72,18 +53,14 @@ async function fillCells (client: pg.Client, records: number): Promise<number> {
 }
 
 async function main () {
-  const name = `mhx_bench_rel_${randomUUID().replace(/-/g, '').slice(0, 8)}`
-  const admin = new pg.Client({ connectionString: ADMIN_DB_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const dbUrl = new URL(ADMIN_DB_URL)
-  dbUrl.pathname = `/${name}`
+  const database = await freshDatabase(ADMIN_DB_URL, 'mhx_bench_rel')
+  const dbUrl = database.url
   const dataDir = mkdtempSync(join(tmpdir(), 'mhx-bench-'))
   const port = 3900 + Math.floor(Math.random() * 50)
-  let server: { url: string, child: ChildProcess } | undefined
-  const db = new pg.Client({ connectionString: dbUrl.toString() })
+  let server: BenchServer | undefined
+  const db = new pg.Client({ connectionString: dbUrl })
   try {
-    server = await startServer({ DATABASE_URL: dbUrl.toString(), MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}` }, port)
+    server = await startServer({ DATABASE_URL: dbUrl, MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}` }, port)
     await db.connect()
     const fillStart = performance.now()
     console.log(`filling cells from ${RECORDS} synthetic records…`)
@@ -128,13 +105,9 @@ async function main () {
     console.log(describe(`GET ${QUERY} (bearer)`, reads))
     console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read)`)
   } finally {
-    if (server) {
-      server.child.kill('SIGTERM')
-      await new Promise((resolve) => server?.child.once('exit', resolve))
-    }
+    await server?.stop()
     await db.end().catch(() => {})
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
+    await database.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { buildApp, type AppDeps } from '../app.js'
 import { loadConfig } from '../config.js'
+import { loadSchemaRegistry } from '../intake/registry.js'
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url))
 
@@ -18,7 +19,7 @@ export async function openapiDocument (): Promise<string> {
     get: (_, name) => name === 'then' ? undefined : unused,
     apply: () => { throw new Error('openapi generation must not call the database, queue or keys') }
   })
-  const deps = { config, database: unused, queue: unused, keys: unused, directory: unused, logger: pino({ level: 'silent' }) } as unknown as AppDeps
+  const deps = { config, database: unused, queue: unused, keys: unused, directory: unused, schemas: await loadSchemaRegistry(), logger: pino({ level: 'silent' }) } as unknown as AppDeps
   const app = await buildApp(deps)
   await app.ready()
   const document = JSON.stringify(app.swagger(), null, 2) + '\n'

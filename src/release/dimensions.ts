@@ -1,9 +1,8 @@
 // The dimensions of an aggregate cell: their column, their SDMX name, and the values a filter may name.
-// Vocabularies come from the shipped schemas and catalogs (schemas/ is data, not code).
-import { readdirSync, readFileSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+// Vocabularies come from the shipped schemas and catalogs, through the schema registry.
 import { isCountryCode } from '../admin/regions.js'
+import { CELL_COLUMNS, dimensionName } from '../aggregation/dimensions.js'
+import type { SchemaRegistry } from '../intake/registry.js'
 
 /** The value stored in a cell for an absent optional dimension (SDMX "not applicable"). */
 export const ABSENT = '_Z'
@@ -18,23 +17,8 @@ export function isDimension (name: string): name is Dimension {
   return (DIMENSIONS as readonly string[]).includes(name)
 }
 
-/** Column of each dimension in `cells`. */
-export const COLUMN: Record<Dimension, string> = {
-  period: 'period',
-  country: 'country',
-  countryOfOrigin: 'country_of_origin',
-  subnationalArea: 'subnational_area',
-  migrationStatus: 'migration_status',
-  migrationStage: 'migration_stage',
-  sex: 'sex',
-  ageBand: 'age_band',
-  encounter: 'encounter',
-  conditionGroup: 'condition_group',
-  screeningContext: 'screening_context',
-  screeningConsequence: 'screening_consequence',
-  insurance: 'insurance',
-  outcome: 'outcome'
-}
+/** Column of each dimension in `cells` (the cells' own column list, named as answers name them). */
+export const COLUMN = Object.fromEntries(CELL_COLUMNS.map((column) => [dimensionName(column), column])) as Record<Dimension, string>
 
 /** SDMX-CSV column of each dimension: REF_AREA, TIME_PERIOD, the others in upper snake case. */
 export const SDMX_NAME: Record<Dimension, string> = Object.fromEntries(DIMENSIONS.map((d) => [d,
@@ -50,37 +34,31 @@ export interface Vocabulary {
   areaCountry: ReadonlyMap<string, string>
 }
 
-export function defaultSchemasDir (): string {
-  return fileURLToPath(new URL('../../schemas', import.meta.url))
-}
-
-function jsonFiles (dir: string): unknown[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown)
-}
-
-/** The union over every shipped version: an old version's values stay readable. */
-export function loadVocabulary (schemasDir: string = defaultSchemasDir()): Vocabulary {
+/** The union over every shipped version, read from the schema registry: an old version's values stay readable. */
+export function loadVocabulary (schemas: SchemaRegistry): Vocabulary {
   const enums: Partial<Record<Dimension, Set<string>>> = {}
   const add = (dim: Dimension, values: Iterable<string>) => {
     const set = enums[dim] ?? (enums[dim] = new Set())
     for (const v of values) set.add(v)
   }
-  for (const doc of jsonFiles(join(schemasDir, 'migrant-health-event')) as Array<{ properties: Record<string, { enum?: string[] }> }>) {
-    for (const [field, spec] of Object.entries(doc.properties)) {
-      if (isDimension(field) && Array.isArray(spec.enum)) add(field, spec.enum)
+  const areaCountry = new Map<string, string>()
+  for (const { name, version, kind } of schemas.list()) {
+    if (kind === 'record-schema') {
+      const doc = schemas.document(name, version) as { properties: Record<string, { enum?: string[] }> }
+      for (const [field, spec] of Object.entries(doc.properties)) {
+        if (isDimension(field) && Array.isArray(spec.enum)) add(field, spec.enum)
+      }
+    } else if (name === 'condition-groups') {
+      add('conditionGroup', schemas.conditionGroupNames(version))
+      const { default: fallback } = schemas.document(name, version) as { default?: string }
+      if (fallback) add('conditionGroup', [fallback])
+    } else if (name === 'subnational-areas') {
+      for (const area of (schemas.document(name, version) as { areas: Array<{ code: string, country: string }> }).areas) {
+        areaCountry.set(area.code, area.country)
+      }
     }
   }
-  for (const doc of jsonFiles(join(schemasDir, 'condition-groups')) as Array<{ groups: Array<{ group: string }>, default?: string }>) {
-    add('conditionGroup', doc.groups.map((g) => g.group))
-    if (doc.default) add('conditionGroup', [doc.default])
-  }
   for (const dim of OPTIONAL) if (dim !== 'subnationalArea') add(dim, [ABSENT])
-  const areaCountry = new Map<string, string>()
-  for (const doc of jsonFiles(join(schemasDir, 'subnational-areas')) as Array<{ areas: Array<{ code: string, country: string }> }>) {
-    for (const area of doc.areas) areaCountry.set(area.code, area.country)
-  }
   return { enums, areaCountry }
 }
 

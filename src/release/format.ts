@@ -1,17 +1,12 @@
 // One answer, three representations: JSON, CSV and SDMX-CSV 2.0 — the same cells in the same order.
-import { ABSENT, SDMX_NAME, type Dimension } from './dimensions.js'
-import type { PeriodType } from './query.js'
+import { ABSENT, SDMX_NAME } from './dimensions.js'
+import type { AggregateQuery } from './query.js'
 import type { SuppressionMark } from './suppression.js'
 
 export interface AnswerCell { key: string[], count: number | null, suppressed: SuppressionMark }
 
-export interface Answer {
-  region: string
-  from: string
-  to: string
-  periodType: PeriodType
-  by: Dimension[]
-  filters: Partial<Record<Dimension, string[]>>
+/** The query as answered, with its k, data version time and cells. */
+export interface Answer extends AggregateQuery {
   k: number
   lastUpdated: string | null
   cells: AnswerCell[]

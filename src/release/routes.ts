@@ -58,7 +58,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   const audit = createAuditWriter(deps.database.db, deps.now)
   const release: ReleaseDeps = {
     db: deps.database.db,
-    vocabulary: loadVocabulary(),
+    vocabulary: loadVocabulary(deps.schemas),
     cache: createRollupCache(),
     audit,
     hubK: deps.config.suppressionK

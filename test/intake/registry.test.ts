@@ -10,6 +10,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { defaultSchemasDir, loadSchemaRegistry } from '../../src/intake/registry.js'
 import type { RecordFault } from '../../src/intake/registry.js'
+import { record } from './intake-fixtures.js'
 
 type Rec = Record<string, unknown>
 interface PropertySchema {
@@ -231,17 +232,7 @@ t.test('a recordId twice in one batch is a fault on the second occurrence', asyn
 })
 
 t.test('sub-national areas are checked against their validity window', async (t) => {
-  const base: Rec = {
-    recordId: randomUUID(),
-    period: '2026-03',
-    countryOfOrigin: 'UZB',
-    migrationStatus: 'labour_migrant',
-    migrationStage: 'destination',
-    sex: 'female',
-    ageBand: '25-29',
-    encounter: 'antenatal_care',
-    insurance: 'none'
-  }
+  const base = record({ encounter: 'antenatal_care' })
   const check = (area: string, period: string) => validate([{ ...base, subnationalArea: area, period }], 'KAZ').faults
   t.same(check('KZ-10', '2022-11'), [], 'Abai from its first month')
   t.same(check('KZ-ALA', '2022-10'), [], 'old letter code until its last month')
