@@ -6,7 +6,9 @@ import { Problem } from '../problem.js'
 import { callerOf } from './bearer.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
 import { ALL_SCOPES } from './scopes.js'
-import { ASSERTION_TYPE, issueAccessToken, OAuthError } from './token.js'
+import { ASSERTION_TYPE, issueAccessToken, OAuthError, purgeUsedAssertions } from './token.js'
+
+const PURGE_EVERY_MS = 10 * 60_000
 
 const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() })
 
@@ -21,6 +23,13 @@ const TokenForm = Type.Object({
 export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const tokenEndpoint = `${deps.config.publicUrl}/v1/oauth/token`
   const tokenDeps = { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now, importedKeys: new Map() }
+
+  // Assertion ids past their exp can no longer be replayed: forget them now and then.
+  const purge = setInterval(() => {
+    purgeUsedAssertions(deps.database.db, deps.now()).catch((err: unknown) => app.log.warn({ err }, 'used assertion ids not purged'))
+  }, PURGE_EVERY_MS)
+  purge.unref()
+  app.addHook('onClose', async () => clearInterval(purge))
 
   app.post('/v1/oauth/token', {
     schema: {

@@ -159,3 +159,14 @@ t.test('metadata lets a standard client discover the endpoint', async (t) => {
   t.ok(meta.token_endpoint_auth_signing_alg_values_supported.includes('ES256'))
   t.notOk(meta.token_endpoint_auth_signing_alg_values_supported.includes('HS256'))
 })
+
+t.test('expired assertion ids are purged, live ones kept', async (t) => {
+  const { purgeUsedAssertions } = await import('../../src/auth/token.js')
+  const { usedAssertions } = await import('../../src/db/schema.js')
+  const before = await hub.database.db.select().from(usedAssertions)
+  t.ok(before.length > 0)
+  t.equal(await purgeUsedAssertions(hub.database.db, new Date()), 0, 'nothing has expired yet')
+  const purged = await purgeUsedAssertions(hub.database.db, new Date(Date.now() + 3_600_000))
+  t.equal(purged, before.length)
+  t.same(await hub.database.db.select().from(usedAssertions), [])
+})
