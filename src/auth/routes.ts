@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
+import { every } from '../ops/periodic.js'
 import { Problem } from '../problem.js'
 import { callerOf } from './bearer.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
@@ -25,11 +26,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
   const tokenDeps = { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now, importedKeys: new Map() }
 
   // Assertion ids past their exp can no longer be replayed: forget them now and then.
-  const purge = setInterval(() => {
-    purgeUsedAssertions(deps.database.db, deps.now()).catch((err: unknown) => app.log.warn({ err }, 'used assertion ids not purged'))
-  }, PURGE_EVERY_MS)
-  purge.unref()
-  app.addHook('onClose', async () => clearInterval(purge))
+  every(app, PURGE_EVERY_MS, 'purging used assertion ids', () => purgeUsedAssertions(deps.database.db, deps.now()))
 
   app.post('/v1/oauth/token', {
     schema: {

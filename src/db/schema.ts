@@ -90,6 +90,27 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 }, (t) => [primaryKey({ columns: [t.partnerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)])
 
 /**
+ * The dimensions of a cell, which every record carries too (so cells are a GROUP BY of records).
+ * Absent optional values are '_Z' (SDMX "not applicable"), never NULL.
+ */
+const cellDimensions = () => ({
+  period: char('period', { length: 7 }).notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  subnationalArea: text('subnational_area').notNull(),
+  countryOfOrigin: text('country_of_origin').notNull(),
+  migrationStatus: text('migration_status').notNull(),
+  migrationStage: text('migration_stage').notNull(),
+  sex: text('sex').notNull(),
+  ageBand: text('age_band').notNull(),
+  encounter: text('encounter').notNull(),
+  conditionGroup: text('condition_group').notNull(),
+  screeningContext: text('screening_context').notNull(),
+  screeningConsequence: text('screening_consequence').notNull(),
+  insurance: text('insurance').notNull(),
+  outcome: text('outcome').notNull()
+})
+
+/**
  * One anonymized record. Optional dimensions absent from the record are stored as '_Z'
  * (SDMX "not applicable"), never NULL, so they group and compare like any value.
  */
@@ -99,21 +120,8 @@ export const records = pgTable('records', {
   recordId: uuid('record_id').notNull(),
   // False once its submission is retracted: the recordId may then be sent again.
   live: boolean('live').notNull().default(true),
-  period: char('period', { length: 7 }).notNull(),
-  country: char('country', { length: 3 }).notNull(),
-  subnationalArea: text('subnational_area').notNull(),
-  countryOfOrigin: text('country_of_origin').notNull(),
-  migrationStatus: text('migration_status').notNull(),
-  migrationStage: text('migration_stage').notNull(),
-  sex: text('sex').notNull(),
-  ageBand: text('age_band').notNull(),
-  encounter: text('encounter').notNull(),
-  condition: text('condition').notNull(),
-  conditionGroup: text('condition_group').notNull(),
-  screeningContext: text('screening_context').notNull(),
-  screeningConsequence: text('screening_consequence').notNull(),
-  insurance: text('insurance').notNull(),
-  outcome: text('outcome').notNull()
+  ...cellDimensions(),
+  condition: text('condition').notNull()
 }, (t) => [
   index('records_submission_idx').on(t.submissionId),
   uniqueIndex('records_live_record_id_idx').on(t.partnerId, t.recordId).where(sql`${t.live}`)
@@ -121,20 +129,7 @@ export const records = pgTable('records', {
 
 /** Aggregate cells at the finest grain: one count per period × country × every dimension. */
 export const cells = pgTable('cells', {
-  period: char('period', { length: 7 }).notNull(),
-  country: char('country', { length: 3 }).notNull(),
-  subnationalArea: text('subnational_area').notNull(),
-  countryOfOrigin: text('country_of_origin').notNull(),
-  migrationStatus: text('migration_status').notNull(),
-  migrationStage: text('migration_stage').notNull(),
-  sex: text('sex').notNull(),
-  ageBand: text('age_band').notNull(),
-  encounter: text('encounter').notNull(),
-  conditionGroup: text('condition_group').notNull(),
-  screeningContext: text('screening_context').notNull(),
-  screeningConsequence: text('screening_consequence').notNull(),
-  insurance: text('insurance').notNull(),
-  outcome: text('outcome').notNull(),
+  ...cellDimensions(),
   count: bigint('count', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 }, (t) => [

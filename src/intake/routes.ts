@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { callerOf } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
+import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, Problem } from '../problem.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
@@ -98,11 +99,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     throw error
   })
 
-  const prune = setInterval(() => {
-    pruneIdempotencyKeys(deps.database.db, deps.now()).catch((err: unknown) => app.log.warn({ err }, 'idempotency keys not pruned'))
-  }, PRUNE_EVERY_MS)
-  prune.unref()
-  app.addHook('onClose', async () => clearInterval(prune))
+  every(app, PRUNE_EVERY_MS, 'pruning idempotency keys', () => pruneIdempotencyKeys(deps.database.db, deps.now()))
 
   app.get('/v1/schemas', {
     schema: {
