@@ -95,3 +95,8 @@ export function problemFor (status: number, detail: string, extra: Record<string
   const kind = kindForStatus(status)
   return { type: PROBLEM_TYPES[kind], title: TITLES[kind], status, detail, ...extra }
 }
+
+/** Route response schemas for these error statuses: all problem+json (for validation and OpenAPI). */
+export function problemResponses (...codes: number[]): Record<number, typeof Problem> {
+  return Object.fromEntries(codes.map((code) => [code, Problem]))
+}

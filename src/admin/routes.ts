@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { appendAudit } from '../audit/log.js'
-import { callerOf } from '../auth/bearer.js'
+import { BEARER, callerOf } from '../auth/bearer.js'
 import { ROLES, SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { inTransaction } from '../db/connect.js'
-import { Problem } from '../problem.js'
+import { problemResponses } from '../problem.js'
 import { changePartner, createPartner, getPartner, listPartners, partnerGrants, replaceGrants } from './partners.js'
 import { COUNTRY_CODE_PATTERN, createRegion, listRegions, REGION_CODE_PATTERN } from './regions.js'
 
@@ -38,17 +38,15 @@ const Grant = Type.Object({
 const GrantOut = Type.Object({ region: Type.String(), k: Type.Union([Type.Integer(), Type.Null()]) })
 const Region = Type.Object({ code: Type.String(), name: Type.String(), members: Type.Array(Type.String()), kind: Type.String() })
 const IdParams = Type.Object({ id: PartnerId })
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { db } = deps.database
   const admin = deps.authorize(SCOPE.admin)
-  const security = [{ bearer: [] }]
 
   app.post('/v1/admin/partners', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Register a partner with its public keys', security,
+      tags: ['admin'], summary: 'Register a partner with its public keys', security: BEARER,
       body: Type.Object({
         id: PartnerId,
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -56,7 +54,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         country: Type.Optional(Type.Union([CountryCode, Type.Null()])),
         jwks: Jwks
       }, { additionalProperties: false }),
-      response: { 201: Partner, ...errors(401, 403, 409, 422) }
+      response: { 201: Partner, ...problemResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
     const partner = await createPartner(deps.database, callerOf(request).partnerId, request.body, deps.now())
@@ -66,30 +64,30 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/partners', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'List partners', security,
+      tags: ['admin'], summary: 'List partners', security: BEARER,
       querystring: Type.Object(PageQuery),
-      response: { 200: pageOf(Partner), ...errors(400, 401, 403) }
+      response: { 200: pageOf(Partner), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => listPartners(db, request.query.limit, request.query.cursor))
 
   app.get('/v1/admin/partners/:id', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'One partner', security, params: IdParams,
-      response: { 200: Partner, ...errors(401, 403, 404) }
+      tags: ['admin'], summary: 'One partner', security: BEARER, params: IdParams,
+      response: { 200: Partner, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => getPartner(db, request.params.id))
 
   app.patch('/v1/admin/partners/:id', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security, params: IdParams,
+      tags: ['admin'], summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
       body: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         jwks: Type.Optional(Jwks)
       }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: Partner, ...errors(401, 403, 404, 422) }
+      response: { 200: Partner, ...problemResponses(401, 403, 404, 422) }
     }
   }, async (request) => {
     const partner = await changePartner(deps.database, callerOf(request).partnerId, request.params.id, request.body, deps.now())
@@ -100,8 +98,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/partners/:id/grants', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: "A partner's grants", security, params: IdParams,
-      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...errors(401, 403, 404) }
+      tags: ['admin'], summary: "A partner's grants", security: BEARER, params: IdParams,
+      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
     await getPartner(db, request.params.id)
@@ -111,9 +109,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.put('/v1/admin/partners/:id/grants', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: "Replace a partner's grants", security, params: IdParams,
+      tags: ['admin'], summary: "Replace a partner's grants", security: BEARER, params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...errors(401, 403, 404, 409, 422) }
+      response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }
   }, async (request) => {
     const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null }))
@@ -125,21 +123,21 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/regions', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Stored regions (every ISO country is also a region of one)', security,
-      response: { 200: Type.Object({ items: Type.Array(Region) }), ...errors(401, 403) }
+      tags: ['admin'], summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
+      response: { 200: Type.Object({ items: Type.Array(Region) }), ...problemResponses(401, 403) }
     }
   }, async () => ({ items: await listRegions(db) }))
 
   app.post('/v1/admin/regions', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Create a region (immutable once created)', security,
+      tags: ['admin'], summary: 'Create a region (immutable once created)', security: BEARER,
       body: Type.Object({
         code: Type.String({ pattern: REGION_CODE_PATTERN, minLength: 2, maxLength: 64 }),
         name: Type.String({ minLength: 1, maxLength: 200 }),
         members: Type.Array(CountryCode, { minItems: 1, maxItems: 250 })
       }, { additionalProperties: false }),
-      response: { 201: Region, ...errors(401, 403, 409, 422) }
+      response: { 201: Region, ...problemResponses(401, 403, 409, 422) }
     }
   }, async (request, reply) => {
     const region = await inTransaction(deps.database, async (tx) => {
@@ -153,9 +151,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post('/v1/admin/keys/rotate', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security,
+      tags: ['admin'], summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
       body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
-      response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...errors(401, 403, 422) }
+      response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...problemResponses(401, 403, 422) }
     }
   }, async (request) => {
     const use = request.body?.use ?? 'token'

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { appendAudit } from '../audit/log.js'
-import { callerOf } from '../auth/bearer.js'
+import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
-import { Problem } from '../problem.js'
+import { problemResponses } from '../problem.js'
 import { rebuildCells, verifyCells } from './cells.js'
 
 const Difference = Type.Object({
@@ -26,17 +26,15 @@ const Rebuild = Type.Object({
   changed: Type.Integer({ description: 'cells whose count changed, appeared or disappeared' }),
   remapped: Type.Integer({ description: 'records whose condition group was re-mapped from the newest catalog' })
 })
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const admin = deps.authorize(SCOPE.admin)
-  const security = [{ bearer: [] }]
 
   app.get('/v1/admin/aggregates/verify', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Check every cell against the stored records', security,
-      response: { 200: Verify, ...errors(401, 403) }
+      tags: ['admin'], summary: 'Check every cell against the stored records', security: BEARER,
+      response: { 200: Verify, ...problemResponses(401, 403) }
     }
   }, async (request) => {
     const result = await verifyCells(deps.database.db)
@@ -51,8 +49,8 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   app.post('/v1/admin/aggregates/rebuild', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security,
-      response: { 200: Rebuild, ...errors(401, 403) }
+      tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: BEARER,
+      response: { 200: Rebuild, ...problemResponses(401, 403) }
     }
   }, async (request) => {
     // Records are re-mapped with the newest condition-group catalog, so a catalog change reaches the cells.

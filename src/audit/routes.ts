@@ -1,10 +1,11 @@
 // The operator's view of the audit log and its verification.
+import { BEARER } from '../auth/bearer.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
-import { Problem } from '../problem.js'
+import { problemResponses } from '../problem.js'
 import { listAudit, verifyAudit } from './chain.js'
 
 const AuditRow = Type.Object({
@@ -31,17 +32,15 @@ const ChainReport = Type.Object({
   }))
 })
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { db } = deps.database
   const admin = deps.authorize(SCOPE.admin)
-  const security = [{ bearer: [] }]
 
   app.get('/v1/admin/audit', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'The audit log, filtered by partner, action and time, paginated', security,
+      tags: ['admin'], summary: 'The audit log, filtered by partner, action and time, paginated', security: BEARER,
       querystring: Type.Object({
         ...PageQuery,
         partner: Type.Optional(Type.String({ maxLength: 64, description: 'partner id (the actor)' })),
@@ -50,7 +49,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
         until: Type.Optional(Type.String({ format: 'date-time', description: 'at or before this time' })),
         order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc', description: 'desc: newest first' })
       }, { additionalProperties: false }),
-      response: { 200: pageOf(AuditRow), ...errors(400, 401, 403) }
+      response: { 200: pageOf(AuditRow), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => {
     const { limit, cursor, partner, action, since, until, order } = request.query
@@ -64,8 +63,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/audit/verify', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Walk the hash chain of the audit log; report the first broken link', security,
-      response: { 200: ChainReport, ...errors(401, 403) }
+      tags: ['admin'], summary: 'Walk the hash chain of the audit log; report the first broken link', security: BEARER,
+      response: { 200: ChainReport, ...problemResponses(401, 403) }
     }
   }, async () => verifyAudit(db))
 }

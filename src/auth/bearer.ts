@@ -108,3 +108,6 @@ export function callerOf (request: FastifyRequest): Caller {
   if (!request.caller) throw new Error('route has no authorize preHandler')
   return request.caller
 }
+
+/** The OpenAPI security requirement of every bearer-protected route. */
+export const BEARER = [{ bearer: [] }]

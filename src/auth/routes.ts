@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { every } from '../ops/periodic.js'
 import { Problem } from '../problem.js'
-import { callerOf } from './bearer.js'
+import { BEARER, callerOf } from './bearer.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
 import { ALL_SCOPES } from './scopes.js'
 import { ASSERTION_TYPE, issueAccessToken, OAuthError, purgeUsedAssertions } from './token.js'
@@ -61,7 +61,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
     schema: {
       tags: ['auth'],
       summary: 'Who the bearer token speaks for, with the scopes it holds now',
-      security: [{ bearer: [] }],
+      security: BEARER,
       response: {
         200: Type.Object({ partner: Type.String(), roles: Type.Array(Type.String()), scopes: Type.Array(Type.String()), country: Type.Union([Type.String(), Type.Null()]) }),
         401: Problem

@@ -4,17 +4,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
-import { callerOf } from '../auth/bearer.js'
+import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
-import { HttpProblem, problem, Problem } from '../problem.js'
+import { HttpProblem, problem, problemResponses } from '../problem.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 
 const SchemaName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'e.g. migrant-health-event' })
 const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$', description: 'e.g. 1.0.0' })
@@ -72,7 +71,6 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     now: deps.now,
     log: app.log
   }
-  const security = [{ bearer: [] }]
   const writer = deps.authorize(SCOPE.submissionsWrite)
   const writerOrAdmin = authorizeAny(deps.authorize, SCOPE.submissionsWrite, SCOPE.admin)
   // SHA-256 of each body as sent (gzip undone), for the receipt and the Idempotency-Key fingerprint.
@@ -121,7 +119,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     schema: {
       tags: ['schemas'], summary: 'One shared schema or catalog, as shipped',
       params: Type.Object({ name: Type.String({ maxLength: 64 }), version: Type.String({ maxLength: 32 }) }),
-      response: { 200: Type.Object({}, { additionalProperties: true }), ...errors(404) }
+      response: { 200: Type.Object({}, { additionalProperties: true }), ...problemResponses(404) }
     }
   }, async (request, reply) => {
     const { name, version } = request.params
@@ -150,7 +148,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). ` +
         'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): ' +
         'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
-      security,
+      security: BEARER,
       querystring: SubmissionQuery,
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ maxLength: 257, description: 'client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header)' }))
@@ -162,7 +160,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
           'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record per row; an empty cell is an absent field; ?schema=&version= name the schema' }) }
         }
       } as unknown as typeof JsonSubmission,
-      response: { 200: DryRun, 202: Accepted, ...errors(400, 401, 403, 409, 413, 415, 422) }
+      response: { 200: DryRun, 202: Accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422) }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
@@ -187,18 +185,18 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.get('/v1/submissions', {
     preHandler: writer,
     schema: {
-      tags: ['submissions'], summary: 'Your own submissions, newest first', security,
+      tags: ['submissions'], summary: 'Your own submissions, newest first', security: BEARER,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: pageOf(Submission), ...errors(400, 401, 403) }
+      response: { 200: pageOf(Submission), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => listSubmissions(deps.database.db, callerOf(request).partnerId, request.query.limit, request.query.cursor))
 
   app.get('/v1/submissions/:id', {
     preHandler: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security,
+      tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
       params: IdParams,
-      response: { 200: Submission, ...errors(401, 403, 404) }
+      response: { 200: Submission, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
     const { id } = request.params
@@ -209,9 +207,9 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.delete('/v1/submissions/:id', {
     preHandler: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security,
+      tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
       params: IdParams,
-      response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...errors(401, 403, 404, 409) }
+      response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...problemResponses(401, 403, 404, 409) }
     }
   }, async (request, reply) => {
     const { id } = request.params

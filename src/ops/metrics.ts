@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { RouteDeps } from '../app.js'
+import { BEARER } from '../auth/bearer.js'
 import { pendingCount } from '../aggregation/outbox.js'
 import type { AggregationQueue } from '../aggregation/queue.js'
 import { SCOPE } from '../auth/scopes.js'
@@ -111,7 +112,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     schema: {
       tags: ['ops'],
       summary: 'Prometheus metrics (admin token or MHX_METRICS_TOKEN)',
-      security: [{ bearer: [] }],
+      security: BEARER,
       produces: ['text/plain']
     }
   }, async (_request, reply) => {

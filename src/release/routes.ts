@@ -3,16 +3,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { createAuditWriter } from '../audit/writer.js'
-import { callerOf } from '../auth/bearer.js'
+import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
-import { Problem, problem } from '../problem.js'
+import { problem, problemResponses } from '../problem.js'
 import { createRollupCache } from './aggregate.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, jsonCells, negotiate, toCsv, toSdmxCsv } from './format.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
 import { readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]))
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
 
 const AggregatesQuery = Type.Object({
@@ -54,7 +53,6 @@ const RegionListing = Type.Object({
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
-  const security = [{ bearer: [] }]
   const audit = createAuditWriter(deps.database.db, deps.now)
   const release: ReleaseDeps = {
     db: deps.database.db,
@@ -68,8 +66,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   app.get('/v1/regions', {
     preHandler: reader,
     schema: {
-      tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security,
-      response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...errors(401, 403) }
+      tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
+      response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...problemResponses(401, 403) }
     }
   }, async (request) => ({ items: await regionsFor(deps.database.db, callerOf(request).partnerId, deps.config.suppressionK) }))
 
@@ -85,7 +83,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       tags: ['aggregates'],
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
       description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited before it is answered.',
-      security,
+      security: BEARER,
       querystring: AggregatesQuery,
       response: {
         200: {
@@ -96,7 +94,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
             'application/vnd.sdmx.data+csv': { schema: Type.String() }
           }
         },
-        ...errors(400, 401, 403, 406)
+        ...problemResponses(400, 401, 403, 406)
       }
     }
   }, async (request, reply) => {
