@@ -83,23 +83,31 @@ async function listen (database: Database, invalidate: (partnerId?: string) => v
   let retry: NodeJS.Timeout | undefined
 
   async function connect (): Promise<void> {
+    let connection: PoolClient | undefined
     try {
-      const connection = client = await pool.connect()
+      connection = client = await pool.connect()
+      const mine = connection
       connection.on('notification', (message) => invalidate(message.payload))
-      connection.on('error', reconnect)
+      connection.on('error', () => lost(mine))
       await connection.query(`LISTEN ${PARTNER_CHANNEL}`)
       // Whatever changed while nobody listened is forgotten with the cache.
       invalidate()
       listener.listening = true
     } catch {
-      reconnect()
+      if (connection) lost(connection)
+      else retryLater()
     }
   }
-  function reconnect (): void {
+  // Acts once per connection: an error after close, or a second error, finds it already gone.
+  function lost (connection: PoolClient): void {
+    if (connection !== client) return
+    client = undefined
     listener.listening = false
     invalidate()
-    client?.release(true)
-    client = undefined
+    connection.release(true)
+    retryLater()
+  }
+  function retryLater (): void {
     if (!closed) retry = setTimeout(() => { void connect() }, 1_000)
   }
   await connect()
@@ -107,9 +115,9 @@ async function listen (database: Database, invalidate: (partnerId?: string) => v
     closed = true
     listener.listening = false
     clearTimeout(retry)
-    if (client) {
-      await client.query(`UNLISTEN ${PARTNER_CHANNEL}`).catch(() => {})
-      client.release()
-    }
+    const connection = client
+    client = undefined
+    // A listening connection is not handed back to the pool: it is closed.
+    connection?.release(true)
   }
 }

@@ -136,3 +136,24 @@ t.test('a suspension made by another process reaches this one through NOTIFY', a
   }
   t.equal(status, 401, 'the replica refuses the suspended partner within a second')
 })
+
+t.test('the partner cache survives losing its LISTEN connection', { skip: hub.database.kind === 'postgres' ? false : 'PostgreSQL only' }, async (t) => {
+  const { sql } = await import('drizzle-orm')
+  const replica = await buildTestHub(t, { database: hub.database })
+  const operator = await hub.partner({ roles: ['admin'] })
+  const token = await hub.token(operator)
+  const onReplica = () => replica.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${token}` } })
+  // What a PostgreSQL restart looks like to the listeners: their backends go away.
+  await hub.database.db.execute(sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE datname = current_database() AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()`)
+  t.equal((await onReplica()).statusCode, 200, 'reads go on (through to the database) while it reconnects')
+  await new Promise((resolve) => setTimeout(resolve, 1_500))
+  t.equal((await onReplica()).statusCode, 200)
+  await hub.app.inject({ method: 'PATCH', url: `/v1/admin/partners/${operator.id}`, headers: { authorization: `Bearer ${adminToken}` }, payload: { status: 'suspended' } })
+  let status = 0
+  for (let i = 0; i < 50 && status !== 401; i++) {
+    status = (await onReplica()).statusCode
+    if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(status, 401, 'after reconnecting, the replica hears the suspension')
+})
