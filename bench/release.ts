@@ -97,13 +97,17 @@ async function main () {
 
     const { rows: before } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
     const trivial = await load({ url: `${server.url}/health/live`, connections: CONNECTIONS, seconds: SECONDS })
+    // Statements the service runs per read: every statement outside a transaction block is one commit.
+    const commits = async () => Number((await db.query(`SELECT pg_stat_force_next_flush(), xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0].xact_commit)
+    const commitsBefore = await commits()
     const reads = await load({ url: `${server.url}${QUERY}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers: auth }) })
+    const commitsDuring = await commits() - commitsBefore
     const { rows: after } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT at)::int AS times FROM audit_log`)
     const verify = await fetch(`${server.url}/health/live`)
     await verify.arrayBuffer()
     console.log(describe('GET /health/live (unprotected, trivial)', trivial))
     console.log(describe(`GET ${QUERY} (bearer)`, reads))
-    console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read)`)
+    console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read); database transactions during the reads: ${commitsDuring} (${(commitsDuring / reads.requests).toFixed(3)} per read)`)
   } finally {
     await server?.stop()
     await db.end().catch(() => {})

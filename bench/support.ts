@@ -28,7 +28,9 @@ export interface BenchServer { url: string, child: ChildProcess, readyMs: number
 /** `npm start`'s entry on 127.0.0.1:port, resolved once /health/ready answers 200. */
 export async function startServer (env: Record<string, string>, port: number): Promise<BenchServer> {
   const started = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=scratch/prof": profile the server under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })

@@ -13,6 +13,7 @@ import type { AggregationQueue } from './aggregation/queue.js'
 import { aggregationRoutes } from './aggregation/routes.js'
 import { createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
 import { createPartnerDirectory, type PartnerDirectory } from './auth/directory.js'
+import { createCellVersions, type CellVersions } from './aggregation/versions.js'
 import type { HubKeys } from './auth/hub-keys.js'
 import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
@@ -36,6 +37,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** Partner status, roles and grants, cached and invalidated on change; without one, the app opens its own. */
   directory?: PartnerDirectory
+  /** When each country's cells last changed, cached and invalidated on change; without one, the app opens its own. */
+  cellVersions?: CellVersions
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
@@ -135,8 +138,13 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     const own = directory = await createPartnerDirectory(deps.database)
     app.addHook('onClose', () => own.close())
   }
+  let cellVersions = deps.cellVersions
+  if (!cellVersions) {
+    const own = cellVersions = await createCellVersions(deps.database)
+    app.addHook('onClose', () => own.close())
+  }
   const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, authorize: createAuthorize(authenticate),
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, authorize: createAuthorize(authenticate),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)

@@ -7,6 +7,7 @@ import { buildApp, LOG_REDACT, type App } from './app.js'
 import { createBullmqQueue } from './aggregation/bullmq-queue.js'
 import { createInProcessQueue } from './aggregation/in-process-queue.js'
 import { startAggregation, type AggregationRuntime } from './aggregation/worker-runtime.js'
+import { createCellVersions } from './aggregation/versions.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { loadHubKeys, loadKek } from './auth/hub-keys.js'
 import { ConfigError, type Config } from './config.js'
@@ -50,9 +51,11 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     ? createBullmqQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix }, logger)
     : createInProcessQueue()
   const metrics = createMetrics({ queue, database, processMetrics: true })
+  // With MHX_ROLE=all the worker tells the API's data versions of its changes at once (others hear NOTIFY).
+  const cellVersions = config.role === 'all' ? await createCellVersions(database) : undefined
   // The worker (and the sweep) run in every role but api: with MHX_ROLE=all, next to the API.
   const aggregation: AggregationRuntime | undefined = config.role !== 'api'
-    ? await startAggregation({ config, database, queue, metrics, logger })
+    ? await startAggregation({ config, database, queue, metrics, logger, cellVersions })
     : undefined
   const metricsServer = config.role === 'worker' && config.metricsPort !== undefined && config.metricsToken
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, token: config.metricsToken })
@@ -60,7 +63,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
 
   let app: App | undefined
   if (config.role !== 'worker') {
-    app = await buildApp({ config, database, queue, keys, schemas, metrics, now, logger })
+    app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger })
     await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')
@@ -73,6 +76,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     async close () {
       await app?.close()
       await aggregation?.close()
+      await cellVersions?.close()
       await new Promise((resolve) => metricsServer ? metricsServer.close(resolve) : resolve(undefined))
       await queue.close()
       await database.close()

@@ -8,6 +8,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import pg from 'pg'
 import pino from 'pino'
 import { buildApp, type App } from '../src/app.js'
+import { createCellVersions, type CellVersions } from '../src/aggregation/versions.js'
+import { createPartnerDirectory, type PartnerDirectory } from '../src/auth/directory.js'
 import { createInProcessQueue, type InProcessQueue } from '../src/aggregation/in-process-queue.js'
 import { loadHubKeys, type HubKeys } from '../src/auth/hub-keys.js'
 import { ASSERTION_TYPE } from '../src/auth/token.js'
@@ -107,6 +109,9 @@ export interface TestHub {
   queue: InProcessQueue
   keys: HubKeys
   config: Config
+  /** The app's partner directory and data versions (tests that write by SQL tell them, as the service's writers do). */
+  directory: PartnerDirectory
+  cellVersions: CellVersions
   admin: TestPartner
   /** An access token for a partner (a fresh assertion each time). */
   token (partner: TestPartner, scope?: string): Promise<string>
@@ -131,8 +136,10 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   writeFileSync(jwkFile, JSON.stringify({ keys: [adminKey.publicJwk] }))
   await bootstrapAdmin(database, { adminPublicJwkPath: jwkFile, dataDir, now: new Date() })
   schemaRegistry ??= await loadSchemaRegistry()
-  const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, now: options.now, logger: pino({ level: 'silent' }) })
-  t.teardown(() => app.close())
+  const directory = await createPartnerDirectory(database)
+  const cellVersions = await createCellVersions(database)
+  const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, directory, cellVersions, now: options.now, logger: pino({ level: 'silent' }) })
+  t.teardown(async () => { await app.close(); await directory.close(); await cellVersions.close() })
 
   async function token (partner: TestPartner, scope?: string): Promise<string> {
     const res = await app.inject({
@@ -166,5 +173,5 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
     return key
   }
 
-  return { app, database, queue, keys, config, admin: adminKey, token, partner }
+  return { app, database, queue, keys, config, directory, cellVersions, admin: adminKey, token, partner }
 }

@@ -27,6 +27,21 @@ export async function findRegion (q: Queryable, code: string): Promise<Region | 
   return row ? { code: row.code, name: row.name, members: row.members, kind: 'region' } : undefined
 }
 
+/**
+ * findRegion with what it found kept for the life of the process: regions are immutable once
+ * created (unknown codes are asked again, since they may be created later).
+ */
+export function createRegionLookup (q: Queryable): (code: string) => Promise<Region | undefined> {
+  const found = new Map<string, Region>()
+  return async (code) => {
+    const hit = found.get(code)
+    if (hit) return hit
+    const region = await findRegion(q, code)
+    if (region) found.set(code, region)
+    return region
+  }
+}
+
 export async function listRegions (q: Queryable): Promise<Region[]> {
   const rows = await q.select().from(regions).orderBy(asc(regions.code))
   return rows.map((row) => ({ code: row.code, name: row.name, members: row.members, kind: 'region' as const }))

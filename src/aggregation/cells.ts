@@ -2,6 +2,7 @@
 // number of records of applied submissions (their effect is in the cells) with the cell's dimensions.
 import { sql } from 'drizzle-orm'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { announceCellChange } from './versions.js'
 import { CELL_COLUMNS, columnList, columnsEqual, dimensionName } from './dimensions.js'
 
 export type CellKey = Record<string, string>
@@ -84,6 +85,7 @@ export async function rebuildCells (database: Database, options: RebuildOptions 
       SELECT ${columnList()}, count, now() FROM fresh_cells ORDER BY ${columnList()}
       ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = EXCLUDED.count, updated_at = now()
       WHERE cells.count <> EXCLUDED.count`)
+    await announceCellChange(tx)
     const [totals] = await rows<{ cells: string, records: string | null }>(tx, sql`SELECT count(*) AS cells, sum(count) AS records FROM fresh_cells`)
     return {
       cells: Number(totals?.cells ?? 0),

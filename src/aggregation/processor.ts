@@ -3,6 +3,7 @@
 // never changes a count twice.
 import { sql } from 'drizzle-orm'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { announceCellChange } from './versions.js'
 import { columnList, columnsEqual } from './dimensions.js'
 
 export type ProcessOutcome =
@@ -50,6 +51,7 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
       DELETE FROM cells c USING (SELECT DISTINCT ${columnList()} FROM records WHERE submission_id = ${submissionId}) r
       WHERE ${columnsEqual('c', 'r')} AND c.count = 0`)
   }
+  await announceCellChange(tx)
   // clock_timestamp, not now(): the moment the effect is in place, just before the commit (freshness).
   await tx.execute(sql`
     UPDATE submissions SET applied = counted,

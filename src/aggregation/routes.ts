@@ -55,6 +55,7 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   }, async (request) => {
     // Records are re-mapped with the newest condition-group catalog, so a catalog change reaches the cells.
     const result = await rebuildCells(deps.database, { conditionGroupOf: (icd10) => deps.schemas.conditionGroup(icd10) })
+    deps.cellVersions.changed()
     await appendAudit(deps.database.db, {
       partnerId: callerOf(request).partnerId,
       action: 'aggregates.rebuild',

@@ -9,6 +9,7 @@ import type { InProcessQueue } from './in-process-queue.js'
 import { sweepOutbox } from './outbox.js'
 import { processSubmission } from './processor.js'
 import type { AggregationJob, AggregationQueue } from './queue.js'
+import type { CellVersions } from './versions.js'
 
 export interface AggregationRuntime {
   /** Runs one sweep now (tests); the interval keeps running. */
@@ -23,15 +24,18 @@ export interface RuntimeDeps {
   queue: AggregationQueue
   metrics: Metrics
   logger: Logger
+  /** This process's data versions, when it also answers reads: told of a change at once. */
+  cellVersions?: CellVersions
 }
 
 /** Processes one job and records it in the metrics; throws on failure (the queue retries). */
-export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics'>) {
+export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics' | 'cellVersions'>) {
   return async (job: AggregationJob, attempt: number): Promise<void> => {
     if (attempt > 1) deps.metrics.jobsRetried.inc()
     try {
       const outcome = await processSubmission(deps.database, job.submissionId)
       if (outcome.kind === 'applied') {
+        deps.cellVersions?.changed()
         deps.metrics.recordsAggregated.inc({ operation: outcome.operation }, outcome.records)
         if (outcome.freshnessS !== null) deps.metrics.freshness.observe(outcome.freshnessS)
       }

@@ -37,20 +37,23 @@ export function auditPayload (row: { at: Date, partnerId: string | null, action:
 
 /**
  * Appends entries in order, inside the caller's transaction when given one, in one round trip
- * (the audit_append function of migration 0003 takes the chain lock and chains the rows). The
+ * (the audit_append function of migration 0004 takes the chain lock and chains the rows). The
  * lock is transaction-level: held until the outermost transaction commits, so two writers can
  * never both chain onto the same previous row.
  */
 export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntry[], at: Date = new Date()): Promise<void> {
-  const list = (Array.isArray(entries) ? entries : [entries])
-    .map((entry) => ({ at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }))
+  const list = Array.isArray(entries) ? entries : [entries]
   if (list.length === 0) return
-  // sql.param: each list goes as one array parameter, not spread into a value list.
-  await q.execute(sql`SELECT audit_append(
-    ${sql.param(list.map((r) => r.at.toISOString()))}::timestamptz[],
-    ${sql.param(list.map((r) => r.partnerId))}::text[],
-    ${sql.param(list.map((r) => r.action))}::text[],
-    ${sql.param(list.map((r) => r.subject))}::text[],
-    ${sql.param(list.map((r) => JSON.stringify(r.detail)))}::jsonb[],
-    ${sql.param(list.map(auditPayload))}::text[])`)
+  await q.execute(sql`SELECT audit_append(${auditBatch(list, at)}::json)`)
+}
+
+/**
+ * The argument of audit_append: the entries as one JSON array, each with its canonical payload —
+ * far cheaper to send than an escaped array per column. `at` stands in for entries without one.
+ */
+export function auditBatch (entries: AuditEntry[], at: Date = new Date()): string {
+  return JSON.stringify(entries.map((entry) => {
+    const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }
+    return { ...row, at: row.at.toISOString(), payload: auditPayload(row) }
+  }))
 }

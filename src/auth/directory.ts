@@ -2,8 +2,8 @@
 // process and invalidated on change in every process through PostgreSQL LISTEN/NOTIFY, so a
 // suspension or a removed grant acts on the next request without a database read per request.
 import { eq, sql } from 'drizzle-orm'
-import type { PoolClient } from 'pg'
 import type { Database, Queryable } from '../db/connect.js'
+import { listen } from '../db/listen.js'
 import { grants, partners } from '../db/schema.js'
 
 export const PARTNER_CHANNEL = 'mhx_partner_changed'
@@ -45,7 +45,7 @@ export async function createPartnerDirectory (database: Database): Promise<Partn
     else cache.delete(partnerId)
   }
   const listener = { listening: false }
-  const stopListening = await listen(database, invalidate, listener)
+  const stopListening = await listen(database, PARTNER_CHANNEL, invalidate, listener)
 
   return {
     async get (partnerId) {
@@ -63,61 +63,5 @@ export async function createPartnerDirectory (database: Database): Promise<Partn
       cache.clear()
       await stopListening()
     }
-  }
-}
-
-/** LISTEN on a dedicated connection; on any trouble the cache is cleared and listening resumes. */
-async function listen (database: Database, invalidate: (partnerId?: string) => void, listener: { listening: boolean }): Promise<() => Promise<void>> {
-  if (database.kind === 'pglite') {
-    const client = database.pglite as { listen (channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> }
-    const unlisten = await client.listen(PARTNER_CHANNEL, (payload) => invalidate(payload))
-    listener.listening = true
-    return async () => {
-      listener.listening = false
-      await unlisten().catch(() => {})
-    }
-  }
-  const pool = database.pool!
-  let closed = false
-  let client: PoolClient | undefined
-  let retry: NodeJS.Timeout | undefined
-
-  async function connect (): Promise<void> {
-    let connection: PoolClient | undefined
-    try {
-      connection = client = await pool.connect()
-      const mine = connection
-      connection.on('notification', (message) => invalidate(message.payload))
-      connection.on('error', () => lost(mine))
-      await connection.query(`LISTEN ${PARTNER_CHANNEL}`)
-      // Whatever changed while nobody listened is forgotten with the cache.
-      invalidate()
-      listener.listening = true
-    } catch {
-      if (connection) lost(connection)
-      else retryLater()
-    }
-  }
-  // Acts once per connection: an error after close, or a second error, finds it already gone.
-  function lost (connection: PoolClient): void {
-    if (connection !== client) return
-    client = undefined
-    listener.listening = false
-    invalidate()
-    connection.release(true)
-    retryLater()
-  }
-  function retryLater (): void {
-    if (!closed) retry = setTimeout(() => { void connect() }, 1_000)
-  }
-  await connect()
-  return async () => {
-    closed = true
-    listener.listening = false
-    clearTimeout(retry)
-    const connection = client
-    client = undefined
-    // A listening connection is not handed back to the pool: it is closed.
-    connection?.release(true)
   }
 }

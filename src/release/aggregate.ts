@@ -1,5 +1,6 @@
 // Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
 import { sql, type SQL } from 'drizzle-orm'
+import { versionDate } from '../aggregation/versions.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
 import type { AggregateQuery, PeriodType } from './query.js'
@@ -25,40 +26,6 @@ function dimensionExpr (dim: Dimension, periodType: PeriodType): SQL {
 }
 
 const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
-
-/** When the cells of these countries last changed (index cells_country_updated_idx: one probe per country). */
-export async function lastUpdatedOf (q: Queryable, countries: string[]): Promise<Date | null> {
-  if (countries.length === 0) return null
-  const [row] = await rows<{ u: Date | string | null }>(q, sql`
-    SELECT max((SELECT max(c.updated_at) FROM cells c WHERE c.country = m)) AS u
-    FROM unnest(ARRAY[${inList(countries)}]::bpchar[]) AS m`)
-  return row?.u ? new Date(row.u) : null
-}
-
-export interface ReadContext {
-  /** Members of the region; undefined when `region` is neither stored nor a country code. */
-  members: string[] | undefined
-  grants: Array<{ region: string, k: number | null }>
-  lastUpdated: Date | null
-}
-
-/**
- * Everything a read needs from the database before its roll-up, in one round trip: the region's
- * members, the partner's grants as they are now, and when the region's cells last changed.
- * `isCountry`: the code is an ISO country, a region of one.
- */
-export async function readContext (q: Queryable, partnerId: string, region: string, isCountry: boolean): Promise<ReadContext> {
-  const members = isCountry ? sql`ARRAY[${region}]::text[]` : sql`(SELECT members FROM regions WHERE code = ${region})`
-  const [row] = await rows<{ members: string[] | null, grants: unknown, u: Date | string | null }>(q, sql`
-    SELECT m.members,
-      (SELECT coalesce(json_agg(json_build_object('region', g.region, 'k', g.k) ORDER BY g.region), '[]'::json)
-         FROM grants g WHERE g.partner_id = ${partnerId}) AS grants,
-      (SELECT max((SELECT max(c.updated_at) FROM cells c WHERE c.country = u.code))
-         FROM unnest(m.members::bpchar[]) AS u(code)) AS u
-    FROM (SELECT ${members} AS members) m`)
-  const grants = typeof row.grants === 'string' ? JSON.parse(row.grants) : row.grants
-  return { members: row.members ?? undefined, grants: grants as ReadContext['grants'], lastUpdated: row.u ? new Date(row.u) : null }
-}
 
 /**
  * Sums the cells of `countries` in from..to matching the filters, grouped by the `by`
@@ -95,13 +62,14 @@ export function compareKeys (a: { key: string[] }, b: { key: string[] }): number
 
 export function queryKey (query: AggregateQuery, countries: string[]): string {
   const filters = Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, v]) => [d, [...v].sort()])
-  return JSON.stringify([countries, query.from, query.to, query.periodType, query.by, filters])
+  return JSON.stringify([query.region, countries, query.from, query.to, query.periodType, query.by, filters])
 }
 
 // Data unchanged this long before a roll-up is settled: no writer transaction runs that long.
 const QUIET_MS = 60_000
 
-interface CacheEntry { version: number | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
+/** `released`: what readers were given from this roll-up, by k (their cells and rendered bodies). */
+interface CacheEntry { version: string | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
 
 /**
  * Recent roll-ups by query, valid while the data version (when the cells of the query's countries
@@ -117,13 +85,13 @@ export function createRollupCache (options: { maxEntries?: number, ttlMs?: numbe
   const now = options.now ?? Date.now
   const entries = new Map<string, CacheEntry>()
 
-  function get (key: string, version: Date | null, compute: () => Promise<RolledCell[]>): CacheEntry {
-    const v = version?.getTime() ?? null
+  function get (key: string, version: string | null, compute: () => Promise<RolledCell[]>): CacheEntry {
+    const v = version
     const hit = entries.get(key)
     if (hit && hit.version === v) {
       entries.delete(key)
       entries.set(key, hit)
-      const fresh = now() - hit.at < ttlMs || (v !== null && hit.at - v > QUIET_MS)
+      const fresh = now() - hit.at < ttlMs || (v !== null && hit.at - versionDate(v).getTime() > QUIET_MS)
       // Same version past the TTL: answer from the entry while one refresh replaces it, so a
       // hot query never stalls every caller on a roll-up.
       if (!fresh && !hit.refreshing) {

@@ -92,3 +92,10 @@ export function toSdmxCsv (answer: Answer): string {
   }
   return lines(rows)
 }
+
+/** The answer as `format`: JSON (the `by` values as named fields, absent values null), CSV or SDMX-CSV. */
+export function render (answer: Answer, format: Format): string {
+  if (format === 'csv') return toCsv(answer)
+  if (format === 'sdmx') return toSdmxCsv(answer)
+  return JSON.stringify({ ...answer, cells: jsonCells(answer) })
+}

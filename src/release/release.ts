@@ -1,12 +1,13 @@
 // One aggregate read: check the query, check the grants as they are now, roll up, suppress, audit.
-import { partnerGrants } from '../admin/partners.js'
-import { findRegion, isCountryCode, listRegions, type Region } from '../admin/regions.js'
+import { partnerGrants, type Grant } from '../admin/partners.js'
+import { findRegion, listRegions, type Region } from '../admin/regions.js'
+import { versionDate, type CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
-import { MAX_CELLS, queryKey, readContext, rollUp, type RollupCache } from './aggregate.js'
+import { MAX_CELLS, queryKey, rollUp, type RollupCache } from './aggregate.js'
 import type { Vocabulary } from './dimensions.js'
-import type { Answer, AnswerCell } from './format.js'
+import { render, type Answer, type AnswerCell, type Format } from './format.js'
 import { permitRead, readability } from './grants.js'
 import { badParameter, checkFiltersInRegion, parseAggregateQuery, type RawAggregateQuery } from './query.js'
 import { suppress } from './suppression.js'
@@ -17,37 +18,41 @@ export interface ReleaseDeps {
   cache: RollupCache
   audit: AuditWriter
   hubK: number
+  /** A region by code (cached: regions are immutable). */
+  regionOf (code: string): Promise<Region | undefined>
+  /** A partner's grants as they are now (the partner directory: a change acts on the next request). */
+  grantsOf (partnerId: string): Promise<readonly Grant[]>
+  /** When the cells of these countries last changed (the data version). */
+  versions: Pick<CellVersions, 'of'>
 }
 
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is committed before it returns. */
-export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Answer> {
+export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Release> {
   const query = parseAggregateQuery(raw, deps.vocabulary)
-  // Grants are read on every request: a removed grant acts on the next one.
-  const context = await readContext(deps.db, partnerId, query.region, isCountryCode(query.region))
-  if (!context.members) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
-  const region: Region = { code: query.region, name: query.region, members: context.members, kind: isCountryCode(query.region) ? 'country' : 'region' }
+  const region = await deps.regionOf(query.region)
+  if (!region) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
   checkFiltersInRegion(query, region, deps.vocabulary)
   let permit
   try {
-    permit = permitRead(query, region, context.grants, deps.hubK, deps.vocabulary)
+    permit = permitRead(query, region, await deps.grantsOf(partnerId), deps.hubK, deps.vocabulary)
   } catch (err) {
     await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
     throw err
   }
 
-  const version = context.lastUpdated
+  const version = await deps.versions.of(region.members)
   const entry = deps.cache.get(queryKey(query, region.members), version, () => rollUp(deps.db, query, region.members))
   const rolled = await entry.rollup
   if (rolled.length > MAX_CELLS) {
     throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
   }
-  let cells = entry.released.get(permit.k) as AnswerCell[] | undefined
-  if (!cells) {
-    cells = suppress(rolled, permit.k)
-    entry.released.set(permit.k, cells)
+  let released = entry.released.get(permit.k) as Released | undefined
+  if (!released) {
+    released = { cells: suppress(rolled, permit.k), bodies: new Map() }
+    entry.released.set(permit.k, released)
   }
-  await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, cells: cells.length, k: permit.k } })
-  return {
+  await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, cells: released.cells.length, k: permit.k } })
+  const answer: Answer = {
     region: region.code,
     from: query.from,
     to: query.to,
@@ -55,9 +60,28 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
     by: query.by,
     filters: query.filters,
     k: permit.k,
-    lastUpdated: version?.toISOString() ?? null,
-    cells
+    lastUpdated: version === null ? null : versionDate(version).toISOString(),
+    cells: released.cells
   }
+  const { bodies } = released
+  return {
+    answer,
+    // The same query, data version and k always render the same bytes: render each format once.
+    body (format) {
+      let body = bodies.get(format)
+      if (body === undefined) bodies.set(format, body = render(answer, format))
+      return body
+    }
+  }
+}
+
+/** The cells released at one k from one roll-up, and their rendered answers by format. */
+interface Released { cells: AnswerCell[], bodies: Map<Format, string> }
+
+export interface Release {
+  answer: Answer
+  /** The answer in `format`, rendered. */
+  body (format: Format): string
 }
 
 export interface RegionListing {

@@ -1,14 +1,15 @@
 // Readers' routes: the regions they may read, and the aggregates behind their grants.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
+import { createRegionLookup } from '../admin/regions.js'
 import { createAuditWriter } from '../audit/writer.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
 import { createRollupCache } from './aggregate.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
-import { CONTENT_TYPE, jsonCells, negotiate, toCsv, toSdmxCsv } from './format.js'
+import { CONTENT_TYPE, negotiate } from './format.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
 import { readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
@@ -59,6 +60,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     vocabulary: loadVocabulary(deps.schemas),
     cache: createRollupCache(),
     audit,
+    regionOf: createRegionLookup(deps.database.db),
+    grantsOf: async (partnerId) => (await deps.directory.get(partnerId))?.grants ?? [],
+    versions: deps.cellVersions,
     hubK: deps.config.suppressionK
   }
   app.addHook('onClose', async () => { await audit.drain() })
@@ -100,11 +104,10 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async (request, reply) => {
     const format = negotiate(request.headers.accept)
     if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/vnd.sdmx.data+csv;version=2.0.0')
-    const answer = await readAggregates(release, callerOf(request).partnerId, request.query as Record<string, string>)
+    const { answer, body } = await readAggregates(release, callerOf(request).partnerId, request.query as Record<string, string>)
     void reply.header('cache-control', 'no-store').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
-    if (format === 'csv') return reply.send(toCsv(answer))
-    if (format === 'sdmx') return reply.send(toSdmxCsv(answer))
-    return reply.send({ ...answer, cells: jsonCells(answer) } as Static<typeof AnswerSchema>)
+    // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
+    return reply.send(body(format))
   })
 }

@@ -54,6 +54,8 @@ t.test('no answer contains a unit outside the grants', async (t) => {
     async (grantSet, [region, spelled], by, countryFilter, areaFilter, repeat) => {
       await hub.database.db.delete(grants).where(eq(grants.partnerId, reader.id))
       if (grantSet.length > 0) await hub.database.db.insert(grants).values(grantSet.map((g) => ({ partnerId: reader.id, region: g, k: null })))
+      // Grants written by SQL (any set, even one the admin API would refuse): tell the directory, as the admin routes do.
+      hub.directory.invalidate(reader.id)
       const params = [`region=${spelled}`, 'from=2026-01', 'to=2026-02']
       if (by.length > 0) params.push(`by=${by.join(',')}`)
       if (countryFilter.length > 0) params.push(`country=${countryFilter.join(',')}`)
