@@ -2,7 +2,7 @@
 // connections, beside the unprotected /health/live on the same server in the same run, on cells
 // filled directly with SQL from N synthetic records (the read path only touches `cells`).
 // Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
-// Run: npx tsx bench/release.ts [records=1000000] [admin database URL]
+// Run: [MHX_READ_AUDIT=sync] npx tsx bench/release.ts [records=1000000] [admin database URL]
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pg from 'pg'
 import { describe, load } from './load.js'
-import { freshDatabase, startServer, type BenchServer } from './support.js'
+import { cpuSeconds, freshDatabase, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -60,7 +60,10 @@ async function main () {
   let server: BenchServer | undefined
   const db = new pg.Client({ connectionString: dbUrl })
   try {
-    server = await startServer({ DATABASE_URL: dbUrl, MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}` }, port)
+    // MHX_READ_AUDIT=sync in the bench's environment measures reads answered only after their audit commit.
+    const readAudit = process.env.MHX_READ_AUDIT ?? 'async'
+    server = await startServer({ DATABASE_URL: dbUrl, MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}`, MHX_READ_AUDIT: readAudit }, port)
+    console.log(`MHX_READ_AUDIT=${readAudit}`)
     await db.connect()
     const fillStart = performance.now()
     console.log(`filling cells from ${RECORDS} synthetic records…`)
@@ -96,17 +99,31 @@ async function main () {
     console.log(`cold roll-up (cache miss) of central-asia by country,sex over ${cellCount} cells: median ${cold[2].toFixed(0)} ms (min ${cold[0].toFixed(0)}, max ${cold[4].toFixed(0)}); answer ${sample.cells.length} cells`)
 
     const { rows: before } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
+    // CPU per request of the server, PostgreSQL and this load generator: on two shared cores the sum is the cost.
+    const cpu = () => ({ server: cpuSeconds({ pid: server!.child.pid! }), postgres: cpuSeconds({ comm: 'postgres' }), load: process.cpuUsage() })
+    const cpuPerRequest = (before: ReturnType<typeof cpu>, requests: number) => {
+      const after = cpu()
+      const us = (s: number) => (s * 1e6 / requests).toFixed(0)
+      const loadUs = ((after.load.user + after.load.system) - (before.load.user + before.load.system)) / requests
+      return `CPU per request: server ${us(after.server - before.server)} µs, PostgreSQL ${us(after.postgres - before.postgres)} µs, load generator ${loadUs.toFixed(0)} µs`
+    }
+    const cpuTrivial = cpu()
     const trivial = await load({ url: `${server.url}/health/live`, connections: CONNECTIONS, seconds: SECONDS })
+    const trivialCpu = cpuPerRequest(cpuTrivial, trivial.requests)
     // Statements the service runs per read: every statement outside a transaction block is one commit.
     const commits = async () => Number((await db.query(`SELECT pg_stat_force_next_flush(), xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0].xact_commit)
     const commitsBefore = await commits()
+    const cpuReads = cpu()
     const reads = await load({ url: `${server.url}${QUERY}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers: auth }) })
+    const readsCpu = cpuPerRequest(cpuReads, reads.requests)
     const commitsDuring = await commits() - commitsBefore
     const { rows: after } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT at)::int AS times FROM audit_log`)
     const verify = await fetch(`${server.url}/health/live`)
     await verify.arrayBuffer()
     console.log(describe('GET /health/live (unprotected, trivial)', trivial))
+    console.log(`  ${trivialCpu}`)
     console.log(describe(`GET ${QUERY} (bearer)`, reads))
+    console.log(`  ${readsCpu}`)
     console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read); database transactions during the reads: ${commitsDuring} (${(commitsDuring / reads.requests).toFixed(3)} per read)`)
   } finally {
     await server?.stop()

@@ -1,6 +1,7 @@
 // What the benchmarks share: a database of their own, and the service in a child process.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import pg from 'pg'
 
 export interface BenchDatabase { name: string, url: string, drop (): Promise<void> }
@@ -47,4 +48,21 @@ export async function startServer (env: Record<string, string>, port: number): P
     if (child.exitCode !== null) throw new Error('server exited before it was ready')
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/** CPU seconds (user + system) used so far by the processes whose command name is `comm`, or by `pid`. */
+export function cpuSeconds (select: { comm: string } | { pid: number }): number {
+  const pids = 'pid' in select ? [String(select.pid)] : readdirSync('/proc').filter((d) => /^\d+$/.test(d))
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      const comm = stat.slice(stat.indexOf('(') + 1, close)
+      if ('comm' in select && comm !== select.comm) continue
+      const fields = stat.slice(close + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks / 100
 }

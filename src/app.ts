@@ -24,6 +24,7 @@ import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
 import { opsRoutes } from './ops/routes.js'
 import { releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { createAuditWriter, type AuditWriter } from './audit/writer.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
 
 export interface AppDeps {
@@ -47,6 +48,8 @@ export interface AppDeps {
 /** What every capability's routes receive: the app's dependencies, resolved. */
 export interface RouteDeps extends Required<Omit<AppDeps, 'logger'>> {
   authorize: Authorize
+  /** Audit rows of reads, group-committed (MHX_READ_AUDIT); the audit routes drain it before they look. */
+  readAudit: AuditWriter
 }
 
 export type App = FastifyInstance
@@ -143,8 +146,10 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     const own = cellVersions = await createCellVersions(deps.database)
     app.addHook('onClose', () => own.close())
   }
+  const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
+  app.addHook('onClose', () => readAudit.close())
   const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, authorize: createAuthorize(authenticate),
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, readAudit, authorize: createAuthorize(authenticate),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)

@@ -40,8 +40,15 @@ async function probe (q: Queryable, countries: string[]): Promise<Map<string, st
   return new Map(found.map((r) => [r.country, r.v]))
 }
 
+/** Whether version a is newer than b (decimal digit strings, no leading zeros). */
+function newer (a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b
+}
+
 export async function createCellVersions (database: Database): Promise<CellVersions> {
-  const known = new Map<string, { version: Promise<string | null>, at: number }>()
+  // `value` is set once the probe answered: the hot path then needs no promise per country.
+  interface Known { version: Promise<string | null>, value?: string | null, at: number }
+  const known = new Map<string, Known>()
   const probes = createBatcher<string, string | null>(async (countries) => {
     const found = await probe(database.db, [...new Set(countries)])
     return countries.map((c) => found.get(c) ?? null)
@@ -50,24 +57,28 @@ export async function createCellVersions (database: Database): Promise<CellVersi
   const changed = () => known.clear()
   const stopListening = await listen(database, CELLS_CHANNEL, changed, state)
 
-  function versionOf (country: string): Promise<string | null> {
+  function entryOf (country: string, now: number): Known {
     const hit = known.get(country)
-    if (hit && Date.now() - hit.at < VERSION_TTL_MS) return hit.version
-    const version = probes.queue(country)
+    if (hit && now - hit.at < VERSION_TTL_MS) return hit
+    const entry: Known = { version: probes.queue(country), at: now }
     // Without a live LISTEN a change could go unheard: probe every time, keep nothing.
     if (state.listening) {
-      const entry = { version, at: Date.now() }
       known.set(country, entry)
-      version.catch(() => { if (known.get(country) === entry) known.delete(country) })
+      entry.version.then((v) => { entry.value = v }, () => { if (known.get(country) === entry) known.delete(country) })
     }
-    return version
+    return entry
   }
 
   return {
     async of (countries) {
+      const now = Date.now()
+      const entries = countries.map((c) => entryOf(c, now))
+      const values = entries.every((e) => e.value !== undefined)
+        ? entries.map((e) => e.value as string | null)
+        : await Promise.all(entries.map((e) => e.version))
       let latest: string | null = null
-      for (const v of await Promise.all(countries.map(versionOf))) {
-        if (v !== null && (latest === null || BigInt(v) > BigInt(latest))) latest = v
+      for (const v of values) {
+        if (v !== null && (latest === null || newer(v, latest))) latest = v
       }
       return latest
     },

@@ -14,16 +14,21 @@ export interface AuditEntry {
   at?: Date
 }
 
-/** JSON with object keys sorted, so the hash survives jsonb's own key order. */
+/** JSON with object keys sorted, so the hash survives jsonb's own key order. (Hot: every read's row.) */
 export function canonicalJson (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value as object).sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
-    return `{${entries.join(',')}}`
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (canonicalJson(value[i]) ?? '')
+    return out + ']'
   }
-  return JSON.stringify(value)
+  const object = value as Record<string, unknown>
+  let out = '{'
+  for (const key of Object.keys(object).sort()) {
+    if (object[key] === undefined) continue
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(object[key])
+  }
+  return out + '}'
 }
 
 export function auditHash (prevHash: string, row: { at: Date, partnerId: string | null, action: string, subject: string | null, detail: unknown }): string {
@@ -32,7 +37,13 @@ export function auditHash (prevHash: string, row: { at: Date, partnerId: string 
 
 /** The text the hash covers after the previous hash: canonical JSON of the row. */
 export function auditPayload (row: { at: Date, partnerId: string | null, action: string, subject: string | null, detail: unknown }): string {
-  return canonicalJson({ at: row.at.toISOString(), partnerId: row.partnerId, action: row.action, subject: row.subject, detail: row.detail })
+  return payloadWith(row, canonicalJson(row.detail))
+}
+
+/** canonicalJson of the row, with its detail already in canonical JSON (keys in sorted order). */
+function payloadWith (row: { at: Date, partnerId: string | null, action: string, subject: string | null }, detailJson: string): string {
+  return `{"action":${JSON.stringify(row.action)},"at":"${row.at.toISOString()}","detail":${detailJson},` +
+    `"partnerId":${JSON.stringify(row.partnerId)},"subject":${JSON.stringify(row.subject)}}`
 }
 
 /**
@@ -52,8 +63,14 @@ export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntr
  * far cheaper to send than an escaped array per column. `at` stands in for entries without one.
  */
 export function auditBatch (entries: AuditEntry[], at: Date = new Date()): string {
-  return JSON.stringify(entries.map((entry) => {
-    const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null, detail: entry.detail ?? {} }
-    return { ...row, at: row.at.toISOString(), payload: auditPayload(row) }
-  }))
+  let out = '['
+  for (const entry of entries) {
+    const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null }
+    // The canonical detail is valid JSON of the detail: written once, used twice.
+    const detailJson = canonicalJson(entry.detail ?? {})
+    out += (out.length === 1 ? '' : ',') + `{"at":"${row.at.toISOString()}","partnerId":${JSON.stringify(row.partnerId)},` +
+      `"action":${JSON.stringify(row.action)},"subject":${JSON.stringify(row.subject)},"detail":${detailJson},` +
+      `"payload":${JSON.stringify(payloadWith(row, detailJson))}}`
+  }
+  return out + ']'
 }

@@ -52,6 +52,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       response: { 200: pageOf(AuditRow), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => {
+    // Reads' rows still queued in this process are shown too.
+    await deps.readAudit.drain()
     const { limit, cursor, partner, action, since, until, order } = request.query
     return listAudit(db, {
       partner, action, order,
@@ -66,5 +68,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       tags: ['admin'], summary: 'Walk the hash chain of the audit log; report the first broken link', security: BEARER,
       response: { 200: ChainReport, ...problemResponses(401, 403) }
     }
-  }, async () => verifyAudit(db))
+  }, async () => {
+    await deps.readAudit.drain()
+    return verifyAudit(db)
+  })
 }

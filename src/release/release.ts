@@ -26,7 +26,7 @@ export interface ReleaseDeps {
   versions: Pick<CellVersions, 'of'>
 }
 
-/** The answer to GET /v1/aggregates for `partnerId`; its audit row is committed before it returns. */
+/** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
 export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Release> {
   const query = parseAggregateQuery(raw, deps.vocabulary)
   const region = await deps.regionOf(query.region)

@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { createRegionLookup } from '../admin/regions.js'
-import { createAuditWriter } from '../audit/writer.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
@@ -54,18 +53,16 @@ const RegionListing = Type.Object({
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
-  const audit = createAuditWriter(deps.database.db, deps.now)
   const release: ReleaseDeps = {
     db: deps.database.db,
     vocabulary: loadVocabulary(deps.schemas),
     cache: createRollupCache(),
-    audit,
+    audit: deps.readAudit,
     regionOf: createRegionLookup(deps.database.db),
     grantsOf: async (partnerId) => (await deps.directory.get(partnerId))?.grants ?? [],
     versions: deps.cellVersions,
     hubK: deps.config.suppressionK
   }
-  app.addHook('onClose', async () => { await audit.drain() })
 
   app.get('/v1/regions', {
     preHandler: reader,
@@ -86,7 +83,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     schema: {
       tags: ['aggregates'],
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited before it is answered.',
+      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is queued before the answer and committed milliseconds later (MHX_READ_AUDIT=sync: committed before the answer); while the audit log cannot be written, reads are refused with 503.',
       security: BEARER,
       querystring: AggregatesQuery,
       response: {
@@ -98,7 +95,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
             'application/vnd.sdmx.data+csv': { schema: Type.String() }
           }
         },
-        ...problemResponses(400, 401, 403, 406)
+        ...problemResponses(400, 401, 403, 406, 503)
       }
     }
   }, async (request, reply) => {

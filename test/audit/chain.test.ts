@@ -20,18 +20,64 @@ async function auditRows () {
   return rows<{ seq: string, action: string, partner_id: string | null, detail: Record<string, unknown> }>(database.db, sql`SELECT seq, action, partner_id, detail FROM audit_log ORDER BY seq`)
 }
 
-t.test('a read is audited (partner, query, cells, k) before its answer is sent', async (t) => {
+t.test('a read is audited (partner, query, cells, k); the audit routes show it at once', async (t) => {
   const res = await app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01&by=sex', headers: { authorization: `Bearer ${readerToken}` } })
   t.equal(res.statusCode, 200, res.body)
+  // By default a read's row is committed just after its answer: the audit routes wait for it.
+  const listed = (await app.inject({ url: `/v1/admin/audit?partner=${reader.id}`, headers: asAdmin })).json()
+  t.equal(listed.items[0]?.action, 'aggregates.read')
   const last = (await auditRows()).at(-1)
   t.equal(last?.action, 'aggregates.read')
   t.equal(last?.partner_id, reader.id)
   t.same(last?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, cells: 2, k: 5 })
   const denied = await app.inject({ url: '/v1/aggregates?region=KGZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${readerToken}` } })
   t.equal(denied.statusCode, 403)
+  await app.inject({ url: '/v1/admin/audit/verify', headers: asAdmin })
   const after = (await auditRows()).at(-1)
   t.equal(after?.action, 'aggregates.denied', 'a refused read is audited too')
   t.same(after?.detail.missingGrants, ['KGZ'])
+})
+
+t.test('MHX_READ_AUDIT=sync: the row is committed before the answer is sent', async (t) => {
+  const strict = await buildTestHub(t, { database, config: { readAudit: 'sync' } })
+  const token = await strict.token(reader)
+  const res = await strict.app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01&by=sex', headers: { authorization: `Bearer ${token}` } })
+  t.equal(res.statusCode, 200, res.body)
+  const last = (await auditRows()).at(-1)
+  t.equal(last?.action, 'aggregates.read', 'in the table as the answer arrives')
+  t.equal(last?.partner_id, reader.id)
+})
+
+t.test('while the audit log cannot be written, reads are refused; queued rows are written once it can', async (t) => {
+  const read = () => app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${readerToken}` } })
+  const before = (await auditRows()).filter((r) => r.action === 'aggregates.read').length
+  // A real failure of the database: every insert into the audit log is refused.
+  const refuse = sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()`
+  const allow = sql`DROP TRIGGER IF EXISTS audit_log_refuse_insert ON audit_log`
+  await database.db.execute(refuse)
+  t.teardown(() => database.db.execute(allow))
+  let answered = 0
+  for (let i = 0; i < 200; i++) {
+    // Real time between reads: in-process reads never wait on I/O, so back to back they would starve the writer's socket.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const res = await read()
+    if (res.statusCode === 200) { answered++; continue }
+    t.equal(res.statusCode, 503, res.body)
+    t.match(res.headers['content-type'], /application\/problem\+json/)
+    break
+  }
+  t.ok(answered >= 1 && answered < 200, `${answered} read(s) answered before the failure was known, then 503`)
+  await database.db.execute(allow)
+  let ok = false
+  for (let i = 0; i < 100 && !ok; i++) {
+    ok = (await read()).statusCode === 200
+    if (!ok) await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.ok(ok, 'reads are answered again once the log can be written')
+  const report = (await app.inject({ url: '/v1/admin/audit/verify', headers: asAdmin })).json()
+  t.equal(report.ok, true, JSON.stringify(report))
+  const reads = (await auditRows()).filter((r) => r.action === 'aggregates.read').length
+  t.equal(reads, before + answered + 1, 'every answered read has its row, the ones answered during the failure included')
 })
 
 t.test('admin changes are audited; the list filters by partner, action and time, and pages', async (t) => {
@@ -41,7 +87,9 @@ t.test('admin changes are audited; the list filters by partner, action and time,
   t.ok(byAction.json().items.some((r: { subject: string }) => r.subject === created.id))
   t.ok(byAction.json().items.every((r: { action: string }) => r.action === 'grants.replace'))
   const byPartner = await app.inject({ url: `/v1/admin/audit?partner=${reader.id}`, headers: asAdmin })
-  t.same(byPartner.json().items.map((r: { action: string }) => r.action), ['aggregates.denied', 'aggregates.read'], 'newest first')
+  const mine: Array<{ seq: number, partnerId: string }> = byPartner.json().items
+  t.ok(mine.length >= 2 && mine.every((r) => r.partnerId === reader.id), "only the reader's rows")
+  t.ok(mine.every((r, i) => i === 0 || r.seq < mine[i - 1].seq), 'newest first')
   const future = await app.inject({ url: `/v1/admin/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, headers: asAdmin })
   t.same(future.json().items, [])
 
@@ -58,7 +106,7 @@ t.test('admin changes are audited; the list filters by partner, action and time,
 })
 
 t.test('concurrent reads share audit inserts, and the chain still verifies', async (t) => {
-  const writer = createAuditWriter(database.db)
+  const writer = createAuditWriter(database.db, { mode: 'sync' })
   await Promise.all(Array.from({ length: 40 }, (_, i) => writer.append({ partnerId: 'bench', action: 'test.group', detail: { i } })))
   t.ok(writer.batches < 40, `40 entries in ${writer.batches} transactions`)
   const responses = await Promise.all(Array.from({ length: 20 }, () =>
