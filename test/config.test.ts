@@ -12,6 +12,8 @@ t.test('defaults', async (t) => {
   t.equal(config.tokenTtlS, 300)
   t.equal(config.maxRecords, 10000)
   t.equal(config.role, 'all')
+  t.equal(config.readAudit, 'async')
+  t.equal(loadConfig({ MHX_READ_AUDIT: 'sync' }).readAudit, 'sync')
   t.equal(config.databaseUrl, undefined)
   t.equal(config.redisUrl, undefined)
   t.match(config.dataDir, /\.mhx$/)
@@ -31,7 +33,8 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ MHX_ROLE: 'worker' }, 'DATABASE_URL'],
   [{ MHX_ROLE: 'api', DATABASE_URL: 'postgres://127.0.0.1/x' }, 'REDIS_URL'],
   [{ MHX_KEK: 'c2hvcnQ=' }, 'MHX_KEK'],
-  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL']
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT']
 ]
 
 t.test('each fault names its variable', async (t) => {
