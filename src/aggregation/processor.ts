@@ -9,7 +9,7 @@ import { columnList, columnsEqual } from './dimensions.js'
 export type ProcessOutcome =
   | { kind: 'missing', submissionId: string }
   | { kind: 'unchanged', submissionId: string }
-  | { kind: 'applied', submissionId: string, operation: 'add' | 'subtract', records: number, cells: number, freshnessS: number | null }
+  | { kind: 'applied', submissionId: string, operation: 'add' | 'subtract', records: number, cells: number, freshnessS: number | null, countries: string[] }
 
 interface SubmissionState { counted: boolean, applied: boolean, record_count: number, age_s: number | string }
 
@@ -51,7 +51,10 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
       DELETE FROM cells c USING (SELECT DISTINCT ${columnList()} FROM records WHERE submission_id = ${submissionId}) r
       WHERE ${columnsEqual('c', 'r')} AND c.count = 0`)
   }
-  await announceCellChange(tx)
+  // Every process forgets the data version of these countries when this commits.
+  const [{ countries }] = await rows<{ countries: string }>(tx, sql`
+    SELECT coalesce(string_agg(DISTINCT country::text, ','), '') AS countries FROM records WHERE submission_id = ${submissionId}`)
+  await announceCellChange(tx, countries.split(','))
   // clock_timestamp, not now(): the moment the effect is in place, just before the commit (freshness).
   await tx.execute(sql`
     UPDATE submissions SET applied = counted,
@@ -64,7 +67,8 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
     operation: delta > 0 ? 'add' : 'subtract',
     records: state.record_count,
     cells: affectedRows(inserted),
-    freshnessS: delta > 0 ? Number(state.age_s) : null
+    freshnessS: delta > 0 ? Number(state.age_s) : null,
+    countries: countries.split(',')
   }
 }
 

@@ -1,38 +1,43 @@
-// When each country's cells last changed (the data version of reads and of their roll-up cache),
-// kept per process: every writer of cells announces the change by NOTIFY in its transaction, and
-// this process forgets what it knew at once; the next read probes again (one index probe per
-// country, shared by concurrent reads). A cached read then costs no database round trip for it.
+// The data version of each country's cells, for reads and their roll-up cache, kept per process.
+// Every writer of cells announces the countries it changed by NOTIFY in its transaction; a process
+// that hears it forgets what it knew of them and counts the change. A version is when the
+// countries' cells last changed (cells.updated_at, for lastUpdated) together with those counts: a
+// writer whose transaction started before the newest one but committed after it leaves
+// updated_at as it was, yet its announcement still makes a new version. A cached read then costs
+// no database round trip for its version.
 import { sql } from 'drizzle-orm'
 import { createBatcher } from '../db/batch.js'
 import { rows, type Database, type Queryable } from '../db/connect.js'
 import { listen, type Listening } from '../db/listen.js'
 
 export const CELLS_CHANNEL = 'mhx_cells_changed'
-// A safety net only: a change made without an announcement (SQL by hand) is seen after this.
+// A safety net only: a change made without an announcement (SQL by hand) is seen after this if it
+// moved updated_at, else at the next announced change of those countries.
 const VERSION_TTL_MS = 5_000
 
-/** Tells every process that cells changed; delivered when the transaction commits. */
-export async function announceCellChange (q: Queryable): Promise<void> {
-  await q.execute(sql`SELECT pg_notify(${CELLS_CHANNEL}, '')`)
+/**
+ * Tells every process that the cells of `countries` changed (all countries when omitted);
+ * delivered when the transaction commits.
+ */
+export async function announceCellChange (q: Queryable, countries?: readonly string[]): Promise<void> {
+  await q.execute(sql`SELECT pg_notify(${CELLS_CHANNEL}, ${countries === undefined ? '' : countries.join(',')})`)
 }
 
-/** The moment a data version stands for (to the millisecond). */
-export function versionDate (version: string): Date {
-  return new Date(Number(BigInt(version) / 1000n))
+export interface DataVersion {
+  /** Equal exactly when nothing this process knows of changed in these countries' cells. */
+  key: string
+  /** When the countries' cells last changed; null when they have none. */
+  lastUpdated: Date | null
 }
 
 export interface CellVersions {
-  /**
-   * The data version of these countries' cells: the latest change among them, as microseconds
-   * since the epoch (text, exact); null when they have no cells.
-   */
-  of (countries: readonly string[]): Promise<string | null>
-  /** Forget every version now (this process changed cells); other processes hear the NOTIFY. */
-  changed (): void
+  of (countries: readonly string[]): Promise<DataVersion>
+  /** This process changed cells of `countries` (all when omitted): forget them now; others hear the NOTIFY. */
+  changed (countries?: readonly string[]): void
   close (): Promise<void>
 }
 
-/** Latest cells.updated_at per country (index cells_country_updated_idx). */
+/** Latest cells.updated_at per country, in microseconds since the epoch (index cells_country_updated_idx). */
 async function probe (q: Queryable, countries: string[]): Promise<Map<string, string | null>> {
   const found = await rows<{ country: string, v: string | null }>(q, sql`
     SELECT c AS country, (SELECT (extract(epoch FROM max(cl.updated_at)) * 1000000)::bigint::text FROM cells cl WHERE cl.country = c::bpchar) AS v
@@ -49,13 +54,27 @@ export async function createCellVersions (database: Database): Promise<CellVersi
   // `value` is set once the probe answered: the hot path then needs no promise per country.
   interface Known { version: Promise<string | null>, value?: string | null, at: number }
   const known = new Map<string, Known>()
+  // Changes heard, per country and for all countries at once: they only grow.
+  const changes = new Map<string, number>()
+  let allChanges = 0
   const probes = createBatcher<string, string | null>(async (countries) => {
     const found = await probe(database.db, [...new Set(countries)])
     return countries.map((c) => found.get(c) ?? null)
   })
   const state: Listening = { listening: false }
-  const changed = () => known.clear()
-  const stopListening = await listen(database, CELLS_CHANNEL, changed, state)
+
+  function changed (countries?: readonly string[]): void {
+    if (countries === undefined) {
+      allChanges++
+      known.clear()
+      return
+    }
+    for (const c of countries) {
+      changes.set(c, (changes.get(c) ?? 0) + 1)
+      known.delete(c)
+    }
+  }
+  const stopListening = await listen(database, CELLS_CHANNEL, (payload) => changed(payload ? payload.split(',') : undefined), state)
 
   function entryOf (country: string, now: number): Known {
     const hit = known.get(country)
@@ -72,6 +91,7 @@ export async function createCellVersions (database: Database): Promise<CellVersi
   return {
     async of (countries) {
       const now = Date.now()
+      const heard = allChanges + countries.reduce((sum, c) => sum + (changes.get(c) ?? 0), 0)
       const entries = countries.map((c) => entryOf(c, now))
       const values = entries.every((e) => e.value !== undefined)
         ? entries.map((e) => e.value as string | null)
@@ -80,7 +100,10 @@ export async function createCellVersions (database: Database): Promise<CellVersi
       for (const v of values) {
         if (v !== null && (latest === null || newer(v, latest))) latest = v
       }
-      return latest
+      return {
+        key: `${latest ?? '-'}:${heard}`,
+        lastUpdated: latest === null ? null : new Date(Number(BigInt(latest) / 1000n))
+      }
     },
     changed,
     async close () {

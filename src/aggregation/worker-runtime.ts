@@ -35,7 +35,7 @@ export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics' | 'ce
     try {
       const outcome = await processSubmission(deps.database, job.submissionId)
       if (outcome.kind === 'applied') {
-        deps.cellVersions?.changed()
+        deps.cellVersions?.changed(outcome.countries)
         deps.metrics.recordsAggregated.inc({ operation: outcome.operation }, outcome.records)
         if (outcome.freshnessS !== null) deps.metrics.freshness.observe(outcome.freshnessS)
       }

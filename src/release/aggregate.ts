@@ -1,6 +1,6 @@
 // Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
 import { sql, type SQL } from 'drizzle-orm'
-import { versionDate } from '../aggregation/versions.js'
+import type { DataVersion } from '../aggregation/versions.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
 import type { AggregateQuery, PeriodType } from './query.js'
@@ -69,29 +69,28 @@ export function queryKey (query: AggregateQuery, countries: string[]): string {
 const QUIET_MS = 60_000
 
 /** `released`: what readers were given from this roll-up, by k (their cells and rendered bodies). */
-interface CacheEntry { version: string | null, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
+interface CacheEntry { version: string, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
 
 /**
- * Recent roll-ups by query, valid while the data version (when the cells of the query's countries
- * last changed) is unchanged, for at most `ttlMs` — or longer when the data had been quiet for
- * QUIET_MS when it was rolled up. cells.updated_at is a writer's transaction start: a writer that
- * started before the newest one but commits after it leaves the version unchanged; the TTL bounds
- * that window (plus one refresh, which runs while the old entry still answers). Concurrent identical misses
- * share one query. Grants are never cached here: they are checked before the cache is asked.
+ * Recent roll-ups by query, valid while the data version of the query's countries is unchanged
+ * (every announced change of their cells makes a new one). Past `ttlMs` an entry is refreshed once
+ * anyway, while it still answers — a safety net for changes nobody announced — unless the data had
+ * been quiet for QUIET_MS when it was rolled up. Concurrent identical misses share one query.
+ * Grants are never cached here: they are checked before the cache is asked.
  */
 export function createRollupCache (options: { maxEntries?: number, ttlMs?: number, now?: () => number } = {}) {
   const maxEntries = options.maxEntries ?? 500
-  const ttlMs = options.ttlMs ?? 5_000
+  const ttlMs = options.ttlMs ?? 60_000
   const now = options.now ?? Date.now
   const entries = new Map<string, CacheEntry>()
 
-  function get (key: string, version: string | null, compute: () => Promise<RolledCell[]>): CacheEntry {
-    const v = version
+  function get (key: string, version: DataVersion, compute: () => Promise<RolledCell[]>): CacheEntry {
+    const v = version.key
     const hit = entries.get(key)
     if (hit && hit.version === v) {
       entries.delete(key)
       entries.set(key, hit)
-      const fresh = now() - hit.at < ttlMs || (v !== null && hit.at - versionDate(v).getTime() > QUIET_MS)
+      const fresh = now() - hit.at < ttlMs || (version.lastUpdated !== null && hit.at - version.lastUpdated.getTime() > QUIET_MS)
       // Same version past the TTL: answer from the entry while one refresh replaces it, so a
       // hot query never stalls every caller on a roll-up.
       if (!fresh && !hit.refreshing) {

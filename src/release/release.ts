@@ -1,7 +1,7 @@
 // One aggregate read: check the query, check the grants as they are now, roll up, suppress, audit.
 import { partnerGrants, type Grant } from '../admin/partners.js'
 import { findRegion, listRegions, type Region } from '../admin/regions.js'
-import { versionDate, type CellVersions } from '../aggregation/versions.js'
+import type { CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
@@ -60,7 +60,7 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
     by: query.by,
     filters: query.filters,
     k: permit.k,
-    lastUpdated: version === null ? null : versionDate(version).toISOString(),
+    lastUpdated: version.lastUpdated?.toISOString() ?? null,
     cells: released.cells
   }
   const { bodies } = released

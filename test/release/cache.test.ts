@@ -7,11 +7,12 @@ t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   const cache = createRollupCache({ ttlMs: 5_000, now: () => clock })
   let computed = 0
   const compute = (n: number) => () => { computed++; return Promise.resolve([{ key: [], count: n }]) }
-  const v1 = String((clock - 1_000) * 1000)
+  const version = (ms: number) => ({ key: `${ms}:0`, lastUpdated: new Date(ms) })
+  const v1 = version(clock - 1_000)
   t.same(await cache.get('q', v1, compute(1)).rollup, [{ key: [], count: 1 }])
   t.same(await cache.get('q', v1, compute(2)).rollup, [{ key: [], count: 1 }], 'same version within the TTL: cached')
   t.equal(computed, 1)
-  const v2 = String(clock * 1000)
+  const v2 = version(clock)
   t.same(await cache.get('q', v2, compute(3)).rollup, [{ key: [], count: 3 }], 'a new version recomputes at once')
   t.same(await cache.get('q', v1, compute(4)).rollup, [{ key: [], count: 4 }], 'an older version (cells deleted) recomputes too')
   clock += 6_000
@@ -19,10 +20,10 @@ t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   await new Promise((resolve) => setImmediate(resolve))
   t.same(await cache.get('q', v1, compute(6)).rollup, [{ key: [], count: 5 }], '…while one refresh replaces it')
   t.equal(computed, 4)
-  const quiet = String((clock - 120_000) * 1000)
+  const quiet = version(clock - 120_000)
   await cache.get('quiet', quiet, compute(7)).rollup
   clock += 600_000
   t.same(await cache.get('quiet', quiet, compute(8)).rollup, [{ key: [], count: 7 }], 'data quiet for a minute when rolled up stays cached')
   t.equal(computed, 5, 'no refresh of settled data')
-  t.same(await cache.get('other', null, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
+  t.same(await cache.get('other', { key: '-:0', lastUpdated: null }, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
 })
