@@ -26,6 +26,8 @@ export async function announceCellChange (q: Queryable, countries?: readonly str
 export interface DataVersion {
   /** Equal exactly when nothing this process knows of changed in these countries' cells. */
   key: string
+  /** Announced changes of these countries' cells this process has heard (it only grows). */
+  changesHeard: number
   /** When the countries' cells last changed; null when they have none. */
   lastUpdated: Date | null
 }
@@ -102,6 +104,7 @@ export async function createCellVersions (database: Database): Promise<CellVersi
       }
       return {
         key: `${latest ?? '-'}:${heard}`,
+        changesHeard: heard,
         lastUpdated: latest === null ? null : new Date(Number(BigInt(latest) / 1000n))
       }
     },

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { createInProcessQueue } from '../../src/aggregation/in-process-queue.js'
 import { processSubmission } from '../../src/aggregation/processor.js'
-import { announceCellChange, createCellVersions } from '../../src/aggregation/versions.js'
+import { announceCellChange, createCellVersions, type CellVersions, type DataVersion } from '../../src/aggregation/versions.js'
 import { jobHandler } from '../../src/aggregation/worker-runtime.js'
 import { rebuildCells } from '../../src/aggregation/cells.js'
 import { createMetrics } from '../../src/ops/metrics.js'
@@ -23,46 +23,55 @@ async function touchSilently (country: string): Promise<void> {
   await database.db.execute(sql`UPDATE cells SET updated_at = clock_timestamp() WHERE country = ${country}`)
 }
 
+// Waits until `versions` has heard an announcement about `countries` after `since` was taken.
+async function heard (versions: CellVersions, countries: string[], since: DataVersion, timeoutMs = 2_000): Promise<DataVersion> {
+  await waitFor(async () => (await versions.of(countries)).changesHeard > since.changesHeard, timeoutMs, 20)
+  return versions.of(countries)
+}
+
 t.test('another process hears a processed submission; an unannounced write stays unseen until then', async (t) => {
   const versions = await createCellVersions(database)
   t.teardown(() => versions.close())
   const none = await versions.of(['KAZ'])
   t.equal(none.lastUpdated, null, 'no cells: no lastUpdated')
   await processSubmission(database, (await push('KAZ')).id)
-  await waitFor(async () => (await versions.of(['KAZ'])).lastUpdated !== null, 3_000, 20)
-  const first = await versions.of(['KAZ'])
+  const first = await heard(versions, ['KAZ'], none, 3_000)
+  t.not(first.lastUpdated, null)
 
   await touchSilently('KAZ')
   t.same(await versions.of(['KAZ']), first, 'kept: nothing was announced')
   await processSubmission(database, (await push('KAZ')).id)
   // Well inside the 5 s safety net: only the NOTIFY can make this pass.
-  await waitFor(async () => (await versions.of(['KAZ'])).key !== first.key, 2_000, 20)
-  const second = await versions.of(['KAZ'])
+  const second = await heard(versions, ['KAZ'], first)
+  t.not(second.key, first.key)
   t.ok(second.lastUpdated! > first.lastUpdated!, 'a later lastUpdated after the announcement')
-  t.same(await versions.of(['KGZ', 'KAZ']), { key: second.key, lastUpdated: second.lastUpdated }, 'a country without cells adds nothing')
+  const withKgz = await versions.of(['KGZ', 'KAZ'])
+  t.same(withKgz.lastUpdated, second.lastUpdated, 'a country without cells adds nothing')
 })
 
 t.test('an announced change makes a new version even when updated_at does not move (a writer that committed late)', async (t) => {
   const versions = await createCellVersions(database)
   t.teardown(() => versions.close())
   const before = await versions.of(['KAZ', 'KGZ'])
+  const uzb = await versions.of(['UZB'])
   await announceCellChange(database.db, ['KGZ'])
-  await waitFor(async () => (await versions.of(['KAZ', 'KGZ'])).key !== before.key, 2_000, 20)
-  const after = await versions.of(['KAZ', 'KGZ'])
-  t.same(after.lastUpdated, before.lastUpdated, 'the same cells')
-  t.same(await versions.of(['UZB']), await versions.of(['UZB']), 'other countries keep their version')
+  const after = await heard(versions, ['KAZ', 'KGZ'], before)
+  t.not(after.key, before.key, 'a new version')
+  t.same(after.lastUpdated, before.lastUpdated, 'of the same cells')
+  t.same(await versions.of(['UZB']), uzb, 'other countries keep their version')
 })
 
 t.test('a rebuild announces its changes too', async (t) => {
   const versions = await createCellVersions(database)
   t.teardown(() => versions.close())
+  const start = await versions.of(['KGZ'])
   await processSubmission(database, (await push('KGZ')).id)
-  const before = await versions.of(['KGZ'])
+  const before = await heard(versions, ['KGZ'], start)
   await database.db.execute(sql`UPDATE cells SET count = count + 1 WHERE country = 'KGZ'`)
   t.same(await versions.of(['KGZ']), before, 'the cached version is kept')
   await rebuildCells(database)
-  await waitFor(async () => (await versions.of(['KGZ'])).key !== before.key, 2_000, 20)
-  t.pass('the rebuild that repaired the KGZ cells was heard')
+  const after = await heard(versions, ['KGZ'], before)
+  t.not(after.key, before.key, 'the rebuild that repaired the KGZ cells was heard')
 })
 
 t.test('the worker of the same process tells the versions at once', async (t) => {

@@ -7,7 +7,7 @@ t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   const cache = createRollupCache({ ttlMs: 5_000, now: () => clock })
   let computed = 0
   const compute = (n: number) => () => { computed++; return Promise.resolve([{ key: [], count: n }]) }
-  const version = (ms: number) => ({ key: `${ms}:0`, lastUpdated: new Date(ms) })
+  const version = (ms: number) => ({ key: `${ms}:0`, changesHeard: 0, lastUpdated: new Date(ms) })
   const v1 = version(clock - 1_000)
   t.same(await cache.get('q', v1, compute(1)).rollup, [{ key: [], count: 1 }])
   t.same(await cache.get('q', v1, compute(2)).rollup, [{ key: [], count: 1 }], 'same version within the TTL: cached')
@@ -25,5 +25,5 @@ t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   clock += 600_000
   t.same(await cache.get('quiet', quiet, compute(8)).rollup, [{ key: [], count: 7 }], 'data quiet for a minute when rolled up stays cached')
   t.equal(computed, 5, 'no refresh of settled data')
-  t.same(await cache.get('other', { key: '-:0', lastUpdated: null }, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
+  t.same(await cache.get('other', { key: '-:0', changesHeard: 0, lastUpdated: null }, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
 })
