@@ -2,7 +2,7 @@
 // connections, beside the unprotected /health/live on the same server in the same run, on cells
 // filled directly with SQL from N synthetic records (the read path only touches `cells`).
 // Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
-// Run: [MHX_READ_AUDIT=sync] npx tsx bench/release.ts [records=1000000] [admin database URL]
+// Run: [MHX_READ_AUDIT=async] npx tsx bench/release.ts [records=1000000] [admin database URL]
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -60,8 +60,8 @@ async function main () {
   let server: BenchServer | undefined
   const db = new pg.Client({ connectionString: dbUrl })
   try {
-    // MHX_READ_AUDIT=sync in the bench's environment measures reads answered only after their audit commit.
-    const readAudit = process.env.MHX_READ_AUDIT ?? 'async'
+    // MHX_READ_AUDIT=async in the bench's environment measures reads answered before their audit commit.
+    const readAudit = process.env.MHX_READ_AUDIT ?? 'sync'
     server = await startServer({ DATABASE_URL: dbUrl, MHX_DATA_DIR: dataDir, MHX_PUBLIC_URL: `http://127.0.0.1:${port}`, MHX_READ_AUDIT: readAudit }, port)
     console.log(`MHX_READ_AUDIT=${readAudit}`)
     await db.connect()

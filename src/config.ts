@@ -11,8 +11,8 @@ export interface Config {
   dataDir: string
   publicUrl: string
   suppressionK: number
-  /** async: a read is answered once its audit row is queued (committed milliseconds later); sync: once it is committed. */
-  readAudit: 'async' | 'sync'
+  /** sync (DESIGN.md): a read is answered once its audit row is committed; async: once it is queued (committed milliseconds later). */
+  readAudit: 'sync' | 'async'
   tokenTtlS: number
   adminPublicJwkPath: string | undefined
   role: Role
@@ -105,7 +105,7 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     dataDir: resolve(env.MHX_DATA_DIR || './.mhx'),
     publicUrl,
     suppressionK,
-    readAudit: oneOf(env, 'MHX_READ_AUDIT', ['async', 'sync'] as const, 'async'),
+    readAudit: oneOf(env, 'MHX_READ_AUDIT', ['sync', 'async'] as const, 'sync'),
     tokenTtlS: integer(env, 'MHX_TOKEN_TTL_S', 300, 10, 3600),
     adminPublicJwkPath: env.MHX_ADMIN_PUBLIC_JWK || undefined,
     role: role ?? oneOf(env, 'MHX_ROLE', ['all', 'api', 'worker'] as const, 'all'),

@@ -1,10 +1,11 @@
 // Group commit for the audit rows of reads: entries that arrive while one batch is being written go
 // together into the next transaction, under one chain lock.
 //
-// Two modes (MHX_READ_AUDIT). `sync`: a read is answered once its row is committed. `async` (the
-// default): a read is answered once its row is queued; the row is committed by the next batch
-// (milliseconds later), retried until it is, and reads are refused (503) while rows cannot be
-// written or too many wait — so no read goes unaudited unless the process dies in that window.
+// Two modes (MHX_READ_AUDIT). `sync` (the default, as DESIGN.md pins it): a read is answered once
+// its row is committed. `async`: a read is answered once its row is queued; the row is committed by
+// the next batch (milliseconds later), retried until it is, and reads are refused (503) while rows
+// cannot be written or too many wait — so no read goes unaudited unless the process dies in that
+// window. Either way a read whose row cannot be written is refused with 503.
 import type { Logger } from 'pino'
 import { createBatcher } from '../db/batch.js'
 import type { Queryable } from '../db/connect.js'
@@ -14,7 +15,7 @@ import { appendAudit, type AuditEntry } from './log.js'
 export type AuditMode = 'sync' | 'async'
 
 export interface AuditWriter {
-  /** sync: resolves once the entry is committed; async: once it is queued (throws 503 when the log is failing). */
+  /** sync: resolves once the entry is committed; async: once it is queued. Throws 503 when the log cannot be written. */
   append (entry: AuditEntry): Promise<void>
   /** Waits until every entry appended so far is committed (throws if the log cannot be written). */
   drain (): Promise<void>
@@ -38,16 +39,23 @@ const MAX_BATCH = 500
 
 export function createAuditWriter (q: Queryable, options: AuditWriterOptions = {}): AuditWriter {
   const now = options.now ?? (() => new Date())
-  return options.mode === 'async' ? asyncWriter(q, now, options) : syncWriter(q, now)
+  return options.mode === 'async' ? asyncWriter(q, now, options) : syncWriter(q, now, options)
 }
 
-function syncWriter (q: Queryable, now: () => Date): AuditWriter {
+function syncWriter (q: Queryable, now: () => Date, options: AuditWriterOptions): AuditWriter {
   const batcher = createBatcher<AuditEntry, void>(async (entries) => {
     await appendAudit(q, entries)
     return entries.map(() => undefined)
   })
   return {
-    append: (entry) => batcher.queue({ ...entry, at: entry.at ?? now() }),
+    async append (entry) {
+      try {
+        await batcher.queue({ ...entry, at: entry.at ?? now() })
+      } catch (err) {
+        options.logger?.error({ err }, 'an audit row could not be written; the read is refused')
+        throw problem('unavailable', 'the audit log cannot be written now: reads are refused until it can')
+      }
+    },
     drain: () => batcher.drain(),
     close: () => batcher.drain(),
     get batches () { return batcher.runs }

@@ -37,18 +37,24 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       response: {
         200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer(), scope: Type.String() }),
         400: OAuthErrorBody,
-        401: OAuthErrorBody
+        401: OAuthErrorBody,
+        500: OAuthErrorBody
       }
     },
     // RFC 6749 errors here, not problem+json: OAuth client libraries expect them.
     errorHandler: (error, request, reply) => {
-      const oauth = error instanceof OAuthError
-        ? error
-        : new OAuthError('invalid_request', (error as { statusCode?: number }).statusCode === 415
-          ? 'the body must be application/x-www-form-urlencoded'
-          : 'malformed token request')
+      const status = (error as { statusCode?: number }).statusCode
+      let oauth: OAuthError
+      if (error instanceof OAuthError) oauth = error
+      else if (status !== undefined && status < 500) {
+        oauth = new OAuthError('invalid_request', status === 415 ? 'the body must be application/x-www-form-urlencoded' : 'malformed token request')
+      } else {
+        // Our fault (the database is down, …): never tell the client its request was malformed.
+        request.log.error({ err: error }, 'token endpoint failed')
+        oauth = new OAuthError('server_error', 'the token endpoint failed; try again', 500)
+      }
       request.log.info({ error: oauth.error, reason: oauth.description }, 'token request refused')
-      return reply.code(oauth.status as 400 | 401).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
+      return reply.code(oauth.status as 400 | 401 | 500).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
     }
   }, async (request, reply) => {
     const answer = await issueAccessToken(tokenDeps, request.body)

@@ -83,7 +83,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     schema: {
       tags: ['aggregates'],
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is queued before the answer and committed milliseconds later (MHX_READ_AUDIT=sync: committed before the answer); while the audit log cannot be written, reads are refused with 503.',
+      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: BEARER,
       querystring: AggregatesQuery,
       response: {

@@ -20,64 +20,84 @@ async function auditRows () {
   return rows<{ seq: string, action: string, partner_id: string | null, detail: Record<string, unknown> }>(database.db, sql`SELECT seq, action, partner_id, detail FROM audit_log ORDER BY seq`)
 }
 
-t.test('a read is audited (partner, query, cells, k); the audit routes show it at once', async (t) => {
+t.test('a read is audited (partner, query, cells, k) before its answer is sent', async (t) => {
   const res = await app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01&by=sex', headers: { authorization: `Bearer ${readerToken}` } })
   t.equal(res.statusCode, 200, res.body)
-  // By default a read's row is committed just after its answer: the audit routes wait for it.
-  const listed = (await app.inject({ url: `/v1/admin/audit?partner=${reader.id}`, headers: asAdmin })).json()
-  t.equal(listed.items[0]?.action, 'aggregates.read')
   const last = (await auditRows()).at(-1)
-  t.equal(last?.action, 'aggregates.read')
+  t.equal(last?.action, 'aggregates.read', 'in the table as the answer arrives')
   t.equal(last?.partner_id, reader.id)
   t.same(last?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, cells: 2, k: 5 })
   const denied = await app.inject({ url: '/v1/aggregates?region=KGZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${readerToken}` } })
   t.equal(denied.statusCode, 403)
-  await app.inject({ url: '/v1/admin/audit/verify', headers: asAdmin })
   const after = (await auditRows()).at(-1)
   t.equal(after?.action, 'aggregates.denied', 'a refused read is audited too')
   t.same(after?.detail.missingGrants, ['KGZ'])
 })
 
-t.test('MHX_READ_AUDIT=sync: the row is committed before the answer is sent', async (t) => {
-  const strict = await buildTestHub(t, { database, config: { readAudit: 'sync' } })
-  const token = await strict.token(reader)
-  const res = await strict.app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01&by=sex', headers: { authorization: `Bearer ${token}` } })
+type Teardown = Pick<typeof t, 'teardown'>
+
+// A second app on the same database with MHX_READ_AUDIT=async: rows follow the answer.
+async function eagerHub (t: Teardown) {
+  const eager = await buildTestHub(t, { database, config: { readAudit: 'async' } })
+  return { eager, eagerToken: await eager.token(reader) }
+}
+
+t.test('MHX_READ_AUDIT=async: the row follows the answer, and the audit routes show it at once', async (t) => {
+  const { eager, eagerToken } = await eagerHub(t)
+  const res = await eager.app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01&by=sex', headers: { authorization: `Bearer ${eagerToken}` } })
   t.equal(res.statusCode, 200, res.body)
-  const last = (await auditRows()).at(-1)
-  t.equal(last?.action, 'aggregates.read', 'in the table as the answer arrives')
-  t.equal(last?.partner_id, reader.id)
+  // The audit routes wait for the rows their process still holds.
+  const listed = (await eager.app.inject({ url: `/v1/admin/audit?partner=${reader.id}&limit=1`, headers: asAdmin })).json()
+  t.equal(listed.items[0]?.action, 'aggregates.read')
+  t.same(listed.items[0]?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, cells: 2, k: 5 })
 })
 
-t.test('while the audit log cannot be written, reads are refused; queued rows are written once it can', async (t) => {
-  const read = () => app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${readerToken}` } })
-  const before = (await auditRows()).filter((r) => r.action === 'aggregates.read').length
-  // A real failure of the database: every insert into the audit log is refused.
-  const refuse = sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()`
-  const allow = sql`DROP TRIGGER IF EXISTS audit_log_refuse_insert ON audit_log`
-  await database.db.execute(refuse)
-  t.teardown(() => database.db.execute(allow))
+// A real failure of the database: every insert into the audit log is refused.
+async function refuseAuditInserts (t: Teardown): Promise<() => Promise<unknown>> {
+  const allow = () => database.db.execute(sql`DROP TRIGGER IF EXISTS audit_log_refuse_insert ON audit_log`)
+  await database.db.execute(sql`CREATE TRIGGER audit_log_refuse_insert BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()`)
+  t.teardown(allow)
+  return allow
+}
+const readKaz = (hub: { app: typeof app }, token: string) => hub.app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${token}` } })
+const readsAudited = async () => (await auditRows()).filter((r) => r.action === 'aggregates.read').length
+
+t.test('while the audit log cannot be written, no read is answered', async (t) => {
+  const before = await readsAudited()
+  const allow = await refuseAuditInserts(t)
+  const refused = await readKaz(hub, readerToken)
+  t.equal(refused.statusCode, 503, refused.body)
+  t.match(refused.headers['content-type'], /application\/problem\+json/)
+  await allow()
+  t.equal((await readKaz(hub, readerToken)).statusCode, 200, 'answered again once the log can be written')
+  t.equal(await readsAudited(), before + 1, 'only the answered read has a row')
+})
+
+t.test('MHX_READ_AUDIT=async: reads are refused once a write failed; queued rows are written once the log can be', async (t) => {
+  const { eager, eagerToken } = await eagerHub(t)
+  const before = await readsAudited()
+  const allow = await refuseAuditInserts(t)
   let answered = 0
   for (let i = 0; i < 200; i++) {
     // Real time between reads: in-process reads never wait on I/O, so back to back they would starve the writer's socket.
     await new Promise((resolve) => setTimeout(resolve, 5))
-    const res = await read()
+    const res = await readKaz(eager, eagerToken)
     if (res.statusCode === 200) { answered++; continue }
     t.equal(res.statusCode, 503, res.body)
     t.match(res.headers['content-type'], /application\/problem\+json/)
     break
   }
   t.ok(answered >= 1 && answered < 200, `${answered} read(s) answered before the failure was known, then 503`)
-  await database.db.execute(allow)
+  await allow()
   let ok = false
   for (let i = 0; i < 100 && !ok; i++) {
-    ok = (await read()).statusCode === 200
+    ok = (await readKaz(eager, eagerToken)).statusCode === 200
     if (!ok) await new Promise((resolve) => setTimeout(resolve, 50))
   }
   t.ok(ok, 'reads are answered again once the log can be written')
-  const report = (await app.inject({ url: '/v1/admin/audit/verify', headers: asAdmin })).json()
+  const report = (await eager.app.inject({ url: '/v1/admin/audit/verify', headers: asAdmin })).json()
   t.equal(report.ok, true, JSON.stringify(report))
-  const reads = (await auditRows()).filter((r) => r.action === 'aggregates.read').length
-  t.equal(reads, before + answered + 1, 'every answered read has its row, the ones answered during the failure included')
+  t.equal(await readsAudited(), before + answered + 1, 'every answered read has its row, the ones answered during the failure included')
 })
 
 t.test('admin changes are audited; the list filters by partner, action and time, and pages', async (t) => {

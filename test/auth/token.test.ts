@@ -170,3 +170,13 @@ t.test('expired assertion ids are purged, live ones kept', async (t) => {
   t.equal(purged, before.length)
   t.same(await hub.database.db.select().from(usedAssertions), [])
 })
+
+t.test('a failure of the hub itself is a 500 server_error, never "your request is malformed"', async (t) => {
+  const { sql } = await import('drizzle-orm')
+  // A real database fault: every insert into used_assertions is refused.
+  await hub.database.db.execute(sql`CREATE TRIGGER used_assertions_refuse BEFORE INSERT ON used_assertions FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()`)
+  t.teardown(() => hub.database.db.execute(sql`DROP TRIGGER IF EXISTS used_assertions_refuse ON used_assertions`))
+  const res = await askToken(tokenForm(await clientAssertion(reporter, { aud: `${PUBLIC_URL}/v1/oauth/token` })))
+  t.equal(res.statusCode, 500, res.body)
+  t.same(res.json(), { error: 'server_error', error_description: 'the token endpoint failed; try again' })
+})
