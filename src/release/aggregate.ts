@@ -69,20 +69,36 @@ export function queryKey (query: AggregateQuery, countries: string[]): string {
 const QUIET_MS = 60_000
 
 /** `released`: what readers were given from this roll-up, by k (their cells and rendered bodies). */
-interface CacheEntry { version: string, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean }
+interface CacheEntry { version: string, at: number, rollup: Promise<RolledCell[]>, released: Map<number, unknown>, refreshing?: boolean, cells?: number }
 
 /**
  * Recent roll-ups by query, valid while the data version of the query's countries is unchanged
  * (every announced change of their cells makes a new one). Past `ttlMs` an entry is refreshed once
  * anyway, while it still answers — a safety net for changes nobody announced — unless the data had
  * been quiet for QUIET_MS when it was rolled up. Concurrent identical misses share one query.
- * Grants are never cached here: they are checked before the cache is asked.
+ * Grants are never cached here: they are checked before the cache is asked. Bounded by entries
+ * and by cells (an entry keeps its roll-up, the cells released from it and their rendered bodies):
+ * the least recently used go first.
  */
-export function createRollupCache (options: { maxEntries?: number, ttlMs?: number, now?: () => number } = {}) {
+export function createRollupCache (options: { maxEntries?: number, maxCells?: number, ttlMs?: number, now?: () => number } = {}) {
   const maxEntries = options.maxEntries ?? 500
+  const maxCells = options.maxCells ?? 200_000
   const ttlMs = options.ttlMs ?? 60_000
   const now = options.now ?? Date.now
   const entries = new Map<string, CacheEntry>()
+
+  function trim (): void {
+    let cells = 0
+    for (const e of entries.values()) cells += e.cells ?? 0
+    for (const [key, e] of entries) {
+      if (entries.size <= maxEntries && cells <= maxCells) break
+      entries.delete(key)
+      cells -= e.cells ?? 0
+    }
+  }
+  function sized (entry: CacheEntry): void {
+    entry.rollup.then((rolled) => { entry.cells = rolled.length; trim() }, () => {})
+  }
 
   function get (key: string, version: DataVersion, compute: () => Promise<RolledCell[]>): CacheEntry {
     const v = version.key
@@ -96,14 +112,15 @@ export function createRollupCache (options: { maxEntries?: number, ttlMs?: numbe
       if (!fresh && !hit.refreshing) {
         hit.refreshing = true
         const next: CacheEntry = { version: v, at: now(), rollup: compute(), released: new Map() }
-        next.rollup.then(() => { if (entries.get(key) === hit) entries.set(key, next) }, () => { hit.refreshing = false })
+        next.rollup.then(() => { if (entries.get(key) === hit) { entries.set(key, next); sized(next) } }, () => { hit.refreshing = false })
       }
       return hit
     }
     const entry: CacheEntry = { version: v, at: now(), rollup: compute(), released: new Map() }
     entry.rollup.catch(() => { if (entries.get(key) === entry) entries.delete(key) })
     entries.set(key, entry)
-    while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)
+    sized(entry)
+    trim()
     return entry
   }
   return { get, clear: () => entries.clear(), get size () { return entries.size } }

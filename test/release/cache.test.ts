@@ -27,3 +27,22 @@ t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   t.equal(computed, 5, 'no refresh of settled data')
   t.same(await cache.get('other', { key: '-:0', changesHeard: 0, lastUpdated: null }, compute(9)).rollup, [{ key: [], count: 9 }], 'keys are separate')
 })
+
+t.test('bounded by cells as well as entries: the least recently used go first', async (t) => {
+  const cache = createRollupCache({ maxEntries: 10, maxCells: 5 })
+  const version = { key: '1:0', changesHeard: 0, lastUpdated: new Date(0) }
+  const cells = (n: number) => () => Promise.resolve(Array.from({ length: n }, (_, i) => ({ key: [String(i)], count: 1 })))
+  await cache.get('a', version, cells(2)).rollup
+  await cache.get('b', version, cells(2)).rollup
+  await cache.get('a', version, cells(9)).rollup // a is now the most recently used
+  await cache.get('c', version, cells(2)).rollup
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(cache.size, 2, '6 cells over a budget of 5: one entry goes')
+  let recomputed = 0
+  const counting = () => { recomputed++; return Promise.resolve([]) }
+  await cache.get('a', version, counting).rollup
+  await cache.get('c', version, counting).rollup
+  t.equal(recomputed, 0, 'a and c were kept')
+  await cache.get('b', version, counting).rollup
+  t.equal(recomputed, 1, 'b, the least recently used, was dropped')
+})
