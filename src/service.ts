@@ -41,10 +41,6 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
   const database = await openDatabase(config)
   await migrate(database)
   const now = () => new Date()
-  const keys = await loadHubKeys(database.db, loadKek(config.kek, config.dataDir), now)
-  const admin = await bootstrapAdmin(database, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
-  if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
-  else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
 
   // Producers fail fast while Redis is down; the outbox sweep enqueues what they could not.
   const queue: AggregationQueue = config.redisUrl
@@ -63,6 +59,11 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
 
   let app: App | undefined
   if (config.role !== 'worker') {
+    // Only the API signs (tokens, receipts) and admits the admin: a worker needs neither, nor the KEK.
+    const keys = await loadHubKeys(database.db, loadKek(config.kek, config.dataDir), now)
+    const admin = await bootstrapAdmin(database, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
+    if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
+    else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
     app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger })
     await app.listen({ port: config.port, host: config.host })
   }

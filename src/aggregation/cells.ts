@@ -1,7 +1,7 @@
 // Verify and rebuild the cells from the stored records. The invariant: every cell's count equals the
 // number of records of applied submissions (their effect is in the cells) with the cell's dimensions.
 import { sql } from 'drizzle-orm'
-import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { affectedRows, inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
 import { CELL_COLUMNS, columnList, columnsEqual, dimensionName } from './dimensions.js'
 
@@ -90,7 +90,7 @@ export async function rebuildCells (database: Database, options: RebuildOptions 
     return {
       cells: Number(totals?.cells ?? 0),
       records: Number(totals?.records ?? 0),
-      changed: affected(removed) + affected(upserted),
+      changed: affectedRows(removed) + affectedRows(upserted),
       remapped
     }
   })
@@ -110,10 +110,5 @@ export async function remapConditionGroups (tx: Queryable, conditionGroupOf: (ic
     UPDATE records r SET condition_group = m.condition_group
     FROM (SELECT unnest(${sql.param(conditions)}::text[]) AS condition, unnest(${sql.param(groups)}::text[]) AS condition_group) m
     WHERE r.condition = m.condition AND r.condition_group <> m.condition_group`)
-  return affected(result)
-}
-
-function affected (result: unknown): number {
-  const r = result as { rowCount?: number | null, affectedRows?: number }
-  return r.rowCount ?? r.affectedRows ?? 0
+  return affectedRows(result)
 }

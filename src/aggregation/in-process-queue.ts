@@ -1,6 +1,6 @@
 // Without REDIS_URL: jobs are handed to a processor in this process. The outbox sweep still
 // covers what is lost (a crash between commit and processing), exactly as with BullMQ.
-import type { AggregationJob, AggregationQueue } from './queue.js'
+import { aggregationJobId, type AggregationJob, type AggregationQueue } from './queue.js'
 
 export type JobHandler = (job: AggregationJob) => Promise<void>
 
@@ -23,13 +23,13 @@ export function createInProcessQueue (): InProcessQueue {
     const run = handler
     while (waiting.length > 0) {
       const job = waiting.shift()!
-      running = running.then(() => run(job)).catch(() => {}).finally(() => pendingIds.delete(`${job.submissionId}-${job.generation}`))
+      running = running.then(() => run(job)).catch(() => {}).finally(() => pendingIds.delete(aggregationJobId(job)))
     }
   }
 
   async function enqueue (job: AggregationJob): Promise<void> {
     if (closed) throw new Error('queue closed')
-    const id = `${job.submissionId}-${job.generation}`
+    const id = aggregationJobId(job)
     // Same de-duplication as a BullMQ jobId: a job already waiting is not added twice.
     if (pendingIds.has(id)) return
     pendingIds.add(id)

@@ -2,7 +2,7 @@
 // in one transaction, so a job delivered twice, run twice at once or retried after a crash
 // never changes a count twice.
 import { sql } from 'drizzle-orm'
-import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { affectedRows, inTransaction, rows, sqlState, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
 import { columnList, columnsEqual } from './dimensions.js'
 
@@ -11,7 +11,7 @@ export type ProcessOutcome =
   | { kind: 'unchanged', submissionId: string }
   | { kind: 'applied', submissionId: string, operation: 'add' | 'subtract', records: number, cells: number, freshnessS: number | null, countries: string[] }
 
-interface SubmissionState { counted: boolean, applied: boolean, record_count: number, age_s: number | string }
+interface SubmissionState { counted: boolean, applied: boolean, record_count: number, country: string, age_s: number | string }
 
 /** Transient PostgreSQL faults (deadlock, serialization) are retried at once; anything else goes to the queue's retry. */
 const TRANSIENT = new Set(['40P01', '40001'])
@@ -30,7 +30,7 @@ export async function processSubmission (database: Database, submissionId: strin
 async function applyEffect (tx: Queryable, submissionId: string): Promise<ProcessOutcome> {
   // The row lock serializes every processor (and the intake's retraction) on this submission.
   const [state] = await rows<SubmissionState>(tx, sql`
-    SELECT counted, applied, record_count, extract(epoch FROM clock_timestamp() - created_at) AS age_s
+    SELECT counted, applied, record_count, country, extract(epoch FROM clock_timestamp() - created_at) AS age_s
     FROM submissions WHERE id = ${submissionId} FOR UPDATE`)
   if (!state) return { kind: 'missing', submissionId }
   if (state.counted === state.applied) return { kind: 'unchanged', submissionId }
@@ -51,10 +51,10 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
       DELETE FROM cells c USING (SELECT DISTINCT ${columnList()} FROM records WHERE submission_id = ${submissionId}) r
       WHERE ${columnsEqual('c', 'r')} AND c.count = 0`)
   }
-  // Every process forgets the data version of these countries when this commits.
-  const [{ countries }] = await rows<{ countries: string }>(tx, sql`
-    SELECT coalesce(string_agg(DISTINCT country::text, ','), '') AS countries FROM records WHERE submission_id = ${submissionId}`)
-  await announceCellChange(tx, countries.split(','))
+  // Every process forgets the data version of its country when this commits (a submission's
+  // records all carry its reporter's country).
+  const countries = [state.country]
+  await announceCellChange(tx, countries)
   // clock_timestamp, not now(): the moment the effect is in place, just before the commit (freshness).
   await tx.execute(sql`
     UPDATE submissions SET applied = counted,
@@ -68,19 +68,7 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
     records: state.record_count,
     cells: affectedRows(inserted),
     freshnessS: delta > 0 ? Number(state.age_s) : null,
-    countries: countries.split(',')
+    countries
   }
 }
 
-function affectedRows (result: unknown): number {
-  const r = result as { rowCount?: number | null, affectedRows?: number }
-  return r.rowCount ?? r.affectedRows ?? 0
-}
-
-/** The SQLSTATE of a driver error, also when drizzle wraps it. */
-export function sqlState (err: unknown): string | undefined {
-  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
-  }
-  return undefined
-}

@@ -15,12 +15,15 @@ export const CELLS_CHANNEL = 'mhx_cells_changed'
 // moved updated_at, else at the next announced change of those countries.
 const VERSION_TTL_MS = 5_000
 
+// The payload naming every country (a rebuild); otherwise a comma list of country codes.
+const ALL_COUNTRIES = '*'
+
 /**
  * Tells every process that the cells of `countries` changed (all countries when omitted);
  * delivered when the transaction commits.
  */
 export async function announceCellChange (q: Queryable, countries?: readonly string[]): Promise<void> {
-  await q.execute(sql`SELECT pg_notify(${CELLS_CHANNEL}, ${countries === undefined ? '' : countries.join(',')})`)
+  await q.execute(sql`SELECT pg_notify(${CELLS_CHANNEL}, ${countries === undefined ? ALL_COUNTRIES : countries.join(',')})`)
 }
 
 export interface DataVersion {
@@ -76,7 +79,9 @@ export async function createCellVersions (database: Database): Promise<CellVersi
       known.delete(c)
     }
   }
-  const stopListening = await listen(database, CELLS_CHANNEL, (payload) => changed(payload ? payload.split(',') : undefined), state)
+  // No payload: the connection was (re)made and anything may have changed meanwhile.
+  const onNotification = (payload?: string) => changed(payload === undefined || payload === ALL_COUNTRIES ? undefined : payload.split(',').filter(Boolean))
+  const stopListening = await listen(database, CELLS_CHANNEL, onNotification, state)
 
   function entryOf (country: string, now: number): Known {
     const hit = known.get(country)

@@ -2,9 +2,10 @@
 // process and invalidated on change in every process through PostgreSQL LISTEN/NOTIFY, so a
 // suspension or a removed grant acts on the next request without a database read per request.
 import { eq, sql } from 'drizzle-orm'
+import { partnerGrants } from '../admin/partners.js'
 import type { Database, Queryable } from '../db/connect.js'
 import { listen } from '../db/listen.js'
-import { grants, partners } from '../db/schema.js'
+import { partners } from '../db/schema.js'
 
 export const PARTNER_CHANNEL = 'mhx_partner_changed'
 // A safety net only: should a notification ever be missed, no entry outlives this.
@@ -33,8 +34,7 @@ export async function readPartnerState (q: Queryable, partnerId: string): Promis
   const [partner] = await q.select({ status: partners.status, roles: partners.roles, country: partners.country })
     .from(partners).where(eq(partners.id, partnerId)).limit(1)
   if (!partner) return undefined
-  const granted = await q.select({ region: grants.region, k: grants.k }).from(grants)
-    .where(eq(grants.partnerId, partnerId)).orderBy(grants.region)
+  const granted = await partnerGrants(q, partnerId)
   return { ...partner, grants: granted }
 }
 

@@ -34,6 +34,20 @@ export async function rows<T> (q: Queryable, statement: SQL): Promise<T[]> {
   return result.rows
 }
 
+/** Rows a raw `execute` changed, whose result shape differs between the drivers. */
+export function affectedRows (result: unknown): number {
+  const r = result as { rowCount?: number | null, affectedRows?: number }
+  return r.rowCount ?? r.affectedRows ?? 0
+}
+
+/** The SQLSTATE of a driver error, also when drizzle wraps it (on the error or its cause). */
+export function sqlState (err: unknown): string | undefined {
+  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code
+  }
+  return undefined
+}
+
 /**
  * Runs `work` in a transaction that always gives its connection back. drizzle's node-postgres
  * `transaction` leaks the pool client when BEGIN itself fails (a backend terminated while idle in

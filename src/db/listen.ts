@@ -27,7 +27,10 @@ export async function listen (database: Database, channel: string, heard: (paylo
   async function connect (): Promise<void> {
     let connection: PoolClient | undefined
     try {
-      connection = client = await pool.connect()
+      connection = await pool.connect()
+      // Stopped while connecting: nobody would ever release this one.
+      if (closed) { connection.release(true); return }
+      client = connection
       const mine = connection
       connection.on('notification', (message) => heard(message.payload))
       connection.on('error', () => lost(mine))

@@ -9,7 +9,7 @@ import { appendAudit } from '../audit/log.js'
 import type { Caller } from '../auth/bearer.js'
 import type { HubKeys } from '../auth/hub-keys.js'
 import { SCOPE } from '../auth/scopes.js'
-import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, rows, sqlState, type Database, type Queryable } from '../db/connect.js'
 import { submissions } from '../db/schema.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
 import { problem, type FieldError } from '../problem.js'
@@ -167,7 +167,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
         }, at)
       })
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err
+      if (sqlState(err) !== '23505') throw err
       const taken = await liveRecordIds(deps.database.db, caller.partnerId, result.records.map((r) => r.recordId))
       throw recordIdsTaken(taken)
     }
@@ -197,14 +197,6 @@ async function liveRecordIds (q: Queryable, partnerId: string, recordIds: string
     WHERE partner_id = ${partnerId} AND live AND record_id = ANY(${sql.param(recordIds)}::uuid[])
     ORDER BY record_id`)
   return found.map((r) => r.record_id)
-}
-
-// drizzle may wrap the driver's error; the SQLSTATE sits on it or on its cause.
-function isUniqueViolation (err: unknown): boolean {
-  for (let e = err as { code?: string, cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === '23505') return true
-  }
-  return false
 }
 
 type SubmissionRow = typeof submissions.$inferSelect

@@ -61,7 +61,8 @@ export function compareKeys (a: { key: string[] }, b: { key: string[] }): number
 }
 
 export function queryKey (query: AggregateQuery, countries: string[]): string {
-  const filters = Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, v]) => [d, [...v].sort()])
+  // Filter values in the caller's order: the cached rendered answer echoes them.
+  const filters = Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : 1))
   return JSON.stringify([query.region, countries, query.from, query.to, query.periodType, query.by, filters])
 }
 

@@ -32,9 +32,11 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
   const region = await deps.regionOf(query.region)
   if (!region) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
   checkFiltersInRegion(query, region, deps.vocabulary)
+  const grants = await deps.grantsOf(partnerId)
   let permit
   try {
-    permit = permitRead(query, region, await deps.grantsOf(partnerId), deps.hubK, deps.vocabulary)
+    // Only a refusal of the grant rules is a denial to audit; a failed lookup is not.
+    permit = permitRead(query, region, grants, deps.hubK, deps.vocabulary)
   } catch (err) {
     await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
     throw err
