@@ -117,9 +117,7 @@ async function main () {
     const reads = await load({ url: `${server.url}${QUERY}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers: auth }) })
     const readsCpu = cpuPerRequest(cpuReads, reads.requests)
     const commitsDuring = await commits() - commitsBefore
-    const { rows: after } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT at)::int AS times FROM audit_log`)
-    const verify = await fetch(`${server.url}/health/live`)
-    await verify.arrayBuffer()
+    const { rows: after } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
     console.log(describe('GET /health/live (unprotected, trivial)', trivial))
     console.log(`  ${trivialCpu}`)
     console.log(describe(`GET ${QUERY} (bearer)`, reads))

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { ApiError, describeApiError, type FieldError, type HubClient } from './client.js'
+import { ApiError, type FieldError, type HubClient } from './client.js'
 import { CliError, type Output } from './io.js'
 import { fileSha256, formatOf, openRecords, type FileItem } from './records.js'
 
@@ -232,11 +232,6 @@ export function printPushSummary (summary: PushSummary, out: Output, err: Output
   out.write(`${verb} ${okRecords} of ${summary.records} records in ${ok.length} of ${summary.batches.length} ${summary.batches.length === 1 ? 'batch' : 'batches'}` +
     `${replayed ? ` (${replayed} already submitted before: replayed, not duplicated)` : ''}${failed ? `; ${failed} failed` : ''}\n`)
   if (summary.receiptsFile) out.write(`receipts: ${summary.receiptsFile}\n`)
-}
-
-export function describeFailure (err: unknown): string[] {
-  if (err instanceof ApiError) return describeApiError(err)
-  return [(err as Error).message]
 }
 
 function progressBar (out: Output, total: number, label: string) {

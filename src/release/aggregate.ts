@@ -7,7 +7,6 @@ import type { AggregateQuery, PeriodType } from './query.js'
 
 /** A rolled-up cell: the values of the query's `by` dimensions (ABSENT as stored) and the sum. */
 export interface RolledCell { key: string[], count: number }
-export interface Rollup { cells: RolledCell[], lastUpdated: Date | null }
 
 export const MAX_CELLS = 10_000
 
@@ -78,8 +77,8 @@ interface CacheEntry { version: string, at: number, rollup: Promise<RolledCell[]
  * anyway, while it still answers — a safety net for changes nobody announced — unless the data had
  * been quiet for QUIET_MS when it was rolled up. Concurrent identical misses share one query.
  * Grants are never cached here: they are checked before the cache is asked. Bounded by entries
- * and by cells (an entry keeps its roll-up, the cells released from it and their rendered bodies):
- * the least recently used go first.
+ * and by rolled-up cells (what an entry releases and renders is of the same size, per k and
+ * format): the least recently used go first.
  */
 export function createRollupCache (options: { maxEntries?: number, maxCells?: number, ttlMs?: number, now?: () => number } = {}) {
   const maxEntries = options.maxEntries ?? 500

@@ -32,6 +32,8 @@ t.test('discovery, private_key_jwt and client_credentials with oauth4webapi', as
   t.equal(result.token_type, 'bearer')
   t.equal(result.scope, 'aggregates:read')
   t.equal(result.expires_in, 300)
-  const regions = await fetch(`${issuer}/health/live`, { headers: { authorization: `Bearer ${result.access_token}` } })
-  t.equal(regions.status, 200)
+  // The token it got works on a protected route, and speaks for the client.
+  const me = await fetch(`${issuer}/v1/me`, { headers: { authorization: `Bearer ${result.access_token}` } })
+  t.equal(me.status, 200)
+  t.equal((await me.json() as { partner: string }).partner, reader.id)
 })

@@ -25,9 +25,4 @@ export async function insertCells (database: Database, list: CellInput[]): Promi
   await database.db.insert(cells).values(list.map((c) => ({ ...CELL_DEFAULTS, ...c })))
 }
 
-/** Deletes every cell (tests that need an exact table start from nothing). */
-export async function clearCells (database: Database): Promise<void> {
-  await database.db.delete(cells)
-}
-
 export const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
