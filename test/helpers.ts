@@ -2,6 +2,7 @@
 // in memory), the app built on it, and partners with real keys that obtain real tokens.
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
@@ -174,4 +175,26 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   }
 
   return { app, database, queue, keys, config, directory, cellVersions, admin: adminKey, token, partner }
+}
+
+/** A TCP port free on 127.0.0.1 just now. */
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Polls `check` until it holds; throws after `timeoutMs`. */
+export async function waitFor (check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
 }

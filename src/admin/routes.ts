@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { appendAudit } from '../audit/log.js'
+import { MAX_PARTNER_KEYS } from '../auth/partner-keys.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { ROLES, SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
@@ -19,7 +20,7 @@ const Jwk = Type.Object({
   kid: Type.String({ minLength: 1, maxLength: 128 }),
   alg: Type.String()
 }, { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]) })
-const Jwks = Type.Object({ keys: Type.Array(Jwk, { maxItems: 5 }) }, { additionalProperties: false })
+const Jwks = Type.Object({ keys: Type.Array(Jwk, { maxItems: MAX_PARTNER_KEYS }) }, { additionalProperties: false })
 
 const Partner = Type.Object({
   id: Type.String(),

@@ -48,12 +48,19 @@ export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logge
   const queue = new Queue<AggregationJob>(AGGREGATE_QUEUE, { connection, prefix: settings.prefix, defaultJobOptions: JOB_OPTIONS })
   queue.on('error', () => {})
 
-  function usable (): void {
+  // Until the first connection is made, a job waits for it (a new process's first submissions are
+  // not refused); after that, a connection that is not ready means Redis is down: fail fast.
+  const firstConnection = new Promise<void>((resolve) => connection.once('ready', resolve))
+  let connectedOnce = false
+  void firstConnection.then(() => { connectedOnce = true })
+
+  async function usable (): Promise<void> {
+    if (connection.status !== 'ready' && !connectedOnce) await within(firstConnection, ENQUEUE_TIMEOUT_MS).catch(() => {})
     if (connection.status !== 'ready') throw new Error(`aggregation queue unavailable (Redis ${connection.status})`)
   }
 
   async function add (job: AggregationJob): Promise<void> {
-    usable()
+    await usable()
     await within(queue.add('aggregate', job, { jobId: aggregationJobId(job) }), ENQUEUE_TIMEOUT_MS)
   }
 
@@ -62,7 +69,7 @@ export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logge
     queue,
     enqueue: add,
     async requeue (job) {
-      usable()
+      await usable()
       const existing = await within(queue.getJob(aggregationJobId(job)), ENQUEUE_TIMEOUT_MS)
       if (existing) {
         const state = await existing.getState()

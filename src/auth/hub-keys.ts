@@ -72,12 +72,12 @@ export async function loadHubKeys (db: Db, kek: Buffer, now: () => Date = () => 
     return kid
   }
 
-  async function reload (): Promise<void> {
+  async function load (): Promise<void> {
     const all = await db.select().from(hubKeys).orderBy(desc(hubKeys.createdAt), desc(hubKeys.kid))
     const nextPublic = new Map<string, { jwk: JWK, key: CryptoKey }>()
     for (const row of all) {
-      const jwk = row.publicJwk as JWK
-      nextPublic.set(row.kid, { jwk, key: await importJWK(jwk, row.alg) as CryptoKey })
+      // A kid's public key never changes: import it once.
+      nextPublic.set(row.kid, publicKeys.get(row.kid) ?? { jwk: row.publicJwk as JWK, key: await importJWK(row.publicJwk as JWK, row.alg) as CryptoKey })
     }
     for (const use of ['token', 'receipt'] as KeyUse[]) {
       const active = all.find((row) => row.use === use && row.retiredAt === null)
@@ -98,8 +98,13 @@ export async function loadHubKeys (db: Db, kek: Buffer, now: () => Date = () => 
     }
   }
 
+  // Concurrent callers past the reload age share one load (a load that began before a rotation
+  // is not enough for the rotation itself, which loads on its own).
+  let loading: Promise<void> | null = null
+  const reload = (): Promise<void> => (loading ??= load().finally(() => { loading = null }))
+
   await ensureKeys()
-  await reload()
+  await load()
 
   return {
     async signingKey (use) {
@@ -124,7 +129,7 @@ export async function loadHubKeys (db: Db, kek: Buffer, now: () => Date = () => 
       const retired = (await db.update(hubKeys).set({ retiredAt: now() })
         .where(and(eq(hubKeys.use, use), isNull(hubKeys.retiredAt))).returning({ kid: hubKeys.kid })).map((r) => r.kid)
       const kid = await createKey(use)
-      await reload()
+      await load()
       return { kid, retired }
     }
   }

@@ -1,6 +1,6 @@
 // One aggregate read: check the query, check the grants as they are now, roll up, suppress, audit.
-import { partnerGrants, type Grant } from '../admin/partners.js'
-import { findRegion, listRegions, type Region } from '../admin/regions.js'
+import type { Grant } from '../admin/partners.js'
+import { listRegions, type Region } from '../admin/regions.js'
 import type { CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
@@ -97,15 +97,16 @@ export interface RegionListing {
 }
 
 /** Every stored region, and every country the caller holds a grant on, with what the caller may read. */
-export async function regionsFor (db: Queryable, partnerId: string, hubK: number): Promise<RegionListing[]> {
-  const [stored, grants] = await Promise.all([listRegions(db), partnerGrants(db, partnerId)])
+export async function regionsFor (deps: ReleaseDeps, partnerId: string): Promise<RegionListing[]> {
+  // The grants that decide reads (the partner directory), so the listing never disagrees with them.
+  const [stored, grants] = await Promise.all([listRegions(deps.db), deps.grantsOf(partnerId)])
   const units = new Map<string, Region>(stored.map((r) => [r.code, r]))
   for (const g of grants) {
     if (units.has(g.region)) continue
-    const region = await findRegion(db, g.region)
+    const region = await deps.regionOf(g.region)
     if (region) units.set(region.code, region)
   }
   return [...units.values()]
     .sort((a, b) => (a.kind === b.kind ? (a.code < b.code ? -1 : 1) : a.kind === 'region' ? -1 : 1))
-    .map((r) => ({ code: r.code, name: r.name, kind: r.kind, members: r.members, ...readability(r, grants, hubK) }))
+    .map((r) => ({ code: r.code, name: r.name, kind: r.kind, members: r.members, ...readability(r, grants, deps.hubK) }))
 }

@@ -70,7 +70,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...problemResponses(401, 403) }
     }
-  }, async (request) => ({ items: await regionsFor(deps.database.db, callerOf(request).partnerId, deps.config.suppressionK) }))
+  }, async (request) => ({ items: await regionsFor(release, callerOf(request).partnerId) }))
 
   app.get('/v1/aggregates', {
     preHandler: reader,

@@ -15,9 +15,9 @@ import { processSubmission } from '../../src/aggregation/processor.js'
 import { startAggregation } from '../../src/aggregation/worker-runtime.js'
 import { connectPostgres, rows, type Database } from '../../src/db/connect.js'
 import { createMetrics } from '../../src/ops/metrics.js'
-import { baseConfig, testConfig, testDatabase } from '../helpers.js'
+import { baseConfig, freePort, testConfig, testDatabase, waitFor } from '../helpers.js'
 import { insertPartner, insertSubmission, pending, randomRecord, rng, sorted, tally, tallyCells, type RecordRow } from './fixtures.js'
-import { privateRedis, waitFor } from './redis.js'
+import { privateRedis } from './redis.js'
 
 if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
   t.plan(0, 'skipped: the BullMQ fault tests need DATABASE_URL and REDIS_URL (they run their own redis-server)')
@@ -73,6 +73,19 @@ t.test('Redis stopped, started again and flushed in the middle of a load: nothin
   await waitFor(async () => await pending(database.db) === 0, 60_000, 100)
   await assertExactlyOnce(t, database, live)
   t.ok((await metrics.sweepReenqueued.get()).values[0].value >= refused, 'the sweep enqueued what the producer could not')
+})
+
+t.test("a new queue's first jobs wait for its first connection; with Redis away they fail fast", async (t) => {
+  const queue = createBullmqQueue({ redisUrl: redis.url, prefix: `t-first-${randomUUID().slice(0, 8)}` })
+  t.teardown(() => queue.close())
+  // Enqueued the moment the queue exists, before its connection is up: accepted, not refused.
+  await queue.enqueue({ submissionId: randomUUID(), generation: 1 })
+  t.equal(await queue.queue.count(), 1)
+  const away = createBullmqQueue({ redisUrl: `redis://127.0.0.1:${await freePort()}`, prefix: 't-away' })
+  t.teardown(() => away.close())
+  const started = Date.now()
+  await t.rejects(away.enqueue({ submissionId: randomUUID(), generation: 1 }), /aggregation queue unavailable/)
+  t.ok(Date.now() - started < 5_000, 'refused within the connect wait, never hanging')
 })
 
 t.test('the same job enqueued twice and run by two workers at once counts once', async (t) => {

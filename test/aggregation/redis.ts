@@ -1,19 +1,9 @@
 // A private redis-server per test file (stopped, restarted and flushed at will without touching
-// the machine's shared Redis), and polling helpers.
+// the machine's shared Redis).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { freePort, waitFor } from '../helpers.js'
 
-export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 export interface PrivateRedis {
   url: string
@@ -62,13 +52,4 @@ export async function privateRedis (): Promise<PrivateRedis> {
   }
   await self.start()
   return self
-}
-
-export async function waitFor (check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
 }

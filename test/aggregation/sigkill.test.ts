@@ -12,9 +12,9 @@ import { createBullmqQueue } from '../../src/aggregation/bullmq-queue.js'
 import { verifyCells } from '../../src/aggregation/cells.js'
 import { announce } from '../../src/aggregation/outbox.js'
 import { rows } from '../../src/db/connect.js'
-import { baseConfig, testDatabase } from '../helpers.js'
+import { baseConfig, testDatabase, waitFor } from '../helpers.js'
 import { insertPartner, insertSubmission, pending, randomRecord, rng, sorted, tally, tallyCells, type RecordRow } from './fixtures.js'
-import { privateRedis, waitFor } from './redis.js'
+import { privateRedis } from './redis.js'
 
 if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
   t.plan(0, 'skipped: the SIGKILL test needs DATABASE_URL and REDIS_URL (it runs its own redis-server)')

@@ -8,9 +8,8 @@ import { announceCellChange, createCellVersions, type CellVersions, type DataVer
 import { jobHandler } from '../../src/aggregation/worker-runtime.js'
 import { rebuildCells } from '../../src/aggregation/cells.js'
 import { createMetrics } from '../../src/ops/metrics.js'
-import { testDatabase } from '../helpers.js'
+import { testDatabase, waitFor } from '../helpers.js'
 import { insertPartner, insertSubmission, randomRecord, rng } from './fixtures.js'
-import { waitFor } from './redis.js'
 
 const database = await testDatabase(t)
 await insertPartner(database.db, 'moh-kaz', 'KAZ')

@@ -1,18 +1,8 @@
 // A standard OAuth client library (oauth4webapi: RFC 8414 discovery, private_key_jwt,
 // client credentials) gets a token from the hub with no custom code.
-import { createServer } from 'node:net'
 import * as oauth from 'oauth4webapi'
 import t from 'tap'
-import { buildTestHub } from '../helpers.js'
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+import { buildTestHub, freePort } from '../helpers.js'
 
 const port = await freePort()
 const issuer = `http://127.0.0.1:${port}`

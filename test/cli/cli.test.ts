@@ -1,13 +1,12 @@
 // The mhx CLI end to end against the service on a real port: keygen → register → token → call,
 // push with batching and idempotent re-runs, receipts checked offline, aggregates, admin.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { decodeJwt } from 'jose'
 import t from 'tap'
 import { processSubmission } from '../../src/aggregation/processor.js'
 import { idempotencyKey } from '../../src/cli/push.js'
-import { buildTestHub } from '../helpers.js'
+import { buildTestHub, freePort } from '../helpers.js'
 import { cliRunner, csvOf, listeningHub, ndjsonOf, record, workDir } from './harness.js'
 
 const hub = await buildTestHub(t)
@@ -301,10 +300,7 @@ t.test('errors: usage is exit 2, problems are printed readably, an unreachable s
   t.equal(badQuery.code, 1)
   t.match(badQuery.stderr, /400 Bad Request: .*shoeSize/)
 
-  const closed = createServer()
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-  const port = (closed.address() as AddressInfo).port
-  await new Promise((resolve) => closed.close(resolve))
+  const port = await freePort()
   const away = await cliRunner(`http://127.0.0.1:${port}`, dir)('token', ...reporter)
   t.equal(away.code, 1)
   t.match(away.stderr, /^mhx: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the service running\?/)
