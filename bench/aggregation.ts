@@ -147,13 +147,13 @@ async function growTo (total: number) {
     FROM generate_series(1, ${subs}) g`)
   await database.db.execute(sql`
     INSERT INTO records (submission_id, partner_id, record_id, period, country, subnational_area, country_of_origin, migration_status,
-      migration_stage, sex, age_band, encounter, condition, condition_group, screening_context, screening_consequence, insurance, outcome)
+      migration_stage, sex, age_band, encounter, condition, condition_group, screening_context, screening_consequence, insurance, outcome, record_key)
     SELECT md5('s' || (1 + (g - 1) / ${perSubmission}) || ${benchName})::uuid, 'moh-kaz', md5('r' || g || ${benchName})::uuid,
       '20' || (10 + g % 16) || '-' || lpad((1 + g % 12)::text, 2, '0'), 'KAZ', (ARRAY['_Z','KZ-75','KZ-71','KZ-79'])[1 + g % 4],
       (ARRAY['UZB','TJK','KGZ','unknown','AFG'])[1 + g % 5], (ARRAY['labour_migrant','family_member','student','returnee'])[1 + g % 4],
       (ARRAY['destination','transit'])[1 + g % 2], (ARRAY['female','male'])[1 + (g / 7) % 2], (ARRAY['20-24','25-29','30-34','35-39'])[1 + (g / 3) % 4],
       (ARRAY['primary_care','occupational_injury','emergency_care'])[1 + (g / 11) % 3], 'A15', 'tb', '_Z', '_Z',
-      (ARRAY['none','public'])[1 + (g / 13) % 2], '_Z'
+      (ARRAY['none','public'])[1 + (g / 13) % 2], '_Z', floor(random() * 4294967296)::bigint
     FROM generate_series(1, ${subs * perSubmission}) g`)
   const t1 = Date.now()
   const rebuilt = await rebuildCells(database)

@@ -26,8 +26,9 @@ async function fillCells (client: pg.Client, records: number): Promise<number> {
     const n = Math.min(batch, records - done)
     await client.query(`
       INSERT INTO cells (period, country, subnational_area, country_of_origin, migration_status, migration_stage, sex, age_band,
-        encounter, condition_group, screening_context, screening_consequence, insurance, outcome, count)
-      SELECT period, country, '_Z', origin, status, stage, sex, age, encounter, cgroup, sctx, scons, insurance, outcome, count(*)
+        encounter, condition_group, screening_context, screening_consequence, insurance, outcome, count, key_sum)
+      SELECT period, country, '_Z', origin, status, stage, sex, age, encounter, cgroup, sctx, scons, insurance, outcome, count(*),
+        floor(random() * 4294967296)::bigint
       FROM (SELECT
         to_char(make_date(2025 + (m / 12), (m % 12) + 1, 1), 'YYYY-MM') AS period,
         ${pick(['RUS', 'KAZ', 'TUR', 'UZB', 'KGZ', 'TJK', 'TKM'])} AS country,

@@ -3,10 +3,11 @@
 import { sql } from 'drizzle-orm'
 import { affectedRows, inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
-import { CELL_COLUMNS, columnList, columnsEqual, dimensionName } from './dimensions.js'
+import { CELL_COLUMNS, columnList, columnsEqual, dimensionName, KEY_MODULUS } from './dimensions.js'
 
 export type CellKey = Record<string, string>
-export interface CellDifference { cell: CellKey, expected: number, actual: number }
+/** A cell whose count or key sum differs from its records (`keySumDiffers` when the key sum does). */
+export interface CellDifference { cell: CellKey, expected: number, actual: number, keySumDiffers?: boolean }
 export interface VerifyResult {
   ok: boolean
   /** At most `limit` differences, in key order. */
@@ -18,24 +19,28 @@ export interface VerifyResult {
 }
 
 const APPLIED_RECORDS = sql`records r JOIN submissions s ON s.id = r.submission_id AND s.applied`
+// What a cell must hold, from its records: the count and the key sum (cell-key method).
+const EXPECTED_CELL = sql.raw(`sum(r.count) AS count, sum(r.record_key) % ${KEY_MODULUS} AS key_sum`)
 
 /** Compares every cell with the records in one statement (one snapshot). */
 export async function verifyCells (q: Queryable, limit = 100): Promise<VerifyResult> {
   const keys = sql.raw(CELL_COLUMNS.map((c) => `coalesce(e.${c}, c.${c}) AS ${c}`).join(', '))
-  const diff = await rows<Record<string, string> & { expected: string, actual: string, total: string }>(q, sql`
+  const diff = await rows<Record<string, string> & { expected: string, actual: string, expected_key_sum: string, actual_key_sum: string, total: string }>(q, sql`
     WITH expected AS (
-      SELECT ${columnList('r')}, count(*) AS count FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}
+      SELECT ${columnList('r')}, ${EXPECTED_CELL} FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}
     )
-    SELECT ${keys}, coalesce(e.count, 0) AS expected, coalesce(c.count, 0) AS actual, count(*) OVER () AS total
+    SELECT ${keys}, coalesce(e.count, 0) AS expected, coalesce(c.count, 0) AS actual,
+      coalesce(e.key_sum, 0) AS expected_key_sum, coalesce(c.key_sum, 0) AS actual_key_sum, count(*) OVER () AS total
     FROM expected e FULL JOIN cells c ON ${columnsEqual('e', 'c')}
-    WHERE e.count IS DISTINCT FROM c.count
+    WHERE e.count IS DISTINCT FROM c.count OR e.key_sum IS DISTINCT FROM c.key_sum
     ORDER BY ${sql.raw(CELL_COLUMNS.map((c) => `coalesce(e.${c}, c.${c})`).join(', '))}
     LIMIT ${limit}`)
   const [totals] = await rows<{ cells: string, records: string | null }>(q, sql`SELECT count(*) AS cells, sum(count) AS records FROM cells`)
   const differences = diff.map((row) => ({
     cell: Object.fromEntries(CELL_COLUMNS.map((c) => [dimensionName(c), row[c].trim()])),
     expected: Number(row.expected),
-    actual: Number(row.actual)
+    actual: Number(row.actual),
+    ...(row.expected_key_sum !== row.actual_key_sum ? { keySumDiffers: true } : {})
   }))
   const total = diff.length > 0 ? Number(diff[0].total) : 0
   return {
@@ -76,15 +81,15 @@ export async function rebuildCells (database: Database, options: RebuildOptions 
     const remapped = options.conditionGroupOf ? await remapConditionGroups(tx, options.conditionGroupOf) : 0
     await tx.execute(sql`
       CREATE TEMP TABLE fresh_cells ON COMMIT DROP AS
-      SELECT ${columnList('r')}, count(*) AS count FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}`)
+      SELECT ${columnList('r')}, ${EXPECTED_CELL} FROM ${APPLIED_RECORDS} GROUP BY ${columnList('r')}`)
     const removed = await tx.execute(sql`
       DELETE FROM cells c WHERE NOT EXISTS (SELECT 1 FROM fresh_cells f WHERE ${columnsEqual('f', 'c')})`)
     // Unchanged cells keep their updated_at: readers' lastUpdated moves only where counts moved.
     const upserted = await tx.execute(sql`
-      INSERT INTO cells (${columnList()}, count, updated_at)
-      SELECT ${columnList()}, count, now() FROM fresh_cells ORDER BY ${columnList()}
-      ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = EXCLUDED.count, updated_at = now()
-      WHERE cells.count <> EXCLUDED.count`)
+      INSERT INTO cells (${columnList()}, count, key_sum, updated_at)
+      SELECT ${columnList()}, count, key_sum, now() FROM fresh_cells ORDER BY ${columnList()}
+      ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = EXCLUDED.count, key_sum = EXCLUDED.key_sum, updated_at = now()
+      WHERE cells.count <> EXCLUDED.count OR cells.key_sum <> EXCLUDED.key_sum`)
     await announceCellChange(tx)
     const [totals] = await rows<{ cells: string, records: string | null }>(tx, sql`SELECT count(*) AS cells, sum(count) AS records FROM fresh_cells`)
     return {

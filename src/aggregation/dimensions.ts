@@ -23,3 +23,6 @@ export function columnList (alias?: string): SQL {
 export function columnsEqual (left: string, right: string): SQL {
   return sql.raw(CELL_COLUMNS.map((c) => `${left}.${c} = ${right}.${c}`).join(' AND '))
 }
+
+/** Record keys and cell key sums are integers mod 2^32 (cell-key method); a cell's key is keySum / 2^32. */
+export const KEY_MODULUS = 4294967296

@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm'
 import { affectedRows, inTransaction, rows, sqlState, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
-import { columnList, columnsEqual } from './dimensions.js'
+import { columnList, columnsEqual, KEY_MODULUS } from './dimensions.js'
 
 export type ProcessOutcome =
   | { kind: 'missing', submissionId: string }
@@ -38,13 +38,17 @@ async function applyEffect (tx: Queryable, submissionId: string): Promise<Proces
   const delta = state.counted ? 1 : -1
   // One statement per submission. ORDER BY the key makes concurrent processors lock cells in one
   // order, so they queue behind each other instead of deadlocking.
+  // Key sums stay in [0, 2^32): subtracting adds the complement.
+  const MOD = sql.raw(String(KEY_MODULUS))
+  const keySum = delta > 0 ? sql`sum(record_key) % ${MOD}` : sql`(${MOD} - sum(record_key) % ${MOD}) % ${MOD}`
   const inserted = await tx.execute(sql`
-    INSERT INTO cells (${columnList()}, count, updated_at)
-    SELECT ${columnList()}, count(*) * ${delta}, now()
+    INSERT INTO cells (${columnList()}, count, key_sum, updated_at)
+    SELECT ${columnList()}, sum(count) * ${delta}, ${keySum}, now()
     FROM records WHERE submission_id = ${submissionId}
     GROUP BY ${columnList()}
     ORDER BY ${columnList()}
-    ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = cells.count + EXCLUDED.count, updated_at = now()`)
+    ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = cells.count + EXCLUDED.count,
+      key_sum = (cells.key_sum + EXCLUDED.key_sum) % ${MOD}, updated_at = now()`)
   if (delta < 0) {
     // Zero cells are not kept: a cell exists only while some applied record counts in it.
     await tx.execute(sql`

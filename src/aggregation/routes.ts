@@ -11,7 +11,8 @@ import { rebuildCells, verifyCells } from './cells.js'
 const Difference = Type.Object({
   cell: Type.Record(Type.String(), Type.String(), { description: 'the cell key: period, country and every dimension (_Z = absent)' }),
   expected: Type.Integer({ description: 'records of aggregated submissions with these dimensions' }),
-  actual: Type.Integer({ description: 'the count the cell holds' })
+  actual: Type.Integer({ description: 'the count the cell holds' }),
+  keySumDiffers: Type.Optional(Type.Boolean({ description: 'the cell\'s key sum (cell-key method) differs from its records\' keys' }))
 })
 const Verify = Type.Object({
   ok: Type.Boolean(),

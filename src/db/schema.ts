@@ -121,7 +121,11 @@ export const records = pgTable('records', {
   // False once its submission is retracted: the recordId may then be sent again.
   live: boolean('live').notNull().default(true),
   ...cellDimensions(),
-  condition: text('condition').notNull()
+  condition: text('condition').notNull(),
+  // How many contacts or cases this row stands for: 1 for a record, the count of an aggregate data value.
+  count: integer('count').notNull().default(1),
+  // The record key of the cell-key method: uniform in [0, 2^32), drawn by a CSPRNG at intake, never shown.
+  recordKey: bigint('record_key', { mode: 'number' }).notNull()
 }, (t) => [
   index('records_submission_idx').on(t.submissionId),
   uniqueIndex('records_live_record_id_idx').on(t.partnerId, t.recordId).where(sql`${t.live}`)
@@ -131,6 +135,8 @@ export const records = pgTable('records', {
 export const cells = pgTable('cells', {
   ...cellDimensions(),
   count: bigint('count', { mode: 'number' }).notNull(),
+  // Sum of the record keys of the cell's records, mod 2^32: roll-ups add it like count (cell-key method).
+  keySum: bigint('key_sum', { mode: 'number' }).notNull().default(0),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 }, (t) => [
   primaryKey({
@@ -141,6 +147,17 @@ export const cells = pgTable('cells', {
   // The release path reads "when did this country's data last change" per request (answer cache key, lastUpdated).
   index('cells_country_updated_idx').on(t.country, t.updatedAt)
 ])
+
+/**
+ * The distinct queries a partner asked on one UTC day (the query budget): a query already answered
+ * for the same data version is free, so its key includes the version.
+ */
+export const queryBudget = pgTable('query_budget', {
+  partnerId: text('partner_id').notNull(),
+  day: char('day', { length: 10 }).notNull(),
+  queryKey: text('query_key').notNull(),
+  createdAt: createdAt()
+}, (t) => [primaryKey({ columns: [t.partnerId, t.day, t.queryKey] })])
 
 /** Append-only, hash-chained log of every write, admin change and aggregate read. */
 export const auditLog = pgTable('audit_log', {

@@ -2,6 +2,7 @@
 // On PostgreSQL a COPY (pg-copy-streams) on the transaction's own connection; elsewhere (PGlite),
 // or when that connection cannot be reached, one INSERT … SELECT FROM unnest(…) with one array
 // parameter per column, so a batch of any size stays far below the 65,535-parameter limit.
+import { randomFillSync } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { sql } from 'drizzle-orm'
@@ -17,7 +18,15 @@ export interface RecordOwner { submissionId: string, partnerId: string, country:
 
 const COLUMNS = `submission_id, partner_id, record_id, live, period, country, subnational_area, country_of_origin,
   migration_status, migration_stage, sex, age_band, encounter, condition, condition_group, screening_context,
-  screening_consequence, insurance, outcome`
+  screening_consequence, insurance, outcome, record_key`
+
+/**
+ * Record keys of the cell-key method, one per record: uniform integers in [0, 2^32) from the CSPRNG.
+ * They never leave the database; a cell's key is the sum of its records' keys.
+ */
+export function drawRecordKeys (n: number): Uint32Array {
+  return randomFillSync(new Uint32Array(n))
+}
 
 /**
  * Inserts the records of one submission (live) in a single statement, inside the caller's
@@ -50,6 +59,7 @@ function copyValue (value: string): string {
 async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {
   const prefix = `${copyValue(owner.submissionId)}\t${copyValue(owner.partnerId)}\t`
   const country = copyValue(owner.country)
+  const keys = drawRecordKeys(records.length)
   const lines = new Array<string>(records.length)
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
@@ -57,7 +67,7 @@ async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: 
       r.recordId, 't', r.period, country, r.subnationalArea ?? ABSENT, r.countryOfOrigin, r.migrationStatus,
       r.migrationStage, r.sex, r.ageBand, r.encounter, r.condition ?? ABSENT, r.conditionGroup ?? ABSENT,
       r.screeningContext ?? ABSENT, r.screeningConsequence ?? ABSENT, r.insurance, r.outcome ?? ABSENT
-    ].map(copyValue).join('\t')
+    ].map(copyValue).join('\t') + `\t${keys[i]}`
   }
   await pipeline(Readable.from([lines.join('\n') + '\n']), client.query(copyFrom(`COPY records (${COLUMNS}) FROM STDIN`)))
 }
@@ -98,17 +108,18 @@ async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonl
     outcome[i] = r.outcome ?? ABSENT
   }
   const text = (values: string[]) => sql`${sql.param(values)}::text[]`
+  const keys = Array.from(drawRecordKeys(n))
   await q.execute(sql`
     INSERT INTO records (${sql.raw(COLUMNS)})
     SELECT ${owner.submissionId}::uuid, ${owner.partnerId}, r.record_id, true, r.period, ${owner.country},
       r.subnational_area, r.country_of_origin, r.migration_status, r.migration_stage, r.sex, r.age_band,
       r.encounter, r.condition, r.condition_group, r.screening_context, r.screening_consequence,
-      r.insurance, r.outcome
+      r.insurance, r.outcome, r.record_key
     FROM unnest(${sql.param(recordId)}::uuid[], ${text(period)}, ${text(subnationalArea)}, ${text(countryOfOrigin)},
       ${text(migrationStatus)}, ${text(migrationStage)}, ${text(sex)}, ${text(ageBand)}, ${text(encounter)},
       ${text(condition)}, ${text(conditionGroup)}, ${text(screeningContext)}, ${text(screeningConsequence)},
-      ${text(insurance)}, ${text(outcome)})
+      ${text(insurance)}, ${text(outcome)}, ${sql.param(keys)}::bigint[])
       AS r(record_id, period, subnational_area, country_of_origin, migration_status, migration_stage, sex,
         age_band, encounter, condition, condition_group, screening_context, screening_consequence,
-        insurance, outcome)`)
+        insurance, outcome, record_key)`)
 }

@@ -63,8 +63,8 @@ export async function insertSubmission (q: Queryable, partnerId: string, country
     if (records.length === 0) return
     const column = (name: keyof RecordRow) => sql.param(records.map((r) => r[name]))
     await tx.execute(sql`
-      INSERT INTO records (submission_id, partner_id, record_id, ${sql.raw(['condition', ...CELL_COLUMNS].join(', '))})
-      SELECT ${id}, ${partnerId}, gen_random_uuid(), ${sql.join(['condition', ...CELL_COLUMNS].map((c) => sql`unnest(${column(c as keyof RecordRow)}::text[])`), sql`, `)}`)
+      INSERT INTO records (submission_id, partner_id, record_id, record_key, ${sql.raw(['condition', ...CELL_COLUMNS].join(', '))})
+      SELECT ${id}, ${partnerId}, gen_random_uuid(), floor(random() * 4294967296)::bigint, ${sql.join(['condition', ...CELL_COLUMNS].map((c) => sql`unnest(${column(c as keyof RecordRow)}::text[])`), sql`, `)}`)
   })
   return { id, generation: 1, records }
 }
