@@ -119,20 +119,15 @@ export async function partnerGrants (q: Queryable, partnerId: string): Promise<G
  * over integers, not a union test. Returns the first exposed country (code order) and a unit
  * that takes part.
  */
-export function differencingLeak (units: Region[]): { unit: string, country: string } | undefined {
+export function differencingLeak (units: Region[]): { unit: string, country: string, countries: string[] } | undefined {
   const granted = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
   const countries = [...new Set(units.flatMap((u) => u.members))].sort()
-  const column = new Map(countries.map((c, i) => [c, i]))
   const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
-  for (const country of countries) {
-    if (granted.has(country)) continue
-    const unit = countries.map((_, i) => (i === column.get(country) ? 1n : 0n))
-    if (reduce(unit, basis).every((x) => x === 0n)) {
-      const part = units.find((u) => u.members.includes(country) && u.members.length > 1) ?? units[0]
-      return { unit: part.code, country }
-    }
-  }
-  return undefined
+  const exposed = countries.filter((country) => !granted.has(country) &&
+    reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
+  if (exposed.length === 0) return undefined
+  const part = units.find((u) => u.members.includes(exposed[0]) && u.members.length > 1) ?? units[0]
+  return { unit: part.code, country: exposed[0], countries: exposed }
 }
 
 interface Pivot { row: bigint[], column: number }
@@ -184,7 +179,7 @@ export async function replaceGrants (database: Database, actor: string, partnerI
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
   const leak = differencingLeak(units)
   if (leak) {
-    throw problem('conflict', `these grants would reveal ${leak.country}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country })
+    throw problem('conflict', `these grants would reveal ${leak.countries.join(', ')}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country, countries: leak.countries })
   }
   return inTransaction(database, async (tx) => {
     const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')
