@@ -138,12 +138,14 @@ export async function connectPglite (dir?: string): Promise<Database> {
   let client
   if (dir) {
     privateDataDir(dir)
+    // PGlite creates files (relations, WAL) as it goes, with the process umask: make it private.
+    process.umask(process.umask() | 0o077)
     client = new PGlite(join(dir, 'pgdata'))
   } else {
     client = new PGlite()
   }
   await client.waitReady
-  // The files PGlite made before now; the service's umask (0077) covers those it makes later.
+  // Files of an older run, made under a looser umask.
   if (dir) keepPrivate(dir)
   const db = drizzlePglite(client, { schema }) as unknown as Db
   let closed = false
