@@ -11,7 +11,12 @@ import pino, { type Logger } from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { aggregationRoutes } from './aggregation/routes.js'
-import { createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
+import { AUTHORIZE_HOOK, createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
+import { createRateLimits, type RateLimits } from './auth/rate-limits.js'
+import type { Redis } from 'ioredis'
+import { listen } from './db/listen.js'
+import { HUB_KEYS_CHANNEL } from './auth/hub-keys.js'
+import { assertJsonDepth } from './json-depth.js'
 import { createPartnerDirectory, type PartnerDirectory } from './auth/directory.js'
 import { createCellVersions, type CellVersions } from './aggregation/versions.js'
 import type { HubKeys } from './auth/hub-keys.js'
@@ -43,11 +48,14 @@ export interface AppDeps {
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
+  /** Where rate-limit counters live, shared by every API process; without it, in this process. */
+  rateLimitRedis?: Redis
 }
 
 /** What every capability's routes receive: the app's dependencies, resolved. */
-export interface RouteDeps extends Required<Omit<AppDeps, 'logger'>> {
+export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitRedis'>> {
   authorize: Authorize
+  rateLimits: RateLimits
   /** Audit rows of reads, group-committed (MHX_READ_AUDIT); the audit routes drain it before they look. */
   readAudit: AuditWriter
 }
@@ -108,6 +116,32 @@ export async function buildApp (deps: AppDeps): Promise<App> {
       .send(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`))
   })
 
+  // Authentication before anything is read or validated (401 before 422 or 400), whatever hook a
+  // route lists its authorize check under.
+  app.addHook('onRoute', (route) => {
+    for (const hook of ['preParsing', 'preValidation', 'preHandler'] as const) {
+      const listed = route[hook]
+      const hooks = (Array.isArray(listed) ? listed : listed ? [listed] : []) as Array<(...args: never[]) => unknown>
+      const checks = hooks.filter((h) => AUTHORIZE_HOOK in h)
+      if (checks.length === 0) continue
+      route[hook] = hooks.filter((h) => !(AUTHORIZE_HOOK in h)) as never
+      const first = route.onRequest
+      route.onRequest = [...checks, ...(Array.isArray(first) ? first : first ? [first] : [])] as never
+    }
+  })
+
+  // JSON nested a million levels deep costs the parser hundreds of MB: the depth is counted first.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      assertJsonDepth(body as string)
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
+    parseJson(request, body as string, done)
+  })
   await app.register(formbody)
   await app.register(swagger, {
     openapi: {
@@ -148,8 +182,13 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   }
   const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
   app.addHook('onClose', () => readAudit.close())
-  const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, readAudit, authorize: createAuthorize(authenticate),
+  // A key rotated or revoked by another process: reload at once (a revoked key must stop working).
+  const keysListener = { listening: false }
+  const stopKeysListener = await listen(deps.database, HUB_KEYS_CHANNEL, () => { deps.keys.reload().catch((err: unknown) => app.log.warn({ err }, 'reloading hub keys failed')) }, keysListener)
+  app.addHook('onClose', () => stopKeysListener())
+  const rateLimits = await createRateLimits(app, { tokenPerMinute: config.rateToken, apiPerMinute: config.rateApi, redis: deps.rateLimitRedis, prefix: config.queuePrefix })
+  const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, tokenTtlS: config.tokenTtlS, now })
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, readAudit, rateLimits, authorize: createAuthorize(authenticate, rateLimits.api),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)

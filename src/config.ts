@@ -37,6 +37,10 @@ export interface Config {
   metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
+  /** Token requests a minute per client and per address; 0 turns the limit off. */
+  rateToken: number
+  /** Requests a minute per partner on every other authenticated route; 0 turns the limit off. */
+  rateApi: number
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -129,7 +133,9 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
-    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    rateToken: integer(env, 'MHX_RATE_TOKEN', 120, 0, 1_000_000),
+    rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')

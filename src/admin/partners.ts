@@ -1,10 +1,10 @@
 // Partners of the exchange, their keys and their grants, as the operator manages them.
-import { asc, eq, gt } from 'drizzle-orm'
+import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
 import { announcePartnerChange } from '../auth/directory.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
-import { inTransaction, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, type Database, type Queryable, type Tx } from '../db/connect.js'
 import { grants, partners } from '../db/schema.js'
 import { problem } from '../problem.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
@@ -93,6 +93,7 @@ export async function listPartners (q: Queryable, limit: number, cursor?: string
 export async function changePartner (database: Database, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
   if (change.jwks) await assertUsableJwks(change.jwks)
   return inTransaction(database, async (tx) => {
+    if (change.status === 'suspended') await assertNotLastAdmin(tx, id)
     const updated = await tx.update(partners).set({ ...change, updatedAt: now }).where(eq(partners.id, id)).returning()
     if (updated.length === 0) throw problem('notFound', `no partner ${id}`)
     const detail: Record<string, unknown> = {}
@@ -103,6 +104,18 @@ export async function changePartner (database: Database, actor: string, id: stri
     await announcePartnerChange(tx, id)
     return toPartner(updated[0])
   })
+}
+
+/**
+ * The hub must keep an active admin: with none, nobody can reactivate anyone. The active admins
+ * are locked first, so two admins suspending each other at once cannot both succeed.
+ */
+async function assertNotLastAdmin (tx: Tx, id: string): Promise<void> {
+  const admins = await tx.select({ id: partners.id }).from(partners)
+    .where(and(eq(partners.status, 'active'), sql`'admin' = ANY(${partners.roles})`)).for('update')
+  if (admins.length === 1 && admins[0].id === id) {
+    throw problem('conflict', `${id} is the last active admin; make another admin active before suspending it`)
+  }
 }
 
 export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {

@@ -4,11 +4,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
+import { AUTHORIZE_HOOK, BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
+import { assertJsonDepth } from '../json-depth.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
@@ -183,7 +184,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.get('/v1/submissions', {
-    preHandler: writer,
+    onRequest: writer,
     schema: {
       tags: ['submissions'], summary: 'Your own submissions, newest first', security: BEARER,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
@@ -192,7 +193,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   }, async (request) => listSubmissions(deps.database.db, callerOf(request).partnerId, request.query.limit, request.query.cursor))
 
   app.get('/v1/submissions/:id', {
-    preHandler: writerOrAdmin,
+    onRequest: writerOrAdmin,
     schema: {
       tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
       params: IdParams,
@@ -205,7 +206,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.delete('/v1/submissions/:id', {
-    preHandler: writerOrAdmin,
+    onRequest: writerOrAdmin,
     schema: {
       tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
       params: IdParams,
@@ -254,13 +255,14 @@ function parsedBody (type: string | undefined, bytes: Buffer): unknown {
     const line = isParseFailure(failure) ? failure.error.line : 1
     throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
   }
+  if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(text)
   return type === 'application/json' ? parseJsonBody(text) : text
 }
 
-/** A preHandler admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
+/** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
 function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...others: Scope[]) {
   const check = authorize(first)
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       await check(request, reply)
     } catch (err) {
@@ -269,4 +271,5 @@ function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...other
       throw err
     }
   }
+  return Object.assign(hook, { [AUTHORIZE_HOOK]: true })
 }
