@@ -6,7 +6,7 @@
 import { cellKey, describeScore, score, solve, toCount, regionTable, type Answer, type Dim, type Equation, type Filters, type Query, type Reader, type Score, type Scored, type World } from './harness.js'
 
 export interface TableFigures { by: Dim[], k: number, cells: number, suppressed: number, queries: number, score: Score }
-export interface DifferencingFigures { attacker: string, k: number, tables: TableFigures[], overall: Score, queries: number, budgetHit: boolean }
+export interface DifferencingFigures { attacker: string, k: number, tables: TableFigures[], overall: Score, queries: number, budget: number, budgetHit: boolean }
 
 /** The four 3-D tables of the first wave's measurement, read with by=country (a reader with member grants). */
 export const COUNTRY_TABLES: Dim[][] = [
@@ -27,14 +27,14 @@ export async function differencing (world: World, reader: Reader, tables: Dim[][
     all.push(...result.scored)
     figures.push({ by, k: result.k, cells: result.scored.length, suppressed: result.scored.filter((c) => c.released === null).length, queries: reader.queries - before, score: score(result.scored, result.k) })
   }
-  return { attacker: reader.id, k, tables: figures, overall: score(all, k), queries: reader.queries, budgetHit: reader.budgetHit }
+  return { attacker: reader.id, k, tables: figures, overall: score(all, k), queries: reader.queries, budget: world.budget, budgetHit: reader.budgetHit }
 }
 
 async function attackTable (world: World, reader: Reader, by: Dim[]): Promise<{ k: number, scored: Scored[] } | undefined> {
   const target = await world.read(reader, { by })
   if (target.status !== 200) {
     if (target.status === 429) return undefined
-    throw new Error(`differencing: ${by.join(',')}: ${target.status} ${'detail' in target ? target.detail : ''}`)
+    throw new Error(`differencing: ${by.join(',')}: ${target.status} ${target.detail ?? ''}`)
   }
   const k = target.k
   // The unknowns: T's listed cells (an unlisted cell is zero).
@@ -54,7 +54,9 @@ async function attackTable (world: World, reader: Reader, by: Dim[]): Promise<{ 
       equations.push({ vars: covered, value: cell.count })
     }
   }
+  // One day's budget: differencing needs no more (and the hub would answer 429 past it).
   const ask = async (query: Query): Promise<boolean> => {
+    if (reader.queries >= world.budget) return false
     const answer = await world.read(reader, query)
     learn(query, answer)
     return answer.status !== 429
@@ -78,7 +80,7 @@ async function attackTable (world: World, reader: Reader, by: Dim[]): Promise<{ 
   // with the prefixes [p1=a], [p1=a, p2=b] too (every term large enough is released exactly).
   let solved = solve(vars.length, equations)
   for (const order of permutations(by.map((_, i) => i))) {
-    if (reader.budgetHit) break
+    if (reader.budgetHit || reader.queries >= world.budget) break
     const open = vars.flatMap((key, j) => target.cells[j].count === null && !solved.determined[j] ? [key] : [])
     if (open.length === 0) break
     for (const key of open) {
@@ -103,7 +105,7 @@ async function attackTable (world: World, reader: Reader, by: Dim[]): Promise<{ 
 }
 
 export function printDifferencing (f: DifferencingFigures, log: (line: string) => void = console.log): void {
-  log(`differencing — attacker ${f.attacker} (k ${f.k}), ${f.queries} queries${f.budgetHit ? ' (stopped by the budget: 429)' : ''}`)
+  log(`differencing — attacker ${f.attacker} (k ${f.k}), ${f.queries} queries${f.budgetHit ? ' (stopped by the budget: 429)' : ''} of a day's ${f.budget}`)
   for (const t of f.tables) log(`  by=${t.by.join(',')}: ${t.cells} cells, ${t.suppressed} hidden, ${t.queries} queries; ${describeScore(t.score)}`)
   log(`  overall: ${describeScore(f.overall)}`)
 }
