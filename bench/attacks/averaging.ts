@@ -1,7 +1,8 @@
 // Attack 2, averaging within one day's budget: each hidden target cell of a table is estimated
 // many ways whose record sets differ — other spellings of the same cell (redundant full filters on
-// other dimensions), a line minus its complement along each dimension, and the same split by a
-// random subset S of another dimension's values and its rest (4 reads) — and the estimates are
+// other dimensions), a line minus its complement along each dimension, a chain of complements from
+// the total down, and each of these split by a random subset S of another dimension's values and
+// its rest — and the estimates are
 // averaged and rounded. Distinct record sets get distinct noise under the cell-key method, so this
 // is what a query budget (and the noise design) must hold. The attack stops at the first 429.
 import { describeScore, regionTable, rng, score, toCount, type Dim, type Filters, type Reader, type Score, type Scored, type World } from './harness.js'
@@ -19,6 +20,9 @@ export interface AveragingFigures {
   budgetHit: boolean
   score: Score
 }
+
+/** A signed term of a decomposition: +1 or −1 times the count of the records the filters select. */
+type Term = [1 | -1, Filters]
 
 const SPLITS: Dim[] = ['ageBand', 'encounter', 'migrationStatus', 'insurance', 'period', 'countryOfOrigin', 'outcome', 'migrationStage']
 
@@ -51,17 +55,15 @@ export async function averaging (world: World, reader: Reader, options: { by: Di
     if (answer.status !== 200) return null
     return answer.cells[0]?.count ?? (answer.cells.length === 0 ? 0 : null)
   }
-  /** Σ over parts of (line ∧ part) − (complement ∧ part), or null if a term is hidden. */
-  const difference = async (line: Filters, complement: Filters, parts: Filters[]): Promise<number | null | 'stop'> => {
+  /** Σ sign · count(terms ∧ part) over the parts, or null if a term is hidden. */
+  const evaluate = async (terms: Term[], parts: Filters[]): Promise<number | null | 'stop'> => {
     let sum = 0
     for (const part of parts) {
-      const a = await one({ ...line, ...part })
-      if (a === 'stop') return 'stop'
-      if (a === null) return null
-      const b = await one({ ...complement, ...part })
-      if (b === 'stop') return 'stop'
-      if (b === null) return null
-      sum += a - b
+      for (const [sign, filters] of terms) {
+        const v = await one({ ...filters, ...part })
+        if (v === 'stop' || v === null) return v
+        sum += sign * v
+      }
     }
     return sum
   }
@@ -85,27 +87,40 @@ export async function averaging (world: World, reader: Reader, options: { by: Di
       if (v === 'stop') { stop = true; break }
       if (v !== null) found.push(v)
     }
-    const lines = by.map((d, i) => {
+    // Decompositions of the cell into released-size record sets: a line minus its complement along
+    // dimension i; and, for each order of the dimensions, a chain from the total down:
+    // cell = total − [p1≠a] − [p1=a, p2≠b] − [p1=a, p2=b, p3≠c].
+    const others = (i: number) => (domain.get(by[i]) ?? []).filter((w) => w !== cell.key[i])
+    const decompositions: Term[][] = []
+    by.forEach((d, i) => {
+      if (others(i).length === 0) return
       const line: Filters = Object.fromEntries(by.flatMap((e, j) => j === i ? [] : [[e, [cell.key[j]]]]))
-      const others = (domain.get(d) ?? []).filter((w) => w !== cell.key[i])
-      return others.length === 0 ? undefined : { line, complement: { ...line, [d]: others } }
-    }).filter((x) => x !== undefined)
-    // A line minus its complement, along each dimension.
-    for (const { line, complement } of lines) {
+      decompositions.push([[1, line], [-1, { ...line, [d]: others(i) }]])
+    })
+    for (const order of permutations(by.map((_, i) => i))) {
+      const terms: Term[] = [[1, {}]]
+      const prefix: Filters = {}
+      for (const i of order) {
+        if (others(i).length > 0) terms.push([-1, { ...prefix, [by[i]]: others(i) }])
+        prefix[by[i]] = [cell.key[i]]
+      }
+      decompositions.push(terms)
+    }
+    // Each decomposition whole, then split by a random subset S of another dimension's values and its rest.
+    for (const terms of decompositions) {
       if (stop || mine()) break
-      const v = await difference(line, complement, [{}])
+      const v = await evaluate(terms, [{}])
       if (v === 'stop') stop = true
       else if (v !== null) found.push(v)
     }
-    // The same, split by a random subset of another dimension's values and its rest.
-    for (let attempt = 0; !stop && !mine() && attempt < allowance * 2 && lines.length > 0; attempt++) {
-      const { line, complement } = lines[Math.floor(random() * lines.length)]
+    for (let attempt = 0; !stop && !mine() && attempt < allowance * 2 && decompositions.length > 0; attempt++) {
+      const terms = decompositions[Math.floor(random() * decompositions.length)]
       const split = splits[Math.floor(random() * splits.length)]
       const values = domain.get(split) ?? []
       if (values.length < 2) continue
       const inS = values.filter(() => random() < 0.5)
       if (inS.length === 0 || inS.length === values.length) continue
-      const v = await difference(line, complement, [{ [split]: inS }, { [split]: values.filter((w) => !inS.includes(w)) }])
+      const v = await evaluate(terms, [{ [split]: inS }, { [split]: values.filter((w) => !inS.includes(w)) }])
       if (v === 'stop') stop = true
       else if (v !== null) found.push(v)
     }
@@ -133,4 +148,9 @@ export function printAveraging (f: AveragingFigures, log: (line: string) => void
   log(`averaging — attacker ${f.attacker} (k ${f.k}), by=${f.by.join(',')}: ${f.targets} hidden target cells, ` +
     `${f.estimatesPerTarget.toFixed(1)} estimates per target, ${f.withoutEstimate} without any; ${f.queries} of ${f.budget} queries${f.budgetHit ? ' (429 reached)' : ''}`)
   log(`  ${describeScore(f.score)}`)
+}
+
+function permutations (items: number[]): number[][] {
+  if (items.length <= 1) return [items]
+  return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]))
 }

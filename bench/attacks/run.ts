@@ -40,10 +40,13 @@ export interface Figures {
 /** Runs the named attacks on `world`, each as a partner of its own (its own day's budget). */
 export async function runAttacks (world: World, plan: Plan, names: readonly AttackName[] = ATTACKS, log: (line: string) => void = () => {}): Promise<Figures> {
   const figures: Figures = {}
+  let mark = performance.now()
+  const took = () => { const now = performance.now(); const s = ((now - mark) / 1000).toFixed(1); mark = now; return `  (${s} s)` }
   if (names.includes('utility')) {
     // First, on the data as pushed (the reporter attacks retract what they push, but run it first anyway).
     figures.utility = await utility(world, await world.reader('analyst'), [...COUNTRY_TABLES, ...REGION_TABLES])
     printUtility(figures.utility, log)
+    log(took())
   }
   if (names.includes('differencing')) {
     figures.differencing = [
@@ -51,20 +54,24 @@ export async function runAttacks (world: World, plan: Plan, names: readonly Atta
       await differencing(world, await world.reader('ngo-differencing', { k: 11, regionOnly: true }), REGION_TABLES)
     ]
     for (const f of figures.differencing) printDifferencing(f, log)
+    log(took())
   }
   if (names.includes('averaging')) {
     figures.averaging = await averaging(world, await world.reader('iom-averaging'), { by: plan.averagingBy, targets: plan.averagingTargets, budget: plan.budget })
     printAveraging(figures.averaging, log)
+    log(took())
   }
   const kaz = world.ministries.get('KAZ')
   if (!kaz) throw new Error('no KAZ ministry')
   if (names.includes('padding')) {
     figures.padding = await padding(world, kaz, { by: plan.reporterBy })
     printReporter(figures.padding, log)
+    log(took())
   }
   if (names.includes('time')) {
     figures.time = await timeDifferencing(world, kaz, { by: plan.reporterBy, rounds: plan.timeRounds })
     printReporter(figures.time, log)
+    log(took())
   }
   return figures
 }
