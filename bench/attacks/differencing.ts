@@ -99,7 +99,7 @@ async function attackTable (world: World, reader: Reader, by: Dim[]): Promise<{ 
   // Every true cell (a true cell T does not list would be a zero the attacker reads as zero).
   for (const [key, count] of truth) {
     const j = index.get(key)
-    scored.push({ truth: count, released: j === undefined ? null : target.cells[j].count, estimate: j === undefined ? 0 : toCount(solved.estimate[j]) })
+    scored.push({ truth: count, released: j === undefined ? null : target.cells[j].count, estimate: j === undefined ? 0 : toCount(solved.estimate[j]), group: by.join(',') })
   }
   return { k, scored }
 }

@@ -312,7 +312,8 @@ function determinedVariables (n: number, equations: Equation[]): boolean[] {
 
 // ------------------------------------------------------------ scoring
 
-export interface Scored { truth: number, released: number | null, estimate: number | null }
+/** `group`: the table a cell is of, when cells of several tables are scored together (each has its own baseline mode). */
+export interface Scored { truth: number, released: number | null, estimate: number | null, group?: string }
 
 export interface Score {
   /** Cells whose true count is 1…k−1. */
@@ -330,17 +331,24 @@ export interface Score {
 /**
  * The BASELINE: guessing from the released value, without attacking. Guess = the released count
  * when the cell is released; else the most frequent true count among the suppressed small cells
- * of the scored set (the best constant guess, known to the harness only: generous to the release).
+ * of the scored set, per table (the best constant guess, known to the harness only: generous to the
+ * release; `mode` prints the most common of the tables' modes).
  * Also printed: guessing the midpoint of 1…k−1 for suppressed cells.
  */
-export interface Baseline { rate: number, mode: number, midpoint: number, midpointRate: number }
+export interface Baseline { rate: number, mode: number, perTable: boolean, midpoint: number, midpointRate: number }
 
 export function score (cells: Scored[], k: number): Score {
   const small = cells.filter((c) => c.truth >= 1 && c.truth < k)
-  const hidden = small.filter((c) => c.released === null)
-  const freq = new Map<number, number>()
-  for (const c of hidden) freq.set(c.truth, (freq.get(c.truth) ?? 0) + 1)
-  const mode = [...freq.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 1
+  const freq = new Map<string, Map<number, number>>()
+  for (const c of small) {
+    if (c.released !== null) continue
+    const f = freq.get(c.group ?? '') ?? new Map<number, number>()
+    f.set(c.truth, (f.get(c.truth) ?? 0) + 1)
+    freq.set(c.group ?? '', f)
+  }
+  const modeOf = (f: Map<number, number> | undefined) => [...(f ?? [])].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0] ?? 1
+  const modes = new Map([...freq].map(([g, f]) => [g, modeOf(f)]))
+  const mode = modeOf(new Map([...modes.values()].map((m) => [m, [...modes.values()].filter((x) => x === m).length])))
   const midpoint = Math.round(k / 2)
   const rateOf = (guess: (c: Scored) => number) => small.length === 0 ? 0 : small.filter((c) => guess(c) === c.truth).length / small.length
   const recovered = small.filter((c) => c.estimate === c.truth).length
@@ -352,7 +360,7 @@ export function score (cells: Scored[], k: number): Score {
     all: cells.length,
     recoveredAll,
     rateAll: cells.length === 0 ? 0 : recoveredAll / cells.length,
-    baseline: { rate: rateOf((c) => c.released ?? mode), mode, midpoint, midpointRate: rateOf((c) => c.released ?? midpoint) }
+    baseline: { rate: rateOf((c) => c.released ?? modes.get(c.group ?? '') ?? mode), mode, perTable: modes.size > 1, midpoint, midpointRate: rateOf((c) => c.released ?? midpoint) }
   }
 }
 
@@ -360,7 +368,7 @@ export const pct = (x: number): string => `${(100 * x).toFixed(1)} %`
 
 export function describeScore (s: Score): string {
   return `recovered ${s.recovered} of ${s.small} true counts 1…k−1 (${pct(s.rate)}); baseline ${pct(s.baseline.rate)} ` +
-    `(released value, else ${s.baseline.mode}; midpoint ${s.baseline.midpoint}: ${pct(s.baseline.midpointRate)}); ` +
+    `(released value, else ${s.baseline.perTable ? `each table's most frequent small count, mostly ${s.baseline.mode}` : s.baseline.mode}; midpoint ${s.baseline.midpoint}: ${pct(s.baseline.midpointRate)}); ` +
     `all cells ${s.recoveredAll} of ${s.all} (${pct(s.rateAll)})`
 }
 
