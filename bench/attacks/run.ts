@@ -1,5 +1,6 @@
 // The disclosure attacks, run together and scored against the true counts.
 // Run: npx tsx bench/attacks/run.ts [--scale small|demo] [--db pglite|postgres] [--attack NAME,…] [--budget N]
+//      [--simulate-cellkey D,V,js]  (counts replaced by a simulated cell-key release: see simulate.ts)
 //   NAME: differencing, averaging, padding, time, utility (default: all). --db defaults to PostgreSQL
 //   when DATABASE_URL is set, else PGlite. Prints each attack's figures, its baseline and the targets.
 import { fileURLToPath } from 'node:url'
@@ -8,6 +9,7 @@ import { averaging, printAveraging, type AveragingFigures } from './averaging.js
 import { COUNTRY_TABLES, differencing, printDifferencing, REGION_TABLES, type DifferencingFigures } from './differencing.js'
 import { buildWorld, pct, type Dim, type Scale, type Score, type World } from './harness.js'
 import { padding, printReporter, timeDifferencing, type ReporterFigures } from './reporter.js'
+import { parsePtable, simulateCellKey } from './simulate.js'
 import { recoveryCeiling, TARGETS } from './targets.js'
 import { printUtility, utility, type UtilityFigures } from './utility.js'
 
@@ -104,7 +106,7 @@ export function printVerdicts (figures: Figures, log: (line: string) => void = c
 }
 
 async function main () {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'demo' }, db: { type: 'string', default: 'env' }, attack: { type: 'string', default: ATTACKS.join(',') }, budget: { type: 'string' } } })
+  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'demo' }, db: { type: 'string', default: 'env' }, attack: { type: 'string', default: ATTACKS.join(',') }, budget: { type: 'string' }, 'simulate-cellkey': { type: 'string' } } })
   const scale = values.scale as Scale
   if (!(scale in PLANS)) throw new Error(`--scale: small or demo, got ${scale}`)
   const names = values.attack.split(',') as AttackName[]
@@ -115,8 +117,10 @@ async function main () {
   const inRegion = world.records.filter((r) => ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'].includes(r.country)).length
   console.log(`disclosure attacks — scale ${scale}: ${world.records.length} records pushed (${inRegion} in central-asia), hub k ${world.k}, ` +
     `query budget ${plan.budget}, ${world.hub.database.kind} (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
+  const simulated = values['simulate-cellkey'] ? parsePtable(values['simulate-cellkey']) : undefined
+  if (simulated) console.log(`SIMULATED cell-key release (D ${simulated.D}, V ${simulated.V}, js ${simulated.js}): counts are not the hub's\n`)
   try {
-    const figures = await runAttacks(world, plan, names, (line) => console.log(line))
+    const figures = await runAttacks(simulated ? simulateCellKey(world, simulated) : world, plan, names, (line) => console.log(line))
     console.log('')
     printVerdicts(figures)
     console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`)
