@@ -8,7 +8,7 @@
 // deviations −D…D, no result below 0, no count 1…js−1 unchanged): a sketch, not a tuned design.
 import { randomInt } from 'node:crypto'
 import { CENTRAL_ASIA } from '../../src/release/demo.js'
-import { matches, REGION, type Filters, type TrueRecord, type World } from './harness.js'
+import { cellKey, matches, REGION, type Filters, type TrueRecord, type World } from './harness.js'
 
 export interface SimulatedPtable { D: number, V: number, js: number }
 
@@ -58,11 +58,19 @@ export function simulateCellKey (world: World, ptable: SimulatedPtable): World {
       const answer = await world.read(reader, query, options)
       if (answer.status !== 200) return answer
       const region = query.region ?? REGION
-      const scope = world.records.filter((r) => (region === REGION ? CENTRAL_ASIA : [region]).includes(r.country))
+      const members = region === REGION ? CENTRAL_ASIA : [region]
+      const filters: Filters = query.filters ?? {}
+      // The records of each listed cell, in one pass.
+      const byCell = new Map<string, TrueRecord[]>()
+      for (const r of world.records) {
+        if (!members.includes(r.country) || !matches(r, filters)) continue
+        const key = cellKey(query.by.map((d) => r[d]))
+        const list = byCell.get(key)
+        if (list) list.push(r)
+        else byCell.set(key, [r])
+      }
       const cells = answer.cells.map((cell) => {
-        const filters: Filters = { ...query.filters }
-        query.by.forEach((d, i) => { filters[d] = [cell.key[i]] })
-        const count = release(scope.filter((r) => matches(r, filters)))
+        const count = release(byCell.get(cellKey(cell.key)) ?? [])
         return { key: cell.key, count: count < answer.k ? null : count }
       })
       return { ...answer, cells }

@@ -3,9 +3,28 @@
 // 1…k−1 no more often than the baseline guess allows (bench/attacks/targets.ts), and the release
 // must keep its utility. The first wave (suppression) fails these: that is the measurement.
 import t from 'tap'
-import { buildWorld } from '../../bench/attacks/harness.js'
+import { buildWorld, score, solve } from '../../bench/attacks/harness.js'
 import { ATTACKS, PLANS, runAttacks, verdicts } from '../../bench/attacks/run.js'
 import { TARGETS } from '../../bench/attacks/targets.js'
+
+t.test('the solver: exact counts where the equations determine them, and which they do not', async (t) => {
+  // x0 + x1 = 5, x1 + x2 = 7, x2 = 4 → x = (2, 3, 4); x3 + x4 = 9 leaves x3 and x4 open.
+  const { estimate, determined } = solve(5, [{ vars: [0, 1], value: 5 }, { vars: [1, 2], value: 7 }, { vars: [2], value: 4 }, { vars: [3, 4], value: 9 }])
+  t.same([0, 1, 2].map((j) => Math.round(estimate[j])), [2, 3, 4])
+  t.same(determined, [true, true, true, false, false])
+})
+
+t.test('the baseline guesses the released value, else the most frequent hidden small count', async (t) => {
+  const s = score([
+    { truth: 1, released: null, estimate: 1 }, { truth: 1, released: null, estimate: 2 }, { truth: 3, released: null, estimate: 3 },
+    { truth: 4, released: 5, estimate: 4 }, { truth: 4, released: 4, estimate: 4 }, { truth: 9, released: 9, estimate: 9 }
+  ], 5)
+  t.equal(s.small, 5)
+  t.equal(s.recovered, 4)
+  t.equal(s.baseline.mode, 1)
+  t.equal(s.baseline.rate, 3 / 5, 'the two hidden 1s and the 4 released as 4')
+  t.equal(s.rateAll, 5 / 6)
+})
 
 const plan = PLANS.small
 const world = await buildWorld({ scale: 'small', budget: plan.budget, t })
