@@ -7,7 +7,7 @@ import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
 import { MAX_CELLS, queryKey, rollUp, type RollupCache } from './aggregate.js'
 import type { Vocabulary } from './dimensions.js'
-import { render, type Answer, type AnswerCell, type Format } from './format.js'
+import { render, type Answer, type AnswerCell, type Format, type RenderOptions } from './formats/index.js'
 import { permitRead, readability } from './grants.js'
 import { badParameter, checkFiltersInRegion, parseAggregateQuery, type RawAggregateQuery } from './query.js'
 import { suppress } from './suppression.js'
@@ -62,6 +62,8 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
     by: query.by,
     filters: query.filters,
     k: permit.k,
+    // Provisional until the cell-key method lands: the release logic sets the real method and ptable.
+    disclosure: { method: 'cellkey', ptable: null },
     lastUpdated: version.lastUpdated?.toISOString() ?? null,
     cells: released.cells
   }
@@ -69,21 +71,22 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
   return {
     answer,
     // The same query, data version and k always render the same bytes: render each format once.
-    body (format) {
-      let body = bodies.get(format)
-      if (body === undefined) bodies.set(format, body = render(answer, format))
+    body (format, options) {
+      const key = `${format}:${options.labels ?? ''}`
+      let body = bodies.get(key)
+      if (body === undefined) bodies.set(key, body = render(answer, format, options))
       return body
     }
   }
 }
 
-/** The cells released at one k from one roll-up, and their rendered answers by format. */
-interface Released { cells: AnswerCell[], bodies: Map<Format, string> }
+/** The cells released at one k from one roll-up, and their rendered answers by format and labels. */
+interface Released { cells: AnswerCell[], bodies: Map<string, string> }
 
 export interface Release {
   answer: Answer
-  /** The answer in `format`, rendered. */
-  body (format: Format): string
+  /** The answer in `format`, rendered (with the same options, the public URL, each time). */
+  body (format: Format, options: RenderOptions): string
 }
 
 export interface RegionListing {
