@@ -122,17 +122,18 @@ export function measure (id: MeasureId, publicUrl: string, names: Names) {
     publisher: 'Migrant Health Exchange',
     description: `${m.description} Counts are perturbed by the cell-key method (see GET /v1/disclosure) unless the reader reads only its own country; counts below the read's k are not released.`,
     scoring: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-scoring', code: 'cohort', display: 'Cohort' }] },
+    // FHIRPath over a record of the migrant-health-event schema (conditionGroup: its condition's group).
     group: [{
       code: { coding: [{ system: systemOf(publicUrl, 'measure-group'), code: 'count' }], text: 'Count' },
       population: [{
         code: INITIAL_POPULATION,
-        description: `Records of record type "${m.recordType}" in the period`,
-        criteria: { language: 'text/plain', expression: `recordType = ${m.recordType}` }
+        description: `Records of record type "${m.recordType}" in the period (every record of migrant-health-event 1.0.0 is a contact)`,
+        criteria: { language: 'text/fhirpath', expression: `recordType = '${m.recordType}'` }
       }],
       stratifier: DIMENSIONS.map((dim) => ({
         code: dimensionConcept(publicUrl, dim, names),
         description: names.dimension(dim, 'en'),
-        criteria: { language: 'text/plain', expression: dim }
+        criteria: { language: 'text/fhirpath', expression: dim }
       }))
     }]
   }
