@@ -39,7 +39,7 @@ t.test('one by dimension: strata with a value; protected counts absent with data
   t.same(invalid(report), [])
   t.same(report.period, { start: '2024-02-01', end: '2024-02-29' }, 'a leap February ends on the 29th')
   t.same(report.subject.identifier, { system: 'urn:iso:std:iso:3166', value: 'KAZ' })
-  const group = report.group[0] as { population: unknown[], stratifier: Array<{ code: Array<{ coding: Array<{ code: string }> }>, stratum: Array<Record<string, any>> }> }
+  const group = report.group[0] as { population: unknown[], stratifier: Array<{ code: Array<{ coding: Array<{ code: string }> }>, stratum: Array<Record<string, Record<string, unknown> & Array<Record<string, unknown>>>> }> }
   t.same(group.population, [{ code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-population', code: 'initial-population', display: 'Initial Population' }] } }], 'with by, the total is not summed from cells')
   const [stratifier] = group.stratifier
   t.same(stratifier.code.map((c) => c.coding[0].code), ['sex'])
@@ -55,8 +55,9 @@ t.test('several by dimensions: one stratifier, strata with a component per dimen
     cells: [{ key: ['KAZ', 'KZ-75', '2026-01'], count: 12, suppressed: null }, { key: ['KGZ', '_Z', '2026-02'], count: 40, suppressed: null }]
   }), PUBLIC_URL, names)
   t.same(invalid(report), [])
-  const stratum = (report.group[0] as any).stratifier[0].stratum
-  t.same(stratum[0].component.map((c: any) => [c.code.coding[0].code, c.value.coding[0].system, c.value.coding[0].code]), [
+  interface Coded { coding: Array<{ system: string, code: string }> }
+  const stratum = (report.group[0] as { stratifier: Array<{ stratum: Array<{ component: Array<{ code: Coded, value: Coded }> }> }> }).stratifier[0].stratum
+  t.same(stratum[0].component.map((c) => [c.code.coding[0].code, c.value.coding[0].system, c.value.coding[0].code]), [
     ['country', 'urn:iso:std:iso:3166', 'KAZ'],
     ['subnationalArea', 'urn:iso:std:iso:3166:-2', 'KZ-75'],
     ['period', 'http://mhx.test/v1/fhir/CodeSystem/period', '2026-01']
