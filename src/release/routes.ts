@@ -130,6 +130,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     return reply.send(body(format, { names, publicUrl, labels: labels as Language | undefined }))
   })
 
+  let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined
   app.get('/v1/sdmx/structure', {
     schema: {
       tags: ['aggregates'],
@@ -139,8 +140,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: Type.Object({ meta: Type.Object({}, { additionalProperties: true }), data: Type.Object({}, { additionalProperties: true }) }) } } } }
     }
   }, async (_request, reply) => {
-    const structure = sdmxStructure({ names, vocabulary, regions: await listRegions(deps.database.db) }, deps.now().toISOString())
-    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure)
+    // Built again only when a region was created (regions are immutable): a public route stays cheap.
+    const regions = await listRegions(deps.database.db)
+    const key = regions.map((r) => r.code).join(',')
+    if (structure?.key !== key) structure = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString()) }
+    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure.body)
   })
 
   app.get('/v1/fhir/Measure/:id', {

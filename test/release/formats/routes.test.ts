@@ -33,6 +33,11 @@ t.test('GET /v1/sdmx/structure is public and lists the stored regions', async (t
   const { data } = res.json()
   t.ok(data.codelists.find((c: { id: string }) => c.id === 'CL_AREA').codes.some((c: { id: string }) => c.id === 'central-asia'))
   t.equal(data.dataStructures[0].dataStructureComponents.dimensionList.dimensions.length + 1, SDMX_DIMENSIONS.length)
+
+  const created = await app.inject({ method: 'POST', url: '/v1/admin/regions', headers: { authorization: `Bearer ${await hub.token(hub.admin)}` }, payload: { code: 'caspian', name: 'Caspian', members: ['KAZ', 'TKM'] } })
+  t.equal(created.statusCode, 201, created.body)
+  const after = (await app.inject({ method: 'GET', url: '/v1/sdmx/structure' })).json().data
+  t.same(after.codelists.find((c: { id: string }) => c.id === 'CL_AREA').codes.find((c: { id: string }) => c.id === 'caspian')?.names, { en: 'Caspian', ru: 'Caspian' }, 'a region created since is listed')
 })
 
 t.test('SDMX-CSV of several query shapes loads into one table, every code in the published codelists', async (t) => {
