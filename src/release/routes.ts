@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
-import { createRegionLookup } from '../admin/regions.js'
+import { createRegionLookup, listRegions } from '../admin/regions.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
@@ -10,7 +10,9 @@ import { every } from '../ops/periodic.js'
 import { createRollupCache } from './aggregate.js'
 import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
-import { CONTENT_TYPE, negotiate } from './format.js'
+import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
+import { isMeasureId, measure } from './formats/fhir.js'
+import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
 import { buildPtable } from './ptable.js'
 import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from './release.js'
@@ -25,6 +27,7 @@ const AggregatesQuery = Type.Object({
   to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
   by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
   periodType: Type.Optional(Type.String({ maxLength: 8, description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })),
+  labels: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ru')], { description: 'names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays' })),
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
 }, { additionalProperties: false })
 
@@ -68,7 +71,8 @@ const AnswerSchema = Type.Object({
   k: Type.Integer({ description: 'cells whose released count is below k are withheld (1 when nothing is: disclosure.method none)' }),
   disclosure: DisclosureOfAnswer,
   lastUpdated: Nullable(Type.String({ format: 'date-time', description: 'when the cells of this region last changed' })),
-  cells: Type.Array(Cell)
+  cells: Type.Array(Cell),
+  labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
 })
 
 const RegionListing = Type.Object({
@@ -81,13 +85,18 @@ const RegionListing = Type.Object({
   k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' })
 })
 
+const ACCEPTED = 'application/json, text/csv, application/vnd.sdmx.data+csv;version=2.0.0, application/fhir+json or application/adx+xml'
+
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
   const { config } = deps
   const budget = createQueryBudget(deps.database.db, config.queryBudget, deps.now)
+  const vocabulary = loadVocabulary(deps.schemas)
+  const names = loadNames(deps.schemas)
+  const { publicUrl } = config
   const release: ReleaseDeps = {
     db: deps.database.db,
-    vocabulary: loadVocabulary(deps.schemas),
+    vocabulary,
     cache: createRollupCache(),
     audit: deps.readAudit,
     regionOf: createRegionLookup(deps.database.db),
@@ -132,7 +141,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     schema: {
       tags: ['aggregates'],
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
+      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of GET /v1/fhir/Measure/migrant-health-contacts); application/adx+xml (ADX, the shape ADX intake takes). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: BEARER,
       querystring: AggregatesQuery,
       response: {
@@ -141,7 +150,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
           content: {
             'application/json': { schema: AnswerSchema },
             'text/csv': { schema: Type.String() },
-            'application/vnd.sdmx.data+csv': { schema: Type.String() }
+            'application/vnd.sdmx.data+csv': { schema: Type.String() },
+            'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('MeasureReport') }, { additionalProperties: true, description: 'FHIR R4 MeasureReport' }) },
+            'application/adx+xml': { schema: Type.String() }
           }
         },
         ...problemResponses(400, 401, 403, 406, 429, 503)
@@ -149,11 +160,50 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     }
   }, async (request, reply) => {
     const format = negotiate(request.headers.accept)
-    if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/vnd.sdmx.data+csv;version=2.0.0')
-    const { answer, body } = await readAggregates(release, callerOf(request).partnerId, request.query as Record<string, string>)
+    if (!format) throw problem('notAcceptable', `this route answers ${ACCEPTED}`)
+    const { labels, ...raw } = request.query as Record<string, string | undefined>
+    if (format === 'sdmx') {
+      const fault = sdmxFault(raw)
+      if (fault) throw fault
+    }
+    const { answer, body } = await readAggregates(release, callerOf(request).partnerId, raw)
     void reply.header('cache-control', 'no-store').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
-    return reply.send(body(format))
+    return reply.send(body(format, { names, publicUrl, labels: labels as Language | undefined }))
+  })
+
+  let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined
+  app.get('/v1/sdmx/structure', {
+    schema: {
+      tags: ['aggregates'],
+      summary: 'The SDMX structure of the aggregates: data structure definition, codelists (en, ru) and dataflow',
+      description: 'An SDMX-JSON 2.0 structure message. Every SDMX-CSV answer of GET /v1/aggregates uses this structure (STRUCTURE_ID MHX:MIGRANT_HEALTH(1.0.0)) and only its codes.',
+      security: [],
+      response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: Type.Object({ meta: Type.Object({}, { additionalProperties: true }), data: Type.Object({}, { additionalProperties: true }) }) } } } }
+    }
+  }, async (_request, reply) => {
+    // Built again only when a region was created (regions are immutable): a public route stays cheap.
+    const regions = await listRegions(deps.database.db)
+    const key = regions.map((r) => r.code).join(',')
+    if (structure?.key !== key) structure = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString()) }
+    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure.body)
+  })
+
+  app.get('/v1/fhir/Measure/:id', {
+    schema: {
+      tags: ['aggregates'],
+      summary: 'A FHIR R4 Measure that aggregate answers report on (MeasureReport.measure)',
+      security: [],
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: {
+        200: { description: 'FHIR R4 Measure', content: { 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('Measure') }, { additionalProperties: true }) } } },
+        ...problemResponses(404)
+      }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (!isMeasureId(id)) throw problem('notFound', `no Measure "${id}" (this hub reports migrant-health-contacts)`)
+    return reply.type(CONTENT_TYPE.fhir).send(measure(id, publicUrl, names))
   })
 }

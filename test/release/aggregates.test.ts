@@ -174,26 +174,23 @@ t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
   t.match(csvRes.headers['content-type'], /^text\/csv/)
   t.ok(csvRes.headers['last-modified'])
   const csv = parse(csvRes.body, { columns: true }) as Record<string, string>[]
-  t.same(Object.keys(csv[0]), ['country', 'sex', 'conditionGroup', 'count', 'suppressed'])
+  t.same(Object.keys(csv[0]), ['country', 'sex', 'conditionGroup', 'count', 'suppressed', 'disclosure'])
   t.same(csv, json.cells.map((c: Record<string, unknown>) => ({
-    country: c.country, sex: c.sex, conditionGroup: c.conditionGroup ?? '', count: c.count === null ? '' : String(c.count), suppressed: c.suppressed ?? ''
+    country: c.country, sex: c.sex, conditionGroup: c.conditionGroup ?? '', count: c.count === null ? '' : String(c.count), suppressed: c.suppressed ?? '', disclosure: json.disclosure.method
   })))
 
+  // The SDMX-CSV layout itself is tested in formats/sdmx.test.ts; here, the same cells.
   const sdmxRes = await read(partners.iom, query, 'application/vnd.sdmx.data+csv;version=2.0.0')
   t.equal(sdmxRes.statusCode, 200, sdmxRes.body)
   t.match(sdmxRes.headers['content-type'], /^application\/vnd\.sdmx\.data\+csv; version=2\.0\.0/)
   const sdmx = parse(sdmxRes.body, { columns: true }) as Record<string, string>[]
-  t.same(Object.keys(sdmx[0]), ['STRUCTURE', 'STRUCTURE_ID', 'ACTION', 'REF_AREA', 'SEX', 'CONDITION_GROUP', 'OBS_VALUE', 'CONF_STATUS'])
-  const conf = { primary: 'A' } as Record<string, string>
-  t.same(sdmx, json.cells.map((c: Record<string, unknown>) => ({
-    STRUCTURE: 'dataflow', STRUCTURE_ID: 'MHX:MIGRANT_HEALTH(1.0.0)', ACTION: 'I',
-    REF_AREA: c.country, SEX: c.sex, CONDITION_GROUP: c.conditionGroup ?? '_Z',
-    OBS_VALUE: c.count === null ? '' : String(c.count), CONF_STATUS: c.suppressed ? conf[c.suppressed as string] : 'F'
-  })))
+  t.same(sdmx.map((r) => [r.STRUCTURE_ID, r.REF_AREA, r.SEX, r.CONDITION_GROUP, r.AGE_BAND, r.TIME_PERIOD, r.OBS_VALUE, r.CONF_STATUS]), json.cells.map((c: Record<string, unknown>) => [
+    'MHX:MIGRANT_HEALTH(1.0.0)', c.country, c.sex, c.conditionGroup ?? '_Z', '_T', '2026-01-01/P6M', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F'
+  ]))
 
   const suppressedCsv = parse((await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`, 'application/vnd.sdmx.data+csv;version=2.0.0')).body, { columns: true }) as Record<string, string>[]
   const kgz = expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] })
-  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.OBS_VALUE, r.CONF_STATUS]), kgz.map((c) => ['KGZ', (c as Record<string, unknown>).sex, c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F']), 'REF_AREA is the region when by has no country')
+  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.TIME_PERIOD, r.OBS_VALUE, r.CONF_STATUS]), kgz.map((c) => ['KGZ', (c as Record<string, unknown>).sex, '2026-02', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F']), 'REF_AREA is the region when by has no country')
 
   t.equal((await read(partners.iom, query, 'application/xml')).statusCode, 406)
   t.equal((await read(partners.iom, query, 'text/csv;q=0.5, application/json')).headers['content-type'], 'application/json; charset=utf-8', 'q values decide')
