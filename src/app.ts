@@ -19,10 +19,11 @@ import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
 import type { SchemaRegistry } from './intake/registry.js'
-import { intakeRoutes } from './intake/routes.js'
+import { OPENAPI_SHAPES as INTAKE_SHAPES, intakeRoutes } from './intake/routes.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
+import { openapiOptions } from './ops/openapi.js'
 import { opsRoutes } from './ops/routes.js'
-import { releaseRoutes } from './release/routes.js'
+import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
@@ -53,6 +54,9 @@ export interface RouteDeps extends Required<Omit<AppDeps, 'logger'>> {
 }
 
 export type App = FastifyInstance
+
+/** Shapes the OpenAPI document shares as components.schemas (by $ref). */
+const OPENAPI_SHAPES = { ...INTAKE_SHAPES, ...RELEASE_SHAPES }
 
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -109,30 +113,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   })
 
   await app.register(formbody)
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Migrant Health Exchange (mhx)',
-        version: '1.0.0',
-        description: 'Cross-border exchange of anonymized migrant-health data: ministries push records, partners read regional aggregates behind grants, with disclosure control.'
-      },
-      servers: [{ url: config.publicUrl }],
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (at+jwt), from POST /v1/oauth/token' }
-        }
-      },
-      tags: [
-        { name: 'auth', description: 'Tokens (RFC 7523 private_key_jwt) and the hub keys' },
-        { name: 'schemas', description: 'Shared record schemas and catalogs' },
-        { name: 'submissions', description: 'Reporters push anonymized records' },
-        { name: 'aggregates', description: 'Readers pull regional aggregates' },
-        { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
-        { name: 'ops', description: 'Health, metrics, documentation' }
-      ]
-    }
-  })
+  await app.register(swagger, openapiOptions({ config, schemas: deps.schemas, shapes: OPENAPI_SHAPES }))
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   const now = deps.now ?? (() => new Date())
@@ -193,7 +174,9 @@ function clientMessage (error: FastifyError): string {
 
 /** An Ajv error as `{path, message}`, naming the field (unknown fields included). */
 export function fieldError (e: ErrorObject, part: string): FieldError {
-  const base = part === 'body' ? e.instancePath || '/' : `${part}${e.instancePath ? e.instancePath.replace(/^\//, '.').replace(/\//g, '.') : ''}`
+  // Query parameters are named as given (region, periodType); path parameters and headers with their part.
+  const prefix = part === 'querystring' ? '' : part
+  const base = part === 'body' ? e.instancePath || '/' : `${prefix}${e.instancePath ? e.instancePath.replace(/^\//, prefix ? '.' : '').replace(/\//g, '.') : ''}`
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty
     return { path: part === 'body' ? `${e.instancePath}/${extra}` : `${part === 'querystring' ? '' : part + '.'}${extra}`, message: `unknown field "${extra}"` }

@@ -9,37 +9,45 @@ import { problem, problemResponses } from '../problem.js'
 import { createRollupCache } from './aggregate.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, negotiate } from './format.js'
-import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
+import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
+const Dimension = Type.Unsafe<string>({ type: 'string', enum: [...DIMENSIONS], description: 'a dimension of the aggregates' })
+const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], default: 'month', description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
 
 const AggregatesQuery = Type.Object({
   region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),
   from: Type.String({ maxLength: 7, description: 'first month, YYYY-MM' }),
   to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
   by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
-  periodType: Type.Optional(Type.String({ maxLength: 8, description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })),
+  periodType: Type.Optional(PeriodType),
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
 }, { additionalProperties: false })
 
 const Cell = Type.Object({
-  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String()))])),
-  count: Type.Union([Type.Integer(), Type.Null()]),
-  suppressed: Type.Union([Type.Literal('primary'), Type.Literal('secondary'), Type.Null()])
-})
+  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String({ description: `its ${d} (a by dimension); null: absent in the records (_Z in SDMX)` })))])),
+  count: Type.Union([Type.Integer(), Type.Null()], { description: 'null when protected' }),
+  suppressed: Type.Union([Type.Literal('primary'), Type.Literal('secondary'), Type.Null()], { description: 'primary: 1 ≤ count < k; secondary: protects a primary one from subtraction' })
+}, { description: 'One cell of an answer: its by dimensions and its count', examples: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'male', count: null, suppressed: 'primary' }] })
 
 const AnswerSchema = Type.Object({
   region: Type.String(),
   from: Type.String(),
   to: Type.String(),
-  periodType: Type.String(),
-  by: Type.Array(Type.String()),
+  periodType: PeriodType,
+  by: Type.Array(Dimension),
   filters: Type.Record(Type.String(), Type.Array(Type.String())),
   k: Type.Integer({ description: 'cells with 1 ≤ count < k are suppressed' }),
   lastUpdated: Nullable(Type.String({ format: 'date-time', description: 'when the cells of this region last changed' })),
   cells: Type.Array(Cell)
+}, {
+  description: 'An aggregates answer (application/json)',
+  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'male', count: null, suppressed: 'primary' }] }]
 })
+
+/** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts). */
+export const OPENAPI_SHAPES = { Answer: AnswerSchema, Cell, Dimension, PeriodType }
 
 const RegionListing = Type.Object({
   code: Type.String(),
@@ -67,7 +75,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   app.get('/v1/regions', {
     preHandler: reader,
     schema: {
-      tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
+      tags: ['aggregates'], operationId: 'listRegions', summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...problemResponses(401, 403) }
     }
   }, async (request) => ({ items: await regionsFor(release, callerOf(request).partnerId) }))
@@ -82,6 +90,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     },
     schema: {
       tags: ['aggregates'],
+      operationId: 'readAggregates',
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
       description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: BEARER,
