@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
@@ -21,12 +21,13 @@ import type { Database } from './db/connect.js'
 import type { SchemaRegistry } from './intake/registry.js'
 import { OPENAPI_SHAPES as INTAKE_SHAPES, intakeRoutes } from './intake/routes.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
+import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http.js'
 import { openapiOptions } from './ops/openapi.js'
 import { opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
 
 export interface AppDeps {
   config: Config
@@ -93,6 +94,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     keepAliveTimeout: 72_000,
     requestTimeout: 120_000,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
     ajv: { customOptions: BODY_AJV }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.headersTimeout = 30_000
@@ -106,11 +108,15 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
   })
   app.decorateRequest('caller', null)
-  app.setErrorHandler(answerProblem)
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const [status, body] = problemOf(error, request)
+    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(absoluteProblem(body, config.publicUrl, request.id))
+  })
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`))
+      .send(absoluteProblem(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`), config.publicUrl, request.id))
   })
+  await httpConventions(app, config)
 
   await app.register(formbody)
   await app.register(swagger, openapiOptions({ config, schemas: deps.schemas, shapes: OPENAPI_SHAPES }))
@@ -145,23 +151,20 @@ export async function buildApp (deps: AppDeps): Promise<App> {
 }
 
 /** One central error handler: 4xx keep their message, 5xx say only "Internal Server Error". */
-function answerProblem (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof HttpProblem) {
-    return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem())
-  }
+function problemOf (error: FastifyError, request: FastifyRequest): [number, Problem] {
+  if (error instanceof HttpProblem) return [error.status, error.toProblem()]
   if (error.validation) {
     const part = error.validationContext ?? 'body'
     const errors = error.validation.map((e) => fieldError(e as ErrorObject, part))
     const status = part === 'body' ? 422 : 400
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+    return [status, problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors })]
   }
   const status = error.statusCode ?? 500
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, 'Internal Server Error'))
+    return [status, problemFor(status, 'Internal Server Error')]
   }
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, clientMessage(error)))
+  return [status, problemFor(status, clientMessage(error))]
 }
 
 function clientMessage (error: FastifyError): string {

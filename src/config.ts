@@ -31,6 +31,8 @@ export interface Config {
   metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins: string[]
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -84,6 +86,22 @@ function queuePrefix (env: Env): string {
   return raw
 }
 
+/** MHX_CORS_ORIGINS: a comma list of origins (scheme://host[:port], no path). */
+function origins (env: Env): string[] {
+  const raw = env.MHX_CORS_ORIGINS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((origin) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('MHX_CORS_ORIGINS', `"${origin}" is not an origin like https://dashboard.example.org (scheme, host and port only)`)
+    }
+    return origin
+  })
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** `role` overrides MHX_ROLE (npm run worker is always a worker). */
@@ -120,7 +138,8 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
-    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    corsOrigins: origins(env)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')

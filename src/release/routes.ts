@@ -111,7 +111,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     const format = negotiate(request.headers.accept)
     if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/vnd.sdmx.data+csv;version=2.0.0')
     const { answer, body } = await readAggregates(release, callerOf(request).partnerId, request.query as Record<string, string>)
-    void reply.header('cache-control', 'no-store').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
+    void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
     return reply.send(body(format))
