@@ -156,13 +156,16 @@ export interface CliConfig {
   url: string
   partner: string | undefined
   keyFile: string | undefined
+  /** MHX_DATA_DIR: where the service wrote admin.private.jwk at first start (default ./.mhx). */
+  dataDir: string | undefined
 }
 
-/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE; flags override them. */
+/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE, MHX_DATA_DIR; flags override them. */
 export function loadCliConfig (env: Env = process.env): CliConfig {
   return {
     url: (url(env, 'MHX_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
     partner: env.MHX_PARTNER || undefined,
-    keyFile: env.MHX_KEY_FILE || undefined
+    keyFile: env.MHX_KEY_FILE || undefined,
+    dataDir: env.MHX_DATA_DIR || undefined
   }
 }
