@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
@@ -24,13 +24,15 @@ import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
 import type { SchemaRegistry } from './intake/registry.js'
-import { intakeRoutes } from './intake/routes.js'
+import { OPENAPI_SHAPES as INTAKE_SHAPES, intakeRoutes } from './intake/routes.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
+import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http.js'
+import { openapiOptions } from './ops/openapi.js'
 import { opsRoutes } from './ops/routes.js'
-import { releaseRoutes } from './release/routes.js'
+import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
 
 export interface AppDeps {
   config: Config
@@ -61,6 +63,9 @@ export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitR
 }
 
 export type App = FastifyInstance
+
+/** Shapes the OpenAPI document shares as components.schemas (by $ref). */
+const OPENAPI_SHAPES = { ...INTAKE_SHAPES, ...RELEASE_SHAPES }
 
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -97,6 +102,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     keepAliveTimeout: 72_000,
     requestTimeout: 120_000,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
     ajv: { customOptions: BODY_AJV }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.headersTimeout = 30_000
@@ -110,11 +116,17 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
   })
   app.decorateRequest('caller', null)
-  app.setErrorHandler(answerProblem)
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const [status, body] = problemOf(error, request)
+    // A problem that says when to come back (the query budget: at 00:00 UTC) says it in the header.
+    if (error instanceof HttpProblem && typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
+    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(absoluteProblem(body, config.publicUrl, request.id))
+  })
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`))
+      .send(absoluteProblem(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`), config.publicUrl, request.id))
   })
+  await httpConventions(app, config)
 
   // Authentication before anything is read or validated (401 before 422 or 400), whatever hook a
   // route lists its authorize check under.
@@ -143,30 +155,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     parseJson(request, body as string, done)
   })
   await app.register(formbody)
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Migrant Health Exchange (mhx)',
-        version: '1.0.0',
-        description: 'Cross-border exchange of anonymized migrant-health data: ministries push records, partners read regional aggregates behind grants, with disclosure control.'
-      },
-      servers: [{ url: config.publicUrl }],
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (at+jwt), from POST /v1/oauth/token' }
-        }
-      },
-      tags: [
-        { name: 'auth', description: 'Tokens (RFC 7523 private_key_jwt) and the hub keys' },
-        { name: 'schemas', description: 'Shared record schemas and catalogs' },
-        { name: 'submissions', description: 'Reporters push anonymized records' },
-        { name: 'aggregates', description: 'Readers pull regional aggregates' },
-        { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
-        { name: 'ops', description: 'Health, metrics, documentation' }
-      ]
-    }
-  })
+  await app.register(swagger, openapiOptions({ config, schemas: deps.schemas, shapes: OPENAPI_SHAPES }))
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   const now = deps.now ?? (() => new Date())
@@ -203,25 +192,20 @@ export async function buildApp (deps: AppDeps): Promise<App> {
 }
 
 /** One central error handler: 4xx keep their message, 5xx say only "Internal Server Error". */
-function answerProblem (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof HttpProblem) {
-    // A problem that says when to come back (429, 503) says it in the header too.
-    if (typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
-    return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem())
-  }
+function problemOf (error: FastifyError, request: FastifyRequest): [number, Problem] {
+  if (error instanceof HttpProblem) return [error.status, error.toProblem()]
   if (error.validation) {
     const part = error.validationContext ?? 'body'
     const errors = error.validation.map((e) => fieldError(e as ErrorObject, part))
     const status = part === 'body' ? 422 : 400
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+    return [status, problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors })]
   }
   const status = error.statusCode ?? 500
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, 'Internal Server Error'))
+    return [status, problemFor(status, 'Internal Server Error')]
   }
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, clientMessage(error)))
+  return [status, problemFor(status, clientMessage(error))]
 }
 
 function clientMessage (error: FastifyError): string {
@@ -234,7 +218,9 @@ function clientMessage (error: FastifyError): string {
 
 /** An Ajv error as `{path, message}`, naming the field (unknown fields included). */
 export function fieldError (e: ErrorObject, part: string): FieldError {
-  const base = part === 'body' ? e.instancePath || '/' : `${part}${e.instancePath ? e.instancePath.replace(/^\//, '.').replace(/\//g, '.') : ''}`
+  // Query parameters are named as given (region, periodType); path parameters and headers with their part.
+  const prefix = part === 'querystring' ? '' : part
+  const base = part === 'body' ? e.instancePath || '/' : `${prefix}${e.instancePath ? e.instancePath.replace(/^\//, prefix ? '.' : '').replace(/\//g, '.') : ''}`
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty
     return { path: part === 'body' ? `${e.instancePath}/${extra}` : `${part === 'querystring' ? '' : part + '.'}${extra}`, message: `unknown field "${extra}"` }

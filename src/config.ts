@@ -41,6 +41,8 @@ export interface Config {
   rateToken: number
   /** Requests a minute per partner on every other authenticated route; 0 turns the limit off. */
   rateApi: number
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins: string[]
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -94,6 +96,22 @@ function queuePrefix (env: Env): string {
   return raw
 }
 
+/** MHX_CORS_ORIGINS: a comma list of origins (scheme://host[:port], no path). */
+function origins (env: Env): string[] {
+  const raw = env.MHX_CORS_ORIGINS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((origin) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('MHX_CORS_ORIGINS', `"${origin}" is not an origin like https://dashboard.example.org (scheme, host and port only)`)
+    }
+    return origin
+  })
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** `role` overrides MHX_ROLE (npm run worker is always a worker). */
@@ -135,7 +153,8 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     rateToken: integer(env, 'MHX_RATE_TOKEN', 120, 0, 1_000_000),
-    rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000)
+    rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000),
+    corsOrigins: origins(env)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')
@@ -152,13 +171,16 @@ export interface CliConfig {
   url: string
   partner: string | undefined
   keyFile: string | undefined
+  /** MHX_DATA_DIR: where the service wrote admin.private.jwk at first start (default ./.mhx). */
+  dataDir: string | undefined
 }
 
-/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE; flags override them. */
+/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE, MHX_DATA_DIR; flags override them. */
 export function loadCliConfig (env: Env = process.env): CliConfig {
   return {
     url: (url(env, 'MHX_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
     partner: env.MHX_PARTNER || undefined,
-    keyFile: env.MHX_KEY_FILE || undefined
+    keyFile: env.MHX_KEY_FILE || undefined,
+    dataDir: env.MHX_DATA_DIR || undefined
   }
 }

@@ -47,7 +47,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post('/v1/admin/partners', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Register a partner with its public keys', security: BEARER,
+      tags: ['admin'], operationId: 'createPartner', summary: 'Register a partner with its public keys', security: BEARER,
       body: Type.Object({
         id: PartnerId,
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -65,7 +65,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/partners', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'List partners', security: BEARER,
+      tags: ['admin'], operationId: 'listPartners', summary: 'List partners', security: BEARER,
       querystring: Type.Object(PageQuery),
       response: { 200: pageOf(Partner), ...problemResponses(400, 401, 403) }
     }
@@ -74,7 +74,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/partners/:id', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'One partner', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartner', summary: 'One partner', security: BEARER, params: IdParams,
       response: { 200: Partner, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => getPartner(db, request.params.id))
@@ -82,7 +82,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.patch('/v1/admin/partners/:id', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'changePartner', summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
       body: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -99,7 +99,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/partners/:id/grants', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: "A partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartnerGrants', summary: "A partner's grants", security: BEARER, params: IdParams,
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
@@ -110,7 +110,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.put('/v1/admin/partners/:id/grants', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: "Replace a partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'replacePartnerGrants', summary: "Replace a partner's grants", security: BEARER, params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }
@@ -124,7 +124,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.get('/v1/admin/regions', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
+      tags: ['admin'], operationId: 'listStoredRegions', summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(Region) }), ...problemResponses(401, 403) }
     }
   }, async () => ({ items: await listRegions(db) }))
@@ -132,7 +132,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post('/v1/admin/regions', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Create a region (immutable once created)', security: BEARER,
+      tags: ['admin'], operationId: 'createRegion', summary: 'Create a region (immutable once created)', security: BEARER,
       body: Type.Object({
         code: Type.String({ pattern: REGION_CODE_PATTERN, minLength: 2, maxLength: 64 }),
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -152,7 +152,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   app.post('/v1/admin/keys/rotate', {
     onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
+      tags: ['admin'], operationId: 'rotateHubKey', summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
       body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
       response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...problemResponses(401, 403, 422) }
     }

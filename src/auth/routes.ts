@@ -57,7 +57,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
     // An assertion is at most MAX_ASSERTION_BYTES; the rest of the form is a few hundred bytes.
     bodyLimit: 2 * MAX_ASSERTION_BYTES,
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'requestToken',
       summary: 'Exchange a client assertion (private_key_jwt) for an access token',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
@@ -96,7 +96,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
   app.get('/v1/me', {
     onRequest: deps.authorize(),
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getMe',
       summary: 'Who the bearer token speaks for, with the scopes it holds now',
       security: BEARER,
       response: {
@@ -111,7 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
 
   app.get('/.well-known/jwks.json', {
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getJwks',
       summary: 'The hub public keys (access tokens and receipts), retired ones included',
       response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) }
     }
@@ -122,7 +122,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
 
   app.get('/.well-known/oauth-authorization-server', {
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getAuthorizationServerMetadata',
       summary: 'RFC 8414 authorization server metadata',
       response: { 200: Type.Object({}, { additionalProperties: true }) }
     }

@@ -59,9 +59,18 @@ export async function fetchAggregates (client: HubClient, params: Record<string,
   return (await client.request<AggregateAnswer>('GET', '/v1/aggregates', { query: params })).body
 }
 
-export async function fetchAggregatesCsv (client: HubClient, params: Record<string, string | undefined>): Promise<string> {
-  return (await client.request<string>('GET', '/v1/aggregates', { query: params, accept: 'text/csv', text: true })).body
+/** The answer as the service renders it in a media type (CSV, SDMX-CSV, FHIR, ADX), unchanged. */
+export async function fetchAggregatesAs (client: HubClient, params: Record<string, string | undefined>, accept: string): Promise<string> {
+  return (await client.request<string>('GET', '/v1/aggregates', { query: params, accept, text: true })).body
 }
+
+/** The CLI's output flags and the Accept header each sets. */
+export const AGGREGATE_FORMATS = {
+  csv: 'text/csv',
+  sdmx: 'application/vnd.sdmx.data+csv;version=2.0.0',
+  fhir: 'application/fhir+json',
+  adx: 'application/adx+xml'
+} as const
 
 /** `<k` for a withheld cell (its released count is below k). */
 export function countText (cell: AggregateCell, k: number): string {

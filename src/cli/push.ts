@@ -1,7 +1,7 @@
 // mhx push: a file of any size → submissions of at most N records, each with an Idempotency-Key
 // derived from the file's SHA-256 and the batch number, so a re-run after a crash never duplicates.
 import { createHash } from 'node:crypto'
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ApiError, type FieldError, type HubClient } from './client.js'
@@ -56,6 +56,61 @@ export interface PushSummary {
 
 interface Batch { number: number, items: FileItem[] }
 
+/** The push stopped part-way (the service went away, the network broke): what got in, and why it stopped. */
+export class PushAborted extends Error {
+  constructor (readonly summary: PushSummary, override readonly cause: Error) {
+    super(cause.message)
+    this.name = 'PushAborted'
+  }
+}
+
+/** The command line that resumes a push: the same one (accepted batches are replayed, not stored twice). */
+export function resumeCommand (args: string[]): string {
+  const quoted = args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+  return `mhx ${quoted.join(' ')}`
+}
+
+/**
+ * Faults of a whole file, told once instead of once per record: an empty file, a UTF-16 file, a CSV
+ * separated by something other than commas, CSV columns the schema does not have.
+ */
+export async function fileFault (client: HubClient, file: string, format: string, schema: string, version: string): Promise<string | undefined> {
+  const head = Buffer.alloc(64 * 1024)
+  const fd = openSync(file, 'r')
+  let read: number
+  try {
+    read = readSync(fd, head, 0, head.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const bytes = head.subarray(0, read)
+  if (bytes.length === 0) return 'the file is empty: nothing to push'
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return 'the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8'
+  }
+  if (format !== 'csv') return undefined
+  const firstLine = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? ''
+  if (firstLine.trim() === '') return 'line 1: the CSV header row is empty'
+  const columns = firstLine.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
+  if (columns.length === 1) {
+    const separator = [';', '\t', '|'].find((s) => firstLine.includes(s))
+    if (separator) return `line 1: the CSV header is one column; the file seems separated by ${separator === '\t' ? 'tabs' : `"${separator}"`}: mhx reads comma-separated CSV (save as "CSV UTF-8 (comma delimited)")`
+  }
+  let fields: string[] | undefined
+  try {
+    const document = (await client.request<{ properties?: Record<string, unknown> }>('GET', `/v1/schemas/${encodeURIComponent(schema)}/${encodeURIComponent(version)}`)).body
+    fields = Object.keys(document.properties ?? {})
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err
+    return `schema ${schema} ${version}: ${err.problem.detail ?? err.message}`
+  }
+  const unknown = columns.filter((c) => !fields.includes(c))
+  if (unknown.length > 0) {
+    return `line 1: the CSV header has ${unknown.length === 1 ? 'a column' : 'columns'} that ${schema} ${version} does not know: ${unknown.map((c) => `"${c}"`).join(', ')} (its fields: ${fields.join(', ')})`
+  }
+  return undefined
+}
+
 /** The key of one batch: same file, same batch size, same schema → same key. */
 export function idempotencyKey (sha256: string, schema: string, version: string, batchSize: number, batch: number): string {
   const tag = `${schema}-${version}`.replace(/[^a-zA-Z0-9.-]/g, '_').slice(0, 60)
@@ -81,6 +136,8 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   }
   const schema = options.schema ?? source.schema ?? DEFAULT_SCHEMA
   const version = options.version ?? source.version ?? DEFAULT_VERSION
+  const fault = await fileFault(client, file, format, schema, version)
+  if (fault) throw new CliError(`${file}: ${fault}`)
   const summary: PushSummary = { file: resolve(file), sha256, schema, version, dryRun: options.dryRun, batchSize: options.batchSize, records: 0, batches: [] }
   const receiptsFile = receiptsFileOf(file)
   const progress = options.progress && stderr.isTTY ? progressBar(stderr, size, basename(file)) : undefined
@@ -95,13 +152,22 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
     progress?.update(source.bytesRead(), summary)
     batch = { number: batch.number + 1, items: [] }
   }
-  for await (const item of source.items) {
-    batch.items.push(item)
-    if (batch.items.length >= options.batchSize) await flush()
-    else if (batch.items.length % 1000 === 0) progress?.update(source.bytesRead(), summary)
+  try {
+    for await (const item of source.items) {
+      batch.items.push(item)
+      if (batch.items.length >= options.batchSize) await flush()
+      else if (batch.items.length % 1000 === 0) progress?.update(source.bytesRead(), summary)
+    }
+    await flush()
+  } catch (err) {
+    progress?.done()
+    // A fault of the file itself (its header) comes before any batch: nothing to resume.
+    if (summary.batches.length === 0 && err instanceof CliError && !/cannot reach/.test(err.message)) throw err
+    if (!options.dryRun && summary.batches.length > 0) summary.receiptsFile = receiptsFile
+    throw new PushAborted(summary, err as Error)
   }
-  await flush()
   progress?.done()
+  if (summary.records === 0) throw new CliError(`${file}: holds no records (only a header, or blank lines)`)
   if (!options.dryRun && summary.batches.length > 0) summary.receiptsFile = receiptsFile
   return summary
 }

@@ -23,7 +23,15 @@ const JsonSubmission = Type.Object({
   schema: SchemaName,
   version: SchemaVersion,
   records: Type.Array(Type.Unknown(), { minItems: 1, description: 'records as the schema describes them' })
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  description: 'A JSON submission: records of one shared schema version',
+  examples: [{
+    schema: 'migrant-health-event',
+    version: '1.0.0',
+    records: [{ recordId: '0b7e6f2a-4c1d-4e8a-9a57-3f1c2d4e5f60', period: '2026-03', countryOfOrigin: 'UZB', migrationStatus: 'labour_migrant', migrationStage: 'destination', sex: 'female', ageBand: '25-29', encounter: 'primary_care', insurance: 'none' }]
+  }]
+})
 
 const SubmissionQuery = Type.Object({
   schema: Type.Optional(SchemaName),
@@ -55,6 +63,9 @@ const Submission = Type.Object({
   receipt: Type.Optional(Type.String())
 })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
+
+/** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts); SubmissionBody's records get the record schemas there. */
+export const OPENAPI_SHAPES = { SubmissionBody: JsonSubmission, Accepted, Submission }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const PRUNE_EVERY_MS = 15 * 60 * 1000
@@ -102,7 +113,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
 
   app.get('/v1/schemas', {
     schema: {
-      tags: ['schemas'], summary: 'The shared record schemas and catalogs',
+      tags: ['schemas'], operationId: 'listSchemas', summary: 'The shared record schemas and catalogs',
       response: {
         200: Type.Object({
           items: Type.Array(Type.Object({
@@ -118,7 +129,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
 
   app.get('/v1/schemas/:name/:version', {
     schema: {
-      tags: ['schemas'], summary: 'One shared schema or catalog, as shipped',
+      tags: ['schemas'], operationId: 'getSchema', summary: 'One shared schema or catalog, as shipped',
       params: Type.Object({ name: Type.String({ maxLength: 64 }), version: Type.String({ maxLength: 32 }) }),
       response: { 200: Type.Object({}, { additionalProperties: true }), ...problemResponses(404) }
     }
@@ -144,7 +155,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       return decodedBodyStream(payload, request.headers['content-encoding'], bodyLimit, config.maxRecords)
     },
     schema: {
-      tags: ['submissions'],
+      tags: ['submissions'], operationId: 'submitRecords',
       summary: 'Push records: JSON {schema, version, records}, or NDJSON / CSV with ?schema=&version=; all or nothing',
       description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). ` +
         'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): ' +
@@ -186,7 +197,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.get('/v1/submissions', {
     onRequest: writer,
     schema: {
-      tags: ['submissions'], summary: 'Your own submissions, newest first', security: BEARER,
+      tags: ['submissions'], operationId: 'listSubmissions', summary: 'Your own submissions, newest first', security: BEARER,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
       response: { 200: pageOf(Submission), ...problemResponses(400, 401, 403) }
     }
@@ -195,7 +206,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.get('/v1/submissions/:id', {
     onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
+      tags: ['submissions'], operationId: 'getSubmission', summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
       params: IdParams,
       response: { 200: Submission, ...problemResponses(401, 403, 404) }
     }
@@ -208,7 +219,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.delete('/v1/submissions/:id', {
     onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
+      tags: ['submissions'], operationId: 'retractSubmission', summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
       params: IdParams,
       response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...problemResponses(401, 403, 404, 409) }
     }
