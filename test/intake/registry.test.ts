@@ -287,7 +287,7 @@ t.test('condition groups come from the catalog', async (t) => {
 t.test('the registry lists and serves every file', async (t) => {
   t.same(
     registry.list().map((e) => `${e.kind} ${e.name}@${e.version}`),
-    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', `record-schema ${SCHEMA}@${VERSION}`, 'catalog subnational-areas@1.0.0']
+    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', 'catalog labels@1.0.0', `record-schema ${SCHEMA}@${VERSION}`, 'catalog subnational-areas@1.0.0']
   )
   t.ok(registry.has(SCHEMA, VERSION))
   t.notOk(registry.has('countries', '1.0.0'), 'a catalog is not a record schema')
