@@ -24,6 +24,7 @@ import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
 import { opsRoutes } from './ops/routes.js'
 import { releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
 
@@ -160,6 +161,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
+  await app.register(dashboardRoutes)
   return app
 }
 
