@@ -92,9 +92,9 @@ export function timeSeries ({ dim, cells, periods, k, width }: SeriesInput): Ele
     color: { legend: groups.length > 1, domain: groups, tickFormat: name, scheme: 'observable10' },
     ariaLabel: dim ? t('chartTitle', { dim: dimensionName(dim) }) : t('chartTotal'),
     marks: [
-      Plot.ruleY([0]),
+      Plot.ruleY([0], { ariaHidden: 'true' }),
       Plot.ruleX(points.filter((p) => p.suppressed), { x: 'period', y1: 0, y2: k, stroke: 'group', strokeDasharray: '3,3', strokeWidth: 2, title: tip, className: 'mhx-protected-range' }),
-      Plot.lineY(points, { x: 'period', y: 'count', stroke: 'group', z: 'group', strokeWidth: 2, className: 'mhx-series' }),
+      Plot.lineY(points, { x: 'period', y: 'count', stroke: 'group', z: 'group', strokeWidth: 2, className: 'mhx-series', ariaHidden: 'true' }),
       Plot.dot(points.filter((p) => p.count !== null), { x: 'period', y: 'count', fill: 'group', r: 3, title: tip, className: 'mhx-points' })
     ]
   })

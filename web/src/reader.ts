@@ -77,6 +77,8 @@ export class ReaderView {
         return await res.json() as Record<string, unknown>
       }).then((r) => { this.disclosure = r; this.draw() })
     ])
+    // A hook for tests and for measuring: every section of this load is drawn.
+    document.body.dataset.readerLoads = String(Number(document.body.dataset.readerLoads ?? 0) + 1)
   }
 
   draw (): void {
