@@ -17,6 +17,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
 export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, options) => {
   const dir = options.dir ?? DASHBOARD_DIR
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'))
+  app.get('/app', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'))
 
   if (!existsSync(join(dir, 'index.html'))) {
     app.get('/app/*', { schema: { hide: true } }, async () => {
@@ -29,10 +30,9 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app,
     prefix: '/app/',
     preCompressed: true,
     decorateReply: false,
-    redirect: true,
     setHeaders: (reply, path) => {
       // Script and stylesheet names carry a content hash; index.html is always revalidated.
-      reply.header('cache-control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable')
+      reply.header('cache-control', /index\.html(\.br|\.gz)?$/.test(path) ? 'no-cache' : 'public, max-age=31536000, immutable')
       reply.header('content-security-policy', CSP)
       reply.header('x-content-type-options', 'nosniff')
       reply.header('referrer-policy', 'no-referrer')

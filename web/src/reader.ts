@@ -236,7 +236,7 @@ export class ReaderView {
     const fromAnswer = this.series?.ok ? this.series.value.disclosure : undefined
     if (this.disclosure === null) return h('p', { class: 'loading' }, t('loading'))
     if (!this.disclosure.ok) {
-      return nodes(h('p', {}, t('aboutKOnly', { k })), fromAnswer && h('p', {}, `${t('aboutMethod')}: ${fromAnswer.method}`))
+      return nodes(h('p', {}, t('aboutKOnly', { k, below: k - 1 })), fromAnswer && h('p', {}, `${t('aboutMethod')}: ${fromAnswer.method}`))
     }
     const d = this.disclosure.value
     const method = String(fromAnswer?.method ?? d.method ?? '')
