@@ -20,6 +20,8 @@ interface PeriodItem { country: string, period: string, status: 'not_reported' |
 export const SERIES_DIMENSIONS = ['sex', 'ageBand', 'countryOfOrigin', 'migrationStatus', 'migrationStage', 'encounter', 'conditionGroup', 'insurance', 'outcome', 'country']
 const TABLE_ROWS = 400
 
+type SectionId = 'map' | 'chart' | 'table' | 'coverage' | 'about'
+
 type Loaded<T> = { ok: true, value: T } | { ok: false, error: unknown } | null
 
 export interface ReaderQuery { region: string, from: string, to: string, dim: string }
@@ -52,6 +54,7 @@ export class ReaderView {
   private coverage: Loaded<{ items: PeriodItem[] }> = null
   private disclosure: Loaded<Record<string, unknown>> = null
   readonly root = h('div', { class: 'reader' })
+  private readonly bodies = new Map<SectionId, HTMLElement>()
 
   constructor (private readonly session: Session, private readonly regions: Region[], private readonly say: (text: string, error?: boolean) => void) {
     this.query = defaultQuery(regions)
@@ -68,31 +71,53 @@ export class ReaderView {
     const q = this.query
     const series = this.query.dim ? `period,${this.query.dim}` : 'period'
     await Promise.all([
-      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, 'country')}`)).then((r) => { this.map = r; this.draw() }),
-      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, series)}`)).then((r) => { this.series = r; this.draw() }),
-      attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${query(q, '')}`)).then((r) => { this.coverage = r; this.draw() }),
+      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, 'country')}`)).then((r) => { this.map = r; this.refresh('map') }),
+      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, series)}`)).then((r) => { this.series = r; this.refresh('chart', 'table', 'about') }),
+      attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${query(q, '')}`)).then((r) => { this.coverage = r; this.refresh('coverage') }),
       this.disclosure?.ok ? null : attempt(async () => {
         const res = await fetch('/v1/disclosure', { headers: { accept: 'application/json' } })
         if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
         return await res.json() as Record<string, unknown>
-      }).then((r) => { this.disclosure = r; this.draw() })
+      }).then((r) => { this.disclosure = r; this.refresh('about') })
     ])
     // A hook for tests and for measuring: every section of this load is drawn.
     document.body.dataset.readerLoads = String(Number(document.body.dataset.readerLoads ?? 0) + 1)
   }
 
+  /** Draws every section (a new query, the language, the width); `refresh` redraws only what new data touched. */
   draw (): void {
+    this.bodies.clear()
     replace(this.root,
       this.form(),
       h('div', { class: 'grid' },
-        this.section('map', t('mapTitle'), this.drawMap()),
-        this.section('chart', this.query.dim ? t('chartTitle', { dim: dimensionName(this.query.dim) }) : t('chartTotal'), this.drawSeries())),
-      this.section('table', t('tableTitle'), this.drawTable()),
-      this.section('coverage', t('coverageTitle'), this.drawCoverage()),
-      this.section('about', t('aboutTitle'), this.drawAbout()))
+        this.section('map', t('mapTitle')),
+        this.section('chart', this.query.dim ? t('chartTitle', { dim: dimensionName(this.query.dim) }) : t('chartTotal'))),
+      this.section('table', t('tableTitle')),
+      this.section('coverage', t('coverageTitle')),
+      this.section('about', t('aboutTitle')))
+    this.refresh('map', 'chart', 'table', 'coverage', 'about')
   }
 
-  private section (id: string, title: string, body: Node | Node[]): HTMLElement {
+  private refresh (...ids: SectionId[]): void {
+    for (const id of ids) {
+      const body = this.bodies.get(id)
+      if (body) replace(body, this.content(id))
+    }
+  }
+
+  private content (id: SectionId): Node | Node[] {
+    switch (id) {
+      case 'map': return this.drawMap()
+      case 'chart': return this.drawSeries()
+      case 'table': return this.drawTable()
+      case 'coverage': return this.drawCoverage()
+      case 'about': return this.drawAbout()
+    }
+  }
+
+  private section (id: SectionId, title: string): HTMLElement {
+    const body = h('div', { class: 'section-body' })
+    this.bodies.set(id, body)
     return h('section', { id: `section-${id}`, 'aria-labelledby': `h-${id}`, class: `card card-${id}` },
       h('h2', { id: `h-${id}` }, title), body)
   }
