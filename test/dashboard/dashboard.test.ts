@@ -91,7 +91,8 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     const interactive = Date.now() - started
     const measured = await page.evaluate(() => performance.getEntriesByName('mhx-signin-to-ready')[0]?.duration ?? -1)
     console.log(`# dashboard reader view interactive ${interactive} ms after "Sign in" (in-page measure ${Math.round(measured)} ms)`)
-    t.ok(interactive < 2000, `the reader view is interactive within 2 s (${interactive} ms)`)
+    // The page's own measure (from its submit handler to every section drawn): Playwright's polling adds to the wall clock.
+    t.ok(measured > 0 && measured < 2000, `the reader view is interactive within 2 s (${Math.round(measured)} ms)`)
     t.equal(await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length), 0, 'nothing kept in storage or cookies')
     t.equal(await page.locator('#keytext').count(), 0, 'the key field is gone once signed in')
 

@@ -63,8 +63,14 @@ export class Session {
     this.token = { value: answer.access_token, expiresAt: Date.now() + answer.expires_in * 1000 }
   }
 
+  private renewing: Promise<void> | null = null
+
+  /** The current token, renewed 30 s before it expires; requests arriving meanwhile share one renewal. */
   private async bearer (): Promise<string> {
-    if (!this.token || this.token.expiresAt - Date.now() < 30_000) await this.signIn()
+    if (!this.token || this.token.expiresAt - Date.now() < 30_000) {
+      this.renewing ??= this.signIn().finally(() => { this.renewing = null })
+      await this.renewing
+    }
     return this.token!.value
   }
 

@@ -113,7 +113,8 @@ const EN = {
   errServer: 'The hub could not answer ({status}). Try again in a moment.',
   errOther: 'The hub refused: {why}',
   errUnexpected: 'Something went wrong in this page: {why}',
-  dismiss: 'Dismiss'
+  dismiss: 'Dismiss',
+  nothingForRoles: 'This partner is neither a reader nor a steward: the dashboard has nothing to show it. Operators use the CLI (mhx admin …).'
 }
 
 export type MessageKey = keyof typeof EN
@@ -223,7 +224,8 @@ const RU: Record<MessageKey, string> = {
   errServer: 'Узел не смог ответить ({status}). Повторите чуть позже.',
   errOther: 'Узел отказал: {why}',
   errUnexpected: 'Ошибка на странице: {why}',
-  dismiss: 'Закрыть'
+  dismiss: 'Закрыть',
+  nothingForRoles: 'Этот партнёр не читатель и не распорядитель: панели нечего ему показать. Операторы пользуются CLI (mhx admin …).'
 }
 
 const DIMENSION_NAMES: Record<Lang, Record<string, string>> = {

@@ -96,7 +96,7 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
     reader = isReader() ? new ReaderView(next, regions, say) : null
     steward = isSteward() ? new StewardView(next, me.country, say) : null
     render()
-    await (view === 'reader' ? reader!.load() : steward!.load())
+    await (view === 'reader' ? reader?.load() : steward?.load())
     performance.measure('mhx-signin-to-ready', { start: started })
     document.body.dataset.ready = view
   } catch (err) {
@@ -136,6 +136,8 @@ function render (): void {
     if (current) {
       main.append(current.root)
       current.draw()
+    } else {
+      main.append(h('p', { class: 'card' }, t('nothingForRoles')))
     }
   }
   replace(app, header(), messages, main)
