@@ -129,6 +129,16 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.equal(readFileSync((await sdmx.path())!, 'utf8'),
       (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex`, 'application/vnd.sdmx.data+csv;version=2.0.0')).body, 'and so does SDMX-CSV')
 
+    // FHIR: a MeasureReport where the hub offers it, else said to be not available (never a blank or a broken file).
+    const fhir = await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex`, 'application/fhir+json')
+    if (fhir.statusCode === 200) {
+      const [report] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'FHIR' }).click()])
+      t.same(JSON.parse(readFileSync((await report.path())!, 'utf8')), fhir.json(), 'the FHIR download is the API\'s MeasureReport')
+    } else {
+      await page.getByRole('button', { name: 'FHIR' }).click()
+      await t.resolves(page.getByRole('alert').filter({ hasText: 'FHIR: Not available' }).waitFor(), `FHIR answered ${fhir.statusCode}: the page says it is not available`)
+    }
+
     // Russian: labels and country names change.
     await page.getByRole('button', { name: 'Русский' }).click()
     await t.resolves(page.getByLabel('Регион').waitFor(), 'the region field is labelled in Russian')
@@ -147,6 +157,7 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
 
     // Keyboard: the query form and its button are reachable with Tab.
     await page.setViewportSize({ width: 1280, height: 800 })
+    await page.waitForTimeout(400)
     await page.locator('#q-region').focus()
     let presses = 0
     while (presses < 20 && await page.evaluate(() => document.activeElement?.textContent) !== 'Show') {
@@ -174,8 +185,13 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await signIn(page, { ...env.ngo, id: env.iom.id })
     await t.resolves(page.getByRole('alert').filter({ hasText: 'did not accept' }).waitFor(), 'a wrong key: the hub did not accept it')
 
-    // Region totals only: a breakdown by country is refused with missingGrants, named in words.
-    await signIn(page, env.ngo)
+    // Region totals only (signed in with the key file this time): a breakdown by country is refused with missingGrants.
+    const ngoJwk = await env.privateJwk(env.ngo)
+    secrets.push(ngoJwk.d!)
+    await page.goto(`${env.baseUrl}/app/`)
+    await page.getByLabel('Partner id').fill(env.ngo.id)
+    await page.getByLabel('Private key file (JWK)').setInputFiles({ name: 'ngo-ca.private.jwk', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(ngoJwk)) })
+    await page.getByRole('button', { name: 'Sign in' }).click()
     await page.waitForFunction(() => document.body.dataset.ready === 'reader')
     t.ok(await page.getByText('Your grants cover this region’s totals only').isVisible(), 'no map for a totals-only grant, and why')
     await showQuery(page, 'country')

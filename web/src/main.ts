@@ -52,11 +52,9 @@ function header (): HTMLElement {
 }
 
 function signInForm (): HTMLElement {
-  let fileText = ''
   const partner = h('input', { id: 'partner', name: 'partner', autocomplete: 'username', required: true, value: partnerDraft, spellcheck: 'false' })
   const file = h('input', { id: 'keyfile', type: 'file', accept: '.jwk,.json,application/json,application/jwk+json' })
   const text = h('textarea', { id: 'keytext', rows: 6, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'key-hint' })
-  file.addEventListener('change', () => { void file.files?.[0]?.text().then((s) => { fileText = s }) })
   const submit = h('button', { type: 'submit' }, t('signIn'))
   const form = h('form', { class: 'signin card', 'aria-labelledby': 'h-signin' },
     h('h1', { id: 'h-signin' }, t('signInTitle')),
@@ -68,15 +66,15 @@ function signInForm (): HTMLElement {
     submit)
   form.addEventListener('submit', (event) => {
     event.preventDefault()
-    const keyText = text.value.trim() || fileText
-    // The private key is not kept in the page once imported.
+    const chosen = file.files?.[0]
+    const pasted = text.value.trim()
+    // The private key is not kept in the page once read.
     text.value = ''
     file.value = ''
-    fileText = ''
     partnerDraft = partner.value.trim()
     submit.disabled = true
     submit.textContent = t('signingIn')
-    void signIn(partnerDraft, keyText)
+    void (async () => signIn(partnerDraft, pasted || (chosen ? (await chosen.text()).trim() : '')))()
   })
   return form
 }
@@ -148,7 +146,7 @@ window.addEventListener('unhandledrejection', (event) => say(describe(event.reas
 let resizeTimer: ReturnType<typeof setTimeout> | undefined
 window.addEventListener('resize', () => {
   clearTimeout(resizeTimer)
-  resizeTimer = setTimeout(() => { if (view === 'reader') reader?.draw() }, 200)
+  resizeTimer = setTimeout(() => { if (view === 'reader') reader?.resized() }, 200)
 })
 
 document.body.prepend(hatchDefs())

@@ -98,6 +98,11 @@ export class ReaderView {
     this.refresh('map', 'chart', 'table', 'coverage', 'about')
   }
 
+  /** A new width: only the map and the chart depend on it (the form keeps its focus). */
+  resized (): void {
+    this.refresh('map', 'chart')
+  }
+
   private refresh (...ids: SectionId[]): void {
     for (const id of ids) {
       const body = this.bodies.get(id)
@@ -218,11 +223,11 @@ export class ReaderView {
         type: 'button',
         class: 'secondary',
         'data-format': kind.ext,
-        onclick: () => { void this.download(by, kind.accept, kind.ext) }
+        onclick: () => { void this.download(by, kind.accept, kind.ext, kind.label) }
       }, kind.label)))
   }
 
-  private async download (by: string, accept: string, ext: string): Promise<void> {
+  private async download (by: string, accept: string, ext: string, label: string): Promise<void> {
     try {
       const res = await this.session.fetch(`/v1/aggregates?${query(this.query, by)}`, { accept })
       const blob = await res.blob()
@@ -235,7 +240,7 @@ export class ReaderView {
       setTimeout(() => URL.revokeObjectURL(url), 10_000)
       this.say(t('downloaded', { file }))
     } catch (err) {
-      this.say((err as { status?: number }).status === 406 ? `${ext.toUpperCase()}: ${t('notAvailable')}` : describe(err), true)
+      this.say((err as { status?: number }).status === 406 ? `${label}: ${t('notAvailable')}` : describe(err), true)
     }
   }
 
