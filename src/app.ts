@@ -31,6 +31,7 @@ import { openapiOptions } from './ops/openapi.js'
 import { opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
 
@@ -188,6 +189,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
+  await app.register(dashboardRoutes)
   return app
 }
 
