@@ -19,6 +19,8 @@ t.test('defaults', async (t) => {
   t.match(config.dataDir, /\.mhx$/)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080')
   t.equal(loadConfig({ MHX_PUBLIC_URL: 'https://mhx.example.org/' }).publicUrl, 'https://mhx.example.org', 'no trailing slash')
+  t.same(config.corsOrigins, [], 'no browser origin by default')
+  t.same(loadConfig({ MHX_CORS_ORIGINS: 'https://dash.example.org, http://localhost:5173' }).corsOrigins, ['https://dash.example.org', 'http://localhost:5173'])
 })
 
 const faults: Array<[Record<string, string>, string]> = [
@@ -34,7 +36,10 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ MHX_ROLE: 'api', DATABASE_URL: 'postgres://127.0.0.1/x' }, 'REDIS_URL'],
   [{ MHX_KEK: 'c2hvcnQ=' }, 'MHX_KEK'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-  [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT']
+  [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT'],
+  [{ MHX_CORS_ORIGINS: '*' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'https://dash.example.org/app' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS']
 ]
 
 t.test('each fault names its variable', async (t) => {
