@@ -22,6 +22,8 @@ t.test('defaults', async (t) => {
   t.match(config.dataDir, /\.mhx$/)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080')
   t.equal(loadConfig({ MHX_PUBLIC_URL: 'https://mhx.example.org/' }).publicUrl, 'https://mhx.example.org', 'no trailing slash')
+  t.same(config.corsOrigins, [], 'no browser origin by default')
+  t.same(loadConfig({ MHX_CORS_ORIGINS: 'https://dash.example.org, http://localhost:5173' }).corsOrigins, ['https://dash.example.org', 'http://localhost:5173'])
 })
 
 const faults: Array<[Record<string, string>, string]> = [
@@ -39,7 +41,10 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT'],
   [{ MHX_RATE_TOKEN: '-1' }, 'MHX_RATE_TOKEN'],
-  [{ MHX_RATE_API: 'many' }, 'MHX_RATE_API']
+  [{ MHX_RATE_API: 'many' }, 'MHX_RATE_API'],
+  [{ MHX_CORS_ORIGINS: '*' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'https://dash.example.org/app' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS']
 ]
 
 t.test('each fault names its variable', async (t) => {
