@@ -77,7 +77,7 @@ const AnswerSchema = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
 }, {
   description: 'An aggregates answer (application/json)',
-  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D2-V1-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
+  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
 })
 
 /** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts). */

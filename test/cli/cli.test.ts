@@ -210,8 +210,8 @@ t.test('keys rotate: old receipts keep verifying against the new JWKS', async (t
 })
 
 t.test('aggregates: a table with withheld cells marked, CSV, verify and rebuild', async (t) => {
-  // Two deliveries: perturbed by at most ±1 (a count of 2 is never released unchanged), always below k = 5.
-  writeFileSync(join(dir, 'deliveries.ndjson'), ndjsonOf([1, 2].map((i) => record({ encounter: 'delivery', sex: 'female' }, i))))
+  // One delivery: released as at most 1 + D = 4, always below k = 5.
+  writeFileSync(join(dir, 'deliveries.ndjson'), ndjsonOf([1].map((i) => record({ encounter: 'delivery', sex: 'female' }, i))))
   t.equal((await mhx('push', 'deliveries.ndjson', ...reporter)).code, 0)
   await hub.queue.drain()
   const readerKey = join(dir, 'iom.private.jwk')
@@ -225,14 +225,14 @@ t.test('aggregates: a table with withheld cells marked, CSV, verify and rebuild'
 
   const table = await mhx('aggregates', '--region', 'KAZ', '--by', 'sex', '--from', '2026-01', '--to', '2026-06', ...reader)
   t.equal(table.code, 0, table.stderr)
-  // 25 + 600 + 8 + 2 accepted records over 4 sexes: every cell is at least 5, the table is plain.
+  // 25 + 600 + 8 + 1 accepted records over 4 sexes: every cell is at least 5, the table is plain.
   const lines = table.stdout.trim().split('\n')
   t.match(lines[0], /^KAZ 2026-01\.\.2026-06, k=5, 4 cells/)
   t.match(lines[1], /^sex\s+count$/)
   t.match(lines[0], /counts perturbed \(cell-key method/)
   const counts = lines.slice(3).map((l) => Number(l.trim().split(/\s+/)[1]))
-  // Each cell is at most six month atoms, each within ±2 of its truth.
-  t.ok(Math.abs(counts.reduce((a, b) => a + b, 0) - 635) <= 4 * 6 * 2, 'near the 635 accepted records')
+  // Each cell is at most six month atoms, each within ±3 of its truth.
+  t.ok(Math.abs(counts.reduce((a, b) => a + b, 0) - 634) <= 4 * 6 * 3, 'near the 634 accepted records')
 
   const small = await mhx('aggregates', '--region', 'KAZ', '--by', 'encounter', '--from', '2026-01', '--to', '2026-06', ...reader)
   t.equal(small.code, 0, small.stderr)

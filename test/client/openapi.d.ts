@@ -571,7 +571,7 @@ export interface components {
          *       "k": 5,
          *       "disclosure": {
          *         "method": "cellkey",
-         *         "ptable": "mhx-ptable-D2-V1-js3"
+         *         "ptable": "mhx-ptable-D3-V2-js3"
          *       },
          *       "lastUpdated": "2026-04-02T08:15:00.000Z",
          *       "cells": [

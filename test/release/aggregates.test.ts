@@ -68,7 +68,7 @@ t.test('a totals read of a granted region is perturbed by the cell-key method', 
   const body = res.json()
   t.same(body.cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-06' }), 'the sum of perturbed month × country atoms; RUS is not in central-asia')
   const truth = 1 + 2 + 3 + 4 + 5 + 6 + 42 + 40 + 25 + 60
-  t.ok(Math.abs(body.cells[0].count - truth) <= 2 * 8, 'within D of the truth per atom')
+  t.ok(Math.abs(body.cells[0].count - truth) <= 3 * 8, 'within D of the truth per atom')
   t.same(body.disclosure, CELLKEY)
   t.equal(body.k, 5)
   t.equal(body.periodType, 'month')
@@ -98,7 +98,7 @@ t.test('released counts below k are withheld; no complementary suppression', asy
   t.same(cells, expected({ countries: ['KAZ'], from: '2026-01', to: '2026-06', by: ['ageBand'] }))
   for (const c of cells) t.ok(c.count === null || c.count >= 5, `${c.ageBand}: no released count below k`)
   const byAge = Object.fromEntries(cells.map((c: { ageBand: string }) => [c.ageBand, c]))
-  t.same(byAge['0-4'], { ageBand: '0-4', count: null, suppressed: 'primary' }, 'a count of 1 can never reach k = 5 with D = 2')
+  t.same(byAge['0-4'], { ageBand: '0-4', count: null, suppressed: 'primary' }, 'a count of 1 can never reach k = 5 with D = 3')
   const kgz = await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`)
   t.same(kgz.json().cells, expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] }))
   t.same(kgz.json().cells.map((c: { suppressed: string | null }) => c.suppressed), ['primary', null, null], 'the siblings of a withheld cell are released: the noise protects the margin')
@@ -301,7 +301,7 @@ t.test('more than 10,000 cells is a 400 asking to narrow', async (t) => {
   const narrower = await read(turk, 'region=TUR&from=2010-01&to=2019-12&by=period,sex,insurance')
   t.equal(narrower.statusCode, 200)
   t.equal(narrower.json().cells.length, 1440)
-  t.ok(narrower.json().cells.every((c: { count: number | null }) => c.count !== null && Math.abs(c.count - 49) <= 2), 'each cell is one atom of 49 (encounters summed out), within D')
+  t.ok(narrower.json().cells.every((c: { count: number | null }) => c.count !== null && Math.abs(c.count - 49) <= 3), 'each cell is one atom of 49 (encounters summed out), within D')
 })
 
 t.test('GET /v1/regions lists stored regions and granted countries with what the caller may read', async (t) => {
