@@ -25,6 +25,8 @@ import { opsRoutes } from './ops/routes.js'
 import { releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
+import { createStewardshipBook, type StewardshipBook } from './stewardship/book.js'
+import { stewardshipRoutes } from './stewardship/routes.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
 
 export interface AppDeps {
@@ -40,6 +42,8 @@ export interface AppDeps {
   directory?: PartnerDirectory
   /** When each country's cells last changed, cached and invalidated on change; without one, the app opens its own. */
   cellVersions?: CellVersions
+  /** Stewards, consents and publications, cached and invalidated on change; without one, the app opens its own. */
+  stewardship?: StewardshipBook
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
@@ -128,6 +132,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
         { name: 'schemas', description: 'Shared record schemas and catalogs' },
         { name: 'submissions', description: 'Reporters push anonymized records' },
         { name: 'aggregates', description: 'Readers pull regional aggregates' },
+        { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
         { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
         { name: 'ops', description: 'Health, metrics, documentation' }
       ]
@@ -146,10 +151,15 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     const own = cellVersions = await createCellVersions(deps.database)
     app.addHook('onClose', () => own.close())
   }
+  let stewardship = deps.stewardship
+  if (!stewardship) {
+    const own = stewardship = await createStewardshipBook(deps.database)
+    app.addHook('onClose', () => own.close())
+  }
   const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
   app.addHook('onClose', () => readAudit.close())
   const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, readAudit, authorize: createAuthorize(authenticate),
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, stewardship, readAudit, authorize: createAuthorize(authenticate),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
@@ -160,6 +170,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
+  await app.register(stewardshipRoutes, routeDeps)
   return app
 }
 

@@ -31,6 +31,10 @@ export interface Config {
   metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
+  /** required: a read needs the consent of every country it counts (stewardship); grants: the grant alone. */
+  consent: 'required' | 'grants'
+  /** A month is published on time by this day of the next month (UTC). */
+  dueDay: number
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -120,7 +124,9 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
-    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000)
+    dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
+    dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')
