@@ -177,6 +177,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
 /** One central error handler: 4xx keep their message, 5xx say only "Internal Server Error". */
 function answerProblem (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof HttpProblem) {
+    // A problem that says when to come back (429, 503) says it in the header too.
+    if (typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
     return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem())
   }
   if (error.validation) {

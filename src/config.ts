@@ -11,6 +11,12 @@ export interface Config {
   dataDir: string
   publicUrl: string
   suppressionK: number
+  /** k of a read that uses a sensitive dimension (x-mhx-sensitive) in `by` or a filter. */
+  sensitiveK: number
+  /** Distinct aggregate queries a partner may ask per UTC day (0: no budget). */
+  queryBudget: number
+  /** Aggregate reads of one partner that run at once in one process; the rest wait. */
+  readsPerPartner: number
   /** sync (DESIGN.md): a read is answered once its audit row is committed; async: once it is queued (committed milliseconds later). */
   readAudit: 'sync' | 'async'
   tokenTtlS: number
@@ -109,6 +115,9 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     dataDir: resolve(env.MHX_DATA_DIR || './.mhx'),
     publicUrl,
     suppressionK,
+    sensitiveK: Math.max(suppressionK, integer(env, 'MHX_SENSITIVE_K', 11, 3, 1000)),
+    queryBudget: integer(env, 'MHX_QUERY_BUDGET', 2000, 0, 10_000_000),
+    readsPerPartner: integer(env, 'MHX_READS_PER_PARTNER', 2, 1, 64),
     readAudit: oneOf(env, 'MHX_READ_AUDIT', ['sync', 'async'] as const, 'sync'),
     tokenTtlS: integer(env, 'MHX_TOKEN_TTL_S', 300, 10, 3600),
     adminPublicJwkPath: env.MHX_ADMIN_PUBLIC_JWK || undefined,

@@ -33,6 +33,7 @@ export const PROBLEM_TYPES = {
   tooLarge: '/problems/payload-too-large',
   unsupportedMediaType: '/problems/unsupported-media-type',
   notAcceptable: '/problems/not-acceptable',
+  tooManyRequests: '/problems/too-many-requests',
   unavailable: '/problems/service-unavailable',
   internal: '/problems/internal'
 } as const
@@ -48,6 +49,7 @@ const TITLES: Record<ProblemKind, string> = {
   tooLarge: 'Content Too Large',
   unsupportedMediaType: 'Unsupported Media Type',
   notAcceptable: 'Not Acceptable',
+  tooManyRequests: 'Too Many Requests',
   unavailable: 'Service Unavailable',
   internal: 'Internal Server Error'
 }
@@ -62,6 +64,7 @@ const STATUS: Record<ProblemKind, number> = {
   tooLarge: 413,
   unsupportedMediaType: 415,
   notAcceptable: 406,
+  tooManyRequests: 429,
   unavailable: 503,
   internal: 500
 }

@@ -118,24 +118,61 @@ export async function partnerGrants (q: Queryable, partnerId: string): Promise<G
 }
 
 /**
- * A grant set must not let a partner subtract its way to a country it has no grant for:
- * if a granted unit minus what its granted sub-units cover leaves exactly one ungranted
- * country, that country's figures are one subtraction away.
+ * A grant set must not let a partner compute a country it has no grant for from the units it
+ * has: an ungranted country c is exposed when its indicator vector e_c lies in the span of the
+ * granted units' member vectors (any linear combination of readable totals, with any rational
+ * coefficients: {KAZ+KGZ, KGZ+TJK, KAZ+TJK} gives KAZ = (ab − bc + ac) / 2). An exact rank test
+ * over integers, not a union test. Returns the first exposed country (code order) and a unit
+ * that takes part.
  */
 export function differencingLeak (units: Region[]): { unit: string, country: string } | undefined {
-  const grantedCountries = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
-  for (const unit of units) {
-    if (unit.members.length < 2) continue
-    const covered = new Set<string>()
-    for (const sub of units) {
-      if (sub === unit || sub.members.length >= unit.members.length) continue
-      if (sub.members.every((m) => unit.members.includes(m))) sub.members.forEach((m) => covered.add(m))
+  const granted = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
+  const countries = [...new Set(units.flatMap((u) => u.members))].sort()
+  const column = new Map(countries.map((c, i) => [c, i]))
+  const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
+  for (const country of countries) {
+    if (granted.has(country)) continue
+    const unit = countries.map((_, i) => (i === column.get(country) ? 1n : 0n))
+    if (reduce(unit, basis).every((x) => x === 0n)) {
+      const part = units.find((u) => u.members.includes(country) && u.members.length > 1) ?? units[0]
+      return { unit: part.code, country }
     }
-    if (covered.size === 0) continue
-    const left = unit.members.filter((m) => !covered.has(m))
-    if (left.length === 1 && !grantedCountries.has(left[0])) return { unit: unit.code, country: left[0] }
   }
   return undefined
+}
+
+interface Pivot { row: bigint[], column: number }
+
+function gcd (a: bigint, b: bigint): bigint {
+  a = a < 0n ? -a : a
+  b = b < 0n ? -b : b
+  while (b !== 0n) [a, b] = [b, a % b]
+  return a
+}
+
+/** `row` with `pivot`'s column eliminated, kept small by its gcd (fraction-free, exact). */
+function eliminate (row: bigint[], pivot: Pivot): bigint[] {
+  const factor = row[pivot.column]
+  if (factor === 0n) return row
+  const scale = pivot.row[pivot.column]
+  const out = row.map((x, i) => x * scale - pivot.row[i] * factor)
+  const g = out.reduce((acc, x) => gcd(acc, x), 0n)
+  return g > 1n ? out.map((x) => x / g) : out
+}
+
+function reduce (row: bigint[], basis: Pivot[]): bigint[] {
+  return basis.reduce(eliminate, row)
+}
+
+/** Row echelon form of `rows`: one pivot per independent row. */
+function echelon (rows: bigint[][]): Pivot[] {
+  const basis: Pivot[] = []
+  for (const row of rows) {
+    const reduced = reduce(row, basis)
+    const column = reduced.findIndex((x) => x !== 0n)
+    if (column >= 0) basis.push({ row: reduced, column })
+  }
+  return basis
 }
 
 export async function replaceGrants (database: Database, actor: string, partnerId: string, wanted: Grant[], minK: number, now: Date): Promise<Grant[]> {
@@ -155,7 +192,7 @@ export async function replaceGrants (database: Database, actor: string, partnerI
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
   const leak = differencingLeak(units)
   if (leak) {
-    throw problem('conflict', `these grants would reveal ${leak.country}: ${leak.unit} minus the other granted units leaves only ${leak.country}, which is not granted`, { country: leak.country })
+    throw problem('conflict', `these grants would reveal ${leak.country}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country })
   }
   return inTransaction(database, async (tx) => {
     const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')

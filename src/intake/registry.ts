@@ -183,6 +183,8 @@ function createAjv(): Ajv2020 {
     verbose: true
   })
   addFormats(ajv)
+  // An annotation, not a rule: a read that uses a sensitive field takes k ≥ MHX_SENSITIVE_K (release/dimensions.ts).
+  ajv.addKeyword({ keyword: 'x-mhx-sensitive', schemaType: 'boolean' })
   return ajv
 }
 

@@ -1,8 +1,10 @@
 // Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
 import { sql, type SQL } from 'drizzle-orm'
 import type { DataVersion } from '../aggregation/versions.js'
+import { KEY_MODULUS } from '../aggregation/dimensions.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
+import type { Ptable } from './ptable.js'
 import type { AggregateQuery, PeriodType } from './query.js'
 
 /** A rolled-up cell: the values of the query's `by` dimensions (ABSENT as stored) and the sum. */
@@ -26,12 +28,37 @@ function dimensionExpr (dim: Dimension, periodType: PeriodType): SQL {
 
 const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
 
+/** How counts leave the hub: perturbed by the cell-key method, or exact (a partner's own country). */
+export type Protection = 'cellkey' | 'none'
+
+/**
+ * The record sets the cell-key method perturbs one by one ("atoms"): a released cell is the sum of
+ * its atoms' perturbed counts. An atom is one month of one country with every dimension the query
+ * fixes (its `by` dimensions and its filters) at one value, the others summed out. So a value list
+ * (`sex=female,other`), a span of months, a quarter, a region or a country list adds perturbed
+ * atoms and never opens a new record set with noise of its own: every way of spelling a count
+ * gives the same value, and no average of many spellings wears the noise away. Margins (a
+ * dimension summed out) stay atoms of their own.
+ */
+function atomColumns (query: AggregateQuery): SQL[] {
+  const listed = (Object.entries(query.filters) as Array<[Dimension, string[]]>)
+    .filter(([dim, values]) => values.length > 1 && !query.by.includes(dim) && dim !== 'period' && dim !== 'country')
+    .map(([dim]) => sql.raw(COLUMN[dim]))
+  return [sql.raw('country'), sql.raw('period'), ...listed]
+}
+
+function ptableValues (ptable: Ptable): SQL {
+  return sql.raw(ptable.rows.map((r) => `(${r.n}, ${r.lo}::bigint, ${r.hi}::bigint, ${r.d})`).join(', '))
+}
+
 /**
  * Sums the cells of `countries` in from..to matching the filters, grouped by the `by`
- * dimensions; zero cells are left out. At most MAX_CELLS + 1 rows come back, so the
- * caller can tell an answer that is too large without reading all of it.
+ * dimensions, each atom perturbed (`cellkey`) or exact (`none`); zero cells are left out
+ * (a cell whose true count is 0 is never listed, one whose released count is 0 is). At most
+ * MAX_CELLS + 1 rows come back, so the caller can tell an answer that is too large without
+ * reading all of it. The work is one statement in the database: the event loop only waits.
  */
-export async function rollUp (q: Queryable, query: AggregateQuery, countries: string[]): Promise<RolledCell[]> {
+export async function rollUp (q: Queryable, query: AggregateQuery, countries: string[], protection: Protection, ptable: Ptable): Promise<RolledCell[]> {
   const exprs = query.by.map((d) => dimensionExpr(d, query.periodType))
   const where: SQL[] = [
     sql`country IN (${inList(countries)})`,
@@ -40,12 +67,30 @@ export async function rollUp (q: Queryable, query: AggregateQuery, countries: st
   for (const [dim, values] of Object.entries(query.filters) as Array<[Dimension, string[]]>) {
     where.push(sql`${dimensionExpr(dim, query.periodType)} IN (${inList(values)})`)
   }
-  const select = exprs.map((e, i) => sql`${e} AS ${sql.raw(`d${i}`)}`)
-  const statement = sql`SELECT ${sql.join([...select, sql`sum(count) AS n`], sql`, `)}
-    FROM cells WHERE ${sql.join(where, sql` AND `)}
-    ${exprs.length > 0 ? sql`GROUP BY ${sql.join(exprs.map((_, i) => sql.raw(String(i + 1))), sql`, `)}` : sql``}
-    HAVING sum(count) > 0
-    LIMIT ${MAX_CELLS + 1}`
+  const dims = exprs.map((_, i) => sql.raw(`d${i}`))
+  const select = exprs.map((e, i) => sql`${e} AS ${dims[i]}`)
+  const groupBy = (keys: SQL[]) => keys.length > 0 ? sql`GROUP BY ${sql.join(keys, sql`, `)}` : sql``
+  let statement: SQL
+  if (protection === 'none') {
+    statement = sql`SELECT ${sql.join([...select, sql`sum(count) AS n`], sql`, `)}
+      FROM cells WHERE ${sql.join(where, sql` AND `)}
+      ${groupBy(exprs.map((_, i) => sql.raw(String(i + 1))))}
+      HAVING sum(count) > 0
+      LIMIT ${MAX_CELLS + 1}`
+  } else {
+    const atomKeys = [...exprs.map((_, i) => sql.raw(String(i + 1))), ...atomColumns(query)]
+    statement = sql`WITH ptable (n, lo, hi, d) AS (VALUES ${ptableValues(ptable)}),
+      atoms AS (
+        SELECT ${sql.join([...select, sql`sum(count) AS n`, sql`sum(key_sum) % ${sql.raw(String(KEY_MODULUS))} AS key_sum`], sql`, `)}
+        FROM cells WHERE ${sql.join(where, sql` AND `)}
+        ${groupBy(atomKeys)}
+        HAVING sum(count) > 0
+      )
+      SELECT ${sql.join([...dims, sql`sum(a.n + p.d) AS n`], sql`, `)}
+      FROM atoms a JOIN ptable p ON p.n = least(a.n, ${sql.raw(String(ptable.nMax))}) AND a.key_sum >= p.lo AND a.key_sum < p.hi
+      ${groupBy(dims)}
+      LIMIT ${MAX_CELLS + 1}`
+  }
   const found = await rows<Record<string, string | number>>(q, statement)
   const cells = found.map((row) => ({ key: query.by.map((_, i) => String(row[`d${i}`])), count: Number(row.n) }))
   return cells.sort(compareKeys)
@@ -59,10 +104,10 @@ export function compareKeys (a: { key: string[] }, b: { key: string[] }): number
   return 0
 }
 
-export function queryKey (query: AggregateQuery, countries: string[]): string {
-  // Filter values in the caller's order: the cached rendered answer echoes them.
+/** The key of a normalized query (filters and their values sorted by the parser): its cache and budget identity. */
+export function queryKey (query: AggregateQuery, countries: string[], protection: Protection): string {
   const filters = Object.entries(query.filters).sort(([a], [b]) => (a < b ? -1 : 1))
-  return JSON.stringify([query.region, countries, query.from, query.to, query.periodType, query.by, filters])
+  return JSON.stringify([query.region, countries, query.from, query.to, query.periodType, query.by, filters, protection])
 }
 
 // Data unchanged this long before a roll-up is settled: no writer transaction runs that long.

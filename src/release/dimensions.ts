@@ -32,6 +32,8 @@ export interface Vocabulary {
   enums: Partial<Record<Dimension, ReadonlySet<string>>>
   /** Every sub-national area code of every catalog version, with its country. */
   areaCountry: ReadonlyMap<string, string>
+  /** Dimensions marked `x-mhx-sensitive` in a record schema: a read using one takes the sensitive k. */
+  sensitive: ReadonlySet<Dimension>
 }
 
 /** The union over every shipped version, read from the schema registry: an old version's values stay readable. */
@@ -42,11 +44,13 @@ export function loadVocabulary (schemas: SchemaRegistry): Vocabulary {
     for (const v of values) set.add(v)
   }
   const areaCountry = new Map<string, string>()
+  const sensitive = new Set<Dimension>()
   for (const { name, version, kind } of schemas.list()) {
     if (kind === 'record-schema') {
-      const doc = schemas.document(name, version) as { properties: Record<string, { enum?: string[] }> }
+      const doc = schemas.document(name, version) as { properties: Record<string, { enum?: string[], 'x-mhx-sensitive'?: boolean }> }
       for (const [field, spec] of Object.entries(doc.properties)) {
         if (isDimension(field) && Array.isArray(spec.enum)) add(field, spec.enum)
+        if (isDimension(field) && spec['x-mhx-sensitive'] === true) sensitive.add(field)
       }
     } else if (name === 'condition-groups') {
       add('conditionGroup', schemas.conditionGroupNames(version))
@@ -59,7 +63,7 @@ export function loadVocabulary (schemas: SchemaRegistry): Vocabulary {
     }
   }
   for (const dim of OPTIONAL) if (dim !== 'subnationalArea') add(dim, [ABSENT])
-  return { enums, areaCountry }
+  return { enums, areaCountry, sensitive }
 }
 
 /** Whether `value` may be named in a filter on `dim` (period is checked with the query's period type). */

@@ -1,13 +1,15 @@
 // One answer, three representations: JSON, CSV and SDMX-CSV 2.0 — the same cells in the same order.
 import { ABSENT, SDMX_NAME } from './dimensions.js'
 import type { AggregateQuery } from './query.js'
-import type { SuppressionMark } from './suppression.js'
 
-export interface AnswerCell { key: string[], count: number | null, suppressed: SuppressionMark }
+/** `primary`: the released count is below k and withheld. */
+export type ProtectionMark = 'primary' | null
+export interface AnswerCell { key: string[], count: number | null, suppressed: ProtectionMark }
 
-/** The query as answered, with its k, data version time and cells. */
+/** The query as answered, with its k, how it was protected, data version time and cells. */
 export interface Answer extends AggregateQuery {
   k: number
+  disclosure: { method: 'cellkey' | 'none', ptable: string | null }
   lastUpdated: string | null
   cells: AnswerCell[]
 }
@@ -76,7 +78,7 @@ export function toCsv (answer: Answer): string {
 }
 
 export const SDMX_STRUCTURE_ID = 'MHX:MIGRANT_HEALTH(1.0.0)'
-const CONF_STATUS: Record<string, string> = { primary: 'A', secondary: 'D' }
+const CONF_STATUS: Record<string, string> = { primary: 'A' }
 
 /**
  * SDMX-CSV 2.0: STRUCTURE, STRUCTURE_ID, ACTION, the dimensions (REF_AREA first with the

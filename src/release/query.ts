@@ -122,7 +122,10 @@ export function parseAggregateQuery (raw: RawAggregateQuery, vocabulary: Vocabul
         throw badParameter(dim, `unknown value "${v}"`)
       }
     }
-    filters[dim] = values
+    // Normalized: one spelling per record set (values sorted; a list of every value is no filter).
+    const all = vocabulary.enums[dim]
+    if (all && dim !== 'period' && [...all].every((v) => values.includes(v))) continue
+    filters[dim] = values.sort()
   }
   return { region, from, to, periodType, by, filters }
 }
@@ -139,14 +142,32 @@ export function checkFiltersInRegion (query: AggregateQuery, region: Region, voc
   }
 }
 
-/** The countries a query can single out: shown by `by`, or named by a country or sub-national filter. */
+/**
+ * The countries a query can single out: shown by `by`, or named by a country or sub-national
+ * filter. A sub-national filter selects within every member it can reach: `_Z` (no area given)
+ * reaches every member, since one country that leaves areas out would stand alone behind it.
+ */
 export function countriesSingledOut (query: AggregateQuery, region: Region, vocabulary: Vocabulary): string[] {
   const out = new Set<string>()
   if (query.by.includes('country') || query.by.includes('subnationalArea')) region.members.forEach((m) => out.add(m))
   for (const c of query.filters.country ?? []) out.add(c)
   for (const a of query.filters.subnationalArea ?? []) {
+    if (a === ABSENT) region.members.forEach((m) => out.add(m))
     const country = vocabulary.areaCountry.get(a)
     if (country) out.add(country)
   }
   return [...out].sort()
+}
+
+/** The countries whose records a query counts: the region's members, narrowed by country and area filters. */
+export function countriesCounted (query: AggregateQuery, region: Region, vocabulary: Vocabulary): string[] {
+  let counted = region.members
+  const countries = query.filters.country
+  if (countries) counted = counted.filter((c) => countries.includes(c))
+  const areas = query.filters.subnationalArea
+  if (areas && !areas.includes(ABSENT)) {
+    const reached = new Set(areas.map((a) => vocabulary.areaCountry.get(a)))
+    counted = counted.filter((c) => reached.has(c))
+  }
+  return [...counted].sort()
 }

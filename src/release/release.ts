@@ -1,16 +1,18 @@
-// One aggregate read: check the query, check the grants as they are now, roll up, suppress, audit.
+// One aggregate read: check the query, check the grants as they are now, charge the budget, roll up
+// (perturbed by the cell-key method, or exact for a partner's own country), withhold below k, audit.
 import type { Grant } from '../admin/partners.js'
 import { listRegions, type Region } from '../admin/regions.js'
 import type { CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
-import { MAX_CELLS, queryKey, rollUp, type RollupCache } from './aggregate.js'
+import { MAX_CELLS, queryKey, rollUp, type Protection, type RolledCell, type RollupCache } from './aggregate.js'
+import type { PartnerGate, QueryBudget } from './budget.js'
 import type { Vocabulary } from './dimensions.js'
 import { render, type Answer, type AnswerCell, type Format } from './format.js'
 import { permitRead, readability } from './grants.js'
-import { badParameter, checkFiltersInRegion, parseAggregateQuery, type RawAggregateQuery } from './query.js'
-import { suppress } from './suppression.js'
+import type { Ptable } from './ptable.js'
+import { badParameter, checkFiltersInRegion, countriesCounted, parseAggregateQuery, type RawAggregateQuery } from './query.js'
 
 export interface ReleaseDeps {
   db: Queryable
@@ -18,13 +20,24 @@ export interface ReleaseDeps {
   cache: RollupCache
   audit: AuditWriter
   hubK: number
+  /** k of a read that uses a sensitive dimension. */
+  sensitiveK: number
+  ptable: Ptable
+  budget: QueryBudget
+  /** One partner's reads take turns (at most MHX_READS_PER_PARTNER at once). */
+  gate: PartnerGate
   /** A region by code (cached: regions are immutable). */
   regionOf (code: string): Promise<Region | undefined>
-  /** A partner's grants as they are now (the partner directory: a change acts on the next request). */
-  grantsOf (partnerId: string): Promise<readonly Grant[]>
+  /** A partner's grants and country as they are now (the partner directory: a change acts on the next request). */
+  readerOf (partnerId: string): Promise<Reader>
   /** When the cells of these countries last changed (the data version). */
   versions: Pick<CellVersions, 'of'>
 }
+
+export interface Reader { grants: readonly Grant[], country: string | null }
+
+/** How an answer's counts were protected, published with every answer. */
+export interface Disclosure { method: Protection, ptable: string | null }
 
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
 export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Release> {
@@ -32,49 +45,70 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
   const region = await deps.regionOf(query.region)
   if (!region) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
   checkFiltersInRegion(query, region, deps.vocabulary)
-  const grants = await deps.grantsOf(partnerId)
+  const reader = await deps.readerOf(partnerId)
+  const countries = countriesCounted(query, region, deps.vocabulary)
   let permit
   try {
     // Only a refusal of the grant rules is a denial to audit; a failed lookup is not.
-    permit = permitRead(query, region, grants, deps.hubK, deps.vocabulary)
+    permit = permitRead(query, region, reader.grants, deps.hubK, deps.vocabulary, deps.sensitiveK)
   } catch (err) {
-    await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
+    await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
     throw err
   }
+  // A ministry knows its own records: a read that counts only its own country is exact.
+  const own = reader.country !== null && countries.length > 0 && countries.every((c) => c === reader.country)
+  const protection: Protection = own ? 'none' : 'cellkey'
+  const k = own ? 1 : permit.k
+  const disclosure: Disclosure = { method: protection, ptable: own ? null : deps.ptable.version }
 
-  const version = await deps.versions.of(region.members)
-  const entry = deps.cache.get(queryKey(query, region.members), version, () => rollUp(deps.db, query, region.members))
-  const rolled = await entry.rollup
-  if (rolled.length > MAX_CELLS) {
-    throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
-  }
-  let released = entry.released.get(permit.k) as Released | undefined
-  if (!released) {
-    released = { cells: suppress(rolled, permit.k), bodies: new Map() }
-    entry.released.set(permit.k, released)
-  }
-  await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, cells: released.cells.length, k: permit.k } })
-  const answer: Answer = {
-    region: region.code,
-    from: query.from,
-    to: query.to,
-    periodType: query.periodType,
-    by: query.by,
-    filters: query.filters,
-    k: permit.k,
-    lastUpdated: version.lastUpdated?.toISOString() ?? null,
-    cells: released.cells
-  }
-  const { bodies } = released
-  return {
-    answer,
-    // The same query, data version and k always render the same bytes: render each format once.
-    body (format) {
-      let body = bodies.get(format)
-      if (body === undefined) bodies.set(format, body = render(answer, format))
-      return body
+  return deps.gate(partnerId, async () => {
+    const version = await deps.versions.of(countries)
+    const key = queryKey(query, countries, protection)
+    if (!own) await deps.budget.charge(partnerId, `${key}@${version.key}`)
+    const entry = deps.cache.get(key, version, () => rollUp(deps.db, query, countries, protection, deps.ptable))
+    const rolled = await entry.rollup
+    if (rolled.length > MAX_CELLS) {
+      throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
     }
-  }
+    let released = entry.released.get(k) as Released | undefined
+    if (!released) {
+      released = { cells: protect(rolled, k), bodies: new Map() }
+      entry.released.set(k, released)
+    }
+    await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, countries, cells: released.cells.length, k, disclosure: protection } })
+    const answer: Answer = {
+      region: region.code,
+      from: query.from,
+      to: query.to,
+      periodType: query.periodType,
+      by: query.by,
+      filters: query.filters,
+      k,
+      disclosure,
+      lastUpdated: version.lastUpdated?.toISOString() ?? null,
+      cells: released.cells
+    }
+    const { bodies } = released
+    return {
+      answer,
+      // The same query, data version and k always render the same bytes: render each format once.
+      body (format: Format) {
+        let body = bodies.get(format)
+        if (body === undefined) bodies.set(format, body = render(answer, format))
+        return body
+      }
+    }
+  })
+}
+
+/**
+ * The released cells at k: a released count below k is withheld (`count: null`, "primary").
+ * With the cell-key method no complementary suppression is needed: the noise protects the margins.
+ */
+export function protect (rolled: readonly RolledCell[], k: number): AnswerCell[] {
+  return rolled.map((cell) => cell.count < k
+    ? { key: cell.key, count: null, suppressed: 'primary' as const }
+    : { key: cell.key, count: cell.count, suppressed: null })
 }
 
 /** The cells released at one k from one roll-up, and their rendered answers by format. */
@@ -99,7 +133,7 @@ export interface RegionListing {
 /** Every stored region, and every country the caller holds a grant on, with what the caller may read. */
 export async function regionsFor (deps: ReleaseDeps, partnerId: string): Promise<RegionListing[]> {
   // The grants that decide reads (the partner directory), so the listing never disagrees with them.
-  const [stored, grants] = await Promise.all([listRegions(deps.db), deps.grantsOf(partnerId)])
+  const [stored, { grants }] = await Promise.all([listRegions(deps.db), deps.readerOf(partnerId)])
   const units = new Map<string, Region>(stored.map((r) => [r.code, r]))
   for (const g of grants) {
     if (units.has(g.region)) continue
@@ -109,4 +143,22 @@ export async function regionsFor (deps: ReleaseDeps, partnerId: string): Promise
   return [...units.values()]
     .sort((a, b) => (a.kind === b.kind ? (a.code < b.code ? -1 : 1) : a.kind === 'region' ? -1 : 1))
     .map((r) => ({ code: r.code, name: r.name, kind: r.kind, members: r.members, ...readability(r, grants, deps.hubK) }))
+}
+
+/** GET /v1/disclosure: the method and its parameters (the record keys never leave the database). */
+export function disclosureNotice (deps: Pick<ReleaseDeps, 'ptable' | 'hubK' | 'sensitiveK' | 'vocabulary'>, config: { queryBudget: number }) {
+  const { ptable } = deps
+  return {
+    method: 'cellkey' as const,
+    description: 'Every count that leaves the hub is perturbed by the cell-key method: each record has a secret random key, a cell\'s key is the sum of its records\' keys, and a published table maps (true count, cell key) to a deviation. The same records always give the same released count; released counts below k are withheld. A partner reading only its own country gets exact counts (disclosure.method none).',
+    ptable: ptable.version,
+    ...ptable.parameters,
+    k: deps.hubK,
+    sensitiveK: deps.sensitiveK,
+    sensitiveDimensions: [...deps.vocabulary.sensitive].sort(),
+    queryBudget: config.queryBudget,
+    atoms: 'one month of one country, with every dimension the query shows or filters at one value: value lists, spans of months, quarters, years, regions and country lists add perturbed atoms; a dimension summed out is perturbed as a margin of its own',
+    additive: false,
+    distributions: ptable.distributions
+  }
 }

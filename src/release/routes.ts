@@ -6,11 +6,16 @@ import { createRegionLookup } from '../admin/regions.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
+import { every } from '../ops/periodic.js'
 import { createRollupCache } from './aggregate.js'
+import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, negotiate } from './format.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
-import { readAggregates, regionsFor, type ReleaseDeps } from './release.js'
+import { buildPtable } from './ptable.js'
+import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from './release.js'
+
+const BUDGET_PURGE_EVERY_MS = 60 * 60_000
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
 
@@ -25,8 +30,32 @@ const AggregatesQuery = Type.Object({
 
 const Cell = Type.Object({
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String()))])),
-  count: Type.Union([Type.Integer(), Type.Null()]),
-  suppressed: Type.Union([Type.Literal('primary'), Type.Literal('secondary'), Type.Null()])
+  count: Type.Union([Type.Integer(), Type.Null()], { description: 'the released count (perturbed unless disclosure.method is none); null when withheld' }),
+  suppressed: Type.Union([Type.Literal('primary'), Type.Null()], { description: 'primary: the released count is below k and withheld' })
+})
+
+const DisclosureOfAnswer = Type.Object({
+  method: Type.Union([Type.Literal('cellkey'), Type.Literal('none')], { description: 'cellkey: counts perturbed by the cell-key method (see GET /v1/disclosure); none: exact counts, for a partner reading only its own country' }),
+  ptable: Nullable(Type.String({ description: 'the perturbation table used (cellkey)' }))
+})
+
+const DisclosureSchema = Type.Object({
+  method: Type.Literal('cellkey'),
+  description: Type.String(),
+  ptable: Type.String({ description: 'version of the perturbation table, as answers name it' }),
+  D: Type.Integer({ description: 'largest deviation of a released count from the true count' }),
+  V: Type.Number({ description: 'variance of the deviation' }),
+  js: Type.Integer({ description: 'counts 1..js-1 are never released unchanged' }),
+  k: Type.Integer({ description: "the hub's k: released counts below it are withheld" }),
+  sensitiveK: Type.Integer({ description: 'k of a read that uses a sensitive dimension' }),
+  sensitiveDimensions: Type.Array(Type.String()),
+  queryBudget: Type.Integer({ description: 'distinct queries per partner per UTC day (0: none); repeats of an answered query are free' }),
+  atoms: Type.String({ description: 'what is perturbed one by one' }),
+  additive: Type.Boolean({ description: 'whether cells add up to margins (they do not: margins are perturbed on their own)' }),
+  distributions: Type.Array(Type.Object({
+    n: Type.Integer({ description: 'true count (the last row: this count and above)' }),
+    deviations: Type.Array(Type.Object({ d: Type.Integer(), p: Type.Number() }))
+  }))
 })
 
 const AnswerSchema = Type.Object({
@@ -36,7 +65,8 @@ const AnswerSchema = Type.Object({
   periodType: Type.String(),
   by: Type.Array(Type.String()),
   filters: Type.Record(Type.String(), Type.Array(Type.String())),
-  k: Type.Integer({ description: 'cells with 1 ≤ count < k are suppressed' }),
+  k: Type.Integer({ description: 'cells whose released count is below k are withheld (1 when nothing is: disclosure.method none)' }),
+  disclosure: DisclosureOfAnswer,
   lastUpdated: Nullable(Type.String({ format: 'date-time', description: 'when the cells of this region last changed' })),
   cells: Type.Array(Cell)
 })
@@ -53,16 +83,35 @@ const RegionListing = Type.Object({
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
+  const { config } = deps
+  const budget = createQueryBudget(deps.database.db, config.queryBudget, deps.now)
   const release: ReleaseDeps = {
     db: deps.database.db,
     vocabulary: loadVocabulary(deps.schemas),
     cache: createRollupCache(),
     audit: deps.readAudit,
     regionOf: createRegionLookup(deps.database.db),
-    grantsOf: async (partnerId) => (await deps.directory.get(partnerId))?.grants ?? [],
+    readerOf: async (partnerId) => {
+      const state = await deps.directory.get(partnerId)
+      return { grants: state?.grants ?? [], country: state?.country ?? null }
+    },
     versions: deps.cellVersions,
-    hubK: deps.config.suppressionK
+    hubK: config.suppressionK,
+    sensitiveK: config.sensitiveK,
+    ptable: buildPtable(),
+    budget,
+    gate: createPartnerGate(config.readsPerPartner)
   }
+  every(app, BUDGET_PURGE_EVERY_MS, 'purging past days of the query budget', () => budget.purge())
+
+  app.get('/v1/disclosure', {
+    schema: {
+      tags: ['aggregates'],
+      summary: 'How released counts are protected: the method and its parameters',
+      description: 'Public. The record keys never leave the hub; everything else a reader needs to interpret an answer is here.',
+      response: { 200: DisclosureSchema }
+    }
+  }, async () => disclosureNotice(release, config))
 
   app.get('/v1/regions', {
     preHandler: reader,
@@ -95,7 +144,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
             'application/vnd.sdmx.data+csv': { schema: Type.String() }
           }
         },
-        ...problemResponses(400, 401, 403, 406, 503)
+        ...problemResponses(400, 401, 403, 406, 429, 503)
       }
     }
   }, async (request, reply) => {

@@ -3,13 +3,14 @@ import { parse } from 'csv-parse/sync'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { buildTestHub, type TestPartner } from '../helpers.js'
-import { CENTRAL_ASIA, insertCells } from './fixtures.js'
+import { buildPtable } from '../../src/release/ptable.js'
+import { CENTRAL_ASIA, expectedRelease, insertCells, type OracleQuery } from './fixtures.js'
 
 const hub = await buildTestHub(t)
 const { app } = hub
 
 // Known data: central-asia members, Jan–Jun 2026; RUS outside the region.
-await insertCells(hub.database, [
+const DATA = [
   // KAZ by ageBand: 1, 2, 3, 4 (below k=5), exactly 5, and 6 (k+1)
   { country: 'KAZ', ageBand: '0-4', count: 1 },
   { country: 'KAZ', ageBand: '5-9', count: 2 },
@@ -26,12 +27,14 @@ await insertCells(hub.database, [
   { country: 'UZB', period: '2026-05', count: 60, sex: 'female' },
   { country: 'UZB', period: '2026-06', count: 0, sex: 'other' },
   { country: 'RUS', period: '2026-01', count: 500 }
-])
+]
+await insertCells(hub.database, DATA)
 
 const partners = {
   ngo: await hub.partner({ roles: ['reader'], grants: [{ region: 'central-asia', k: 11 }] }),
   iom: await hub.partner({ roles: ['reader'], grants: [{ region: 'central-asia' }, ...CENTRAL_ASIA.map((c) => ({ region: c }))] }),
   kazMoh: await hub.partner({ roles: ['reader', 'reporter'], country: 'KAZ', grants: [{ region: 'KAZ' }] }),
+  kazReader: await hub.partner({ roles: ['reader'], grants: [{ region: 'KAZ' }] }),
   kazStrict: await hub.partner({ roles: ['reader'], grants: [{ region: 'KAZ', k: 11 }] }),
   partial: await hub.partner({ roles: ['reader'], grants: [{ region: 'central-asia' }, { region: 'KAZ' }, { region: 'KGZ' }] }),
   nothing: await hub.partner({ roles: ['reader'] }),
@@ -47,39 +50,58 @@ async function read (p: TestPartner, query: string, accept?: string) {
   return app.inject({ method: 'GET', url: `/v1/aggregates?${query}`, headers: { authorization: `Bearer ${await bearer(p)}`, ...(accept ? { accept } : {}) } })
 }
 const SPAN = 'from=2026-01&to=2026-06'
+const CELLKEY = { method: 'cellkey', ptable: buildPtable().version }
 
-t.test('a totals read of a granted region', async (t) => {
+/** The cells the cell-key method must release at k, as JSON answers list them. */
+function expected (query: OracleQuery, k = 5) {
+  const by = query.by ?? []
+  return [...expectedRelease(DATA, query)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, { released }]) => ({
+    ...Object.fromEntries(by.map((d, i) => [d, key.split('|')[i] === '_Z' ? null : key.split('|')[i]])),
+    count: released < k ? null : released,
+    suppressed: released < k ? 'primary' : null
+  }))
+}
+
+t.test('a totals read of a granted region is perturbed by the cell-key method', async (t) => {
   const res = await read(partners.iom, `region=central-asia&${SPAN}`)
   t.equal(res.statusCode, 200, res.body)
   const body = res.json()
-  t.same(body.cells, [{ count: 1 + 2 + 3 + 4 + 5 + 6 + 42 + 40 + 25 + 60, suppressed: null }], 'RUS is not in central-asia; zero cells add nothing')
+  t.same(body.cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-06' }), 'the sum of perturbed month × country atoms; RUS is not in central-asia')
+  const truth = 1 + 2 + 3 + 4 + 5 + 6 + 42 + 40 + 25 + 60
+  t.ok(Math.abs(body.cells[0].count - truth) <= 2 * 8, 'within D of the truth per atom')
+  t.same(body.disclosure, CELLKEY)
   t.equal(body.k, 5)
   t.equal(body.periodType, 'month')
   t.same(body.by, [])
   t.ok(Date.parse(body.lastUpdated), 'says when the data last changed')
   t.ok(res.headers['last-modified'])
   t.equal(res.headers['cache-control'], 'no-store')
+  t.same((await read(partners.iom, `region=central-asia&${SPAN}`)).json().cells, body.cells, 'the same records give the same count again')
 })
 
-t.test('primary suppression on counts 1..k-1, k and k+1', async (t) => {
+t.test('a partner reading only its own country gets exact counts, small ones too', async (t) => {
   const res = await read(partners.kazMoh, `region=KAZ&${SPAN}&by=ageBand`)
   t.equal(res.statusCode, 200, res.body)
-  const cells = res.json().cells
-  const byAge = Object.fromEntries(cells.map((c: { ageBand: string }) => [c.ageBand, c]))
-  for (const age of ['0-4', '5-9', '10-14', '15-19']) t.same(byAge[age], { ageBand: age, count: null, suppressed: 'primary' }, `${age} is below k`)
-  t.same(byAge['20-24'], { ageBand: '20-24', count: 5, suppressed: null }, 'exactly k is released')
-  t.same(byAge['25-29'], { ageBand: '25-29', count: 6, suppressed: null }, 'k+1 is released')
-  t.same(cells.map((c: { ageBand: string }) => c.ageBand), ['0-4', '10-14', '15-19', '20-24', '25-29', '5-9'], 'sorted by the by dimensions (code-point order)')
+  const body = res.json()
+  t.same(body.disclosure, { method: 'none', ptable: null })
+  t.equal(body.k, 1, 'nothing withheld')
+  t.same(body.cells.map((c: { ageBand: string, count: number }) => [c.ageBand, c.count]),
+    [['0-4', 1], ['10-14', 3], ['15-19', 4], ['20-24', 5], ['25-29', 6], ['5-9', 2]], 'sorted by the by dimensions (code-point order)')
+  const other = await read(partners.kazReader, `region=KAZ&${SPAN}&by=ageBand`)
+  t.same(other.json().disclosure, CELLKEY, 'the same read by a partner of no country is perturbed')
 })
 
-t.test('a single suppressed cell in a margin takes its smallest sibling with it', async (t) => {
-  const res = await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`)
+t.test('released counts below k are withheld; no complementary suppression', async (t) => {
+  const res = await read(partners.kazReader, `region=KAZ&${SPAN}&by=ageBand`)
   t.equal(res.statusCode, 200, res.body)
-  t.same(res.json().cells, [
-    { sex: 'female', count: null, suppressed: 'primary' },
-    { sex: 'male', count: 30, suppressed: null },
-    { sex: 'other', count: null, suppressed: 'secondary' }
-  ])
+  const cells = res.json().cells
+  t.same(cells, expected({ countries: ['KAZ'], from: '2026-01', to: '2026-06', by: ['ageBand'] }))
+  for (const c of cells) t.ok(c.count === null || c.count >= 5, `${c.ageBand}: no released count below k`)
+  const byAge = Object.fromEntries(cells.map((c: { ageBand: string }) => [c.ageBand, c]))
+  t.same(byAge['0-4'], { ageBand: '0-4', count: null, suppressed: 'primary' }, 'a count of 1 can never reach k = 5 with D = 2')
+  const kgz = await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`)
+  t.same(kgz.json().cells, expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] }))
+  t.same(kgz.json().cells.map((c: { suppressed: string | null }) => c.suppressed), ['primary', null, null], 'the siblings of a withheld cell are released: the noise protects the margin')
 })
 
 t.test("a grant's own k is stricter, and a read takes the largest k of the grants it uses", async (t) => {
@@ -91,30 +113,57 @@ t.test("a grant's own k is stricter, and a read takes the largest k of the grant
   const ngo = await read(partners.ngo, `region=central-asia&from=2026-02&to=2026-02&by=sex`)
   t.equal(ngo.statusCode, 200, ngo.body)
   t.equal(ngo.json().k, 11)
-  t.same(ngo.json().cells.map((c: { suppressed: string | null }) => c.suppressed), ['primary', null, 'primary'], 'female 2 and other 10 are both below 11')
+  t.same(ngo.json().cells, expected({ countries: CENTRAL_ASIA, from: '2026-02', to: '2026-02', by: ['sex'] }, 11))
+})
+
+t.test('a read that uses a sensitive dimension takes the sensitive k', async (t) => {
+  for (const query of [`by=screeningContext`, `screeningConsequence=_Z`, `by=sex&screeningContext=_Z`]) {
+    const res = await read(partners.iom, `region=central-asia&${SPAN}&${query}`)
+    t.equal(res.statusCode, 200, res.body)
+    t.equal(res.json().k, 11, query)
+  }
+  t.equal((await read(partners.iom, `region=central-asia&${SPAN}&by=sex`)).json().k, 5, 'other dimensions keep the hub k')
+  const notice = (await app.inject({ url: '/v1/disclosure' })).json()
+  t.same(notice.sensitiveDimensions, ['screeningConsequence', 'screeningContext'], 'from x-mhx-sensitive in the record schema')
 })
 
 t.test('by=country with a grant on every member; absent optional values are null and selectable with _Z', async (t) => {
   const res = await read(partners.iom, `region=central-asia&${SPAN}&by=country,conditionGroup`)
   t.equal(res.statusCode, 200, res.body)
   const cells = res.json().cells
+  t.same(cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-06', by: ['country', 'conditionGroup'] }))
   t.same(cells.map((c: { country: string }) => c.country), ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'])
-  t.same(cells.find((c: { country: string }) => c.country === 'TJK'), { country: 'TJK', conditionGroup: 'tb', count: 40, suppressed: null })
+  t.equal(cells.find((c: { country: string }) => c.country === 'TJK').conditionGroup, 'tb')
   t.equal(cells.find((c: { country: string }) => c.country === 'UZB').conditionGroup, null)
-  const z = await read(partners.iom, `region=central-asia&${SPAN}&by=country&conditionGroup=_Z&country=TJK,UZB`)
-  t.same(z.json().cells, [{ country: 'UZB', count: 60, suppressed: null }], 'TJK has only tb cells')
-  t.same(z.json().filters, { country: ['TJK', 'UZB'], conditionGroup: ['_Z'] })
+  const z = await read(partners.iom, `region=central-asia&${SPAN}&by=country&conditionGroup=_Z&country=UZB,TJK`)
+  t.same(z.json().cells, expected({ countries: ['UZB'], from: '2026-01', to: '2026-06', by: ['country'], filters: { conditionGroup: ['_Z'] } }), 'TJK has only tb cells')
+  t.same(z.json().filters, { country: ['TJK', 'UZB'], conditionGroup: ['_Z'] }, 'filter values normalized (sorted)')
 })
 
-t.test('period types label and roll up months', async (t) => {
+t.test('period types label and roll up months: the same atoms in every spelling', async (t) => {
   const q = await read(partners.iom, `region=central-asia&${SPAN}&by=period&periodType=quarter`)
   t.equal(q.statusCode, 200, q.body)
-  t.same(q.json().cells, [{ period: '2026-Q1', count: 21 + 42 + 40, suppressed: null }, { period: '2026-Q2', count: 85, suppressed: null }])
+  t.same(q.json().cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-06', by: ['period'], periodType: 'quarter' }))
+  t.same(q.json().cells.map((c: { period: string }) => c.period), ['2026-Q1', '2026-Q2'])
+  const months = (await read(partners.iom, `region=central-asia&from=2026-01&to=2026-03`)).json().cells
+  t.same(months[0].count, q.json().cells[0].count, 'Q1 as a quarter and as a span of three months: one value')
   const y = await read(partners.iom, `region=central-asia&from=2026-01&to=2026-12&by=period&periodType=year&period=2026`)
-  t.same(y.json().cells, [{ period: '2026', count: 188, suppressed: null }])
+  t.same(y.json().cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-12', by: ['period'], periodType: 'year' }))
   const m = await read(partners.iom, `region=central-asia&${SPAN}&by=period&period=2026-03,2026-04`)
   t.same(m.json().cells.map((c: { period: string }) => c.period), ['2026-03', '2026-04'])
   t.equal((await read(partners.iom, `region=central-asia&${SPAN}&periodType=quarter&period=2026-03`)).statusCode, 400, 'a month label with periodType=quarter')
+})
+
+t.test('a filter list adds perturbed atoms; a list of every value is no filter at all', async (t) => {
+  const listed = (await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&sex=other,male`)).json()
+  t.same(listed.cells, expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', filters: { sex: ['male', 'other'] } }))
+  const male = (await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&sex=male`)).json().cells[0].count
+  const other = (await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&sex=other`)).json().cells[0].count
+  t.equal(listed.cells[0].count, male + other, 'male,other is male plus other: no new record set, no new noise')
+  const all = (await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&sex=unknown,other,male,female`)).json()
+  const none = (await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02`)).json()
+  t.same(all.filters, {}, 'every value of sex is no sex filter')
+  t.same(all.cells, none.cells)
 })
 
 t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
@@ -135,7 +184,7 @@ t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
   t.match(sdmxRes.headers['content-type'], /^application\/vnd\.sdmx\.data\+csv; version=2\.0\.0/)
   const sdmx = parse(sdmxRes.body, { columns: true }) as Record<string, string>[]
   t.same(Object.keys(sdmx[0]), ['STRUCTURE', 'STRUCTURE_ID', 'ACTION', 'REF_AREA', 'SEX', 'CONDITION_GROUP', 'OBS_VALUE', 'CONF_STATUS'])
-  const conf = { primary: 'A', secondary: 'D' } as Record<string, string>
+  const conf = { primary: 'A' } as Record<string, string>
   t.same(sdmx, json.cells.map((c: Record<string, unknown>) => ({
     STRUCTURE: 'dataflow', STRUCTURE_ID: 'MHX:MIGRANT_HEALTH(1.0.0)', ACTION: 'I',
     REF_AREA: c.country, SEX: c.sex, CONDITION_GROUP: c.conditionGroup ?? '_Z',
@@ -143,7 +192,8 @@ t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
   })))
 
   const suppressedCsv = parse((await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`, 'application/vnd.sdmx.data+csv;version=2.0.0')).body, { columns: true }) as Record<string, string>[]
-  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.OBS_VALUE, r.CONF_STATUS]), [['KGZ', 'female', '', 'A'], ['KGZ', 'male', '30', 'F'], ['KGZ', 'other', '', 'D']], 'REF_AREA is the region when by has no country')
+  const kgz = expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] })
+  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.OBS_VALUE, r.CONF_STATUS]), kgz.map((c) => ['KGZ', (c as Record<string, unknown>).sex, c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F']), 'REF_AREA is the region when by has no country')
 
   t.equal((await read(partners.iom, query, 'application/xml')).statusCode, 406)
   t.equal((await read(partners.iom, query, 'text/csv;q=0.5, application/json')).headers['content-type'], 'application/json; charset=utf-8', 'q values decide')
@@ -194,6 +244,9 @@ t.test('grants decide: each partner reaching for what it may not read', async (t
     [partners.ngo, `region=KAZ&${SPAN}`, 403],
     [partners.partial, `region=central-asia&${SPAN}&by=country`, 403],
     [partners.partial, `region=central-asia&${SPAN}&country=KAZ,TJK`, 403],
+    [partners.partial, `region=central-asia&${SPAN}&subnationalArea=_Z`, 403],
+    [partners.partial, `region=central-asia&${SPAN}&subnationalArea=KZ-75,_Z`, 403],
+    [partners.ngo, `region=central-asia&${SPAN}&subnationalArea=_Z`, 403],
     [partners.iom, `region=RUS&${SPAN}`, 403],
     [partners.reporter, `region=KGZ&${SPAN}`, 403]
   ]
@@ -204,6 +257,7 @@ t.test('grants decide: each partner reaching for what it may not read', async (t
   }
   const missing = (await read(partners.partial, `region=central-asia&${SPAN}&by=country`)).json()
   t.same(missing.missingGrants, ['TJK', 'TKM', 'UZB'])
+  t.same((await read(partners.partial, `region=central-asia&${SPAN}&subnationalArea=_Z`)).json().missingGrants, ['TJK', 'TKM', 'UZB'], '_Z (no area) can single out any member')
   t.equal((await read(partners.partial, `region=central-asia&${SPAN}&country=KAZ,KGZ&by=sex`)).statusCode, 200, 'filters on granted countries are fine')
   t.equal((await read(partners.kazMoh, `region=KAZ&${SPAN}&by=country,subnationalArea`)).statusCode, 200, 'a country read may show that country')
 })
@@ -250,6 +304,7 @@ t.test('more than 10,000 cells is a 400 asking to narrow', async (t) => {
   const narrower = await read(turk, 'region=TUR&from=2010-01&to=2019-12&by=period,sex,insurance')
   t.equal(narrower.statusCode, 200)
   t.equal(narrower.json().cells.length, 1440)
+  t.ok(narrower.json().cells.every((c: { count: number | null }) => c.count !== null && Math.abs(c.count - 49) <= 2), 'each cell is one atom of 49 (encounters summed out), within D')
 })
 
 t.test('GET /v1/regions lists stored regions and granted countries with what the caller may read', async (t) => {
