@@ -27,8 +27,9 @@ export const baseConfig: Config = loadConfig()
 
 export const PUBLIC_URL = 'http://mhx.test'
 
+/** First-wave tests read by grants alone (MHX_CONSENT=grants); stewardship tests ask for consent: 'required'. */
 export function testConfig (overrides: Partial<Config> = {}): Config {
-  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', ...overrides }
+  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', consent: 'grants', ...overrides }
 }
 
 /** A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory. */

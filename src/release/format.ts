@@ -11,6 +11,8 @@ export interface Answer extends AggregateQuery {
   k: number
   disclosure: { method: 'cellkey' | 'none', ptable: string | null }
   lastUpdated: string | null
+  /** The country-months of the query that are not published: "not reported" is never read as 0. */
+  coverage: Array<{ country: string, period: string, status: 'not_reported' | 'open' }>
   cells: AnswerCell[]
 }
 

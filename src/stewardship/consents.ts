@@ -6,7 +6,7 @@ import { inTransaction, rows, type Database, type Queryable } from '../db/connec
 import { consents } from '../db/schema.js'
 import { problem } from '../problem.js'
 import { announceStewardshipChange, consentKey, type Consent, type Release, type StewardshipState } from './book.js'
-import { isStewardOf, type Steward } from './steward.js'
+import type { Steward } from './steward.js'
 
 export type ConsentMode = 'required' | 'grants'
 
@@ -35,8 +35,8 @@ export function consentHolds (consent: Consent | undefined, today: string): cons
 /**
  * Whether `reader` may count every one of `countries`: each must have granted it an unexpired
  * consent, else the verdict names all that have not (a country without a steward can consent to
- * nobody, so only its own steward reads it). The k is the strictest of the consents and the hub's;
- * each country's release is its consent's (a steward reads its own country live). With
+ * nobody, so only its own partners read it). The k is the strictest of the consents and the hub's;
+ * each country's release is its consent's (a country's own partners read it live). With
  * MHX_CONSENT=grants every read is ok, live, at the hub's k (the first wave's rule).
  */
 export function consentVerdict (state: StewardshipState, reader: Reader, countries: readonly string[], options: VerdictOptions): ConsentVerdict {
@@ -48,7 +48,8 @@ export function consentVerdict (state: StewardshipState, reader: Reader, countri
   let k = options.hubK
   const missing: string[] = []
   for (const country of countries) {
-    if (isStewardOf(reader, country)) {
+    // A country's own partners (its ministry) read it without asking it.
+    if (reader.country === country) {
       releaseByCountry[country] = 'live'
       continue
     }
@@ -94,8 +95,8 @@ export async function listConsents (q: Queryable, country: string): Promise<Cons
     FROM readers rd
     JOIN partners p ON p.id = rd.reader
     LEFT JOIN consents c ON c.country = ${country} AND c.reader_id = rd.reader
-    -- Its own steward needs no consent.
-    WHERE NOT ('steward' = ANY(p.roles) AND p.country = ${country})
+    -- The country's own partners need no consent.
+    WHERE p.country IS DISTINCT FROM ${country}
     ORDER BY rd.reader`)
   return found.map((r) => ({
     reader: r.reader,
@@ -142,7 +143,6 @@ export async function decideConsent (database: Database, steward: Steward, reade
       if (decision[field] !== undefined) faults.push({ path: `/${field}`, message: 'only a grant has this' })
     }
   }
-  if (readerId === steward.partnerId) faults.push({ path: 'readerId', message: 'a steward reads its own country without consent' })
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
 
   return inTransaction(database, async (tx) => {

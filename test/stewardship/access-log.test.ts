@@ -9,7 +9,7 @@ import { auditLog } from '../../src/db/schema.js'
 import { chainMatches, checkpointAudit, verifyCheckpoint } from '../../src/stewardship/checkpoints.js'
 import { buildTestHub, PUBLIC_URL, type TestHub, type TestPartner } from '../helpers.js'
 
-const hub: TestHub = await buildTestHub(t)
+const hub: TestHub = await buildTestHub(t, { config: { consent: 'required' } })
 const db = hub.database.db
 const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
 const kaz = await hub.partner({ id: 'kaz-moh', roles: ['reporter', 'steward'], country: 'KAZ' })

@@ -6,7 +6,7 @@ import { loadStewardshipState } from '../../src/stewardship/book.js'
 import { consentVerdict } from '../../src/stewardship/consents.js'
 import { buildTestHub, type TestHub, type TestPartner } from '../helpers.js'
 
-const hub: TestHub = await buildTestHub(t)
+const hub: TestHub = await buildTestHub(t, { config: { consent: 'required' } })
 const adminToken = await hub.token(hub.admin)
 const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
 
@@ -23,7 +23,7 @@ t.test('a steward needs a country, like a reporter', async (t) => {
   t.match(res.json(), { errors: [{ path: '/country', message: 'required for the steward role' }] })
 })
 
-t.test('a new grant reaching the country makes a pending item; its own steward is not listed', async (t) => {
+t.test('a new grant reaching the country makes a pending item; the country\'s own partners are not listed', async (t) => {
   const res = await hub.app.inject({ url: '/v1/consents', headers: await as(kaz) })
   t.equal(res.statusCode, 200)
   t.same(res.json().items, [{ reader: 'who-euro', state: 'pending', k: null, release: null, until: null, decidedAt: null }])
@@ -76,7 +76,7 @@ t.test('origin grants: stored and listed with countryOfOrigin; a bad origin is a
 })
 
 t.test('a refused or expired consent acts on the next request, also in a second process', async (t) => {
-  const replica = await buildTestHub(t, { database: hub.database })
+  const replica = await buildTestHub(t, { database: hub.database, config: { consent: 'required' } })
   const periods = async (app: TestHub) => app.app.inject({ url: '/v1/periods?region=KAZ&from=2026-01&to=2026-02', headers: await as(who) })
   // who-euro needs a grant on KAZ itself to list its periods.
   await hub.app.inject({ method: 'PUT', url: '/v1/admin/partners/who-euro/grants', headers: { authorization: `Bearer ${adminToken}` }, payload: { grants: [{ region: 'central-asia' }, { region: 'KAZ' }] } })

@@ -7,7 +7,7 @@ import { rows } from '../../src/db/connect.js'
 import { buildTestHub, type TestHub } from '../helpers.js'
 import { csv, QUERY, records, reporterOf, SCHEMA } from '../intake/intake-fixtures.js'
 
-const hub: TestHub = await buildTestHub(t)
+const hub: TestHub = await buildTestHub(t, { config: { consent: 'required' } })
 const db = hub.database.db
 const kazTotal = async () => Number((await rows<{ n: string | null }>(db, sql`SELECT sum(count) AS n FROM cells WHERE country = 'KAZ'`))[0].n ?? 0)
 const kaz = await reporterOf(hub, 'KAZ')

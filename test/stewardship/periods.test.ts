@@ -10,7 +10,7 @@ import { createCoverage, dueBy, listPeriods } from '../../src/stewardship/period
 import { insertSubmission, randomRecord, retractSubmission, rng, type RecordRow } from '../aggregation/fixtures.js'
 import { buildTestHub, type TestHub, type TestPartner } from '../helpers.js'
 
-const hub: TestHub = await buildTestHub(t)
+const hub: TestHub = await buildTestHub(t, { config: { consent: 'required' } })
 const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
 const kaz = await hub.partner({ id: 'kaz-moh', roles: ['reporter', 'steward'], country: 'KAZ' })
 const kgz = await hub.partner({ id: 'kgz-moh', roles: ['reporter', 'steward'], country: 'KGZ' })
