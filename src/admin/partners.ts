@@ -114,7 +114,8 @@ export async function changePartner (database: Database, actor: string, id: stri
 export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
   const rows = await q.select({ region: grants.region, k: grants.k, countryOfOrigin: grants.countryOfOrigin }).from(grants)
     .where(eq(grants.partnerId, partnerId)).orderBy(asc(grants.region))
-  return rows
+  // countryOfOrigin only on origin grants: every other grant reads as it always did.
+  return rows.map(({ countryOfOrigin, ...grant }) => countryOfOrigin ? { ...grant, countryOfOrigin } : grant)
 }
 
 /**
