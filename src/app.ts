@@ -33,6 +33,8 @@ import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/route
 import { auditRoutes } from './audit/routes.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
+import { createStewardshipBook, type StewardshipBook } from './stewardship/book.js'
+import { stewardshipRoutes } from './stewardship/routes.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
 
 export interface AppDeps {
@@ -48,6 +50,8 @@ export interface AppDeps {
   directory?: PartnerDirectory
   /** When each country's cells last changed, cached and invalidated on change; without one, the app opens its own. */
   cellVersions?: CellVersions
+  /** Stewards, consents and publications, cached and invalidated on change; without one, the app opens its own. */
+  stewardship?: StewardshipBook
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
@@ -170,6 +174,11 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     const own = cellVersions = await createCellVersions(deps.database)
     app.addHook('onClose', () => own.close())
   }
+  let stewardship = deps.stewardship
+  if (!stewardship) {
+    const own = stewardship = await createStewardshipBook(deps.database)
+    app.addHook('onClose', () => own.close())
+  }
   const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
   app.addHook('onClose', () => readAudit.close())
   // A key rotated or revoked by another process: reload at once (a revoked key must stop working).
@@ -178,7 +187,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   app.addHook('onClose', () => stopKeysListener())
   const rateLimits = await createRateLimits(app, { tokenPerMinute: config.rateToken, apiPerMinute: config.rateApi, redis: deps.rateLimitRedis, prefix: config.queuePrefix })
   const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, tokenTtlS: config.tokenTtlS, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, readAudit, rateLimits, authorize: createAuthorize(authenticate, rateLimits.api),
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, stewardship, readAudit, rateLimits, authorize: createAuthorize(authenticate, rateLimits.api),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
@@ -190,6 +199,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
   await app.register(dashboardRoutes)
+  await app.register(stewardshipRoutes, routeDeps)
   return app
 }
 

@@ -43,6 +43,10 @@ export interface Config {
   rateApi: number
   /** Browser origins allowed to call the API (CORS); none by default. */
   corsOrigins: string[]
+  /** required: a read needs the consent of every country it counts (stewardship); grants: the grant alone. */
+  consent: 'required' | 'grants'
+  /** A month is published on time by this day of the next month (UTC). */
+  dueDay: number
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -154,7 +158,9 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     rateToken: integer(env, 'MHX_RATE_TOKEN', 120, 0, 1_000_000),
     rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000),
-    corsOrigins: origins(env)
+    corsOrigins: origins(env),
+    consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
+    dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')

@@ -29,11 +29,12 @@ export const baseConfig: Config = loadConfig()
 export const PUBLIC_URL = 'http://mhx.test'
 
 /**
+ * First-wave tests read by grants alone (MHX_CONSENT=grants); stewardship tests ask for consent: 'required'.
  * Rate limits are off unless a test turns them on: a test file is hundreds of clients' requests
  * from one address within a minute (test/auth/rate-limits.test.ts tests the limits themselves).
  */
 export function testConfig (overrides: Partial<Config> = {}): Config {
-  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', rateToken: 0, rateApi: 0, ...overrides }
+  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', rateToken: 0, rateApi: 0, consent: 'grants', ...overrides }
 }
 
 /** A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory. */

@@ -3,6 +3,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
 import { announcePartnerChange } from '../auth/directory.js'
+import { announceStewardshipChange } from '../stewardship/book.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
 import { inTransaction, type Database, type Queryable, type Tx } from '../db/connect.js'
 import { grants, partners } from '../db/schema.js'
@@ -21,7 +22,8 @@ export interface Partner {
   updatedAt: string
 }
 
-export interface Grant { region: string, k: number | null }
+/** A right to read a unit; with `countryOfOrigin`, only its data about nationals of that country (an origin grant). */
+export interface Grant { region: string, k: number | null, countryOfOrigin?: string | null }
 
 export interface NewPartner { id: string, name: string, roles: string[], country?: string | null, jwks: { keys: JWK[] } }
 export interface PartnerChange { status?: 'active' | 'suspended', name?: string, jwks?: { keys: JWK[] } }
@@ -50,9 +52,11 @@ function assertCountry (country: string | null | undefined, roles: string[]): vo
   if (country && !isCountryCode(country)) {
     throw problem('validation', `country ${country} is not an ISO 3166-1 alpha-3 code`, { errors: [{ path: '/country', message: 'not an ISO 3166-1 alpha-3 code' }] })
   }
-  // A reporter writes for its own country only, so it must have one.
-  if (roles.includes('reporter') && !country) {
-    throw problem('validation', 'a reporter needs a country', { errors: [{ path: '/country', message: 'required for the reporter role' }] })
+  // A reporter writes for its own country only, and a steward speaks for one: both must have one.
+  for (const role of ['reporter', 'steward']) {
+    if (roles.includes(role) && !country) {
+      throw problem('validation', `a ${role} needs a country`, { errors: [{ path: '/country', message: `required for the ${role} role` }] })
+    }
   }
 }
 
@@ -71,6 +75,8 @@ export async function createPartner (database: Database, actor: string, input: N
     }).onConflictDoNothing().returning()
     if (inserted.length === 0) throw problem('conflict', `partner ${input.id} exists already`)
     await appendAudit(tx, { partnerId: actor, action: 'partner.create', subject: input.id, detail: { roles: input.roles, country: input.country ?? null, kids: input.jwks.keys.map((k) => k.kid) } }, now)
+    // A new steward makes its country readable by consent.
+    if (input.roles.includes('steward')) await announceStewardshipChange(tx)
     return toPartner(inserted[0])
   })
 }
@@ -119,9 +125,10 @@ async function assertNotLastAdmin (tx: Tx, id: string): Promise<void> {
 }
 
 export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
-  const rows = await q.select({ region: grants.region, k: grants.k }).from(grants)
+  const rows = await q.select({ region: grants.region, k: grants.k, countryOfOrigin: grants.countryOfOrigin }).from(grants)
     .where(eq(grants.partnerId, partnerId)).orderBy(asc(grants.region))
-  return rows
+  // countryOfOrigin only on origin grants: every other grant reads as it always did.
+  return rows.map(({ countryOfOrigin, ...grant }) => countryOfOrigin ? { ...grant, countryOfOrigin } : grant)
 }
 
 /**
@@ -185,9 +192,11 @@ export async function replaceGrants (database: Database, actor: string, partnerI
     if (seen.has(grant.region)) faults.push({ path: `/grants/${i}/region`, message: `${grant.region} is granted twice` })
     seen.add(grant.region)
     if (grant.k !== null && grant.k < minK) faults.push({ path: `/grants/${i}/k`, message: `k may only be stricter than the hub's: at least ${minK}` })
+    if (grant.countryOfOrigin && !isCountryCode(grant.countryOfOrigin)) faults.push({ path: `/grants/${i}/countryOfOrigin`, message: `${grant.countryOfOrigin} is not an ISO 3166-1 alpha-3 code` })
     const region = await findRegion(database.db, grant.region)
     if (!region) faults.push({ path: `/grants/${i}/region`, message: `unknown region or country ${grant.region}` })
-    else units.push(region)
+    // An origin grant reads one origin's data only: it cannot be subtracted from full grants.
+    else if (!grant.countryOfOrigin) units.push(region)
   }
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
   const leak = differencingLeak(units)
@@ -199,10 +208,12 @@ export async function replaceGrants (database: Database, actor: string, partnerI
     if (!partner) throw problem('notFound', `no partner ${partnerId}`)
     await tx.delete(grants).where(eq(grants.partnerId, partnerId))
     if (wanted.length > 0) {
-      await tx.insert(grants).values(wanted.map((g) => ({ partnerId, region: g.region, k: g.k, createdAt: now })))
+      await tx.insert(grants).values(wanted.map((g) => ({ partnerId, region: g.region, k: g.k, countryOfOrigin: g.countryOfOrigin ?? null, createdAt: now })))
     }
     await appendAudit(tx, { partnerId: actor, action: 'grants.replace', subject: partnerId, detail: { grants: wanted } }, now)
     await announcePartnerChange(tx, partnerId)
+    // Stewards list the readers whose grants reach their country (a new grant is a pending consent).
+    await announceStewardshipChange(tx)
     return partnerGrants(tx, partnerId)
   })
 }

@@ -34,9 +34,10 @@ const Partner = Type.Object({
 })
 const Grant = Type.Object({
   region: UnitCode,
-  k: Type.Optional(Type.Union([Type.Integer({ minimum: 3, maximum: 1000 }), Type.Null()]))
+  k: Type.Optional(Type.Union([Type.Integer({ minimum: 3, maximum: 1000 }), Type.Null()])),
+  countryOfOrigin: Type.Optional(Type.Union([CountryCode, Type.Null()], { description: 'an origin grant: only the unit\'s data about nationals of this country, every query filtering on it' }))
 }, { additionalProperties: false })
-const GrantOut = Type.Object({ region: Type.String(), k: Type.Union([Type.Integer(), Type.Null()]) })
+const GrantOut = Type.Object({ region: Type.String(), k: Type.Union([Type.Integer(), Type.Null()]), countryOfOrigin: Type.Optional(Type.Union([Type.String(), Type.Null()])) })
 const Region = Type.Object({ code: Type.String(), name: Type.String(), members: Type.Array(Type.String()), kind: Type.String() })
 const IdParams = Type.Object({ id: PartnerId })
 
@@ -51,7 +52,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       body: Type.Object({
         id: PartnerId,
         name: Type.String({ minLength: 1, maxLength: 200 }),
-        roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 3, uniqueItems: true }),
+        roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 4, uniqueItems: true }),
         country: Type.Optional(Type.Union([CountryCode, Type.Null()])),
         jwks: Jwks
       }, { additionalProperties: false }),
@@ -115,7 +116,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }
   }, async (request) => {
-    const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null }))
+    const wanted = request.body.grants.map((g) => ({ region: g.region, k: g.k ?? null, countryOfOrigin: g.countryOfOrigin ?? null }))
     const granted = await replaceGrants(deps.database, callerOf(request).partnerId, request.params.id, wanted, deps.config.suppressionK, deps.now())
     deps.directory.invalidate(request.params.id)
     return { grants: granted }

@@ -28,13 +28,27 @@ export async function processSubmission (database: Database, submissionId: strin
 }
 
 async function applyEffect (tx: Queryable, submissionId: string): Promise<ProcessOutcome> {
-  // The row lock serializes every processor (and the intake's retraction) on this submission.
-  const [state] = await rows<SubmissionState>(tx, sql`
-    SELECT counted, applied, record_count, country, extract(epoch FROM clock_timestamp() - created_at) AS age_s
-    FROM submissions WHERE id = ${submissionId} FOR UPDATE`)
-  if (!state) return { kind: 'missing', submissionId }
-  if (state.counted === state.applied) return { kind: 'unchanged', submissionId }
+  // A correction and the submission it replaces change the cells in one transaction, whichever
+  // of the two a job names: no reader sees both or neither. The links are set at intake and never
+  // change, so reading them before the lock is safe.
+  const [link] = await rows<{ replaces: string | null, replaced_by: string | null }>(tx, sql`
+    SELECT replaces, replaced_by FROM submissions WHERE id = ${submissionId}`)
+  if (!link) return { kind: 'missing', submissionId }
+  const ids = [...new Set([submissionId, link.replaces, link.replaced_by].filter((id): id is string => id !== null))].sort()
+  // The row locks serialize every processor (and the intake's retraction) on these submissions;
+  // taken in id order, so processors of linked submissions queue instead of deadlocking.
+  const states = await rows<SubmissionState & { id: string }>(tx, sql`
+    SELECT id, counted, applied, record_count, country, extract(epoch FROM clock_timestamp() - created_at) AS age_s
+    FROM submissions WHERE id IN (${sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `)}) ORDER BY id FOR UPDATE`)
+  const outcomes: ProcessOutcome[] = []
+  // The replaced one first: its subtraction frees cells the correction may fill.
+  for (const state of states.sort((a, b) => Number(a.counted) - Number(b.counted))) {
+    if (state.counted !== state.applied) outcomes.push(await applyOne(tx, state.id, state))
+  }
+  return outcomes.find((o) => o.submissionId === submissionId) ?? outcomes[0] ?? { kind: 'unchanged', submissionId }
+}
 
+async function applyOne (tx: Queryable, submissionId: string, state: SubmissionState): Promise<ProcessOutcome> {
   const delta = state.counted ? 1 : -1
   // One statement per submission. ORDER BY the key makes concurrent processors lock cells in one
   // order, so they queue behind each other instead of deadlocking.

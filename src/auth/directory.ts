@@ -15,7 +15,7 @@ export interface PartnerState {
   status: string
   roles: string[]
   country: string | null
-  grants: Array<{ region: string, k: number | null }>
+  grants: Array<{ region: string, k: number | null, countryOfOrigin?: string | null }>
 }
 
 export interface PartnerDirectory {

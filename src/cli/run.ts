@@ -8,6 +8,7 @@ import { CliError, list, parseCommand, positiveInteger, UsageError, type CliIo }
 import { defaultKid, generatePartnerKey, hasPrivateMembers, KEYGEN_ALGS, readPrivateKey, signClientAssertion, writePrivateJwk, type KeygenAlg } from './keys.js'
 import { MAX_BATCH, PushAborted, printPushSummary, pushFile, resumeCommand } from './push.js'
 import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.js'
+import { accessLogCommand, consentsCommand, periodsCommand, STEWARDSHIP_USAGES } from './stewardship.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
@@ -41,6 +42,9 @@ commands:
   keys rotate [--use token|receipt]                              (admin) rotate a hub signing key
   admin partners create|list|get|suspend|activate|grants …       (admin) manage partners
   admin regions create|list …                                    (admin) manage regions
+  consents list|grant|refuse …                                   (steward) decide who reads your country
+  periods list|publish …                                         months: status, publish (steward)
+  access-log [--from D] [--to D]                                 (steward) who read your country
 
 common options: --url URL (or MHX_URL, default http://localhost:3000),
   --partner ID --key FILE (or MHX_PARTNER, MHX_KEY_FILE; admin commands default
@@ -56,14 +60,15 @@ const USAGES: Record<string, string> = {
   submissions: 'usage: mhx submissions list [--limit N] [--json]\n       mhx submissions get ID\n       mhx submissions retract ID\n  (--partner ID --key FILE: the reporter; an admin may get and retract any)',
   aggregates: 'usage: mhx aggregates --region R --from YYYY-MM --to YYYY-MM [--by dim,…] [--period-type month|quarter|year] [--filter dim=value]… [--csv|--sdmx|--fhir|--adx|--json] --partner ID --key FILE\n       mhx aggregates verify|rebuild [--partner admin --key FILE]\n  (--csv, --sdmx, --fhir, --adx print the service\'s CSV, SDMX-CSV 2.0, FHIR MeasureReport or ADX as sent)',
   keys: 'usage: mhx keys rotate [--use token|receipt] [--partner admin --key FILE]',
-  admin: `usage: mhx admin partners create --id ID --name NAME --roles reporter,reader[,admin] [--country ISO3] --jwks PUBLIC_JWK_FILE
+  admin: `usage: mhx admin partners create --id ID --name NAME --roles reporter,reader,steward[,admin] [--country ISO3] --jwks PUBLIC_JWK_FILE
        mhx admin partners list [--limit N]
        mhx admin partners get|suspend|activate ID
        mhx admin partners keys ID --jwks PUBLIC_JWK_FILE
        mhx admin partners grants ID [--set REGION[:K],…]
        mhx admin regions create --code CODE --name NAME --members ISO3,…
        mhx admin regions list
-  (admin credentials: --partner admin --key FILE, default ${DEFAULT_ADMIN_KEY})`
+  (admin credentials: --partner admin --key FILE, default ${DEFAULT_ADMIN_KEY})`,
+  ...STEWARDSHIP_USAGES
 }
 
 type Parsed = { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] }
@@ -94,6 +99,9 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'aggregates': return await aggregates(rest, io)
       case 'keys': return await keys(rest, io)
       case 'admin': return await admin(rest, io)
+      case 'consents': return await consentsCommand(rest, io, clientFor)
+      case 'periods': return await periodsCommand(rest, io, clientFor)
+      case 'access-log': return await accessLogCommand(rest, io, clientFor)
       default: throw new UsageError(`unknown command "${command}"`, USAGE)
     }
   } catch (err) {

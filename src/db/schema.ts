@@ -1,7 +1,7 @@
 // Tables of the exchange. `drizzle-kit generate` turns changes here into migrations/.
 import { sql } from 'drizzle-orm'
 import {
-  bigint, bigserial, boolean, char, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
+  bigint, bigserial, boolean, char, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
@@ -24,6 +24,8 @@ export const grants = pgTable('grants', {
   partnerId: text('partner_id').notNull().references(() => partners.id),
   region: text('region').notNull(),
   k: integer('k'),
+  // An origin grant: only the unit's data about nationals of this country (every query filters on it).
+  countryOfOrigin: char('country_of_origin', { length: 3 }),
   createdAt: createdAt()
 }, (t) => [primaryKey({ columns: [t.partnerId, t.region] })])
 
@@ -72,7 +74,10 @@ export const submissions = pgTable('submissions', {
   createdAt: createdAt(),
   changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   aggregatedAt: timestamp('aggregated_at', { withTimezone: true, mode: 'date' }),
-  retractedAt: timestamp('retracted_at', { withTimezone: true, mode: 'date' })
+  retractedAt: timestamp('retracted_at', { withTimezone: true, mode: 'date' }),
+  // A correction: the submission this one replaces, and (on the old one) the one that replaced it.
+  replaces: uuid('replaces'),
+  replacedBy: uuid('replaced_by')
 }, (t) => [
   index('submissions_partner_created_idx').on(t.partnerId, t.createdAt, t.id),
   index('submissions_outbox_idx').on(t.changedAt).where(sql`${t.counted} <> ${t.applied}`)
@@ -169,4 +174,56 @@ export const auditLog = pgTable('audit_log', {
   detail: jsonb('detail').notNull(),
   prevHash: text('prev_hash').notNull(),
   hash: text('hash').notNull()
-}, (t) => [index('audit_log_partner_idx').on(t.partnerId, t.seq), index('audit_log_action_idx').on(t.action, t.seq)])
+}, (t) => [
+  index('audit_log_partner_idx').on(t.partnerId, t.seq),
+  index('audit_log_action_idx').on(t.action, t.seq),
+  // The access log of a country: reads whose detail names it among the countries counted.
+  index('audit_log_countries_idx').using('gin', sql`(${t.detail} -> 'countries')`)
+])
+
+/**
+ * A country's decision about one reader (stewardship). A reader whose grants reach the country and
+ * who has no row here is pending. `until` is the last day (UTC) the consent holds.
+ */
+export const consents = pgTable('consents', {
+  country: char('country', { length: 3 }).notNull(),
+  readerId: text('reader_id').notNull().references(() => partners.id),
+  state: text('state').notNull(), // 'granted' | 'refused'
+  k: integer('k'),
+  release: text('release').notNull().default('published'), // 'published' | 'live'
+  until: date('until', { mode: 'string' }),
+  decidedAt: timestamp('decided_at', { withTimezone: true, mode: 'date' }).notNull(),
+  decidedBy: text('decided_by').notNull()
+}, (t) => [primaryKey({ columns: [t.country, t.readerId] })])
+
+/** Every publication of a country-month by its steward; the latest revision is what `published` readers see. */
+export const publications = pgTable('publications', {
+  country: char('country', { length: 3 }).notNull(),
+  period: char('period', { length: 7 }).notNull(),
+  revision: integer('revision').notNull(),
+  publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }).notNull(),
+  publishedBy: text('published_by').notNull(),
+  records: bigint('records', { mode: 'number' }).notNull()
+}, (t) => [primaryKey({ columns: [t.country, t.period, t.revision] })])
+
+/** The cells of each published country-month as its latest publication counted them (replaced on publish). */
+export const publishedCells = pgTable('published_cells', {
+  ...cellDimensions(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+  keySum: bigint('key_sum', { mode: 'number' }).notNull(),
+  revision: integer('revision').notNull()
+}, (t) => [
+  primaryKey({
+    name: 'published_cells_pkey',
+    columns: [t.country, t.period, t.subnationalArea, t.countryOfOrigin, t.migrationStatus, t.migrationStage, t.sex,
+      t.ageBand, t.encounter, t.conditionGroup, t.screeningContext, t.screeningConsequence, t.insurance, t.outcome]
+  })
+])
+
+/** Hub-signed checkpoints of the audit chain's head, so a cut tail or a rewritten chain is visible later. */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  hash: text('hash').notNull(),
+  at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+  jws: text('jws').notNull()
+})

@@ -22,7 +22,8 @@ const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$',
 const JsonSubmission = Type.Object({
   schema: SchemaName,
   version: SchemaVersion,
-  records: Type.Array(Type.Unknown(), { minItems: 1, description: 'records as the schema describes them' })
+  records: Type.Array(Type.Unknown(), { minItems: 1, description: 'records as the schema describes them' }),
+  replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction: the id of your submission this one replaces (it becomes replaced; both change the cells at once)' }))
 }, {
   additionalProperties: false,
   description: 'A JSON submission: records of one shared schema version',
@@ -36,7 +37,8 @@ const JsonSubmission = Type.Object({
 const SubmissionQuery = Type.Object({
   schema: Type.Optional(SchemaName),
   version: Type.Optional(SchemaVersion),
-  dryRun: Type.Optional(Type.Boolean({ description: 'validate only: 200 {valid, recordCount}, nothing stored' }))
+  dryRun: Type.Optional(Type.Boolean({ description: 'validate only: 200 {valid, recordCount}, nothing stored' })),
+  replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction (CSV, NDJSON): the id of your submission this one replaces' }))
 }, { additionalProperties: false })
 
 const Accepted = Type.Object({
@@ -47,7 +49,7 @@ const Accepted = Type.Object({
 })
 const DryRun = Type.Object({ valid: Type.Literal(true), recordCount: Type.Integer() })
 
-const SubmissionStatus = Type.Union([Type.Literal('accepted'), Type.Literal('aggregated'), Type.Literal('retracting'), Type.Literal('retracted')])
+const SubmissionStatus = Type.Union([Type.Literal('accepted'), Type.Literal('aggregated'), Type.Literal('retracting'), Type.Literal('retracted'), Type.Literal('replaced')])
 const Submission = Type.Object({
   id: Type.String(),
   status: SubmissionStatus,
@@ -60,6 +62,8 @@ const Submission = Type.Object({
   changedAt: Type.String(),
   aggregatedAt: Type.Union([Type.String(), Type.Null()]),
   retractedAt: Type.Union([Type.String(), Type.Null()]),
+  replaces: Type.Union([Type.String(), Type.Null()]),
+  replacedBy: Type.Union([Type.String(), Type.Null()]),
   receipt: Type.Optional(Type.String())
 })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
@@ -181,13 +185,14 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     const batch = batchOf(type, request.body as unknown, query)
     const bodySha256 = bodyHashes.get(request) as string
     const requestSha256 = createHash('sha256')
-      .update(`${request.method} /v1/submissions\n${type}\n${batch.schema}\n${batch.version}\n${bodySha256}`).digest('hex')
+      .update(`${request.method} /v1/submissions\n${type}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
     const answer = await submit(intake, caller, {
       ...batch,
       bodySha256,
       requestSha256,
       idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']),
-      dryRun: query.dryRun === true
+      dryRun: query.dryRun === true,
+      replaces: batch.replaces?.toLowerCase()
     })
     if (answer.location) void reply.header('location', answer.location)
     if (answer.replayed) void reply.header('idempotent-replayed', 'true')
@@ -231,15 +236,15 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   /** The records of a body and the schema they claim, whatever the media type. */
-  function batchOf (type: string | undefined, body: unknown, query: { schema?: string, version?: string }): { schema: string, version: string, records: unknown[], lines?: number[] } {
+  function batchOf (type: string | undefined, body: unknown, query: { schema?: string, version?: string, replaces?: string }): { schema: string, version: string, records: unknown[], lines?: number[], replaces?: string } {
     if (type === 'application/json') {
-      const json = body as { schema: string, version: string, records: unknown[] }
-      for (const field of ['schema', 'version'] as const) {
-        if (query[field] !== undefined && query[field] !== json[field]) {
+      const json = body as { schema: string, version: string, records: unknown[], replaces?: string }
+      for (const field of ['schema', 'version', 'replaces'] as const) {
+        if (query[field] !== undefined && json[field] !== undefined && query[field] !== json[field]) {
           throw problem('validation', `?${field}=${query[field]} differs from the body's ${field} ${json[field]}`, { errors: [{ path: field, message: 'differs from the body' }] })
         }
       }
-      return { schema: json.schema, version: json.version, records: json.records }
+      return { schema: json.schema, version: json.version, records: json.records, replaces: json.replaces ?? query.replaces }
     }
     if (query.schema === undefined || query.version === undefined) {
       const missing = query.schema === undefined ? 'schema' : 'version'
@@ -252,7 +257,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     if (isParseFailure(parsed)) {
       throw problem('badRequest', parsed.error.message, { errors: [{ line: parsed.error.line, path: '', message: parsed.error.message }] })
     }
-    return { schema: query.schema, version: query.version, records: parsed.records, lines: parsed.lines }
+    return { schema: query.schema, version: query.version, records: parsed.records, lines: parsed.lines, replaces: query.replaces }
   }
 }
 

@@ -21,7 +21,7 @@ import type { SchemaRegistry } from './registry.js'
 /** At most this many record faults are listed in a 422; the rest are counted in errorsOmitted. */
 export const MAX_LISTED_ERRORS = 100
 
-export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted'
+export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted' | 'replaced'
 
 export interface IntakeDeps {
   database: Database
@@ -46,6 +46,8 @@ export interface SubmissionInput {
   requestSha256: string
   idempotencyKey?: string
   dryRun: boolean
+  /** A correction: the id of the caller's submission this one replaces (atomically, in the worker). */
+  replaces?: string
 }
 
 export interface SubmissionView {
@@ -60,6 +62,8 @@ export interface SubmissionView {
   changedAt: string
   aggregatedAt: string | null
   retractedAt: string | null
+  replaces: string | null
+  replacedBy: string | null
   receipt?: string
 }
 
@@ -71,8 +75,9 @@ export interface IntakeAnswer {
   replayed?: boolean
 }
 
-export function statusOf (row: { counted: boolean, applied: boolean }): SubmissionStatus {
+export function statusOf (row: { counted: boolean, applied: boolean, replacedBy?: string | null }): SubmissionStatus {
   if (row.counted) return row.applied ? 'aggregated' : 'accepted'
+  if (row.replacedBy) return 'replaced'
   return row.applied ? 'retracting' : 'retracted'
 }
 
@@ -155,8 +160,12 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
           generation: 1,
           receipt,
           createdAt: at,
-          changedAt: at
+          changedAt: at,
+          replaces: input.replaces ?? null
         })
+        // The replaced submission stops counting and frees its recordIds in this transaction; the
+        // worker swaps the two in the cells in one transaction of its own.
+        if (input.replaces !== undefined) await markReplaced(tx, caller, input.replaces, id, at)
         await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records, { copy: deps.database.kind === 'postgres' })
         if (claimed) await completeIdempotencyKey(tx, caller.partnerId, input.idempotencyKey!, answer)
         await appendAudit(tx, {
@@ -181,6 +190,23 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     }
     throw err
   }
+}
+
+/**
+ * Marks the caller's submission `replaced` as replaced by `by`. Only its reporter may (403); an
+ * unknown id, or one retracted or replaced already, is a 422 naming `replaces`.
+ */
+async function markReplaced (tx: Queryable, caller: Caller, replaced: string, by: string, at: Date): Promise<void> {
+  const [row] = await tx.select({ partnerId: submissions.partnerId, counted: submissions.counted, generation: submissions.generation })
+    .from(submissions).where(eq(submissions.id, replaced)).for('update').limit(1)
+  if (!row) throw problem('validation', `replaces: no submission ${replaced}`, { errors: [{ path: 'replaces', message: 'no such submission' }] })
+  if (row.partnerId !== caller.partnerId) {
+    throw problem('forbidden', `replaces: submission ${replaced} is not yours; only its reporter may replace it`, { errors: [{ path: 'replaces', message: 'not your submission' }] })
+  }
+  if (!row.counted) throw problem('validation', `replaces: submission ${replaced} is retracted or replaced already`, { errors: [{ path: 'replaces', message: 'retracted or replaced already' }] })
+  await tx.update(submissions).set({ counted: false, replacedBy: by, generation: row.generation + 1, changedAt: at }).where(eq(submissions.id, replaced))
+  await tx.execute(sql`UPDATE records SET live = false WHERE submission_id = ${replaced} AND live`)
+  await appendAudit(tx, { partnerId: caller.partnerId, action: 'submission.replace', subject: replaced, detail: { replacedBy: by } }, at)
 }
 
 function recordIdsTaken (recordIds: string[]) {
@@ -214,6 +240,8 @@ function viewOf (row: SubmissionRow, withReceipt: boolean): SubmissionView {
     changedAt: row.changedAt.toISOString(),
     aggregatedAt: row.aggregatedAt?.toISOString() ?? null,
     retractedAt: row.retractedAt?.toISOString() ?? null,
+    replaces: row.replaces,
+    replacedBy: row.replacedBy,
     ...(withReceipt ? { receipt: row.receipt } : {})
   }
 }
@@ -260,7 +288,7 @@ export async function retractSubmission (deps: Pick<IntakeDeps, 'database' | 'qu
     const [row] = await tx.select({ partnerId: submissions.partnerId, counted: submissions.counted, generation: submissions.generation, recordCount: submissions.recordCount, bodySha256: submissions.bodySha256 })
       .from(submissions).where(eq(submissions.id, id)).for('update').limit(1)
     if (!row || !maySee(caller, row)) throw notFound(id)
-    if (!row.counted) throw problem('conflict', `submission ${id} is already retracted`)
+    if (!row.counted) throw problem('conflict', `submission ${id} is already retracted or replaced`)
     const next = row.generation + 1
     await tx.update(submissions)
       .set({ counted: false, generation: next, changedAt: at, retractedAt: at })

@@ -15,7 +15,8 @@ type Json = Record<string, unknown>
 const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'submissions:write': 'reporters: push records, list and retract their submissions',
   'aggregates:read': 'readers: read aggregates behind their grants',
-  admin: 'administrators: partners, grants, regions, keys, audit'
+  admin: 'administrators: partners, grants, regions, keys, audit',
+  'data:steward': "stewards (a ministry): consents to its country's readers, publishes its months, reads who read its data and its own country exactly"
 }
 
 /** Record schema `migrant-health-event` 1.0.0 → component `MigrantHealthEvent_1_0_0`. */
@@ -83,6 +84,7 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
         { name: 'schemas', description: 'Shared record schemas and catalogs' },
         { name: 'submissions', description: 'Reporters push anonymized records' },
         { name: 'aggregates', description: 'Readers pull regional aggregates' },
+        { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
         { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
         { name: 'ops', description: 'Health, metrics, documentation' }
       ]

@@ -1,7 +1,7 @@
 // Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
 import { sql, type SQL } from 'drizzle-orm'
 import type { DataVersion } from '../aggregation/versions.js'
-import { KEY_MODULUS } from '../aggregation/dimensions.js'
+import { columnList, KEY_MODULUS } from '../aggregation/dimensions.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
 import type { Ptable } from './ptable.js'
@@ -58,7 +58,7 @@ function ptableValues (ptable: Ptable): SQL {
  * MAX_CELLS + 1 rows come back, so the caller can tell an answer that is too large without
  * reading all of it. The work is one statement in the database: the event loop only waits.
  */
-export async function rollUp (q: Queryable, query: AggregateQuery, countries: string[], protection: Protection, ptable: Ptable): Promise<RolledCell[]> {
+export async function rollUp (q: Queryable, query: AggregateQuery, countries: string[], protection: Protection, ptable: Ptable, published: readonly string[] = []): Promise<RolledCell[]> {
   const exprs = query.by.map((d) => dimensionExpr(d, query.periodType))
   const where: SQL[] = [
     sql`country IN (${inList(countries)})`,
@@ -67,13 +67,18 @@ export async function rollUp (q: Queryable, query: AggregateQuery, countries: st
   for (const [dim, values] of Object.entries(query.filters) as Array<[Dimension, string[]]>) {
     where.push(sql`${dimensionExpr(dim, query.periodType)} IN (${inList(values)})`)
   }
+  // Countries read `published` come from their last publication, the others from working data.
+  const source = published.length === 0
+    ? sql`cells`
+    : sql`(SELECT ${columnList()}, count, key_sum FROM cells WHERE country NOT IN (${inList([...published])})
+        UNION ALL SELECT ${columnList()}, count, key_sum FROM published_cells WHERE country IN (${inList([...published])})) AS cells`
   const dims = exprs.map((_, i) => sql.raw(`d${i}`))
   const select = exprs.map((e, i) => sql`${e} AS ${dims[i]}`)
   const groupBy = (keys: SQL[]) => keys.length > 0 ? sql`GROUP BY ${sql.join(keys, sql`, `)}` : sql``
   let statement: SQL
   if (protection === 'none') {
     statement = sql`SELECT ${sql.join([...select, sql`sum(count) AS n`], sql`, `)}
-      FROM cells WHERE ${sql.join(where, sql` AND `)}
+      FROM ${source} WHERE ${sql.join(where, sql` AND `)}
       ${groupBy(exprs.map((_, i) => sql.raw(String(i + 1))))}
       HAVING sum(count) > 0
       LIMIT ${MAX_CELLS + 1}`
@@ -82,7 +87,7 @@ export async function rollUp (q: Queryable, query: AggregateQuery, countries: st
     statement = sql`WITH ptable (n, lo, hi, d) AS (VALUES ${ptableValues(ptable)}),
       atoms AS (
         SELECT ${sql.join([...select, sql`sum(count) AS n`, sql`sum(key_sum) % ${sql.raw(String(KEY_MODULUS))} AS key_sum`], sql`, `)}
-        FROM cells WHERE ${sql.join(where, sql` AND `)}
+        FROM ${source} WHERE ${sql.join(where, sql` AND `)}
         ${groupBy(atomKeys)}
         HAVING sum(count) > 0
       )

@@ -13,6 +13,11 @@ import { render, type Answer, type AnswerCell, type Disclosure, type Format, typ
 import { permitRead, readability } from './grants.js'
 import type { Ptable } from './ptable.js'
 import { badParameter, checkFiltersInRegion, countriesCounted, parseAggregateQuery, type RawAggregateQuery } from './query.js'
+import { SCOPE } from '../auth/scopes.js'
+import { consentRefusal, type ConsentVerdict } from '../stewardship/consents.js'
+import { originRule } from '../stewardship/origin.js'
+import type { CoverageItem } from '../stewardship/periods.js'
+import { isStewardOf } from '../stewardship/steward.js'
 
 export interface ReleaseDeps {
   db: Queryable
@@ -32,38 +37,63 @@ export interface ReleaseDeps {
   readerOf (partnerId: string): Promise<Reader>
   /** When the cells of these countries last changed (the data version). */
   versions: Pick<CellVersions, 'of'>
+  /** Whether the countries a read counts consent to its reader (the stewardship book: no round trip). */
+  consentOf (partnerId: string, reader: Reader, countries: readonly string[]): Promise<ConsentVerdict>
+  /** The country-months of a read that are not published (the stewardship book, cells per data version). */
+  coverageOf (countries: readonly string[], from: string, to: string): Promise<CoverageItem[]>
 }
 
-export interface Reader { grants: readonly Grant[], country: string | null }
+export interface Reader { grants: readonly Grant[], country: string | null, roles: readonly string[] }
+
+/** Who reads: the partner and the scopes of its token. */
+export interface ReadCaller { partnerId: string, scopes: ReadonlySet<string> }
 
 
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
-export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw: RawAggregateQuery): Promise<Release> {
+export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw: RawAggregateQuery): Promise<Release> {
+  const { partnerId } = caller
   const query = parseAggregateQuery(raw, deps.vocabulary)
   const region = await deps.regionOf(query.region)
   if (!region) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
   checkFiltersInRegion(query, region, deps.vocabulary)
   const reader = await deps.readerOf(partnerId)
   const countries = countriesCounted(query, region, deps.vocabulary)
-  let permit
-  try {
-    // Only a refusal of the grant rules is a denial to audit; a failed lookup is not.
-    permit = permitRead(query, region, reader.grants, deps.hubK, deps.vocabulary, deps.sensitiveK)
-  } catch (err) {
-    await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingGrants: (err as { extra?: { missingGrants?: string[] } }).extra?.missingGrants ?? [] } })
-    throw err
+  // A steward reads its own country's working data exactly, without a grant or a consent.
+  const stewardOwn = caller.scopes.has(SCOPE.steward) && countries.length > 0 && countries.every((c) => isStewardOf(reader, c))
+  if (!stewardOwn && !caller.scopes.has(SCOPE.aggregatesRead)) {
+    throw problem('forbidden', `a steward reads only its own country (${reader.country}) without the scope ${SCOPE.aggregatesRead}`)
+  }
+  let permit = { k: 1, units: [] as string[] }
+  let verdict: ConsentVerdict = { ok: true, k: 1, releaseByCountry: {} }
+  if (!stewardOwn) {
+    try {
+      // Only a refusal of the grant rules is a denial to audit; a failed lookup is not.
+      permit = permitRead(query, region, reader.grants, deps.hubK, deps.vocabulary, deps.sensitiveK)
+      originRule(query, reader.grants, permit.units)
+    } catch (err) {
+      const extra = (err as { extra?: { missingGrants?: string[], originRequired?: unknown } }).extra
+      await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingGrants: extra?.missingGrants ?? [], ...(extra?.originRequired ? { originRequired: extra.originRequired } : {}) } })
+      throw err
+    }
+    verdict = await deps.consentOf(partnerId, reader, countries)
+    if (!verdict.ok) {
+      await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingConsents: verdict.missingConsents } })
+      throw consentRefusal(region.code, verdict.missingConsents)
+    }
   }
   // A ministry knows its own records: a read that counts only its own country is exact.
-  const own = reader.country !== null && countries.length > 0 && countries.every((c) => c === reader.country)
+  const own = stewardOwn || (reader.country !== null && countries.length > 0 && countries.every((c) => c === reader.country))
   const protection: Protection = own ? 'none' : 'cellkey'
-  const k = own ? 1 : permit.k
+  const k = own ? 1 : Math.max(permit.k, verdict.ok ? verdict.k : 0)
+  // Countries whose consent says `published` are read as their stewards last published them.
+  const published = own || !verdict.ok ? [] : countries.filter((c) => verdict.releaseByCountry[c] === 'published')
   const disclosure: Disclosure = { method: protection, ptable: own ? null : deps.ptable.version }
 
   return deps.gate(partnerId, async () => {
     const version = await deps.versions.of(countries)
-    const key = queryKey(query, countries, protection)
+    const key = queryKey(query, countries, protection) + (published.length > 0 ? `|published:${published.join(',')}` : '')
     if (!own) await deps.budget.charge(partnerId, `${key}@${version.key}`)
-    const entry = deps.cache.get(key, version, () => rollUp(deps.db, query, countries, protection, deps.ptable))
+    const entry = deps.cache.get(key, version, () => rollUp(deps.db, query, countries, protection, deps.ptable, published))
     const rolled = await entry.rollup
     if (rolled.length > MAX_CELLS) {
       throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
@@ -73,7 +103,8 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
       released = { cells: protect(rolled, k), bodies: new Map() }
       entry.released.set(k, released)
     }
-    await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, countries, cells: released.cells.length, k, disclosure: protection } })
+    const coverage = await deps.coverageOf(countries, query.from, query.to)
+    await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, countries, cells: released.cells.length, k, disclosure: protection, ...(published.length > 0 ? { published } : {}) } })
     const answer: Answer = {
       region: region.code,
       from: query.from,
@@ -84,6 +115,7 @@ export async function readAggregates (deps: ReleaseDeps, partnerId: string, raw:
       k,
       disclosure,
       lastUpdated: version.lastUpdated?.toISOString() ?? null,
+      coverage,
       cells: released.cells
     }
     const { bodies } = released

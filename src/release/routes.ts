@@ -15,6 +15,8 @@ import { isMeasureId, measure } from './formats/fhir.js'
 import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { buildPtable } from './ptable.js'
+import { consentVerdict, dayOf } from '../stewardship/consents.js'
+import { createCoverage } from '../stewardship/periods.js'
 import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
 const BUDGET_PURGE_EVERY_MS = 60 * 60_000
@@ -73,6 +75,9 @@ const AnswerSchema = Type.Object({
   k: Type.Integer({ description: 'cells whose released count is below k are withheld (1 when nothing is: disclosure.method none)' }),
   disclosure: DisclosureOfAnswer,
   lastUpdated: Nullable(Type.String({ format: 'date-time', description: 'when the cells of this region last changed' })),
+  coverage: Type.Array(Type.Object({
+    country: Type.String(), period: Type.String(), status: Type.Union([Type.Literal('not_reported'), Type.Literal('open')])
+  }), { description: 'the country-months of the query that are not published: not reported is not 0' }),
   cells: Type.Array(Cell),
   labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
 }, {
@@ -110,8 +115,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     regionOf: createRegionLookup(deps.database.db),
     readerOf: async (partnerId) => {
       const state = await deps.directory.get(partnerId)
-      return { grants: state?.grants ?? [], country: state?.country ?? null }
+      return { grants: state?.grants ?? [], country: state?.country ?? null, roles: state?.roles ?? [] }
     },
+    consentOf: async (partnerId, reader, countries) => consentVerdict(await deps.stewardship.state(), { partnerId, ...reader }, countries,
+      { mode: config.consent, hubK: config.suppressionK, today: dayOf(deps.now()) }),
+    coverageOf: createCoverage({ db: deps.database.db, book: deps.stewardship, versions: deps.cellVersions }),
     versions: deps.cellVersions,
     hubK: config.suppressionK,
     sensitiveK: config.sensitiveK,
@@ -141,7 +149,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async (request) => ({ items: await regionsFor(release, callerOf(request).partnerId) }))
 
   app.get('/v1/aggregates', {
-    preHandler: reader,
+    // A reader, or a steward reading its own country (readAggregates tells them apart).
+    preHandler: [deps.authorize(), async (request) => {
+      const { scopes } = callerOf(request)
+      if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
+    }],
     // The query parser makes a repeated parameter an array: refuse it before the schema sees it.
     preValidation: async (request) => {
       for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
@@ -177,7 +189,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       const fault = sdmxFault(raw)
       if (fault) throw fault
     }
-    const { answer, body } = await readAggregates(release, callerOf(request).partnerId, raw)
+    const { answer, body } = await readAggregates(release, callerOf(request), raw)
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).

@@ -481,6 +481,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every reader whose grants reach the steward's country, with the country's decision */
+        get: operations["getConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consents/{readerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Grant or refuse a reader the steward's country (acts on its next request, in every process) */
+        put: operations["putConsents"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/periods/{country}/{period}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a month of the steward's country: published readers see exactly this revision */
+        post: operations["postPeriodsPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every read, and refused read, that counted or tried the steward's country, from the audit chain */
+        get: operations["getAccessLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/periods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per country and month of a unit: not reported, open or published, revision, on time, changed since */
+        get: operations["getPeriods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoints/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest hub-signed checkpoint of the audit chain (renewed at least every minute while it grows) */
+        get: operations["getAuditCheckpointsLatest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -533,6 +635,11 @@ export interface components {
             version: string;
             /** @description records as the schema describes them */
             records: components["schemas"]["MigrantHealthEvent_1_0_0"][];
+            /**
+             * Format: uuid
+             * @description a correction: the id of your submission this one replaces (it becomes replaced; both change the cells at once)
+             */
+            replaces?: string;
         };
         Accepted: {
             /** Format: uuid */
@@ -545,7 +652,7 @@ export interface components {
         };
         Submission: {
             id: string;
-            status: "accepted" | "aggregated" | "retracting" | "retracted";
+            status: "accepted" | "aggregated" | "retracting" | "retracted" | "replaced";
             schema: string;
             version: string;
             country: string;
@@ -555,6 +662,8 @@ export interface components {
             changedAt: string;
             aggregatedAt: string | null;
             retractedAt: string | null;
+            replaces: string | null;
+            replacedBy: string | null;
             receipt?: string;
         };
         /**
@@ -605,6 +714,12 @@ export interface components {
                 ptable: string | null;
             };
             lastUpdated: string | null;
+            /** @description the country-months of the query that are not published: not reported is not 0 */
+            coverage: {
+                country: string;
+                period: string;
+                status: "not_reported" | "open";
+            }[];
             cells: components["schemas"]["Cell"][];
             /** @description with ?labels=: per dimension, the name of every code the answer shows */
             labels?: {
@@ -978,7 +1093,7 @@ export interface operations {
                     /** @description lower-case id, e.g. kaz-moh */
                     id: string;
                     name: string;
-                    roles: ("reporter" | "reader" | "admin")[];
+                    roles: ("reporter" | "reader" | "admin" | "steward")[];
                     country?: string | null;
                     jwks: {
                         keys: ({
@@ -1235,6 +1350,7 @@ export interface operations {
                         grants: {
                             region: string;
                             k: number | null;
+                            countryOfOrigin?: string | null;
                         }[];
                     };
                 };
@@ -1285,6 +1401,8 @@ export interface operations {
                         /** @description a country (KAZ) or region (central-asia) code */
                         region: string;
                         k?: number | null;
+                        /** @description an origin grant: only the unit's data about nationals of this country, every query filtering on it */
+                        countryOfOrigin?: string | null;
                     }[];
                 };
             };
@@ -1300,6 +1418,7 @@ export interface operations {
                         grants: {
                             region: string;
                             k: number | null;
+                            countryOfOrigin?: string | null;
                         }[];
                     };
                 };
@@ -1711,6 +1830,8 @@ export interface operations {
                 version?: string;
                 /** @description validate only: 200 {valid, recordCount}, nothing stored */
                 dryRun?: boolean;
+                /** @description a correction (CSV, NDJSON): the id of your submission this one replaces */
+                replaces?: string;
             };
             header?: {
                 /** @description client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header) */
@@ -2540,6 +2661,367 @@ export interface operations {
             };
             /** @description The token lacks the scope, or the partner the grant */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            reader: string;
+                            state: "pending" | "granted" | "refused";
+                            k: number | null;
+                            release: "published" | "live" | null;
+                            until: string | null;
+                            decidedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putConsents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                readerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    decision: "grant" | "refuse";
+                    /** @description at least the hub's k */
+                    k?: number;
+                    /** @description published (default): what the country published; live: working data */
+                    release?: "published" | "live";
+                    /** @description YYYY-MM-DD, the last day it holds */
+                    until?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reader: string;
+                        state: "pending" | "granted" | "refused";
+                        k: number | null;
+                        release: "published" | "live" | null;
+                        until: string | null;
+                        decidedAt: string | null;
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is invalid (each error names its field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postPeriodsPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                country: string;
+                /** @description YYYY-MM */
+                period: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        country: string;
+                        period: string;
+                        revision: number;
+                        /** Format: date-time */
+                        publishedAt: string;
+                        records: number;
+                    };
+                };
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is invalid (each error names its field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAccessLog: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description at or after (date or date-time) */
+                from?: string;
+                /** @description at or before (date or date-time) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            at: string;
+                            reader: string | null;
+                            /** @description aggregates.read or aggregates.denied */
+                            action: string;
+                            query: unknown;
+                            cells: number | null;
+                            k: number | null;
+                            /** @description the audit chain row */
+                            seq: number;
+                            /** @description the row's chain hash */
+                            hash: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPeriods: {
+        parameters: {
+            query: {
+                /** @description a country or region code */
+                region: string;
+                /** @description YYYY-MM */
+                from: string;
+                /** @description YYYY-MM */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            country: string;
+                            period: string;
+                            status: "not_reported" | "open" | "published";
+                            revision: number | null;
+                            publishedAt: string | null;
+                            onTime: boolean | null;
+                            changedSince: boolean | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditCheckpointsLatest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        seq: number;
+                        hash: string;
+                        /** Format: date-time */
+                        at: string;
+                        /** @description compact JWS (typ mhx-audit-checkpoint+jwt) by the hub's receipt key over {seq, hash, at}; verify with /.well-known/jwks.json */
+                        jws: string;
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

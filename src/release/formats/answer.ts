@@ -16,6 +16,8 @@ export interface Answer extends AggregateQuery {
   k: number
   disclosure: Disclosure
   lastUpdated: string | null
+  /** The country-months of the query that are not published: "not reported" is never read as 0. */
+  coverage: Array<{ country: string, period: string, status: 'not_reported' | 'open' }>
   cells: AnswerCell[]
 }
 

@@ -17,6 +17,7 @@ export function answerOf (overrides: Partial<Answer> = {}): Answer {
     periodType: 'month',
     by: [],
     filters: {},
+    coverage: [],
     k: 5,
     disclosure: { method: 'cellkey', ptable: 'v1' },
     lastUpdated: '2026-07-01T10:00:00.000Z',
