@@ -4,7 +4,6 @@ import { Type, type Static } from 'typebox'
 import { appendAudit } from '../audit/log.js'
 import { inTransaction, type Database, type Queryable } from '../db/connect.js'
 import { dhis2Mappings } from '../db/schema.js'
-import { problem, type FieldError } from '../problem.js'
 import type { Dhis2Mapping } from './aggregate.js'
 import { FIELDS, type FieldDefinition } from './fields.js'
 
@@ -36,15 +35,8 @@ export async function getDhis2Mapping (q: Queryable, partnerId: string): Promise
   return row?.mapping as Dhis2Mapping | undefined
 }
 
-/** Replaces the reporter's mapping; a dimension set twice for one id cannot happen (JSON keys), enum names are checked by the route schema. */
+/** Replaces the reporter's mapping. An id mapped to no dimension is allowed: DHIS2's default combos (HllvX50cXC0) set nothing. */
 export async function putDhis2Mapping (database: Database, partnerId: string, mapping: Dhis2MappingBody, at: Date): Promise<void> {
-  const faults: FieldError[] = []
-  for (const table of ['dataElements', 'categoryOptionCombos', 'attributeOptionCombos'] as const) {
-    for (const [uid, dims] of Object.entries(mapping[table] ?? {})) {
-      if (Object.keys(dims).length === 0) faults.push({ path: `/${table}/${uid}`, message: 'maps no dimension' })
-    }
-  }
-  if (faults.length > 0) throw problem('validation', `${faults.length} id${faults.length === 1 ? '' : 's'} map no dimension`, { errors: faults.slice(0, 100) })
   await inTransaction(database, async (tx) => {
     await tx.insert(dhis2Mappings).values({ partnerId, mapping, updatedAt: at })
       .onConflictDoUpdate({ target: dhis2Mappings.partnerId, set: { mapping, updatedAt: at } })

@@ -217,3 +217,23 @@ t.test('bad aggregate documents are refused whole, naming the element', async (t
   const after = await rows<{ n: string }>(db, sql`SELECT count(*) AS n FROM records`)
   t.equal(after[0].n, before[0].n, 'nothing was stored')
 })
+
+t.test('the example files in docs/ are accepted, and are the same data values in three formats', async (t) => {
+  const kaz = await reporterOf(hub, 'KAZ')
+  const example = (file: string) => readFileSync(new URL(`../../docs/examples/${file}`, import.meta.url), 'utf8')
+  const mapping = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: kaz.auth, payload: JSON.parse(example('dhis2-mapping.json')) })
+  t.equal(mapping.statusCode, 204, mapping.body)
+  const sends = {
+    json: (query = '') => kaz.post(example('aggregate.json'), { url: `/v1/submissions${query}` }),
+    adx: (query = '') => kaz.post(example('aggregate.adx.xml'), { url: `/v1/submissions${query}`, headers: { 'content-type': 'application/adx+xml' } }),
+    dhis2: (query = '') => kaz.post(example('dhis2-datavalueset.json'), { url: `/v1/submissions?format=dhis2${query.replace('?', '&')}` })
+  }
+  t.equal((await kaz.post(example('records-1.1.0.json'), { url: '/v1/submissions?dryRun=true' })).statusCode, 200, 'records-1.1.0.json')
+  for (const [format, send] of Object.entries(sends)) {
+    const dry = await send('?dryRun=true')
+    t.same([dry.statusCode, dry.json()], [200, { valid: true, recordCount: 2 }], `${format} example`)
+  }
+  t.equal((await sends.json()).statusCode, 202)
+  t.equal((await sends.adx()).statusCode, 409, 'the ADX example holds the same data values')
+  t.equal((await sends.dhis2()).statusCode, 409, 'the DHIS2 example holds the same data values')
+})
