@@ -6,7 +6,8 @@ import { basename, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ApiError, type FieldError, type HubClient } from './client.js'
 import { CliError, type Output } from './io.js'
-import { fileSha256, formatOf, openRecords, type FileItem } from './records.js'
+import { AGGREGATE_DEFAULT } from '../intake/aggregate.js'
+import { fileSha256, formatOf, openRecords, type FileItem, type HeaderCheck } from './records.js'
 
 export const DEFAULT_SCHEMA = 'migrant-health-event'
 export const DEFAULT_VERSION = '1.0.0'
@@ -72,9 +73,10 @@ export function resumeCommand (args: string[]): string {
 
 /**
  * Faults of a whole file, told once instead of once per record: an empty file, a UTF-16 file, a CSV
- * separated by something other than commas, CSV columns the schema does not have.
+ * separated by something mhx does not read (commas and semicolons it does). Unknown CSV/XLSX
+ * columns are told once too, by headerCheck.
  */
-export async function fileFault (client: HubClient, file: string, format: string, schema: string, version: string): Promise<string | undefined> {
+export function fileFault (file: string, format: string): string | undefined {
   const head = Buffer.alloc(64 * 1024)
   const fd = openSync(file, 'r')
   let read: number
@@ -91,22 +93,9 @@ export async function fileFault (client: HubClient, file: string, format: string
   if (format !== 'csv') return undefined
   const firstLine = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? ''
   if (firstLine.trim() === '') return 'line 1: the CSV header row is empty'
-  const columns = firstLine.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
-  if (columns.length === 1) {
-    const separator = [';', '\t', '|'].find((s) => firstLine.includes(s))
-    if (separator) return `line 1: the CSV header is one column; the file seems separated by ${separator === '\t' ? 'tabs' : `"${separator}"`}: mhx reads comma-separated CSV (save as "CSV UTF-8 (comma delimited)")`
-  }
-  let fields: string[] | undefined
-  try {
-    const document = (await client.request<{ properties?: Record<string, unknown> }>('GET', `/v1/schemas/${encodeURIComponent(schema)}/${encodeURIComponent(version)}`)).body
-    fields = Object.keys(document.properties ?? {})
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err
-    return `schema ${schema} ${version}: ${err.problem.detail ?? err.message}`
-  }
-  const unknown = columns.filter((c) => !fields.includes(c))
-  if (unknown.length > 0) {
-    return `line 1: the CSV header has ${unknown.length === 1 ? 'a column' : 'columns'} that ${schema} ${version} does not know: ${unknown.map((c) => `"${c}"`).join(', ')} (its fields: ${fields.join(', ')})`
+  if (!firstLine.includes(',') && !firstLine.includes(';')) {
+    const separator = ['\t', '|'].find((s) => firstLine.includes(s))
+    if (separator) return `line 1: the CSV header is one column; the file seems separated by ${separator === '\t' ? 'tabs' : `"${separator}"`}: mhx reads CSV separated by commas or semicolons`
   }
   return undefined
 }
@@ -127,17 +116,24 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   const format = formatOf(file, options.format)
   const size = statSync(file).size
   const sha256 = await fileSha256(file)
-  const source = openRecords(file, format)
+  const fault = fileFault(file, format)
+  if (fault) throw new CliError(`${file}: ${fault}`)
+  const aggregateFormat = format === 'adx' || format === 'dhis2'
+  const schemaName = options.schema ?? (aggregateFormat ? AGGREGATE_DEFAULT.schema : undefined)
+  const schemaVersion = options.version ?? (aggregateFormat ? AGGREGATE_DEFAULT.version : undefined)
+  // a CSV or XLSX header is checked against the schema once, so an unknown column is told once, not per row
+  const checkHeader = format === 'csv' || format === 'xlsx'
+    ? await headerCheck(client, schemaName ?? DEFAULT_SCHEMA, schemaVersion ?? DEFAULT_VERSION)
+    : undefined
+  const source = openRecords(file, format, checkHeader)
   if (options.schema && source.schema && options.schema !== source.schema) {
     throw new CliError(`${file} says schema "${source.schema}" but --schema says "${options.schema}"`, 2)
   }
   if (options.version && source.version && options.version !== source.version) {
     throw new CliError(`${file} says version "${source.version}" but --version says "${options.version}"`, 2)
   }
-  const schema = options.schema ?? source.schema ?? DEFAULT_SCHEMA
-  const version = options.version ?? source.version ?? DEFAULT_VERSION
-  const fault = await fileFault(client, file, format, schema, version)
-  if (fault) throw new CliError(`${file}: ${fault}`)
+  const schema = schemaName ?? source.schema ?? DEFAULT_SCHEMA
+  const version = schemaVersion ?? source.version ?? DEFAULT_VERSION
   const summary: PushSummary = { file: resolve(file), sha256, schema, version, dryRun: options.dryRun, batchSize: options.batchSize, records: 0, batches: [] }
   const receiptsFile = receiptsFileOf(file)
   const progress = options.progress && stderr.isTTY ? progressBar(stderr, size, basename(file)) : undefined
@@ -145,7 +141,7 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   let batch: Batch = { number: 1, items: [] }
   const flush = async () => {
     if (batch.items.length === 0) return
-    const result = await sendBatch(client, batch, { sha256, schema, version, options })
+    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: format === 'dhis2' })
     summary.batches.push(result)
     summary.records += result.records
     if (!options.dryRun) saveReceipts(receiptsFile, summary)
@@ -172,7 +168,25 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   return summary
 }
 
-interface BatchContext { sha256: string, schema: string, version: string, options: PushOptions }
+interface BatchContext { sha256: string, schema: string, version: string, options: PushOptions, dhis2: boolean }
+
+/** The fields of a record schema (of a data value for an aggregate one), from the hub, as a header check. */
+async function headerCheck (client: HubClient, schema: string, version: string): Promise<HeaderCheck | undefined> {
+  let document: { properties?: Record<string, unknown>, $defs?: { dataValue?: { properties?: Record<string, unknown> } } }
+  try {
+    document = (await client.request<typeof document>('GET', `/v1/schemas/${encodeURIComponent(schema)}/${encodeURIComponent(version)}`, {})).body
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) throw new CliError(`the hub has no schema ${schema} ${version}`, 2)
+    throw err
+  }
+  const fields = Object.keys(document.$defs?.dataValue?.properties ?? document.properties ?? {})
+  if (fields.length === 0) return undefined
+  return (header) => {
+    const unknown = header.filter((column) => !fields.includes(column))
+    if (unknown.length === 0) return undefined
+    return `unknown column${unknown.length === 1 ? '' : 's'} ${unknown.map((c) => JSON.stringify(c.slice(0, 64))).join(', ')} in the header: ${schema} ${version} has ${fields.join(', ')}`
+  }
+}
 
 async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): Promise<BatchResult> {
   const lines = batch.items.map((item) => item.line)
@@ -193,7 +207,10 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
     }
     return result
   }
-  const text = batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
+  // DHIS2 data values go as a dataValueSet through the reporter's mapping; everything else as NDJSON of the schema
+  const text = ctx.dhis2
+    ? JSON.stringify({ dataValues: batch.items.map((item) => (item as { record: unknown }).record) })
+    : batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
   result.bodySha256 = createHash('sha256').update(text).digest('hex')
   const gzip = Buffer.byteLength(text) > GZIP_ABOVE_BYTES
   const body = gzip ? new Uint8Array(gzipSync(text)) : text
@@ -201,9 +218,9 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
   if (key) result.idempotencyKey = key
   try {
     const res = await withRetries(() => client.request<{ id?: string, status?: string, receipt?: string, recordCount?: number, valid?: boolean }>('POST', '/v1/submissions', {
-      query: { schema: ctx.schema, version: ctx.version, ...(ctx.options.dryRun ? { dryRun: 'true' } : {}) },
+      query: { schema: ctx.schema, version: ctx.version, ...(ctx.dhis2 ? { format: 'dhis2' } : {}), ...(ctx.options.dryRun ? { dryRun: 'true' } : {}) },
       body,
-      contentType: 'application/x-ndjson',
+      contentType: ctx.dhis2 ? 'application/json' : 'application/x-ndjson',
       headers: { ...(key ? { 'idempotency-key': key } : {}), ...(gzip ? { 'content-encoding': 'gzip' } : {}) }
     }))
     result.ok = true
@@ -275,7 +292,7 @@ export function faultLocation (e: { fileLine?: number, fileRecord: number }): st
  * and left out when the message already names the field.
  */
 export function faultText (e: FieldError): string {
-  const path = (e.path ?? '').replace(/^\/records\/\d+(?=\/|$)/, '')
+  const path = (e.path ?? '').replace(/^\/(records|dataValues)\/\d+(?=\/|$)/, '')
   const message = e.message ?? ''
   const field = path.split('/').pop() ?? ''
   if (path === '' || (field !== '' && message.startsWith(field))) return message

@@ -33,7 +33,7 @@ export const USAGE = `usage: mhx <command> [options]
 commands:
   keygen [--alg ES256|EdDSA|RS256] [--kid KID] [--out FILE]      make a partner key pair
   token --partner ID --key FILE [--scope S]                      print an access token
-  push FILE [--schema S --version V] [--batch N] [--dry-run]    submit a CSV / NDJSON / JSON file
+  push FILE [--schema S --version V] [--batch N] [--dry-run]    submit a CSV (, or ;) / NDJSON / JSON / XLSX / ADX / DHIS2 file
   submissions list | get ID | retract ID                         your submissions (reporters)
   verify-receipt FILE --jwks JWKS_FILE                           check receipts offline
   jwks                                                           print the hub's public keys
@@ -54,7 +54,7 @@ run "mhx <command> --help" for a command's options; "mhx --version" for the vers
 const USAGES: Record<string, string> = {
   keygen: 'usage: mhx keygen [--alg ES256|EdDSA|RS256] [--kid KID] [--out FILE]',
   token: 'usage: mhx token --partner ID --key FILE [--url URL] [--scope SCOPE] [--assertion-only]\n  (--assertion-only prints a client assertion for the token endpoint instead of a token)',
-  push: 'usage: mhx push FILE [--schema NAME --version V] [--format csv|ndjson|json] [--batch N] [--dry-run] [--no-progress] --partner ID --key FILE [--url URL]',
+  push: 'usage: mhx push FILE [--schema NAME --version V] [--format csv|ndjson|json|xlsx|adx|dhis2] [--batch N] [--dry-run] [--no-progress] --partner ID --key FILE [--url URL]',
   'verify-receipt': 'usage: mhx verify-receipt FILE --jwks JWKS_FILE',
   jwks: 'usage: mhx jwks [--url URL]',
   submissions: 'usage: mhx submissions list [--limit N] [--json]\n       mhx submissions get ID\n       mhx submissions retract ID\n  (--partner ID --key FILE: the reporter; an admin may get and retract any)',

@@ -19,6 +19,14 @@ const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'data:steward': "stewards (a ministry): consents to its country's readers, publishes its months, reads who read its data and its own country exactly"
 }
 
+/** A schema's own references (`#/$defs/…`) point into it from where the document puts it (`base`). */
+function localRefsUnder (node: unknown, base: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => localRefsUnder(n, base))
+  if (typeof node !== 'object' || node === null) return node
+  return Object.fromEntries(Object.entries(node).map(([k, v]) =>
+    [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${base}/${v.slice(2)}` : localRefsUnder(v, base)]))
+}
+
 /** Record schema `migrant-health-event` 1.0.0 → component `MigrantHealthEvent_1_0_0`. */
 export function recordComponentName (name: string, version: string): string {
   const pascal = name.split(/[^a-zA-Z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')
@@ -40,7 +48,8 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
   for (const [name, schema] of Object.entries(all)) components[name] = withRefs(schema, byObject, schema)
   for (const s of recordSchemas) {
     const { $schema: _schema, $id: _id, ...document } = schemas.document(s.name, s.version) as Json
-    components[recordComponentName(s.name, s.version)] = document
+    const name = recordComponentName(s.name, s.version)
+    components[name] = localRefsUnder(document, `#/components/schemas/${name}`) as Json
   }
   const recordRef = recordSchemas.length === 1
     ? { $ref: ref(recordComponentName(recordSchemas[0]!.name, recordSchemas[0]!.version)) }

@@ -312,3 +312,43 @@ t.test('errors: usage is exit 2, problems are printed readably, an unreachable s
   t.equal(noKey.code, 1)
   t.match(noKey.stderr, /key file .*missing\.jwk does not exist/)
 })
+
+t.test('push reads XLSX (first sheet), semicolon CSV, ADX and DHIS2 dataValueSets; a header fault is told once', async (t) => {
+  const ExcelJS = (await import('exceljs')).default
+  const fields = ['recordId', 'period', 'countryOfOrigin', 'migrationStatus', 'migrationStage', 'sex', 'ageBand', 'encounter', 'insurance']
+  const rows = Array.from({ length: 4 }, (_, i) => record({}, 100 + i))
+  const workbook = new ExcelJS.Workbook()
+  const sheet = workbook.addWorksheet('records')
+  sheet.addRow(fields)
+  for (const r of rows) sheet.addRow(fields.map((f) => String(r[f])))
+  workbook.addWorksheet('notes').addRow(['ignored: only the first sheet is read'])
+  await workbook.xlsx.writeFile(join(dir, 'kaz.xlsx'))
+  const xlsx = await mhx('push', 'kaz.xlsx', ...reporter)
+  t.equal(xlsx.code, 0, xlsx.stderr)
+  t.match(xlsx.stdout, /submitted 4 of 4 records/)
+
+  const semicolon = [fields.join(';'), ...Array.from({ length: 3 }, (_, i) => record({}, 200 + i)).map((r) => fields.map((f) => String(r[f])).join(';'))].join('\r\n') + '\r\n'
+  writeFileSync(join(dir, 'kaz-ru.csv'), semicolon)
+  const csv = await mhx('push', 'kaz-ru.csv', ...reporter)
+  t.equal(csv.code, 0, csv.stderr)
+  t.match(csv.stdout, /submitted 3 of 3 records/)
+
+  writeFileSync(join(dir, 'bad-header.csv'), ['recordId;sex;passportNumber', ...Array.from({ length: 50 }, (_, i) => `r${i};male;N${i}`)].join('\n'))
+  const bad = await mhx('push', 'bad-header.csv', ...reporter)
+  t.equal(bad.code, 1)
+  t.equal(bad.stderr.match(/passportNumber/g)?.length, 1, 'the unknown column is told once, not per row')
+  t.match(bad.stderr, /line 1: unknown column "passportNumber" in the header/)
+
+  const adx = await mhx('push', join(process.cwd(), 'docs/examples/aggregate.adx.xml'), '--dry-run', ...reporter)
+  t.equal(adx.code, 0, adx.stderr)
+  t.match(adx.stdout, /validated 2 of 2 records/)
+
+  const token = (await mhx('token', ...reporter)).stdout.trim()
+  const put = await fetch(`${url}/v1/mappings/dhis2`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: readFileSync('docs/examples/dhis2-mapping.json') })
+  t.equal(put.status, 204)
+  // pushed from the work folder: its receipts file is written beside it
+  writeFileSync(join(dir, 'dhis2-datavalueset.json'), readFileSync('docs/examples/dhis2-datavalueset.json'))
+  const dhis2 = await mhx('push', 'dhis2-datavalueset.json', '--format', 'dhis2', ...reporter)
+  t.equal(dhis2.code, 0, dhis2.stderr)
+  t.match(dhis2.stdout, /submitted 2 of 2 records/)
+})

@@ -223,7 +223,7 @@ export interface paths {
         get: operations["listSubmissions"];
         put?: never;
         /**
-         * Push records: JSON {schema, version, records}, or NDJSON / CSV with ?schema=&version=; all or nothing
+         * Push records or counts: JSON {schema, version, records | dataValues}, NDJSON / CSV with ?schema=&version=, ADX, or a DHIS2 dataValueSet with ?format=dhis2; all or nothing
          * @description At most 10000 records and 6065536 bytes (gzip accepted with Content-Encoding: gzip). Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.
          */
         post: operations["submitRecords"];
@@ -246,6 +246,24 @@ export interface paths {
         post?: never;
         /** Retract a submission: its records stop counting once processed, its recordIds are free at once */
         delete: operations["retractSubmission"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings/dhis2": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your DHIS2 mapping (ids → dimensions), used by ?format=dhis2 */
+        get: operations["getDhis2Mapping"];
+        /** Set your DHIS2 mapping: dataElements, categoryOptionCombos, attributeOptionCombos → dimensions; orgUnits → country or sub-national code */
+        put: operations["putDhis2Mapping"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -609,7 +627,7 @@ export interface components {
             message: string;
         };
         /**
-         * @description A JSON submission: records of one shared schema version
+         * @description {schema, version, records} or {schema, version, dataValues} (migrant-health-aggregate); with ?format=dhis2 a DHIS2 dataValueSet
          * @example {
          *       "schema": "migrant-health-event",
          *       "version": "1.0.0",
@@ -630,11 +648,18 @@ export interface components {
          */
         SubmissionBody: {
             /** @description e.g. migrant-health-event */
-            schema: string;
+            schema?: string;
             /** @description e.g. 1.0.0 */
-            version: string;
-            /** @description records as the schema describes them */
-            records: components["schemas"]["MigrantHealthEvent_1_0_0"][];
+            version?: string;
+            /** @description records as a record schema (migrant-health-event) describes them */
+            records?: (components["schemas"]["MigrantHealthAggregate_1_0_0"] | components["schemas"]["MigrantHealthEvent_1_0_0"] | components["schemas"]["MigrantHealthEvent_1_1_0"])[];
+            /** @description data values as migrant-health-aggregate describes them, or DHIS2 data values with ?format=dhis2 */
+            dataValues?: unknown[];
+            dataSet?: string;
+            completeDate?: string;
+            period?: string;
+            orgUnit?: string;
+            attributeOptionCombo?: string;
             /**
              * Format: uuid
              * @description a correction: the id of your submission this one replaces (it becomes replaced; both change the cells at once)
@@ -744,8 +769,8 @@ export interface components {
         Cell: {
             period?: string | null;
             country?: string | null;
-            countryOfOrigin?: string | null;
             subnationalArea?: string | null;
+            countryOfOrigin?: string | null;
             migrationStatus?: string | null;
             migrationStage?: string | null;
             sex?: string | null;
@@ -756,6 +781,10 @@ export interface components {
             screeningConsequence?: string | null;
             insurance?: string | null;
             outcome?: string | null;
+            recordType?: string | null;
+            returnedFrom?: string | null;
+            tbOutcome?: string | null;
+            serviceCoverage?: string | null;
             /** @description the released count (perturbed unless disclosure.method is none); null when withheld */
             count: number | null;
             /** @description primary: the released count is below k and withheld */
@@ -765,13 +794,114 @@ export interface components {
          * @description a dimension of the aggregates
          * @enum {string}
          */
-        Dimension: "period" | "country" | "countryOfOrigin" | "subnationalArea" | "migrationStatus" | "migrationStage" | "sex" | "ageBand" | "encounter" | "conditionGroup" | "screeningContext" | "screeningConsequence" | "insurance" | "outcome";
+        Dimension: "period" | "country" | "subnationalArea" | "countryOfOrigin" | "migrationStatus" | "migrationStage" | "sex" | "ageBand" | "encounter" | "conditionGroup" | "screeningContext" | "screeningConsequence" | "insurance" | "outcome" | "recordType" | "returnedFrom" | "tbOutcome" | "serviceCoverage";
         /**
          * @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries
          * @default month
          * @enum {string}
          */
         PeriodType: "month" | "quarter" | "year";
+        /**
+         * migrant-health-aggregate 1.0.0
+         * @description Counts of anonymized health-service contacts or case notifications of migrants, for ministries that hold counts, not rows. Each data value holds the fields of migrant-health-event 1.1.0 but recordId, and a count; its dimensions are its key (one already live for the reporter is a 409). Every field is an enum, a code or a coarse value: no free text, no exact date, no place finer than the first sub-national level, no age finer than a 5-year band. Legal or documentation status is deliberately not collected. Beyond this schema the service checks only what depends on the caller or the period: reportingCountry must be the country of the access token, and subnationalArea must belong to it and be valid for the period (subnational-areas catalog). Cross-field rules (allOf, each marked x-mhx-rule with its message) are generated from the cross-field-rules catalog. Annotations: x-mhx-label (English and Russian names), x-mhx-sensitive (a dimension that may single out a person in small groups). Generated from the field definitions (npm run schemas).
+         */
+        MigrantHealthAggregate_1_0_0: {
+            /** @constant */
+            schema: "migrant-health-aggregate";
+            /** @constant */
+            version: "1.0.0";
+            dataValues: components["schemas"]["MigrantHealthAggregate_1_0_0"]["$defs"]["dataValue"][];
+            $defs: {
+                dataValue: {
+                    /** @description a month YYYY-MM, e.g. 2026-03 (the month of the contact; no day) */
+                    period: string;
+                    /**
+                     * @description the ISO 3166-1 alpha-3 code of the reporting country (optional: taken from the access token, must match it if given)
+                     * @enum {string}
+                     */
+                    reportingCountry?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+                    /**
+                     * @description an ISO 3166-2 first-level code of the reporting country valid for the record's period, e.g. KZ-75 (see the subnational-areas catalog)
+                     * @enum {string}
+                     */
+                    subnationalArea?: "KZ-10" | "KZ-11" | "KZ-15" | "KZ-19" | "KZ-23" | "KZ-27" | "KZ-31" | "KZ-33" | "KZ-35" | "KZ-39" | "KZ-43" | "KZ-47" | "KZ-55" | "KZ-59" | "KZ-61" | "KZ-62" | "KZ-63" | "KZ-71" | "KZ-75" | "KZ-79" | "KZ-AKM" | "KZ-AKT" | "KZ-ALA" | "KZ-ALM" | "KZ-AST" | "KZ-ATY" | "KZ-KAR" | "KZ-KUS" | "KZ-KZY" | "KZ-MAN" | "KZ-PAV" | "KZ-SEV" | "KZ-SHY" | "KZ-VOS" | "KZ-YUZ" | "KZ-ZAP" | "KZ-ZHA" | "KG-B" | "KG-C" | "KG-GB" | "KG-GO" | "KG-J" | "KG-N" | "KG-O" | "KG-T" | "KG-Y" | "TJ-DU" | "TJ-GB" | "TJ-KT" | "TJ-RA" | "TJ-SU" | "TM-A" | "TM-B" | "TM-D" | "TM-L" | "TM-M" | "TM-S" | "UZ-AN" | "UZ-BU" | "UZ-FA" | "UZ-JI" | "UZ-NG" | "UZ-NW" | "UZ-QA" | "UZ-QR" | "UZ-SA" | "UZ-SI" | "UZ-SU" | "UZ-TK" | "UZ-TO" | "UZ-XO" | "RU-AD" | "RU-AL" | "RU-ALT" | "RU-AMU" | "RU-ARK" | "RU-AST" | "RU-BA" | "RU-BEL" | "RU-BRY" | "RU-BU" | "RU-CE" | "RU-CHE" | "RU-CHU" | "RU-CU" | "RU-DA" | "RU-IN" | "RU-IRK" | "RU-IVA" | "RU-KAM" | "RU-KB" | "RU-KC" | "RU-KDA" | "RU-KEM" | "RU-KGD" | "RU-KGN" | "RU-KHA" | "RU-KHM" | "RU-KIR" | "RU-KK" | "RU-KL" | "RU-KLU" | "RU-KO" | "RU-KOS" | "RU-KR" | "RU-KRS" | "RU-KYA" | "RU-LEN" | "RU-LIP" | "RU-MAG" | "RU-ME" | "RU-MO" | "RU-MOS" | "RU-MOW" | "RU-MUR" | "RU-NEN" | "RU-NGR" | "RU-NIZ" | "RU-NVS" | "RU-OMS" | "RU-ORE" | "RU-ORL" | "RU-PER" | "RU-PNZ" | "RU-PRI" | "RU-PSK" | "RU-ROS" | "RU-RYA" | "RU-SA" | "RU-SAK" | "RU-SAM" | "RU-SAR" | "RU-SE" | "RU-SMO" | "RU-SPE" | "RU-STA" | "RU-SVE" | "RU-TA" | "RU-TAM" | "RU-TOM" | "RU-TUL" | "RU-TVE" | "RU-TY" | "RU-TYU" | "RU-UD" | "RU-ULY" | "RU-VGG" | "RU-VLA" | "RU-VLG" | "RU-VOR" | "RU-YAN" | "RU-YAR" | "RU-YEV" | "RU-ZAB" | "TR-01" | "TR-02" | "TR-03" | "TR-04" | "TR-05" | "TR-06" | "TR-07" | "TR-08" | "TR-09" | "TR-10" | "TR-11" | "TR-12" | "TR-13" | "TR-14" | "TR-15" | "TR-16" | "TR-17" | "TR-18" | "TR-19" | "TR-20" | "TR-21" | "TR-22" | "TR-23" | "TR-24" | "TR-25" | "TR-26" | "TR-27" | "TR-28" | "TR-29" | "TR-30" | "TR-31" | "TR-32" | "TR-33" | "TR-34" | "TR-35" | "TR-36" | "TR-37" | "TR-38" | "TR-39" | "TR-40" | "TR-41" | "TR-42" | "TR-43" | "TR-44" | "TR-45" | "TR-46" | "TR-47" | "TR-48" | "TR-49" | "TR-50" | "TR-51" | "TR-52" | "TR-53" | "TR-54" | "TR-55" | "TR-56" | "TR-57" | "TR-58" | "TR-59" | "TR-60" | "TR-61" | "TR-62" | "TR-63" | "TR-64" | "TR-65" | "TR-66" | "TR-67" | "TR-68" | "TR-69" | "TR-70" | "TR-71" | "TR-72" | "TR-73" | "TR-74" | "TR-75" | "TR-76" | "TR-77" | "TR-78" | "TR-79" | "TR-80" | "TR-81";
+                    /**
+                     * @description an ISO 3166-1 alpha-3 country code (citizenship or origin), e.g. UZB, or "unknown"
+                     * @enum {string}
+                     */
+                    countryOfOrigin: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE" | "unknown";
+                    /**
+                     * @description Migration status; never legal or documentation status
+                     * @enum {string}
+                     */
+                    migrationStatus: "labour_migrant" | "family_member" | "student" | "refugee_or_asylum_seeker" | "returnee" | "stateless" | "other" | "unknown";
+                    /**
+                     * @description Stage of the migration cycle at the time of the contact
+                     * @enum {string}
+                     */
+                    migrationStage: "pre_departure" | "transit" | "destination" | "return";
+                    /**
+                     * @description Sex
+                     * @enum {string}
+                     */
+                    sex: "female" | "male" | "other" | "unknown";
+                    /**
+                     * @description Age in 5-year bands
+                     * @enum {string}
+                     */
+                    ageBand: "0-4" | "5-9" | "10-14" | "15-19" | "20-24" | "25-29" | "30-34" | "35-39" | "40-44" | "45-49" | "50-54" | "55-59" | "60-64" | "65-69" | "70-74" | "75-79" | "80+" | "unknown";
+                    /**
+                     * @description Kind of health-service contact
+                     * @enum {string}
+                     */
+                    encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
+                    /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+                    condition?: string;
+                    /**
+                     * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)
+                     * @enum {string}
+                     */
+                    screeningContext?: "pre_departure" | "arrival" | "work_permit" | "voluntary";
+                    /**
+                     * @description Consequence of a screening (optional), to monitor HIV/TB-related travel restrictions
+                     * @enum {string}
+                     */
+                    screeningConsequence?: "none" | "referral" | "permit_denied" | "removal";
+                    /**
+                     * @description Health coverage
+                     * @enum {string}
+                     */
+                    insurance: "public" | "private" | "none" | "unknown";
+                    /**
+                     * @description Outcome of the contact (optional)
+                     * @enum {string}
+                     */
+                    outcome?: "treated" | "referred" | "denied_care" | "died" | "unknown";
+                    /**
+                     * @description What the record counts: a health-service contact or a case notification (counts are of one or the other, never both unmarked)
+                     * @enum {string}
+                     */
+                    recordType: "contact" | "case_notification";
+                    /**
+                     * @description the ISO 3166-1 alpha-3 code of the country a returning migrant came back from (optional; only with migrationStage return)
+                     * @enum {string}
+                     */
+                    returnedFrom?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+                    /**
+                     * @description WHO TB treatment outcome of the cohort (optional; only on a TB case notification)
+                     * @enum {string}
+                     */
+                    tbOutcome?: "cured" | "treatment_completed" | "treatment_failed" | "died" | "lost_to_follow_up" | "not_evaluated";
+                    /**
+                     * @description Whether this service was covered (optional): the gap that insurance cannot show
+                     * @enum {string}
+                     */
+                    serviceCoverage?: "covered" | "partially_covered" | "not_covered" | "unknown";
+                    /** @description the number of contacts or cases with these dimensions in the period, 1 to 1000000 */
+                    count: number;
+                } & (unknown & unknown & unknown & unknown & unknown & unknown);
+            };
+        };
         /**
          * migrant-health-event 1.0.0
          * @description One anonymized health-service contact or case notification of a migrant, reported by the country where it happened. Every field is an enum, a code or a coarse value: no free text, no exact date, no place finer than the first sub-national level, no age finer than a 5-year band. Legal or documentation status is deliberately not collected. The descriptions of code fields read as the expected value (validation messages say '<field> must be <description>'); enum fields are named by their values.
@@ -815,12 +945,12 @@ export interface components {
             /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
             condition?: string;
             /**
-             * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17). Sensitive: near enforcement, read at k >= MHX_SENSITIVE_K
+             * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)
              * @enum {string}
              */
             screeningContext?: "pre_departure" | "arrival" | "work_permit" | "voluntary";
             /**
-             * @description Consequence of a screening (optional), to monitor HIV/TB-related travel restrictions. Sensitive: near enforcement, read at k >= MHX_SENSITIVE_K
+             * @description Consequence of a screening (optional), to monitor HIV/TB-related travel restrictions
              * @enum {string}
              */
             screeningConsequence?: "none" | "referral" | "permit_denied" | "removal";
@@ -835,6 +965,98 @@ export interface components {
              */
             outcome?: "treated" | "referred" | "denied_care" | "died" | "unknown";
         };
+        /**
+         * migrant-health-event 1.1.0
+         * @description One anonymized health-service contact or case notification of a migrant, reported by the country where it happened. Every field is an enum, a code or a coarse value: no free text, no exact date, no place finer than the first sub-national level, no age finer than a 5-year band. Legal or documentation status is deliberately not collected. Beyond this schema the service checks only what depends on the caller or the period: reportingCountry must be the country of the access token, and subnationalArea must belong to it and be valid for the period (subnational-areas catalog). Cross-field rules (allOf, each marked x-mhx-rule with its message) are generated from the cross-field-rules catalog. Annotations: x-mhx-label (English and Russian names), x-mhx-sensitive (a dimension that may single out a person in small groups). Generated from the field definitions (npm run schemas).
+         */
+        MigrantHealthEvent_1_1_0: {
+            /** @description a random (version 4) UUID chosen by the reporter, unique per reporter; never a national ID */
+            recordId: string;
+            /** @description a month YYYY-MM, e.g. 2026-03 (the month of the contact; no day) */
+            period: string;
+            /**
+             * @description the ISO 3166-1 alpha-3 code of the reporting country (optional: taken from the access token, must match it if given)
+             * @enum {string}
+             */
+            reportingCountry?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+            /**
+             * @description an ISO 3166-2 first-level code of the reporting country valid for the record's period, e.g. KZ-75 (see the subnational-areas catalog)
+             * @enum {string}
+             */
+            subnationalArea?: "KZ-10" | "KZ-11" | "KZ-15" | "KZ-19" | "KZ-23" | "KZ-27" | "KZ-31" | "KZ-33" | "KZ-35" | "KZ-39" | "KZ-43" | "KZ-47" | "KZ-55" | "KZ-59" | "KZ-61" | "KZ-62" | "KZ-63" | "KZ-71" | "KZ-75" | "KZ-79" | "KZ-AKM" | "KZ-AKT" | "KZ-ALA" | "KZ-ALM" | "KZ-AST" | "KZ-ATY" | "KZ-KAR" | "KZ-KUS" | "KZ-KZY" | "KZ-MAN" | "KZ-PAV" | "KZ-SEV" | "KZ-SHY" | "KZ-VOS" | "KZ-YUZ" | "KZ-ZAP" | "KZ-ZHA" | "KG-B" | "KG-C" | "KG-GB" | "KG-GO" | "KG-J" | "KG-N" | "KG-O" | "KG-T" | "KG-Y" | "TJ-DU" | "TJ-GB" | "TJ-KT" | "TJ-RA" | "TJ-SU" | "TM-A" | "TM-B" | "TM-D" | "TM-L" | "TM-M" | "TM-S" | "UZ-AN" | "UZ-BU" | "UZ-FA" | "UZ-JI" | "UZ-NG" | "UZ-NW" | "UZ-QA" | "UZ-QR" | "UZ-SA" | "UZ-SI" | "UZ-SU" | "UZ-TK" | "UZ-TO" | "UZ-XO" | "RU-AD" | "RU-AL" | "RU-ALT" | "RU-AMU" | "RU-ARK" | "RU-AST" | "RU-BA" | "RU-BEL" | "RU-BRY" | "RU-BU" | "RU-CE" | "RU-CHE" | "RU-CHU" | "RU-CU" | "RU-DA" | "RU-IN" | "RU-IRK" | "RU-IVA" | "RU-KAM" | "RU-KB" | "RU-KC" | "RU-KDA" | "RU-KEM" | "RU-KGD" | "RU-KGN" | "RU-KHA" | "RU-KHM" | "RU-KIR" | "RU-KK" | "RU-KL" | "RU-KLU" | "RU-KO" | "RU-KOS" | "RU-KR" | "RU-KRS" | "RU-KYA" | "RU-LEN" | "RU-LIP" | "RU-MAG" | "RU-ME" | "RU-MO" | "RU-MOS" | "RU-MOW" | "RU-MUR" | "RU-NEN" | "RU-NGR" | "RU-NIZ" | "RU-NVS" | "RU-OMS" | "RU-ORE" | "RU-ORL" | "RU-PER" | "RU-PNZ" | "RU-PRI" | "RU-PSK" | "RU-ROS" | "RU-RYA" | "RU-SA" | "RU-SAK" | "RU-SAM" | "RU-SAR" | "RU-SE" | "RU-SMO" | "RU-SPE" | "RU-STA" | "RU-SVE" | "RU-TA" | "RU-TAM" | "RU-TOM" | "RU-TUL" | "RU-TVE" | "RU-TY" | "RU-TYU" | "RU-UD" | "RU-ULY" | "RU-VGG" | "RU-VLA" | "RU-VLG" | "RU-VOR" | "RU-YAN" | "RU-YAR" | "RU-YEV" | "RU-ZAB" | "TR-01" | "TR-02" | "TR-03" | "TR-04" | "TR-05" | "TR-06" | "TR-07" | "TR-08" | "TR-09" | "TR-10" | "TR-11" | "TR-12" | "TR-13" | "TR-14" | "TR-15" | "TR-16" | "TR-17" | "TR-18" | "TR-19" | "TR-20" | "TR-21" | "TR-22" | "TR-23" | "TR-24" | "TR-25" | "TR-26" | "TR-27" | "TR-28" | "TR-29" | "TR-30" | "TR-31" | "TR-32" | "TR-33" | "TR-34" | "TR-35" | "TR-36" | "TR-37" | "TR-38" | "TR-39" | "TR-40" | "TR-41" | "TR-42" | "TR-43" | "TR-44" | "TR-45" | "TR-46" | "TR-47" | "TR-48" | "TR-49" | "TR-50" | "TR-51" | "TR-52" | "TR-53" | "TR-54" | "TR-55" | "TR-56" | "TR-57" | "TR-58" | "TR-59" | "TR-60" | "TR-61" | "TR-62" | "TR-63" | "TR-64" | "TR-65" | "TR-66" | "TR-67" | "TR-68" | "TR-69" | "TR-70" | "TR-71" | "TR-72" | "TR-73" | "TR-74" | "TR-75" | "TR-76" | "TR-77" | "TR-78" | "TR-79" | "TR-80" | "TR-81";
+            /**
+             * @description an ISO 3166-1 alpha-3 country code (citizenship or origin), e.g. UZB, or "unknown"
+             * @enum {string}
+             */
+            countryOfOrigin: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE" | "unknown";
+            /**
+             * @description Migration status; never legal or documentation status
+             * @enum {string}
+             */
+            migrationStatus: "labour_migrant" | "family_member" | "student" | "refugee_or_asylum_seeker" | "returnee" | "stateless" | "other" | "unknown";
+            /**
+             * @description Stage of the migration cycle at the time of the contact
+             * @enum {string}
+             */
+            migrationStage: "pre_departure" | "transit" | "destination" | "return";
+            /**
+             * @description Sex
+             * @enum {string}
+             */
+            sex: "female" | "male" | "other" | "unknown";
+            /**
+             * @description Age in 5-year bands
+             * @enum {string}
+             */
+            ageBand: "0-4" | "5-9" | "10-14" | "15-19" | "20-24" | "25-29" | "30-34" | "35-39" | "40-44" | "45-49" | "50-54" | "55-59" | "60-64" | "65-69" | "70-74" | "75-79" | "80+" | "unknown";
+            /**
+             * @description Kind of health-service contact
+             * @enum {string}
+             */
+            encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
+            /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+            condition?: string;
+            /**
+             * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)
+             * @enum {string}
+             */
+            screeningContext?: "pre_departure" | "arrival" | "work_permit" | "voluntary";
+            /**
+             * @description Consequence of a screening (optional), to monitor HIV/TB-related travel restrictions
+             * @enum {string}
+             */
+            screeningConsequence?: "none" | "referral" | "permit_denied" | "removal";
+            /**
+             * @description Health coverage
+             * @enum {string}
+             */
+            insurance: "public" | "private" | "none" | "unknown";
+            /**
+             * @description Outcome of the contact (optional)
+             * @enum {string}
+             */
+            outcome?: "treated" | "referred" | "denied_care" | "died" | "unknown";
+            /**
+             * @description What the record counts: a health-service contact or a case notification (counts are of one or the other, never both unmarked)
+             * @enum {string}
+             */
+            recordType: "contact" | "case_notification";
+            /**
+             * @description the ISO 3166-1 alpha-3 code of the country a returning migrant came back from (optional; only with migrationStage return)
+             * @enum {string}
+             */
+            returnedFrom?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+            /**
+             * @description WHO TB treatment outcome of the cohort (optional; only on a TB case notification)
+             * @enum {string}
+             */
+            tbOutcome?: "cured" | "treatment_completed" | "treatment_failed" | "died" | "lost_to_follow_up" | "not_evaluated";
+            /**
+             * @description Whether this service was covered (optional): the gap that insurance cannot show
+             * @enum {string}
+             */
+            serviceCoverage?: "covered" | "partially_covered" | "not_covered" | "unknown";
+        } & (unknown & unknown & unknown & unknown & unknown & unknown);
     };
     responses: never;
     parameters: never;
@@ -1828,9 +2050,11 @@ export interface operations {
                 schema?: string;
                 /** @description e.g. 1.0.0 */
                 version?: string;
+                /** @description the JSON body is a DHIS2 dataValueSet, read through your mapping (PUT /v1/mappings/dhis2) */
+                format?: "dhis2";
                 /** @description validate only: 200 {valid, recordCount}, nothing stored */
                 dryRun?: boolean;
-                /** @description a correction (CSV, NDJSON): the id of your submission this one replaces */
+                /** @description a correction (CSV, NDJSON, ADX, DHIS2): the id of your submission this one replaces */
                 replaces?: string;
             };
             header?: {
@@ -1845,6 +2069,7 @@ export interface operations {
                 "application/json": components["schemas"]["SubmissionBody"];
                 "application/x-ndjson": string;
                 "text/csv": string;
+                "application/adx+xml": string;
             };
         };
         responses: {
@@ -2037,6 +2262,234 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDhis2Mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dataElements: {
+                            [key: string]: {
+                                countryOfOrigin?: string;
+                                migrationStatus?: string;
+                                migrationStage?: string;
+                                sex?: string;
+                                ageBand?: string;
+                                encounter?: string;
+                                condition?: string;
+                                screeningContext?: string;
+                                screeningConsequence?: string;
+                                insurance?: string;
+                                outcome?: string;
+                                recordType?: string;
+                                returnedFrom?: string;
+                                tbOutcome?: string;
+                                serviceCoverage?: string;
+                            };
+                        };
+                        categoryOptionCombos: {
+                            [key: string]: {
+                                countryOfOrigin?: string;
+                                migrationStatus?: string;
+                                migrationStage?: string;
+                                sex?: string;
+                                ageBand?: string;
+                                encounter?: string;
+                                condition?: string;
+                                screeningContext?: string;
+                                screeningConsequence?: string;
+                                insurance?: string;
+                                outcome?: string;
+                                recordType?: string;
+                                returnedFrom?: string;
+                                tbOutcome?: string;
+                                serviceCoverage?: string;
+                            };
+                        };
+                        attributeOptionCombos?: {
+                            [key: string]: {
+                                countryOfOrigin?: string;
+                                migrationStatus?: string;
+                                migrationStage?: string;
+                                sex?: string;
+                                ageBand?: string;
+                                encounter?: string;
+                                condition?: string;
+                                screeningContext?: string;
+                                screeningConsequence?: string;
+                                insurance?: string;
+                                outcome?: string;
+                                recordType?: string;
+                                returnedFrom?: string;
+                                tbOutcome?: string;
+                                serviceCoverage?: string;
+                            };
+                        };
+                        orgUnits: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putDhis2Mapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area */
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataElements: {
+                        [key: string]: {
+                            countryOfOrigin?: string;
+                            migrationStatus?: string;
+                            migrationStage?: string;
+                            sex?: string;
+                            ageBand?: string;
+                            encounter?: string;
+                            condition?: string;
+                            screeningContext?: string;
+                            screeningConsequence?: string;
+                            insurance?: string;
+                            outcome?: string;
+                            recordType?: string;
+                            returnedFrom?: string;
+                            tbOutcome?: string;
+                            serviceCoverage?: string;
+                        };
+                    };
+                    categoryOptionCombos: {
+                        [key: string]: {
+                            countryOfOrigin?: string;
+                            migrationStatus?: string;
+                            migrationStage?: string;
+                            sex?: string;
+                            ageBand?: string;
+                            encounter?: string;
+                            condition?: string;
+                            screeningContext?: string;
+                            screeningConsequence?: string;
+                            insurance?: string;
+                            outcome?: string;
+                            recordType?: string;
+                            returnedFrom?: string;
+                            tbOutcome?: string;
+                            serviceCoverage?: string;
+                        };
+                    };
+                    attributeOptionCombos?: {
+                        [key: string]: {
+                            countryOfOrigin?: string;
+                            migrationStatus?: string;
+                            migrationStage?: string;
+                            sex?: string;
+                            ageBand?: string;
+                            encounter?: string;
+                            condition?: string;
+                            screeningContext?: string;
+                            screeningConsequence?: string;
+                            insurance?: string;
+                            outcome?: string;
+                            recordType?: string;
+                            returnedFrom?: string;
+                            tbOutcome?: string;
+                            serviceCoverage?: string;
+                        };
+                    };
+                    orgUnits: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is invalid (each error names its field) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2369,7 +2822,7 @@ export interface operations {
                 from: string;
                 /** @description last month, YYYY-MM (span at most 120 months) */
                 to: string;
-                /** @description comma list of at most 4 of: period, country, countryOfOrigin, subnationalArea, migrationStatus, migrationStage, sex, ageBand, encounter, conditionGroup, screeningContext, screeningConsequence, insurance, outcome */
+                /** @description comma list of at most 4 of: period, country, subnationalArea, countryOfOrigin, migrationStatus, migrationStage, sex, ageBand, encounter, conditionGroup, screeningContext, screeningConsequence, insurance, outcome, recordType, returnedFrom, tbOutcome, serviceCoverage */
                 by?: string;
                 /** @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries */
                 periodType?: "month" | "quarter" | "year";
@@ -2380,9 +2833,9 @@ export interface operations {
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
                 country?: string;
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
-                countryOfOrigin?: string;
-                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
                 subnationalArea?: string;
+                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
+                countryOfOrigin?: string;
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
                 migrationStatus?: string;
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
@@ -2403,6 +2856,14 @@ export interface operations {
                 insurance?: string;
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
                 outcome?: string;
+                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
+                recordType?: string;
+                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
+                returnedFrom?: string;
+                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
+                tbOutcome?: string;
+                /** @description filter: a value or a comma list (any of); _Z selects an absent value */
+                serviceCoverage?: string;
             };
             header?: never;
             path?: never;
