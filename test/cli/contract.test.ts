@@ -56,10 +56,10 @@ t.test('file faults are told once per file, before anything is sent', async (t) 
     ['empty.csv', '', /is empty/],
     ['blank.ndjson', '\n\n', /holds no records/],
     ['header-only.csv', CSV_FIELDS.join(',') + '\n', /holds no records/],
-    ['semicolons.csv', [CSV_FIELDS.join(';'), CSV_FIELDS.map(() => 'x').join(';')].join('\n') + '\n', /separated by ";".*comma-separated/],
+    ['pipes.csv', [CSV_FIELDS.join('|'), CSV_FIELDS.map(() => 'x').join('|')].join('\n') + '\n', /separated by "\|".*commas or semicolons/],
     ['tabs.csv', [CSV_FIELDS.join('\t'), CSV_FIELDS.map(() => 'x').join('\t')].join('\n') + '\n', /separated by tabs/],
     ['utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csvOf([record()]), 'utf16le')]), /UTF-16/],
-    ['unknown-columns.csv', 'recordId,period,gender,nationality\n1,2026-01,f,UZB\n2,2026-01,m,TJK\n', /columns that migrant-health-event 1.0.0 does not know: "gender", "nationality"/]
+    ['unknown-columns.csv', 'recordId,period,gender,nationality\n1,2026-01,f,UZB\n2,2026-01,m,TJK\n', /unknown columns "gender", "nationality" in the header/]
   ]
   for (const [name, content, expected] of cases) {
     writeFileSync(join(dir, name), content)
@@ -68,6 +68,10 @@ t.test('file faults are told once per file, before anything is sent', async (t) 
     t.match(res.stderr, expected, name)
     t.equal(res.stderr.trim().split('\n').length, 1, `${name}: one line`)
   }
+  // Semicolons (the spreadsheet default in Russian and Kazakh locales) are read like commas.
+  writeFileSync(join(dir, 'semicolons.csv'), csvOf([record()]).replace(/,/g, ';'))
+  const semicolons = await mhx('push', 'semicolons.csv', ...reporter)
+  t.equal(semicolons.code, 0, semicolons.stderr)
   // A BOM in UTF-8 is fine: the header is read without it.
   writeFileSync(join(dir, 'bom.csv'), '\uFEFF' + csvOf([record()]))
   const bom = await mhx('push', 'bom.csv', ...reporter)
