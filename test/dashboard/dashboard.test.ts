@@ -187,6 +187,19 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await page.context().close()
   })
 
+  t.test('a ministry reading its own country is told its counts are exact', async (t) => {
+    const own = (await api(env.ownCountry, `region=KAZ&from=${FROM}&to=${TO}&by=period,sex`)).json()
+    t.equal(own.disclosure.method, 'none', 'the API answers exact counts')
+    const page = await newPage()
+    await signIn(page, env.ownCountry)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await showQuery(page, 'sex')
+    t.equal(await page.locator('#section-table .disclosure-note').getAttribute('data-method'), 'none', 'the answer is marked exact')
+    t.match(await page.locator('#section-table .disclosure-note').innerText(), 'Exact counts')
+    t.match(await page.locator('#section-about').innerText(), /Method\s+none \(exact counts\)/, 'about these numbers says exact')
+    await page.context().close()
+  })
+
   t.test('errors are said in the page, never a blank screen', async (t) => {
     const page = await newPage()
     // A public key where the private one should be.
