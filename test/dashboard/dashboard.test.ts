@@ -160,6 +160,10 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.ok(await page.getByRole('button', { name: 'English' }).isVisible(), 'the switch back says "English"')
     t.match(await page.locator('#section-about').innerText(), 'не аддитивны', 'about these numbers in Russian')
     await axe(page, 'reader view, Russian')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(400)
+    t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at phone width, in Russian')
+    await page.setViewportSize({ width: 1280, height: 800 })
     await showQuery(page, 'sex')
     const namedRu = (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&labels=ru`)).json().labels.sex.female as string
     t.ok(await page.locator('#section-table tbody td').getByText(namedRu, { exact: true }).count() > 0, `value names from ?labels=ru after a new query ("${namedRu}")`)
