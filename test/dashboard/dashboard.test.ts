@@ -118,6 +118,18 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     // Protected cells say so: never shown as 0.
     const suppressedApi = series.cells.filter((c: { count: number | null }) => c.count === null).length
     t.equal(await page.locator('#section-table td.protected').count(), suppressedApi, 'each protected cell is marked protected')
+    // Perturbed counts say so, and "about these numbers" is GET /v1/disclosure in words.
+    t.equal(await page.locator('#section-table .disclosure-note').getAttribute('data-method'), series.disclosure.method, 'the answer says whether its counts are exact or perturbed')
+    t.equal(series.disclosure.method, 'cellkey', 'a region read is perturbed')
+    const disclosure = (await env.hub.app.inject({ method: 'GET', url: '/v1/disclosure' })).json()
+    const about = await page.locator('#section-about').innerText()
+    t.match(about, 'not additive', 'about: margins are not additive')
+    t.match(about, new RegExp(`Largest deviation \\(D\\)\\s+${disclosure.D}\\b`), 'about: D from /v1/disclosure')
+    t.match(about, new RegExp(`k when a sensitive field is used\\s+${disclosure.sensitiveK}\\b`), 'about: the sensitive k')
+    t.match(about, disclosure.ptable, 'about: the perturbation table version')
+    t.equal(await page.locator('#section-table td[data-suppressed="secondary"]').count(), 0, 'no secondary suppression any more')
+    const named = (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&labels=en`)).json().labels.sex.female as string
+    t.ok(await page.locator('#section-table tbody td').getByText(named, { exact: true }).count() > 0, `value names from ?labels=en in the table ("${named}")`)
     await axe(page, 'reader view')
 
     // A download is the API's answer, byte for byte.
@@ -146,7 +158,15 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.ok(await page.locator('#section-map text', { hasText: 'Казахстан' }).count() >= 1, 'country names on the map in Russian')
     t.equal(await page.locator('#section-map text', { hasText: 'Kazakhstan' }).count(), 0, 'and not in English')
     t.ok(await page.getByRole('button', { name: 'English' }).isVisible(), 'the switch back says "English"')
+    t.match(await page.locator('#section-about').innerText(), 'не аддитивны', 'about these numbers in Russian')
     await axe(page, 'reader view, Russian')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(400)
+    t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at phone width, in Russian')
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await showQuery(page, 'sex')
+    const namedRu = (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&labels=ru`)).json().labels.sex.female as string
+    t.ok(await page.locator('#section-table tbody td').getByText(namedRu, { exact: true }).count() > 0, `value names from ?labels=ru after a new query ("${namedRu}")`)
     await page.getByRole('button', { name: 'English' }).click()
 
     // A phone-width screen: nothing wider than the screen but the scrollable tables.
@@ -168,6 +188,19 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     const before = await readerLoads(page)
     await page.keyboard.press('Enter')
     await t.resolves(page.waitForFunction((n) => Number(document.body.dataset.readerLoads ?? '0') > n, before), 'and Enter runs the query')
+    await page.context().close()
+  })
+
+  t.test('a ministry reading its own country is told its counts are exact', async (t) => {
+    const own = (await api(env.ownCountry, `region=KAZ&from=${FROM}&to=${TO}&by=period,sex`)).json()
+    t.equal(own.disclosure.method, 'none', 'the API answers exact counts')
+    const page = await newPage()
+    await signIn(page, env.ownCountry)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await showQuery(page, 'sex')
+    t.equal(await page.locator('#section-table .disclosure-note').getAttribute('data-method'), 'none', 'the answer is marked exact')
+    t.match(await page.locator('#section-table .disclosure-note').innerText(), 'Exact counts')
+    t.match(await page.locator('#section-about').innerText(), /Method\s+none \(exact counts\)/, 'about these numbers says exact')
     await page.context().close()
   })
 

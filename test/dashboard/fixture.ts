@@ -29,6 +29,8 @@ export interface DashboardHub {
   stewardship: boolean
   iom: TestPartner
   ngo: TestPartner
+  /** Kazakhstan's ministry reading its own country: exact counts (disclosure.method none, k 1). */
+  ownCountry: TestPartner
   reporters: Record<string, TestPartner>
   /** The partner's private JWK as a ministry would keep it in a file (with kid and alg). */
   privateJwk (partner: TestPartner): Promise<JWK>
@@ -62,6 +64,7 @@ export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
   }
   const iom = await hub.partner({ id: 'iom-ca', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
   const ngo = await hub.partner({ id: 'ngo-ca', roles: ['reader'], grants: [{ region: 'central-asia' }] })
+  const ownCountry = await hub.partner({ id: 'moh-kaz-analysis', roles: ['reader'], country: 'KAZ', grants: [{ region: 'KAZ' }] })
 
   const tokens = new Map<TestPartner, string>()
   const bearer = async (p: TestPartner) => {
@@ -108,7 +111,7 @@ export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
 
   await app.listen({ port, host: '127.0.0.1' })
   return {
-    hub, baseUrl, stewardship, iom, ngo, reporters, bearer,
+    hub, baseUrl, stewardship, iom, ngo, ownCountry, reporters, bearer,
     privateJwk: async (partner) => ({ ...(await exportJWK(partner.privateKey)), kid: partner.kid, alg: partner.alg })
   }
 }

@@ -7,7 +7,7 @@ import type { GeometryCollection, Topology } from 'topojson-specification'
 import world from 'world-atlas/countries-110m.json' with { type: 'json' }
 import { alpha3OfNumeric, countryName, dimensionName, formatCount, t, valueLabel } from './i18n.js'
 
-export interface Cell { [dim: string]: string | number | null | undefined, count: number | null, suppressed?: 'primary' | 'secondary' | null }
+export interface Cell { [dim: string]: string | number | null | undefined, count: number | null, suppressed?: 'primary' | null }
 
 type Country = Feature<Geometry, { name: string }> & { code?: string }
 
@@ -67,9 +67,9 @@ export function regionMap ({ members, cells, width }: MapInput): Element {
   return plot
 }
 
-export interface SeriesInput { dim: string | null, cells: Cell[], periods: string[], k: number, width: number }
+export interface SeriesInput { dim: string | null, cells: Cell[], periods: string[], k: number, width: number, label?: (dim: string, value: string) => string }
 
-export function timeSeries ({ dim, cells, periods, k, width }: SeriesInput): Element {
+export function timeSeries ({ dim, cells, periods, k, width, label = valueLabel }: SeriesInput): Element {
   const key = (c: Cell) => dim ? String(c[dim] ?? '_Z') : 'total'
   const groups = [...new Set(cells.map(key))]
   // True zeros are not listed by the API: a month missing from a series had no records.
@@ -81,7 +81,7 @@ export function timeSeries ({ dim, cells, periods, k, width }: SeriesInput): Ele
       points.push({ group, period, count: cell ? cell.count : 0, suppressed: Boolean(cell?.suppressed) })
     }
   }
-  const name = (g: string) => dim ? valueLabel(dim, g) : t('records')
+  const name = (g: string) => dim ? label(dim, g) : t('records')
   const tip = (p: typeof points[number]) => `${name(p.group)}, ${p.period}: ${p.count === null ? t('protectedPrimary') : formatCount(p.count)}`
   return Plot.plot({
     width,

@@ -4,14 +4,17 @@ import type { Session } from './api.js'
 import { regionMap, timeSeries, type Cell } from './charts.js'
 import { h, nodes, replace } from './dom.js'
 import { describe, isNotFound } from './errors.js'
-import { countryName, dimensionName, formatCount, t, valueLabel } from './i18n.js'
+import { countryName, dimensionName, formatCount, language, t, valueLabel } from './i18n.js'
 import { addMonths, currentMonth, monthsBetween } from './months.js'
 
 export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null }
 
 export interface Answer {
   region: string, from: string, to: string, by: string[], k: number, cells: Cell[]
-  disclosure?: { method: string, ptable?: string }
+  disclosure?: { method: 'cellkey' | 'none', ptable?: string | null }
+  /** With ?labels=: per dimension, the hub's name of every code shown (in `labelsIn`, set by the page). */
+  labels?: Record<string, Record<string, string>>
+  labelsIn?: string
   coverage?: Array<{ country: string, period: string, status: string }>
 }
 
@@ -23,6 +26,12 @@ const TABLE_ROWS = 400
 type SectionId = 'map' | 'chart' | 'table' | 'coverage' | 'about'
 
 type Loaded<T> = { ok: true, value: T } | { ok: false, error: unknown } | null
+
+/** GET /v1/disclosure, as the page uses it. */
+interface Disclosure {
+  method: string, description?: string, ptable?: string, D?: number, V?: number, js?: number, k?: number,
+  sensitiveK?: number, sensitiveDimensions?: string[], queryBudget?: number, additive?: boolean
+}
 
 export interface ReaderQuery { region: string, from: string, to: string, dim: string }
 
@@ -52,7 +61,7 @@ export class ReaderView {
   private map: Loaded<Answer> = null
   private series: Loaded<Answer> = null
   private coverage: Loaded<{ items: PeriodItem[] }> = null
-  private disclosure: Loaded<Record<string, unknown>> = null
+  private disclosure: Loaded<Disclosure> = null
   readonly root = h('div', { class: 'reader' })
   private readonly bodies = new Map<SectionId, HTMLElement>()
 
@@ -72,12 +81,14 @@ export class ReaderView {
     const series = this.query.dim ? `period,${this.query.dim}` : 'period'
     await Promise.all([
       attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, 'country')}`)).then((r) => { this.map = r; this.refresh('map') }),
-      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, series)}`)).then((r) => { this.series = r; this.refresh('chart', 'table', 'about') }),
+      // Value names come from the hub (?labels=); a language switch before the next load falls back to the page's own.
+      attempt(async () => ({ ...await this.session.json<Answer>(`/v1/aggregates?${query(q, series)}&labels=${language()}`), labelsIn: language() }))
+        .then((r) => { this.series = r; this.refresh('chart', 'table', 'about') }),
       attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${query(q, '')}`)).then((r) => { this.coverage = r; this.refresh('coverage') }),
       this.disclosure?.ok ? null : attempt(async () => {
         const res = await fetch('/v1/disclosure', { headers: { accept: 'application/json' } })
         if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
-        return await res.json() as Record<string, unknown>
+        return await res.json() as Disclosure
       }).then((r) => { this.disclosure = r; this.refresh('about') })
     ])
     // A hook for tests and for measuring: every section of this load is drawn.
@@ -176,7 +187,7 @@ export class ReaderView {
   private drawSeries (): Node | Node[] {
     return this.pending(this.series, (answer) => {
       if (answer.cells.length === 0) return h('p', { class: 'muted' }, t('nothingToShow'))
-      return h('figure', { class: 'chart' }, timeSeries({ dim: this.query.dim || null, cells: answer.cells, periods: monthsBetween(answer.from, answer.to), k: answer.k, width: this.width('chart', 560) }))
+      return h('figure', { class: 'chart' }, timeSeries({ dim: this.query.dim || null, cells: answer.cells, periods: monthsBetween(answer.from, answer.to), k: answer.k, width: this.width('chart', 560), label: (d, v) => nameOf(answer, d, v) }))
     })
   }
 
@@ -189,12 +200,14 @@ export class ReaderView {
         h('caption', {}, t('tableCaption', { region: region?.kind === 'country' ? countryName(answer.region) : (region?.name ?? answer.region), from: answer.from, to: answer.to, by: byNames || '—', n: answer.cells.length, k: answer.k })),
         h('thead', {}, h('tr', {}, answer.by.map((d) => h('th', { scope: 'col' }, dimensionName(d))), h('th', { scope: 'col', class: 'num' }, t('count')))),
         h('tbody', {}, rows.map((cell) => h('tr', {},
-          answer.by.map((d) => h('td', {}, valueLabel(d, cell[d] as string | null))),
+          answer.by.map((d) => h('td', {}, nameOf(answer, d, cell[d] as string | null))),
           cell.count === null
-            ? h('td', { class: 'num protected', 'data-suppressed': cell.suppressed ?? 'primary' },
-              h('span', { 'aria-hidden': 'true' }, '▨ '), cell.suppressed === 'secondary' ? t('protectedSecondary') : t('protectedPrimary'))
+            ? h('td', { class: 'num protected', 'data-suppressed': 'primary' }, h('span', { 'aria-hidden': 'true' }, '▨ '), t('protectedPrimary'))
             : h('td', { class: 'num' }, formatCount(cell.count))))))
+      const exact = answer.disclosure?.method === 'none'
       return nodes(
+        h('p', { class: `disclosure-note ${exact ? 'exact' : 'perturbed'}`, 'data-method': answer.disclosure?.method ?? 'cellkey' },
+          exact ? t('answerExact') : t('answerPerturbed', { ptable: answer.disclosure?.ptable ?? '—' })),
         h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('tableTitle') }, table),
         answer.cells.length > TABLE_ROWS && h('p', { class: 'muted' }, t('rowsOmitted', { n: answer.cells.length - TABLE_ROWS })),
         h('p', { class: 'muted' }, t('protectedNote')),
@@ -262,24 +275,35 @@ export class ReaderView {
   }
 
   private drawAbout (): Node | Node[] {
-    const k = (this.series?.ok ? this.series.value.k : null) ?? (this.map?.ok ? this.map.value.k : null) ?? this.region()?.k ?? 5
-    const fromAnswer = this.series?.ok ? this.series.value.disclosure : undefined
+    const answer = this.series?.ok ? this.series.value : (this.map?.ok ? this.map.value : undefined)
+    const k = answer?.k ?? this.region()?.k ?? 5
+    const exact = answer?.disclosure?.method === 'none'
     if (this.disclosure === null) return h('p', { class: 'loading' }, t('loading'))
     if (!this.disclosure.ok) {
-      return nodes(h('p', {}, t('aboutKOnly', { k, below: k - 1 })), fromAnswer && h('p', {}, `${t('aboutMethod')}: ${fromAnswer.method}`))
+      return nodes(h('p', {}, exact ? t('aboutMethodNone') : t('aboutMethodCellKey')), k > 1 && h('p', {}, t('aboutKOnly', { k, below: k - 1 })))
     }
     const d = this.disclosure.value
-    const method = String(fromAnswer?.method ?? d.method ?? '')
+    const method = exact ? 'none' : (answer?.disclosure?.method ?? d.method)
+    const budget = d.queryBudget === undefined ? undefined : d.queryBudget === 0 ? t('aboutBudgetNone') : formatCount(d.queryBudget)
     const rows: Array<[string, unknown]> = [
-      [t('aboutMethod'), method], [t('aboutK'), k], [t('aboutSensitiveK'), d.sensitiveK], [t('aboutD'), d.D], [t('aboutV'), d.V],
-      [t('aboutJs'), d.js], [t('aboutBudget'), d.queryBudget], [t('aboutPtable'), fromAnswer?.ptable ?? d.ptable]
+      [t('aboutMethod'), method === 'none' ? t('aboutMethodNameNone') : t('aboutMethodName')],
+      [t('aboutK'), exact ? k : (answer?.k ?? d.k)], [t('aboutSensitiveK'), d.sensitiveK],
+      [t('aboutSensitiveDimensions'), d.sensitiveDimensions?.map(dimensionName).join(', ')],
+      [t('aboutD'), d.D], [t('aboutV'), d.V], [t('aboutJs'), d.js], [t('aboutBudget'), budget],
+      [t('aboutPtable'), answer?.disclosure?.ptable ?? d.ptable]
     ]
-    return [
+    return nodes(
       h('p', {}, method === 'none' ? t('aboutMethodNone') : t('aboutMethodCellKey')),
-      h('dl', { class: 'about' }, rows.filter(([, v]) => v !== undefined && v !== null && v !== '').flatMap(([name, v]) => [h('dt', {}, name), h('dd', {}, String(v))]))
-    ]
+      d.additive === false && h('p', { class: 'not-additive' }, t('aboutNotAdditive')),
+      h('dl', { class: 'about' }, rows.filter(([, v]) => v !== undefined && v !== null && v !== '').flatMap(([name, v]) => [h('dt', {}, name), h('dd', {}, String(v))])),
+      Boolean(d.description) && h('details', { class: 'about-hub' }, h('summary', {}, t('aboutHubText')), h('p', { lang: 'en' }, d.description)))
   }
+}
 
+/** A value's name: the hub's (?labels=) while the page is in the language it was asked in, else the page's own. */
+function nameOf (answer: Answer, dim: string, value: string | null | undefined): string {
+  const named = value && answer.labelsIn === language() ? answer.labels?.[dim]?.[value] : undefined
+  return named ?? valueLabel(dim, value)
 }
 
 export function statusLabel (status: string, onTime?: boolean | null): string {
