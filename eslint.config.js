@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', '.tap/', 'node_modules/', 'scratch/', 'coverage/', '.mhx/', 'bench/out/', '.scratch-*/', '.prof.*'] },
+  { ignores: ['dist/', 'web/dist/', '.tap/', 'node_modules/', 'scratch/', 'coverage/', '.mhx/', 'bench/out/', '.scratch-*/', '.prof.*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -26,7 +26,7 @@ import { loadConfig } from '../src/config.js'
 import { connectPostgres } from '../src/db/connect.js'
 import { migrate } from '../src/db/migrate.js'
 import { partners, submissions } from '../src/db/schema.js'
-import { loadSchemaRegistry } from '../src/intake/registry.js'
+import { loadSchemaRegistry, STORED_FIELDS } from '../src/intake/registry.js'
 
 const PUBLIC_URL = 'http://bench.mhx.local'
 const BATCH = 1000
@@ -138,15 +138,30 @@ async function main (): Promise<void> {
       if (await post(agent, port, token, body) !== 202) failures++
       alone.push(performance.now() - t0)
     }
+    // Aggregate intake: the same number of data values as JSON and as ADX, 1,000 per submission.
+    const dataValues = envInt('BENCH_DATA_VALUES', 100_000)
+    const dvBatches = Math.ceil(dataValues / BATCH)
+    const dvSlices = Array.from({ length: dvBatches }, (_, b) => Array.from({ length: Math.min(BATCH, dataValues - b * BATCH) }, (_, i) => b * BATCH + i))
+    const jsonBodies = dvSlices.map((slice) => JSON.stringify({ schema: 'migrant-health-aggregate', version: '1.0.0', dataValues: slice.map((i) => dataValueOf(i, 2024)) }))
+    const adxBodies = dvSlices.map((slice) => adxOf(slice.map((i) => dataValueOf(i, 2023))))
+    let dvFailures = 0
+    const dvSeconds = async (list: string[], type: string) => timed(() => inParallel(list, clients, async (body) => {
+      if (await post(agent, port, token, body, type) !== 202) dvFailures++
+    }))
+    const jsonSeconds = await dvSeconds(jsonBodies, 'application/json')
+    const adxSeconds = await dvSeconds(adxBodies, 'application/adx+xml')
     const peakRss = peakRssOf(child.pid!)
     agent.destroy()
 
     const [{ n }] = (await database.pool!.query(`SELECT count(*)::int AS n FROM records WHERE partner_id = 'bench-kaz'`)).rows as Array<{ n: number }>
-    const expected = (batches + 3 + 20) * BATCH
+    const expected = (batches + 3 + 20) * BATCH + 2 * dataValues
     console.log('')
     console.log(`  raw COPY, ${clients} streams of 1,000-row batches: ${fmt(copyRate)} rows/s (${copyBatched.toFixed(2)} s)`)
     console.log(`  raw COPY, one stream of all ${batches * BATCH} rows:  ${fmt(copySingleRate)} rows/s (${copySingle.toFixed(2)} s)`)
     console.log(`  POST /v1/submissions, ${clients} clients:          ${fmt(intakeRate)} records/s (${intakeSeconds.toFixed(2)} s, ${failures} failed)`)
+    console.log(`  aggregate JSON, ${fmt(dataValues)} data values:      ${fmt(dataValues / jsonSeconds)} data values/s (${jsonSeconds.toFixed(2)} s)`)
+    console.log(`  aggregate ADX, ${fmt(dataValues)} data values:       ${fmt(dataValues / adxSeconds)} data values/s (${adxSeconds.toFixed(2)} s, ${dvFailures} failed in both)`)
+    console.log(`  data values / records per second: JSON ${(dataValues / jsonSeconds / intakeRate).toFixed(2)}, ADX ${(dataValues / adxSeconds / intakeRate).toFixed(2)}`)
     console.log(`  intake / raw COPY (batched):  ${(intakeRate / copyRate).toFixed(2)}`)
     console.log(`  intake / raw COPY (one stream): ${(intakeRate / copySingleRate).toFixed(2)}`)
     console.log(`  latency of a 1,000-record submission, ${clients} clients: p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms`)
@@ -191,25 +206,57 @@ function benchRecord (): BenchRecord {
   return r
 }
 
-// The raw path stores what the intake stores (its condition group is looked up the same way, ahead of time).
+// The raw path stores what the intake stores (its condition group is looked up the same way, ahead of time),
+// in the column order of the field definitions, with a count and a record key as intake draws them.
 const GROUP: Record<string, string> = { A15: 'tb', B20: 'hiv', 'O80.1': 'maternal', J18: 'respiratory', E11: 'diabetes', S62: 'injury' }
+const RAW_COLUMNS = ['submission_id', 'partner_id', 'record_id', 'live', ...STORED_FIELDS.map((f) => f.column as string), 'count', 'record_key']
 function copyLine (target: { id: string, partnerId: string }, r: BenchRecord): string {
-  const z = (v: string | undefined) => v ?? '_Z'
-  return [target.id, target.partnerId, r.recordId, 't', r.period, 'KAZ', z(r.subnationalArea), r.countryOfOrigin, r.migrationStatus,
-    r.migrationStage, r.sex, r.ageBand, r.encounter, z(r.condition), r.condition ? GROUP[r.condition] : '_Z', '_Z', '_Z', r.insurance,
-    z(r.outcome)].join('\t') + '\n'
+  const values = STORED_FIELDS.map((f) => f.name === 'reportingCountry' ? 'KAZ' : f.name === 'conditionGroup' ? (r.condition ? GROUP[r.condition] : '_Z') : r[f.name] ?? '_Z')
+  return [target.id, target.partnerId, r.recordId, 't', ...values, '1', String(Math.floor(Math.random() * 4294967296))].join('\t') + '\n'
 }
 
 async function copyRows (pool: pg.Pool, text: string): Promise<void> {
   const client = await pool.connect()
   try {
-    const stream = client.query(copyFrom(`COPY records (submission_id, partner_id, record_id, live, period, country, subnational_area,
-      country_of_origin, migration_status, migration_stage, sex, age_band, encounter, condition, condition_group,
-      screening_context, screening_consequence, insurance, outcome) FROM STDIN`))
+    const stream = client.query(copyFrom(`COPY records (${RAW_COLUMNS.join(', ')}) FROM STDIN`))
     await pipeline(Readable.from([text]), stream)
   } finally {
     client.release()
   }
+}
+
+// ---- aggregate data values: unique dimensions per reporter, enumerated ----
+
+const DV_AXES: Array<[string, readonly string[]]> = [
+  ['countryOfOrigin', ORIGINS], ['migrationStatus', STATUSES], ['migrationStage', ['destination', 'transit', 'pre_departure']],
+  ['sex', ['female', 'male']], ['ageBand', ['5-9', '10-14', '15-19', '20-24', '25-29', '30-34', '35-39', '40-44', '45-49', '50-54', '55-59', '60-64']],
+  ['encounter', ['primary_care', 'emergency_care', 'screening', 'inpatient']], ['insurance', ['public', 'none', 'unknown']],
+  ['recordType', ['contact', 'case_notification']], ['serviceCoverage', ['covered', 'not_covered']]
+]
+
+/** The i-th data value of a year: every dimension combination once (mixed radix), months last. */
+function dataValueOf (i: number, year: number): Record<string, string | number> {
+  const dv: Record<string, string | number> = {}
+  let rest = i
+  for (const [field, values] of DV_AXES) {
+    dv[field] = values[rest % values.length]
+    rest = Math.floor(rest / values.length)
+  }
+  dv.period = `${year}-${String(1 + (rest % 12)).padStart(2, '0')}`
+  dv.count = 1 + (i % 97)
+  return dv
+}
+
+function adxOf (values: Array<Record<string, string | number>>): string {
+  const byPeriod = new Map<string, string[]>()
+  for (const { period, recordType, count, ...dims } of values) {
+    const attributes = Object.entries(dims).map(([k, v]) => `${k}="${String(v)}"`).join(' ')
+    const list = byPeriod.get(String(period)) ?? []
+    list.push(`<dataValue dataElement="${String(recordType)}" ${attributes} value="${String(count)}"/>`)
+    byPeriod.set(String(period), list)
+  }
+  const groups = [...byPeriod].map(([period, list]) => `<group orgUnit="KAZ" period="${period}-01/P1M">\n${list.join('\n')}\n</group>`)
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<adx xmlns="urn:ihe:qrph:adx:2015">\n${groups.join('\n')}\n</adx>\n`
 }
 
 async function inParallel<T> (items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -237,8 +284,8 @@ function request (agent: http.Agent, port: number, path: string, headers: Record
   })
 }
 
-async function post (agent: http.Agent, port: number, token: string, body: string): Promise<number> {
-  const res = await request(agent, port, '/v1/submissions', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body)
+async function post (agent: http.Agent, port: number, token: string, body: string, contentType = 'application/json'): Promise<number> {
+  const res = await request(agent, port, '/v1/submissions', { authorization: `Bearer ${token}`, 'content-type': contentType }, body)
   if (res.status !== 202) console.error(`  submission answered ${res.status}: ${res.body.slice(0, 300)}`)
   return res.status
 }

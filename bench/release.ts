@@ -3,55 +3,18 @@
 // filled directly with SQL from N synthetic records (the read path only touches `cells`).
 // Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
 // Run: [MHX_READ_AUDIT=async] npx tsx bench/release.ts [records=1000000] [admin database URL]
-import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import pg from 'pg'
 import { describe, load } from './load.js'
-import { cpuSeconds, freshDatabase, startServer, type BenchServer } from './support.js'
+import { cpuSeconds, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const CONNECTIONS = 50
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 const QUERY = '/v1/aggregates?region=central-asia&from=2025-01&to=2026-12&by=country,sex'
-
-async function fillCells (client: pg.Client, records: number): Promise<number> {
-  const pick = (values: string[]) => `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])[1 + floor(power(random(), 2) * ${values.length})::int]`
-  const batch = 1_000_000
-  for (let done = 0; done < records; done += batch) {
-    const n = Math.min(batch, records - done)
-    await client.query(`
-      INSERT INTO cells (period, country, subnational_area, country_of_origin, migration_status, migration_stage, sex, age_band,
-        encounter, condition_group, screening_context, screening_consequence, insurance, outcome, count, key_sum)
-      SELECT period, country, '_Z', origin, status, stage, sex, age, encounter, cgroup, sctx, scons, insurance, outcome, count(*),
-        floor(random() * 4294967296)::bigint
-      FROM (SELECT
-        to_char(make_date(2025 + (m / 12), (m % 12) + 1, 1), 'YYYY-MM') AS period,
-        ${pick(['RUS', 'KAZ', 'TUR', 'UZB', 'KGZ', 'TJK', 'TKM'])} AS country,
-        ${pick(['UZB', 'TJK', 'KGZ', 'KAZ', 'TKM', 'AFG', 'UKR', 'unknown'])} AS origin,
-        ${pick(['labour_migrant', 'family_member', 'returnee', 'student', 'refugee_or_asylum_seeker', 'unknown', 'stateless', 'other'])} AS status,
-        ${pick(['destination', 'return', 'transit', 'pre_departure'])} AS stage,
-        ${pick(['male', 'female', 'unknown', 'other'])} AS sex,
-        ${pick(['25-29', '30-34', '20-24', '35-39', '40-44', '15-19', '45-49', '50-54', '0-4', '5-9', '10-14', '55-59', '60-64', '65-69', '70-74', '75-79', '80+', 'unknown'])} AS age,
-        ${pick(['primary_care', 'emergency_care', 'occupational_injury', 'screening', 'inpatient', 'antenatal_care', 'delivery', 'immunization', 'mental_health_psychosocial', 'postnatal_care', 'other'])} AS encounter,
-        ${pick(['_Z', 'injury', 'respiratory', 'tb', 'other', 'maternal', 'hiv', 'cardiovascular', 'diabetes', 'mental_health', 'viral_hepatitis', 'sti', 'covid19'])} AS cgroup,
-        ${pick(['_Z', '_Z', '_Z', 'work_permit', 'arrival', 'pre_departure', 'voluntary'])} AS sctx,
-        ${pick(['_Z', '_Z', '_Z', 'none', 'referral', 'permit_denied', 'removal'])} AS scons,
-        ${pick(['none', 'public', 'unknown', 'private'])} AS insurance,
-        ${pick(['_Z', 'treated', 'referred', 'unknown', 'denied_care', 'died'])} AS outcome
-        FROM (SELECT floor(random() * 24)::int AS m FROM generate_series(1, ${n})) g) r
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
-      ON CONFLICT ON CONSTRAINT cells_pkey DO UPDATE SET count = cells.count + EXCLUDED.count`)
-    process.stdout.write(`  ${done + n} records\n`)
-  }
-  await client.query('ANALYZE cells')
-  const { rows } = await client.query('SELECT count(*)::int AS cells, sum(count)::bigint AS records FROM cells')
-  return rows[0].cells
-}
 
 async function main () {
   const database = await freshDatabase(ADMIN_DB_URL, 'mhx_bench_rel')
@@ -71,19 +34,7 @@ async function main () {
     const cellCount = await fillCells(db, RECORDS)
     console.log(`  ${cellCount} cells in ${((performance.now() - fillStart) / 1000).toFixed(1)} s`)
 
-    const pair = await generateKeyPair('ES256', { extractable: true })
-    const kid = 'bench-reader-1'
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256' }
-    await db.query(`INSERT INTO partners (id, name, roles, jwks) VALUES ('bench-reader', 'Bench reader', ARRAY['reader'], $1)`, [JSON.stringify({ keys: [jwk] })])
-    await db.query(`INSERT INTO grants (partner_id, region) SELECT 'bench-reader', u FROM unnest(ARRAY['central-asia','KAZ','KGZ','TJK','TKM','UZB']) u`)
-    const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setIssuer('bench-reader').setSubject('bench-reader')
-      .setAudience(`http://127.0.0.1:${port}/v1/oauth/token`).setIssuedAt().setExpirationTime('4m').setJti(randomUUID()).sign(pair.privateKey)
-    const tokenRes = await fetch(`${server.url}/v1/oauth/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion })
-    })
-    if (tokenRes.status !== 200) throw new Error(`token: ${tokenRes.status} ${await tokenRes.text()}`)
-    const token = (await tokenRes.json() as { access_token: string }).access_token
+    const token = await readerToken(db, server.url, 'bench-reader', ['central-asia', 'KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'])
     const auth = { authorization: `Bearer ${token}` }
 
     // Cold: distinct spans, each a cache miss that rolls the cells up.

@@ -44,6 +44,7 @@ CREATE TABLE "published_cells" (
 	"outcome" text NOT NULL,
 	"count" bigint NOT NULL,
 	"key_sum" bigint NOT NULL,
+	"revision" integer NOT NULL,
 	CONSTRAINT "published_cells_pkey" PRIMARY KEY("country","period","subnational_area","country_of_origin","migration_status","migration_stage","sex","age_band","encounter","condition_group","screening_context","screening_consequence","insurance","outcome")
 );
 --> statement-breakpoint

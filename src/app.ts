@@ -6,12 +6,17 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import pino, { type Logger } from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { aggregationRoutes } from './aggregation/routes.js'
-import { createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
+import { AUTHORIZE_HOOK, createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
+import { createRateLimits, type RateLimits } from './auth/rate-limits.js'
+import type { Redis } from 'ioredis'
+import { listen } from './db/listen.js'
+import { HUB_KEYS_CHANNEL } from './auth/hub-keys.js'
+import { assertJsonDepth } from './json-depth.js'
 import { createPartnerDirectory, type PartnerDirectory } from './auth/directory.js'
 import { createCellVersions, type CellVersions } from './aggregation/versions.js'
 import type { HubKeys } from './auth/hub-keys.js'
@@ -19,15 +24,18 @@ import { authRoutes } from './auth/routes.js'
 import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
 import type { SchemaRegistry } from './intake/registry.js'
-import { intakeRoutes } from './intake/routes.js'
+import { OPENAPI_SHAPES as INTAKE_SHAPES, intakeRoutes } from './intake/routes.js'
 import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
+import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http.js'
+import { openapiOptions } from './ops/openapi.js'
 import { opsRoutes } from './ops/routes.js'
-import { releaseRoutes } from './release/routes.js'
+import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
+import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter, type AuditWriter } from './audit/writer.js'
 import { createStewardshipBook, type StewardshipBook } from './stewardship/book.js'
 import { stewardshipRoutes } from './stewardship/routes.js'
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError } from './problem.js'
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
 
 export interface AppDeps {
   config: Config
@@ -47,16 +55,22 @@ export interface AppDeps {
   now?: () => Date
   /** The process logger; without one, a pino logger at config.logLevel. */
   logger?: Logger
+  /** Where rate-limit counters live, shared by every API process; without it, in this process. */
+  rateLimitRedis?: Redis
 }
 
 /** What every capability's routes receive: the app's dependencies, resolved. */
-export interface RouteDeps extends Required<Omit<AppDeps, 'logger'>> {
+export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitRedis'>> {
   authorize: Authorize
+  rateLimits: RateLimits
   /** Audit rows of reads, group-committed (MHX_READ_AUDIT); the audit routes drain it before they look. */
   readAudit: AuditWriter
 }
 
 export type App = FastifyInstance
+
+/** Shapes the OpenAPI document shares as components.schemas (by $ref). */
+const OPENAPI_SHAPES = { ...INTAKE_SHAPES, ...RELEASE_SHAPES }
 
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -93,6 +107,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     keepAliveTimeout: 72_000,
     requestTimeout: 120_000,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
     ajv: { customOptions: BODY_AJV }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.server.headersTimeout = 30_000
@@ -106,38 +121,46 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
   })
   app.decorateRequest('caller', null)
-  app.setErrorHandler(answerProblem)
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const [status, body] = problemOf(error, request)
+    // A problem that says when to come back (the query budget: at 00:00 UTC) says it in the header.
+    if (error instanceof HttpProblem && typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
+    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(absoluteProblem(body, config.publicUrl, request.id))
+  })
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`))
+      .send(absoluteProblem(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`), config.publicUrl, request.id))
   })
+  await httpConventions(app, config)
 
-  await app.register(formbody)
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Migrant Health Exchange (mhx)',
-        version: '1.0.0',
-        description: 'Cross-border exchange of anonymized migrant-health data: ministries push records, partners read regional aggregates behind grants, with disclosure control.'
-      },
-      servers: [{ url: config.publicUrl }],
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (at+jwt), from POST /v1/oauth/token' }
-        }
-      },
-      tags: [
-        { name: 'auth', description: 'Tokens (RFC 7523 private_key_jwt) and the hub keys' },
-        { name: 'schemas', description: 'Shared record schemas and catalogs' },
-        { name: 'submissions', description: 'Reporters push anonymized records' },
-        { name: 'aggregates', description: 'Readers pull regional aggregates' },
-        { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
-        { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
-        { name: 'ops', description: 'Health, metrics, documentation' }
-      ]
+  // Authentication before anything is read or validated (401 before 422 or 400), whatever hook a
+  // route lists its authorize check under.
+  app.addHook('onRoute', (route) => {
+    for (const hook of ['preParsing', 'preValidation', 'preHandler'] as const) {
+      const listed = route[hook]
+      const hooks = (Array.isArray(listed) ? listed : listed ? [listed] : []) as Array<(...args: never[]) => unknown>
+      const checks = hooks.filter((h) => AUTHORIZE_HOOK in h)
+      if (checks.length === 0) continue
+      route[hook] = hooks.filter((h) => !(AUTHORIZE_HOOK in h)) as never
+      const first = route.onRequest
+      route.onRequest = [...checks, ...(Array.isArray(first) ? first : first ? [first] : [])] as never
     }
   })
+
+  // JSON nested a million levels deep costs the parser hundreds of MB: the depth is counted first.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      assertJsonDepth(body as string)
+    } catch (err) {
+      done(err as Error, undefined)
+      return
+    }
+    parseJson(request, body as string, done)
+  })
+  await app.register(formbody)
+  await app.register(swagger, openapiOptions({ config, schemas: deps.schemas, shapes: OPENAPI_SHAPES }))
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   const now = deps.now ?? (() => new Date())
@@ -158,8 +181,13 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   }
   const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
   app.addHook('onClose', () => readAudit.close())
-  const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, now })
-  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, stewardship, readAudit, authorize: createAuthorize(authenticate),
+  // A key rotated or revoked by another process: reload at once (a revoked key must stop working).
+  const keysListener = { listening: false }
+  const stopKeysListener = await listen(deps.database, HUB_KEYS_CHANNEL, () => { deps.keys.reload().catch((err: unknown) => app.log.warn({ err }, 'reloading hub keys failed')) }, keysListener)
+  app.addHook('onClose', () => stopKeysListener())
+  const rateLimits = await createRateLimits(app, { tokenPerMinute: config.rateToken, apiPerMinute: config.rateApi, redis: deps.rateLimitRedis, prefix: config.queuePrefix })
+  const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, tokenTtlS: config.tokenTtlS, now })
+  const routeDeps: RouteDeps = { config, database: deps.database, queue: deps.queue, keys: deps.keys, schemas: deps.schemas, now, directory, cellVersions, stewardship, readAudit, rateLimits, authorize: createAuthorize(authenticate, rateLimits.api),
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
@@ -170,30 +198,26 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
   await app.register(auditRoutes, routeDeps)
+  await app.register(dashboardRoutes)
   await app.register(stewardshipRoutes, routeDeps)
   return app
 }
 
 /** One central error handler: 4xx keep their message, 5xx say only "Internal Server Error". */
-function answerProblem (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof HttpProblem) {
-    // A problem that says when to come back (429, 503) says it in the header too.
-    if (typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
-    return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(error.toProblem())
-  }
+function problemOf (error: FastifyError, request: FastifyRequest): [number, Problem] {
+  if (error instanceof HttpProblem) return [error.status, error.toProblem()]
   if (error.validation) {
     const part = error.validationContext ?? 'body'
     const errors = error.validation.map((e) => fieldError(e as ErrorObject, part))
     const status = part === 'body' ? 422 : 400
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE)
-      .send(problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+    return [status, problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors })]
   }
   const status = error.statusCode ?? 500
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')
-    return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, 'Internal Server Error'))
+    return [status, problemFor(status, 'Internal Server Error')]
   }
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problemFor(status, clientMessage(error)))
+  return [status, problemFor(status, clientMessage(error))]
 }
 
 function clientMessage (error: FastifyError): string {
@@ -206,7 +230,9 @@ function clientMessage (error: FastifyError): string {
 
 /** An Ajv error as `{path, message}`, naming the field (unknown fields included). */
 export function fieldError (e: ErrorObject, part: string): FieldError {
-  const base = part === 'body' ? e.instancePath || '/' : `${part}${e.instancePath ? e.instancePath.replace(/^\//, '.').replace(/\//g, '.') : ''}`
+  // Query parameters are named as given (region, periodType); path parameters and headers with their part.
+  const prefix = part === 'querystring' ? '' : part
+  const base = part === 'body' ? e.instancePath || '/' : `${prefix}${e.instancePath ? e.instancePath.replace(/^\//, prefix ? '.' : '').replace(/\//g, '.') : ''}`
   if (e.keyword === 'additionalProperties') {
     const extra = (e.params as { additionalProperty: string }).additionalProperty
     return { path: part === 'body' ? `${e.instancePath}/${extra}` : `${part === 'querystring' ? '' : part + '.'}${extra}`, message: `unknown field "${extra}"` }

@@ -37,6 +37,12 @@ export interface Config {
   metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
+  /** Token requests a minute per client and per address; 0 turns the limit off. */
+  rateToken: number
+  /** Requests a minute per partner on every other authenticated route; 0 turns the limit off. */
+  rateApi: number
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins: string[]
   /** required: a read needs the consent of every country it counts (stewardship); grants: the grant alone. */
   consent: 'required' | 'grants'
   /** A month is published on time by this day of the next month (UTC). */
@@ -94,6 +100,22 @@ function queuePrefix (env: Env): string {
   return raw
 }
 
+/** MHX_CORS_ORIGINS: a comma list of origins (scheme://host[:port], no path). */
+function origins (env: Env): string[] {
+  const raw = env.MHX_CORS_ORIGINS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((origin) => {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(origin)
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('MHX_CORS_ORIGINS', `"${origin}" is not an origin like https://dashboard.example.org (scheme, host and port only)`)
+    }
+    return origin
+  })
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** `role` overrides MHX_ROLE (npm run worker is always a worker). */
@@ -134,6 +156,9 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    rateToken: integer(env, 'MHX_RATE_TOKEN', 120, 0, 1_000_000),
+    rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000),
+    corsOrigins: origins(env),
     consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
     dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
   }
@@ -152,13 +177,16 @@ export interface CliConfig {
   url: string
   partner: string | undefined
   keyFile: string | undefined
+  /** MHX_DATA_DIR: where the service wrote admin.private.jwk at first start (default ./.mhx). */
+  dataDir: string | undefined
 }
 
-/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE; flags override them. */
+/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE, MHX_DATA_DIR; flags override them. */
 export function loadCliConfig (env: Env = process.env): CliConfig {
   return {
     url: (url(env, 'MHX_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
     partner: env.MHX_PARTNER || undefined,
-    keyFile: env.MHX_KEY_FILE || undefined
+    keyFile: env.MHX_KEY_FILE || undefined,
+    dataDir: env.MHX_DATA_DIR || undefined
   }
 }

@@ -22,7 +22,7 @@ export const Problem = Type.Object({
 }, { additionalProperties: true, $id: 'Problem', description: 'RFC 9457 problem details' })
 export type Problem = Static<typeof Problem>
 
-/** Stable problem types, one per kind of error, relative to the service's URL. */
+/** Stable problem types, one per kind of error, relative to the service's URL (answers make them absolute). */
 export const PROBLEM_TYPES = {
   badRequest: '/problems/bad-request',
   validation: '/problems/validation',
@@ -33,6 +33,9 @@ export const PROBLEM_TYPES = {
   tooLarge: '/problems/payload-too-large',
   unsupportedMediaType: '/problems/unsupported-media-type',
   notAcceptable: '/problems/not-acceptable',
+  timeout: '/problems/request-timeout',
+  uriTooLong: '/problems/uri-too-long',
+  headersTooLarge: '/problems/headers-too-large',
   tooManyRequests: '/problems/too-many-requests',
   unavailable: '/problems/service-unavailable',
   internal: '/problems/internal'
@@ -49,6 +52,9 @@ const TITLES: Record<ProblemKind, string> = {
   tooLarge: 'Content Too Large',
   unsupportedMediaType: 'Unsupported Media Type',
   notAcceptable: 'Not Acceptable',
+  timeout: 'Request Timeout',
+  uriTooLong: 'URI Too Long',
+  headersTooLarge: 'Request Header Fields Too Large',
   tooManyRequests: 'Too Many Requests',
   unavailable: 'Service Unavailable',
   internal: 'Internal Server Error'
@@ -64,6 +70,9 @@ const STATUS: Record<ProblemKind, number> = {
   tooLarge: 413,
   unsupportedMediaType: 415,
   notAcceptable: 406,
+  timeout: 408,
+  uriTooLong: 414,
+  headersTooLarge: 431,
   tooManyRequests: 429,
   unavailable: 503,
   internal: 500
@@ -103,3 +112,25 @@ export function problemFor (status: number, detail: string, extra: Record<string
 export function problemResponses (...codes: number[]): Record<number, typeof Problem> {
   return Object.fromEntries(codes.map((code) => [code, Problem]))
 }
+
+const DESCRIPTIONS: Record<ProblemKind, string> = {
+  badRequest: 'A query parameter, path parameter or the request itself is malformed; errors[].path names the parameter.',
+  validation: 'The body does not satisfy the schema (or a record its record schema); every fault is listed in errors[], with the record index or line.',
+  unauthorized: 'No bearer token, or one that is expired, revoked or not signed by this hub. Get a new one from POST /v1/oauth/token.',
+  forbidden: 'The token lacks the scope this route needs, or the partner has no grant for what was asked.',
+  notFound: 'No such route or resource.',
+  conflict: 'The request conflicts with the current state (an id already taken, a request with this Idempotency-Key still running, a submission already retracted).',
+  tooLarge: 'The body is larger than this route accepts; detail names the limit. Split the submission.',
+  unsupportedMediaType: 'The Content-Type is not one this route accepts; detail lists them.',
+  notAcceptable: 'None of the media types in Accept can be produced; detail lists those that can.',
+  timeout: 'The request did not arrive in time.',
+  uriTooLong: 'The request target is too long.',
+  headersTooLarge: 'The request headers are too large.',
+  tooManyRequests: 'Too many requests: wait the number of seconds in Retry-After.',
+  unavailable: 'The hub cannot answer now (its database, queue or audit log is unavailable, or it is shutting down): retry after the seconds in Retry-After.',
+  internal: 'The hub failed; quote the instance (the request id) when reporting it.'
+}
+
+/** The explanation of each problem type, by the last segment of its URI (`/problems/<slug>`). */
+export const PROBLEM_PAGES: Record<string, { title: string, status: number, description: string }> = Object.fromEntries(
+  (Object.keys(PROBLEM_TYPES) as ProblemKind[]).map((kind) => [PROBLEM_TYPES[kind].split('/').pop(), { title: TITLES[kind], status: STATUS[kind], description: DESCRIPTIONS[kind] }]))

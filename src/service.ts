@@ -10,6 +10,8 @@ import { startAggregation, type AggregationRuntime } from './aggregation/worker-
 import { createCellVersions } from './aggregation/versions.js'
 import type { AggregationQueue } from './aggregation/queue.js'
 import { loadHubKeys, loadKek } from './auth/hub-keys.js'
+import { connectRateLimitRedis } from './auth/rate-limits.js'
+import type { Redis } from 'ioredis'
 import { ConfigError, type Config } from './config.js'
 import { connectPglite, connectPostgres, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
@@ -36,6 +38,8 @@ export async function openDatabase (config: Config): Promise<Database> {
 
 export async function startService (config: Config, logger: Logger): Promise<Service> {
   const started = Date.now()
+  // Whatever the service writes (the embedded database, the KEK, the admin's key) is for its user only.
+  process.umask(0o077)
   // A malformed schema file stops the start, before anything else is opened.
   const schemas = await loadSchemaRegistry()
   const database = await openDatabase(config)
@@ -58,13 +62,16 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     : undefined
 
   let app: App | undefined
+  let rateLimitRedis: Redis | undefined
   if (config.role !== 'worker') {
     // Only the API signs (tokens, receipts) and admits the admin: a worker needs neither, nor the KEK.
     const keys = await loadHubKeys(database.db, loadKek(config.kek, config.dataDir), now)
     const admin = await bootstrapAdmin(database, { adminPublicJwkPath: config.adminPublicJwkPath, dataDir: config.dataDir, now: now() })
     if (admin.privateKeyFile) logger.warn({ file: admin.privateKeyFile }, `created the admin partner; its private key is in ${admin.privateKeyFile} (keep it safe)`)
     else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
-    app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger })
+    // Rate-limit counters in Redis when there is one: every API replica counts against the same budget.
+    rateLimitRedis = config.redisUrl ? connectRateLimitRedis(config.redisUrl) : undefined
+    app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger, rateLimitRedis })
     await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')
@@ -76,6 +83,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     metrics,
     async close () {
       await app?.close()
+      rateLimitRedis?.disconnect()
       await aggregation?.close()
       await cellVersions?.close()
       await new Promise((resolve) => metricsServer ? metricsServer.close(resolve) : resolve(undefined))

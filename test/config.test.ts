@@ -13,12 +13,17 @@ t.test('defaults', async (t) => {
   t.equal(config.maxRecords, 10000)
   t.equal(config.role, 'all')
   t.equal(config.readAudit, 'sync')
+  t.equal(config.rateToken, 120)
+  t.equal(config.rateApi, 1200)
+  t.equal(loadConfig({ MHX_RATE_TOKEN: '0', MHX_RATE_API: '0' }).rateApi, 0, '0 turns a limit off')
   t.equal(loadConfig({ MHX_READ_AUDIT: 'async' }).readAudit, 'async')
   t.equal(config.databaseUrl, undefined)
   t.equal(config.redisUrl, undefined)
   t.match(config.dataDir, /\.mhx$/)
   t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080')
   t.equal(loadConfig({ MHX_PUBLIC_URL: 'https://mhx.example.org/' }).publicUrl, 'https://mhx.example.org', 'no trailing slash')
+  t.same(config.corsOrigins, [], 'no browser origin by default')
+  t.same(loadConfig({ MHX_CORS_ORIGINS: 'https://dash.example.org, http://localhost:5173' }).corsOrigins, ['https://dash.example.org', 'http://localhost:5173'])
 })
 
 const faults: Array<[Record<string, string>, string]> = [
@@ -34,7 +39,12 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ MHX_ROLE: 'api', DATABASE_URL: 'postgres://127.0.0.1/x' }, 'REDIS_URL'],
   [{ MHX_KEK: 'c2hvcnQ=' }, 'MHX_KEK'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-  [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT']
+  [{ MHX_READ_AUDIT: 'later' }, 'MHX_READ_AUDIT'],
+  [{ MHX_RATE_TOKEN: '-1' }, 'MHX_RATE_TOKEN'],
+  [{ MHX_RATE_API: 'many' }, 'MHX_RATE_API'],
+  [{ MHX_CORS_ORIGINS: '*' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'https://dash.example.org/app' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS']
 ]
 
 t.test('each fault names its variable', async (t) => {

@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
+import type { Redis } from 'ioredis'
 import pg from 'pg'
 import pino from 'pino'
 import { buildApp, type App } from '../src/app.js'
@@ -27,9 +28,13 @@ export const baseConfig: Config = loadConfig()
 
 export const PUBLIC_URL = 'http://mhx.test'
 
-/** First-wave tests read by grants alone (MHX_CONSENT=grants); stewardship tests ask for consent: 'required'. */
+/**
+ * First-wave tests read by grants alone (MHX_CONSENT=grants); stewardship tests ask for consent: 'required'.
+ * Rate limits are off unless a test turns them on: a test file is hundreds of clients' requests
+ * from one address within a minute (test/auth/rate-limits.test.ts tests the limits themselves).
+ */
 export function testConfig (overrides: Partial<Config> = {}): Config {
-  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', consent: 'grants', ...overrides }
+  return { ...baseConfig, publicUrl: PUBLIC_URL, role: 'all', rateToken: 0, rateApi: 0, consent: 'grants', ...overrides }
 }
 
 /** A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory. */
@@ -125,7 +130,7 @@ export interface TestHub {
 let schemaRegistry: SchemaRegistry | undefined
 
 /** The app on a fresh database with an admin partner whose key the test holds. */
-export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date } = {}): Promise<TestHub> {
+export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date, rateLimitRedis?: Redis } = {}): Promise<TestHub> {
   const config = testConfig(options.config)
   const database = options.database ?? await testDatabase(t)
   const queue = createInProcessQueue()
@@ -140,7 +145,7 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   schemaRegistry ??= await loadSchemaRegistry()
   const directory = await createPartnerDirectory(database)
   const cellVersions = await createCellVersions(database)
-  const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, directory, cellVersions, now: options.now, logger: pino({ level: 'silent' }) })
+  const app = await buildApp({ config, database, queue, keys, schemas: schemaRegistry, directory, cellVersions, now: options.now, logger: pino({ level: 'silent' }), rateLimitRedis: options.rateLimitRedis })
   t.teardown(async () => { await app.close(); await directory.close(); await cellVersions.close() })
 
   async function token (partner: TestPartner, scope?: string): Promise<string> {

@@ -1,5 +1,6 @@
 // First start on an empty database: the operator's `admin` partner, with a key the operator holds.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { privateDataDir } from '../db/connect.js'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
@@ -45,7 +46,7 @@ export async function bootstrapAdmin (database: Database, options: { adminPublic
     return true
   })
   if (!created || !privateJwk) return { created }
-  mkdirSync(options.dataDir, { recursive: true })
+  privateDataDir(options.dataDir)
   const privateKeyFile = join(options.dataDir, 'admin.private.jwk')
   writeFileSync(privateKeyFile, JSON.stringify(privateJwk, null, 2) + '\n', { mode: 0o600 })
   chmodSync(privateKeyFile, 0o600)

@@ -1,11 +1,11 @@
 // Partners of the exchange, their keys and their grants, as the operator manages them.
-import { asc, eq, gt } from 'drizzle-orm'
+import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
 import { announcePartnerChange } from '../auth/directory.js'
 import { announceStewardshipChange } from '../stewardship/book.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
-import { inTransaction, type Database, type Queryable } from '../db/connect.js'
+import { inTransaction, type Database, type Queryable, type Tx } from '../db/connect.js'
 import { grants, partners } from '../db/schema.js'
 import { problem } from '../problem.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
@@ -99,6 +99,7 @@ export async function listPartners (q: Queryable, limit: number, cursor?: string
 export async function changePartner (database: Database, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
   if (change.jwks) await assertUsableJwks(change.jwks)
   return inTransaction(database, async (tx) => {
+    if (change.status === 'suspended') await assertNotLastAdmin(tx, id)
     const updated = await tx.update(partners).set({ ...change, updatedAt: now }).where(eq(partners.id, id)).returning()
     if (updated.length === 0) throw problem('notFound', `no partner ${id}`)
     const detail: Record<string, unknown> = {}
@@ -109,6 +110,18 @@ export async function changePartner (database: Database, actor: string, id: stri
     await announcePartnerChange(tx, id)
     return toPartner(updated[0])
   })
+}
+
+/**
+ * The hub must keep an active admin: with none, nobody can reactivate anyone. The active admins
+ * are locked first, so two admins suspending each other at once cannot both succeed.
+ */
+async function assertNotLastAdmin (tx: Tx, id: string): Promise<void> {
+  const admins = await tx.select({ id: partners.id }).from(partners)
+    .where(and(eq(partners.status, 'active'), sql`'admin' = ANY(${partners.roles})`)).for('update')
+  if (admins.length === 1 && admins[0].id === id) {
+    throw problem('conflict', `${id} is the last active admin; make another admin active before suspending it`)
+  }
 }
 
 export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
@@ -126,20 +139,15 @@ export async function partnerGrants (q: Queryable, partnerId: string): Promise<G
  * over integers, not a union test. Returns the first exposed country (code order) and a unit
  * that takes part.
  */
-export function differencingLeak (units: Region[]): { unit: string, country: string } | undefined {
+export function differencingLeak (units: Region[]): { unit: string, country: string, countries: string[] } | undefined {
   const granted = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
   const countries = [...new Set(units.flatMap((u) => u.members))].sort()
-  const column = new Map(countries.map((c, i) => [c, i]))
   const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
-  for (const country of countries) {
-    if (granted.has(country)) continue
-    const unit = countries.map((_, i) => (i === column.get(country) ? 1n : 0n))
-    if (reduce(unit, basis).every((x) => x === 0n)) {
-      const part = units.find((u) => u.members.includes(country) && u.members.length > 1) ?? units[0]
-      return { unit: part.code, country }
-    }
-  }
-  return undefined
+  const exposed = countries.filter((country) => !granted.has(country) &&
+    reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
+  if (exposed.length === 0) return undefined
+  const part = units.find((u) => u.members.includes(exposed[0]) && u.members.length > 1) ?? units[0]
+  return { unit: part.code, country: exposed[0], countries: exposed }
 }
 
 interface Pivot { row: bigint[], column: number }
@@ -193,7 +201,7 @@ export async function replaceGrants (database: Database, actor: string, partnerI
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
   const leak = differencingLeak(units)
   if (leak) {
-    throw problem('conflict', `these grants would reveal ${leak.country}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country })
+    throw problem('conflict', `these grants would reveal ${leak.countries.join(', ')}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country, countries: leak.countries })
   }
   return inTransaction(database, async (tx) => {
     const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')

@@ -8,7 +8,7 @@ import { BEARER, callerOf } from '../auth/bearer.js'
 import { ROLES, SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { inTransaction } from '../db/connect.js'
-import { problemResponses } from '../problem.js'
+import { problem, problemResponses } from '../problem.js'
 import { changePartner, createPartner, getPartner, listPartners, partnerGrants, replaceGrants } from './partners.js'
 import { COUNTRY_CODE_PATTERN, createRegion, listRegions, REGION_CODE_PATTERN } from './regions.js'
 
@@ -46,9 +46,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   const admin = deps.authorize(SCOPE.admin)
 
   app.post('/v1/admin/partners', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Register a partner with its public keys', security: BEARER,
+      tags: ['admin'], operationId: 'createPartner', summary: 'Register a partner with its public keys', security: BEARER,
       body: Type.Object({
         id: PartnerId,
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -64,32 +64,32 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/partners', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'List partners', security: BEARER,
+      tags: ['admin'], operationId: 'listPartners', summary: 'List partners', security: BEARER,
       querystring: Type.Object(PageQuery),
       response: { 200: pageOf(Partner), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => listPartners(db, request.query.limit, request.query.cursor))
 
   app.get('/v1/admin/partners/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'One partner', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartner', summary: 'One partner', security: BEARER, params: IdParams,
       response: { 200: Partner, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => getPartner(db, request.params.id))
 
   app.patch('/v1/admin/partners/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'changePartner', summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
       body: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         jwks: Type.Optional(Jwks)
       }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: Partner, ...problemResponses(401, 403, 404, 422) }
+      response: { 200: Partner, ...problemResponses(401, 403, 404, 409, 422) }
     }
   }, async (request) => {
     const partner = await changePartner(deps.database, callerOf(request).partnerId, request.params.id, request.body, deps.now())
@@ -98,9 +98,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/partners/:id/grants', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: "A partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartnerGrants', summary: "A partner's grants", security: BEARER, params: IdParams,
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
@@ -109,9 +109,9 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.put('/v1/admin/partners/:id/grants', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: "Replace a partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'replacePartnerGrants', summary: "Replace a partner's grants", security: BEARER, params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }
@@ -123,17 +123,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/regions', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
+      tags: ['admin'], operationId: 'listStoredRegions', summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(Region) }), ...problemResponses(401, 403) }
     }
   }, async () => ({ items: await listRegions(db) }))
 
   app.post('/v1/admin/regions', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Create a region (immutable once created)', security: BEARER,
+      tags: ['admin'], operationId: 'createRegion', summary: 'Create a region (immutable once created)', security: BEARER,
       body: Type.Object({
         code: Type.String({ pattern: REGION_CODE_PATTERN, minLength: 2, maxLength: 64 }),
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -151,16 +151,38 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.post('/v1/admin/keys/rotate', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
+      tags: ['admin'], operationId: 'rotateHubKey', summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
       body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
       response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...problemResponses(401, 403, 422) }
     }
   }, async (request) => {
     const use = request.body?.use ?? 'token'
-    const rotated = await deps.keys.rotate(use)
-    await appendAudit(db, { partnerId: callerOf(request).partnerId, action: 'keys.rotate', subject: rotated.kid, detail: { use, retired: rotated.retired } }, deps.now())
+    const actor = callerOf(request).partnerId
+    // The audit row is written in the rotation's transaction: a rotation is never unrecorded.
+    const rotated = await deps.keys.rotate(use, (tx, done) =>
+      appendAudit(tx, { partnerId: actor, action: 'keys.rotate', subject: done.kid, detail: { use, retired: done.retired } }, deps.now()))
     return { use, ...rotated }
+  })
+
+  app.post('/v1/admin/keys/revoke', {
+    onRequest: admin,
+    schema: {
+      tags: ['admin'],
+      summary: 'Revoke a hub signing key at once (leaked): gone from the JWKS, its tokens and receipts no longer verify; an active key is replaced',
+      security: BEARER,
+      body: Type.Object({ kid: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ kid: Type.String(), use: Type.String(), replacedBy: Type.Union([Type.String(), Type.Null()]) }),
+        ...problemResponses(401, 403, 404, 422)
+      }
+    }
+  }, async (request) => {
+    const actor = callerOf(request).partnerId
+    const revoked = await deps.keys.revoke(request.body.kid, (tx, done) =>
+      appendAudit(tx, { partnerId: actor, action: 'keys.revoke', subject: done.kid, detail: { use: done.use, replacedBy: done.replacedBy } }, deps.now()))
+    if (!revoked) throw problem('notFound', `no hub key ${request.body.kid}`)
+    return revoked
   })
 }

@@ -1,13 +1,11 @@
 // The columns that identify a cell: period × reporting country × every record dimension.
 // Records carry the same columns (absent optional values as '_Z'), so cells are a GROUP BY of records.
 import { sql, type SQL } from 'drizzle-orm'
+import { DIMENSION_FIELDS } from '../intake/fields.js'
 
-/** Column names in the order of the cells primary key (cells_pkey). */
-export const CELL_COLUMNS = [
-  'country', 'period', 'subnational_area', 'country_of_origin', 'migration_status', 'migration_stage', 'sex',
-  'age_band', 'encounter', 'condition_group', 'screening_context', 'screening_consequence', 'insurance', 'outcome'
-] as const
-export type CellColumn = typeof CELL_COLUMNS[number]
+/** Column names in the order of the cells primary key (cells_pkey), from the field definitions. */
+export const CELL_COLUMNS: readonly string[] = DIMENSION_FIELDS.map((f) => f.column as string)
+export type CellColumn = string
 
 /** camelCase name of a column, as answers show it. */
 export function dimensionName (column: CellColumn): string {

@@ -34,7 +34,7 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   app.get('/v1/admin/aggregates/verify', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Check every cell against the stored records', security: BEARER,
+      tags: ['admin'], operationId: 'verifyAggregates', summary: 'Check every cell against the stored records', security: BEARER,
       response: { 200: Verify, ...problemResponses(401, 403) }
     }
   }, async (request) => {
@@ -50,7 +50,7 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   app.post('/v1/admin/aggregates/rebuild', {
     preHandler: admin,
     schema: {
-      tags: ['admin'], summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: BEARER,
+      tags: ['admin'], operationId: 'rebuildAggregates', summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: BEARER,
       response: { 200: Rebuild, ...problemResponses(401, 403) }
     }
   }, async (request) => {

@@ -38,9 +38,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   const admin = deps.authorize(SCOPE.admin)
 
   app.get('/v1/admin/audit', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'The audit log, filtered by partner, action and time, paginated', security: BEARER,
+      tags: ['admin'], operationId: 'listAudit', summary: 'The audit log, filtered by partner, action and time, paginated', security: BEARER,
       querystring: Type.Object({
         ...PageQuery,
         partner: Type.Optional(Type.String({ maxLength: 64, description: 'partner id (the actor)' })),
@@ -63,9 +63,9 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/audit/verify', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
-      tags: ['admin'], summary: 'Walk the hash chain of the audit log; report the first broken link', security: BEARER,
+      tags: ['admin'], operationId: 'verifyAudit', summary: 'Walk the hash chain of the audit log; report the first broken link', security: BEARER,
       response: { 200: ChainReport, ...problemResponses(401, 403) }
     }
   }, async () => {

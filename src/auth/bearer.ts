@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
 import { problem } from '../problem.js'
 import type { PartnerDirectory } from './directory.js'
-import type { HubKeys } from './hub-keys.js'
+import type { HubKeys, PublicKey } from './hub-keys.js'
+import type { RateLimiter } from './rate-limits.js'
 import { scopesForRoles, type Scope } from './scopes.js'
 
 /** Who is calling: the partner behind a verified token, with the scopes it holds right now. */
@@ -19,9 +20,12 @@ declare module 'fastify' {
   interface FastifyRequest { caller: Caller | null }
 }
 
-export interface BearerDeps { directory: PartnerDirectory, keys: HubKeys, publicUrl: string, now: () => Date }
+export interface BearerDeps { directory: PartnerDirectory, keys: HubKeys, publicUrl: string, tokenTtlS: number, now: () => Date }
 
-interface VerifiedToken { partnerId: string, scopes: string[], tokenId: string, expMs: number }
+interface VerifiedToken { partnerId: string, scopes: string[], tokenId: string, expMs: number, kid: string }
+
+/** Clocks of the hub's replicas may differ this much; a replica may also take this long to hear of a rotation. */
+const SKEW_S = 60
 
 const MAX_CACHED_TOKENS = 50_000
 const unauthorized = (why: string) => problem('unauthorized', why)
@@ -34,18 +38,27 @@ const unauthorized = (why: string) => problem('unauthorized', why)
 export function createAuthenticator (deps: BearerDeps) {
   const verified = new Map<string, VerifiedToken>()
 
+  // A leaked hub key must stop working: revoked (gone) at once, retired once its last token has expired.
+  async function usableKey (kid: string, nowMs: number): Promise<PublicKey | undefined> {
+    const key = await deps.keys.publicKey(kid)
+    if (!key) return undefined
+    if (key.retiredAt && nowMs - key.retiredAt.getTime() > (deps.tokenTtlS + SKEW_S) * 1000) return undefined
+    return key
+  }
+
   async function verify (token: string): Promise<VerifiedToken> {
     const nowMs = deps.now().getTime()
     const hit = verified.get(token)
-    if (hit && hit.expMs > nowMs) return hit
+    if (hit && hit.expMs > nowMs && await usableKey(hit.kid, nowMs)) return hit
     if (hit) verified.delete(token)
 
     let payload: JWTPayload
+    let kid: unknown
     try {
-      const { kid } = decodeProtectedHeader(token)
-      const key = typeof kid === 'string' ? await deps.keys.publicKey(kid) : undefined
-      if (!key) throw new Error('unknown kid')
-      payload = (await jwtVerify(token, key, {
+      kid = decodeProtectedHeader(token).kid
+      const key = typeof kid === 'string' ? await usableKey(kid, nowMs) : undefined
+      if (!key || key.use !== 'token') throw new Error('unknown, retired or revoked kid')
+      payload = (await jwtVerify(token, key.key, {
         algorithms: ['EdDSA', 'ES256'],
         issuer: deps.publicUrl,
         audience: deps.publicUrl,
@@ -53,10 +66,15 @@ export function createAuthenticator (deps: BearerDeps) {
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         currentDate: deps.now()
       })).payload
+      // The hub never issues these: a token minted with a stolen key, or by a confused replica.
+      const iat = payload.iat as number
+      if ((payload.exp as number) - iat > deps.tokenTtlS + SKEW_S) throw new Error('lifetime too long')
+      if (iat * 1000 > nowMs + SKEW_S * 1000) throw new Error('issued in the future')
     } catch {
       throw unauthorized('the access token is invalid or expired')
     }
     const entry: VerifiedToken = {
+      kid: kid as string,
       partnerId: payload.sub as string,
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
       tokenId: payload.jti as string,
@@ -68,7 +86,8 @@ export function createAuthenticator (deps: BearerDeps) {
   }
 
   return async function authenticate (authorization: string | undefined): Promise<Caller> {
-    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(authorization ?? '')
+    // RFC 7235: the scheme name is case-insensitive.
+    const match = /^bearer +([A-Za-z0-9_.~+/=-]+) *$/i.exec(authorization ?? '')
     if (!match) throw unauthorized('an access token is required: Authorization: Bearer <token>')
     const token = await verify(match[1])
     const partner = await deps.directory.get(token.partnerId)
@@ -90,17 +109,35 @@ export type Authenticate = ReturnType<typeof createAuthenticator>
 /** `authorize(scope)` admits callers holding the scope; `authorize()` any authenticated partner. */
 export type Authorize = (scope?: Scope) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-/** A preHandler that admits a caller holding `scope` (403 names it) and sets request.caller. */
-export function createAuthorize (authenticate: Authenticate): Authorize {
-  return (scope) => async (request, reply) => {
-    try {
-      request.caller = await authenticate(request.headers.authorization)
-    } catch (err) {
-      reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      throw err
+/** Marks the hooks `authorize` makes: buildApp runs them at onRequest, before the body is read. */
+export const AUTHORIZE_HOOK = Symbol('mhx.authorize')
+
+/**
+ * A hook that admits a caller holding `scope` (403 names it) and sets request.caller. Each
+ * request counts against its partner's budget (`limit`), or its address's when authentication fails.
+ */
+export function createAuthorize (authenticate: Authenticate, limit: RateLimiter): Authorize {
+  return (scope) => {
+    const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+      try {
+        request.caller = await authenticate(request.headers.authorization)
+      } catch (err) {
+        await withinBudget(limit, request, reply, `address:${request.ip}`)
+        reply.header('www-authenticate', 'Bearer error="invalid_token"')
+        throw err
+      }
+      await withinBudget(limit, request, reply, `partner:${request.caller.partnerId}`)
+      if (scope && !request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`)
     }
-    if (scope && !request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`)
+    return Object.assign(hook, { [AUTHORIZE_HOOK]: true })
   }
+}
+
+async function withinBudget (limit: RateLimiter, request: FastifyRequest, reply: FastifyReply, key: string): Promise<void> {
+  const waitS = await limit(request, key)
+  if (waitS === undefined) return
+  reply.header('retry-after', String(waitS))
+  throw problem('tooManyRequests', `too many requests; retry in ${waitS} s`)
 }
 
 /** The caller set by an authorize preHandler (routes without one never call this). */

@@ -1,13 +1,16 @@
 // Token endpoint and the hub's published keys and metadata.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
 import { every } from '../ops/periodic.js'
 import { Problem } from '../problem.js'
+import { mediaTypeOf } from '../intake/body.js'
 import { BEARER, callerOf } from './bearer.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
 import { ALL_SCOPES } from './scopes.js'
-import { ASSERTION_TYPE, issueAccessToken, OAuthError, purgeUsedAssertions } from './token.js'
+import type { RateLimiter } from './rate-limits.js'
+import { ASSERTION_TYPE, claimedClient, issueAccessToken, MAX_ASSERTION_BYTES, OAuthError, purgeUsedAssertions, type TokenRequest } from './token.js'
 
 const PURGE_EVERY_MS = 10 * 60_000
 
@@ -21,6 +24,13 @@ const TokenForm = Type.Object({
   client_id: Type.Optional(Type.String())
 }, { additionalProperties: true })
 
+/** 429 in RFC 6749's shape, with Retry-After (set on the reply before the error handler answers). */
+async function withinTokenBudget (limit: RateLimiter, request: FastifyRequest, key: string): Promise<void> {
+  const waitS = await limit(request, key)
+  if (waitS === undefined) return
+  throw new OAuthError('slow_down', `too many token requests; retry in ${waitS} s`, 429, `rate limit ${key}`, waitS)
+}
+
 export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const tokenEndpoint = `${deps.config.publicUrl}/v1/oauth/token`
   const tokenDeps = { db: deps.database.db, keys: deps.keys, publicUrl: deps.config.publicUrl, tokenTtlS: deps.config.tokenTtlS, now: deps.now, importedKeys: new Map() }
@@ -28,9 +38,26 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
   // Assertion ids past their exp can no longer be replayed: forget them now and then.
   every(app, PURGE_EVERY_MS, 'purging used assertion ids', () => purgeUsedAssertions(deps.database.db, deps.now()))
 
+  // RFC 6749 section 4.1.3 / 2.3: the token request is form-encoded, nothing else.
+  const formOnly = async (request: FastifyRequest) => {
+    if (mediaTypeOf(request.headers['content-type']) !== 'application/x-www-form-urlencoded') {
+      throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+    }
+  }
+  const perAddress = async (request: FastifyRequest) => withinTokenBudget(deps.rateLimits.token, request, `address:${request.ip}`)
+  // Counted before the signature is checked: verifying is what a flood of assertions would cost.
+  const perClient = async (request: FastifyRequest) => {
+    const client = claimedClient(request.body as TokenRequest | undefined)
+    if (client !== undefined) await withinTokenBudget(deps.rateLimits.token, request, `client:${client}`)
+  }
+
   app.post('/v1/oauth/token', {
+    onRequest: [perAddress, formOnly],
+    preValidation: perClient,
+    // An assertion is at most MAX_ASSERTION_BYTES; the rest of the form is a few hundred bytes.
+    bodyLimit: 2 * MAX_ASSERTION_BYTES,
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'requestToken',
       summary: 'Exchange a client assertion (private_key_jwt) for an access token',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
@@ -38,6 +65,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
         200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer(), scope: Type.String() }),
         400: OAuthErrorBody,
         401: OAuthErrorBody,
+        429: OAuthErrorBody,
         500: OAuthErrorBody
       }
     },
@@ -47,14 +75,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       let oauth: OAuthError
       if (error instanceof OAuthError) oauth = error
       else if (status !== undefined && status < 500) {
-        oauth = new OAuthError('invalid_request', status === 415 ? 'the body must be application/x-www-form-urlencoded' : 'malformed token request')
+        oauth = new OAuthError('invalid_request', status === 415
+          ? 'the body must be application/x-www-form-urlencoded'
+          : status === 413 ? `the token request is larger than ${2 * MAX_ASSERTION_BYTES} bytes` : 'malformed token request')
       } else {
         // Our fault (the database is down, …): never tell the client its request was malformed.
         request.log.error({ err: error }, 'token endpoint failed')
         oauth = new OAuthError('server_error', 'the token endpoint failed; try again', 500)
       }
-      request.log.info({ error: oauth.error, reason: oauth.description }, 'token request refused')
-      return reply.code(oauth.status as 400 | 401 | 500).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
+      request.log.info({ error: oauth.error, reason: oauth.reason }, 'token request refused')
+      if (oauth.retryAfterS !== undefined) void reply.header('retry-after', String(oauth.retryAfterS))
+      return reply.code(oauth.status as 400 | 401 | 429 | 500).header('cache-control', 'no-store').send({ error: oauth.error, error_description: oauth.description })
     }
   }, async (request, reply) => {
     const answer = await issueAccessToken(tokenDeps, request.body)
@@ -63,9 +94,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
   })
 
   app.get('/v1/me', {
-    preHandler: deps.authorize(),
+    onRequest: deps.authorize(),
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getMe',
       summary: 'Who the bearer token speaks for, with the scopes it holds now',
       security: BEARER,
       response: {
@@ -80,7 +111,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
 
   app.get('/.well-known/jwks.json', {
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getJwks',
       summary: 'The hub public keys (access tokens and receipts), retired ones included',
       response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) }
     }
@@ -91,7 +122,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
 
   app.get('/.well-known/oauth-authorization-server', {
     schema: {
-      tags: ['auth'],
+      tags: ['auth'], operationId: 'getAuthorizationServerMetadata',
       summary: 'RFC 8414 authorization server metadata',
       response: { 200: Type.Object({}, { additionalProperties: true }) }
     }

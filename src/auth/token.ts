@@ -10,11 +10,20 @@ import { scopesForRoles } from './scopes.js'
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 export const MAX_ASSERTION_LIFETIME_S = 300
+/** A signed assertion is a few hundred bytes; a large one only costs the hub parsing time. */
+export const MAX_ASSERTION_BYTES = 8 * 1024
 const CLOCK_SKEW_S = 30
+/** How far ahead of the hub's clock an assertion's iat may be. */
+const MAX_IAT_AHEAD_S = 60
+/**
+ * Every client-authentication failure says the same: which partners exist, which are suspended
+ * and which keys they hold is nobody's business but the operator's (the log keeps the reason).
+ */
+export const CLIENT_AUTH_FAILED = 'client authentication failed'
 
-/** An RFC 6749 error: `{error, error_description}` with 400 or 401. */
+/** An RFC 6749 error: `{error, error_description}` with 400, 401 or 429; `reason` goes to the log only. */
 export class OAuthError extends Error {
-  constructor (readonly error: string, readonly description: string, readonly status = 400) {
+  constructor (readonly error: string, readonly description: string, readonly status = 400, readonly reason = description, readonly retryAfterS?: number) {
     super(description)
   }
 }
@@ -31,7 +40,7 @@ export interface TokenDeps { db: Db, keys: HubKeys, publicUrl: string, tokenTtlS
 
 export interface AccessToken { access_token: string, token_type: 'Bearer', expires_in: number, scope: string }
 
-const invalidClient = (why: string) => new OAuthError('invalid_client', why, 401)
+const invalidClient = (reason: string) => new OAuthError('invalid_client', CLIENT_AUTH_FAILED, 401, reason)
 
 export async function issueAccessToken (deps: TokenDeps, form: TokenRequest): Promise<AccessToken> {
   if (form.grant_type !== 'client_credentials') {
@@ -42,6 +51,7 @@ export async function issueAccessToken (deps: TokenDeps, form: TokenRequest): Pr
     throw new OAuthError('invalid_request', `client_assertion_type must be ${ASSERTION_TYPE}`)
   }
   if (!form.client_assertion) throw new OAuthError('invalid_request', 'client_assertion is required')
+  if (Buffer.byteLength(form.client_assertion) > MAX_ASSERTION_BYTES) throw invalidClient(`client_assertion is longer than ${MAX_ASSERTION_BYTES} bytes`)
 
   const partner = await verifyClientAssertion(deps, form.client_assertion, form.client_id)
   const allowed = scopesForRoles(partner.roles)
@@ -58,6 +68,20 @@ export async function issueAccessToken (deps: TokenDeps, form: TokenRequest): Pr
     .setJti(randomUUID())
     .sign(key)
   return { access_token: accessToken, token_type: 'Bearer', expires_in: deps.tokenTtlS, scope }
+}
+
+/** Who a token request claims to be (unverified: used only to count its requests), or undefined. */
+export function claimedClient (form: TokenRequest | undefined): string | undefined {
+  let claimed = form?.client_id
+  if (claimed === undefined && typeof form?.client_assertion === 'string' && form.client_assertion.length <= MAX_ASSERTION_BYTES) {
+    try {
+      const iss = decodeJwt(form.client_assertion).iss
+      if (typeof iss === 'string') claimed = iss
+    } catch {
+      return undefined
+    }
+  }
+  return typeof claimed === 'string' ? claimed.slice(0, 128) : undefined
 }
 
 /** The requested scopes if all are allowed (every allowed one when none is asked for). */
@@ -90,7 +114,6 @@ async function verifyClientAssertion (deps: TokenDeps, assertion: string, client
 
   const [partner] = await deps.db.select().from(partners).where(eq(partners.id, claims.iss)).limit(1)
   if (!partner) throw invalidClient('unknown client')
-  if (partner.status !== 'active') throw invalidClient('client is suspended')
 
   // The key comes only from the registered JWKS: jku, x5u and jwk headers are never followed.
   const registered = ((partner.jwks as { keys: JWK[] }).keys ?? [])
@@ -117,8 +140,18 @@ async function verifyClientAssertion (deps: TokenDeps, assertion: string, client
     }
   }
   if (!verified) throw invalidClient(`client_assertion rejected: ${lastError}`)
+  // After the signature: only the key's holder may learn that its partner is suspended.
+  if (partner.status !== 'active') throw invalidClient('client is suspended')
 
+  // jose admits an aud array holding one of ours among others: an assertion meant for another
+  // server as well could be replayed here. Every audience must be this hub.
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
+  const ours = [`${deps.publicUrl}/v1/oauth/token`, deps.publicUrl]
+  if (!audiences.every((aud) => typeof aud === 'string' && ours.includes(aud))) throw invalidClient('client_assertion aud names another audience')
   const nowS = Math.floor(deps.now().getTime() / 1000)
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > nowS + MAX_IAT_AHEAD_S)) {
+    throw invalidClient(`client_assertion iat is more than ${MAX_IAT_AHEAD_S} s ahead`)
+  }
   const exp = claims.exp as number
   if (exp - nowS > MAX_ASSERTION_LIFETIME_S + CLOCK_SKEW_S) {
     throw invalidClient(`client_assertion exp must be at most ${MAX_ASSERTION_LIFETIME_S} s ahead`)

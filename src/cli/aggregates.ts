@@ -22,6 +22,7 @@ export interface AggregateAnswer {
   periodType?: string
   by: string[]
   k: number
+  disclosure?: { method: string, ptable: string | null }
   lastUpdated?: string | null
   cells: AggregateCell[]
 }
@@ -58,14 +59,23 @@ export async function fetchAggregates (client: HubClient, params: Record<string,
   return (await client.request<AggregateAnswer>('GET', '/v1/aggregates', { query: params })).body
 }
 
-export async function fetchAggregatesCsv (client: HubClient, params: Record<string, string | undefined>): Promise<string> {
-  return (await client.request<string>('GET', '/v1/aggregates', { query: params, accept: 'text/csv', text: true })).body
+/** The answer as the service renders it in a media type (CSV, SDMX-CSV, FHIR, ADX), unchanged. */
+export async function fetchAggregatesAs (client: HubClient, params: Record<string, string | undefined>, accept: string): Promise<string> {
+  return (await client.request<string>('GET', '/v1/aggregates', { query: params, accept, text: true })).body
 }
 
-/** `<k` for a primary-suppressed cell, `(s)` for a complementary one. */
+/** The CLI's output flags and the Accept header each sets. */
+export const AGGREGATE_FORMATS = {
+  csv: 'text/csv',
+  sdmx: 'application/vnd.sdmx.data+csv;version=2.0.0',
+  fhir: 'application/fhir+json',
+  adx: 'application/adx+xml'
+} as const
+
+/** `<k` for a withheld cell (its released count is below k). */
 export function countText (cell: AggregateCell, k: number): string {
   if (cell.count !== null && cell.count !== undefined) return String(cell.count)
-  return cell.suppressed === 'secondary' ? '(s)' : `<${k}`
+  return `<${k}`
 }
 
 export function formatAggregates (answer: AggregateAnswer): string {
@@ -73,7 +83,8 @@ export function formatAggregates (answer: AggregateAnswer): string {
   const rows = answer.cells.map((cell) => [...by.map((d) => cell[d] === null || cell[d] === undefined ? '-' : String(cell[d])), countText(cell, answer.k)])
   const suppressed = answer.cells.filter((c) => c.count === null).length
   const head = `${answer.region} ${answer.from}..${answer.to}${answer.periodType && answer.periodType !== 'month' ? ` by ${answer.periodType}` : ''}` +
-    `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} suppressed: <${answer.k} below k, (s) to protect them)` : ''}` +
+    `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} withheld: <${answer.k} below k)` : ''}` +
+    `${answer.disclosure?.method === 'cellkey' ? ', counts perturbed (cell-key method; margins are not sums of cells)' : answer.disclosure?.method === 'none' ? ', exact counts (your own country)' : ''}` +
     `${answer.lastUpdated ? `, data as of ${answer.lastUpdated}` : ''}\n`
   if (answer.cells.length === 0) return head + '(no cells: nothing recorded for this query)\n'
   return head + formatTable([...by, 'count'], rows, [...by.map(() => false), true])

@@ -85,16 +85,12 @@ export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials
     // The assertion's aud is the hub's token endpoint as the hub names it (its public URL), which
     // may differ from the URL this CLI reaches it by (a proxy, a container port).
     if (audience) return audience
-    audience = `${base}/v1/oauth/token`
-    try {
-      const res = await send('GET', '/.well-known/oauth-authorization-server', {})
-      if (res.ok) {
-        const metadata = await res.json() as { token_endpoint?: unknown }
-        if (typeof metadata.token_endpoint === 'string') audience = metadata.token_endpoint
-      }
-    } catch (err) {
-      if (err instanceof CliError) throw err
+    const res = await send('GET', '/.well-known/oauth-authorization-server', {})
+    const metadata = await res.json().catch(() => undefined) as { token_endpoint?: unknown } | undefined
+    if (!res.ok || typeof metadata?.token_endpoint !== 'string') {
+      throw notAHub(base, `GET /.well-known/oauth-authorization-server answered ${res.status} ${res.headers.get('content-type') ?? ''}`.trim())
     }
+    audience = metadata.token_endpoint
     return audience
   }
 
@@ -123,14 +119,24 @@ export function createClient (io: Pick<CliIo, 'fetch'>, url: string, credentials
       res = await send(method, path, options, await token())
     }
     const text = await res.text()
+    const type = res.headers.get('content-type') ?? ''
+    // mhx answers JSON, and every error as problem+json: anything else is some other server at that URL.
+    if (!res.ok && !/json/.test(type) && res.status !== 502 && res.status !== 503 && res.status !== 504) {
+      throw notAHub(base, `${method} ${path} answered ${res.status} ${type}`.trim())
+    }
     if (!res.ok) throw new ApiError(res.status, problemOf(res, text), method, path)
     if (options.text) return { status: res.status, headers: res.headers, body: text as T }
+    if (text !== '' && !/json/.test(type)) throw notAHub(base, `${method} ${path} answered ${type || 'no content type'} where JSON was expected`)
     let body: unknown = text
-    if (text !== '' && /json/.test(res.headers.get('content-type') ?? '')) body = JSON.parse(text)
+    if (text !== '') body = JSON.parse(text)
     return { status: res.status, headers: res.headers, body: body as T }
   }
 
   return { url: base, request, token, tokenAudience }
+}
+
+function notAHub (base: string, why: string): CliError {
+  return new CliError(`${base} is not an mhx hub (${why}): check --url or MHX_URL`)
 }
 
 function problemOf (res: Response, text: string): ProblemBody {

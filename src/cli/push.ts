@@ -1,12 +1,13 @@
 // mhx push: a file of any size → submissions of at most N records, each with an Idempotency-Key
 // derived from the file's SHA-256 and the batch number, so a re-run after a crash never duplicates.
 import { createHash } from 'node:crypto'
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ApiError, type FieldError, type HubClient } from './client.js'
 import { CliError, type Output } from './io.js'
-import { fileSha256, formatOf, openRecords, type FileItem } from './records.js'
+import { AGGREGATE_DEFAULT } from '../intake/aggregate.js'
+import { fileSha256, formatOf, openRecords, type FileItem, type HeaderCheck } from './records.js'
 
 export const DEFAULT_SCHEMA = 'migrant-health-event'
 export const DEFAULT_VERSION = '1.0.0'
@@ -56,6 +57,49 @@ export interface PushSummary {
 
 interface Batch { number: number, items: FileItem[] }
 
+/** The push stopped part-way (the service went away, the network broke): what got in, and why it stopped. */
+export class PushAborted extends Error {
+  constructor (readonly summary: PushSummary, override readonly cause: Error) {
+    super(cause.message)
+    this.name = 'PushAborted'
+  }
+}
+
+/** The command line that resumes a push: the same one (accepted batches are replayed, not stored twice). */
+export function resumeCommand (args: string[]): string {
+  const quoted = args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+  return `mhx ${quoted.join(' ')}`
+}
+
+/**
+ * Faults of a whole file, told once instead of once per record: an empty file, a UTF-16 file, a CSV
+ * separated by something mhx does not read (commas and semicolons it does). Unknown CSV/XLSX
+ * columns are told once too, by headerCheck.
+ */
+export function fileFault (file: string, format: string): string | undefined {
+  const head = Buffer.alloc(64 * 1024)
+  const fd = openSync(file, 'r')
+  let read: number
+  try {
+    read = readSync(fd, head, 0, head.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const bytes = head.subarray(0, read)
+  if (bytes.length === 0) return 'the file is empty: nothing to push'
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return 'the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8'
+  }
+  if (format !== 'csv') return undefined
+  const firstLine = bytes.toString('utf8').replace(/^\uFEFF/, '').split(/\r?\n/)[0] ?? ''
+  if (firstLine.trim() === '') return 'line 1: the CSV header row is empty'
+  if (!firstLine.includes(',') && !firstLine.includes(';')) {
+    const separator = ['\t', '|'].find((s) => firstLine.includes(s))
+    if (separator) return `line 1: the CSV header is one column; the file seems separated by ${separator === '\t' ? 'tabs' : `"${separator}"`}: mhx reads CSV separated by commas or semicolons`
+  }
+  return undefined
+}
+
 /** The key of one batch: same file, same batch size, same schema → same key. */
 export function idempotencyKey (sha256: string, schema: string, version: string, batchSize: number, batch: number): string {
   const tag = `${schema}-${version}`.replace(/[^a-zA-Z0-9.-]/g, '_').slice(0, 60)
@@ -72,15 +116,24 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   const format = formatOf(file, options.format)
   const size = statSync(file).size
   const sha256 = await fileSha256(file)
-  const source = openRecords(file, format)
+  const fault = fileFault(file, format)
+  if (fault) throw new CliError(`${file}: ${fault}`)
+  const aggregateFormat = format === 'adx' || format === 'dhis2'
+  const schemaName = options.schema ?? (aggregateFormat ? AGGREGATE_DEFAULT.schema : undefined)
+  const schemaVersion = options.version ?? (aggregateFormat ? AGGREGATE_DEFAULT.version : undefined)
+  // a CSV or XLSX header is checked against the schema once, so an unknown column is told once, not per row
+  const checkHeader = format === 'csv' || format === 'xlsx'
+    ? await headerCheck(client, schemaName ?? DEFAULT_SCHEMA, schemaVersion ?? DEFAULT_VERSION)
+    : undefined
+  const source = openRecords(file, format, checkHeader)
   if (options.schema && source.schema && options.schema !== source.schema) {
     throw new CliError(`${file} says schema "${source.schema}" but --schema says "${options.schema}"`, 2)
   }
   if (options.version && source.version && options.version !== source.version) {
     throw new CliError(`${file} says version "${source.version}" but --version says "${options.version}"`, 2)
   }
-  const schema = options.schema ?? source.schema ?? DEFAULT_SCHEMA
-  const version = options.version ?? source.version ?? DEFAULT_VERSION
+  const schema = schemaName ?? source.schema ?? DEFAULT_SCHEMA
+  const version = schemaVersion ?? source.version ?? DEFAULT_VERSION
   const summary: PushSummary = { file: resolve(file), sha256, schema, version, dryRun: options.dryRun, batchSize: options.batchSize, records: 0, batches: [] }
   const receiptsFile = receiptsFileOf(file)
   const progress = options.progress && stderr.isTTY ? progressBar(stderr, size, basename(file)) : undefined
@@ -88,25 +141,52 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   let batch: Batch = { number: 1, items: [] }
   const flush = async () => {
     if (batch.items.length === 0) return
-    const result = await sendBatch(client, batch, { sha256, schema, version, options })
+    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: format === 'dhis2' })
     summary.batches.push(result)
     summary.records += result.records
     if (!options.dryRun) saveReceipts(receiptsFile, summary)
     progress?.update(source.bytesRead(), summary)
     batch = { number: batch.number + 1, items: [] }
   }
-  for await (const item of source.items) {
-    batch.items.push(item)
-    if (batch.items.length >= options.batchSize) await flush()
-    else if (batch.items.length % 1000 === 0) progress?.update(source.bytesRead(), summary)
+  try {
+    for await (const item of source.items) {
+      batch.items.push(item)
+      if (batch.items.length >= options.batchSize) await flush()
+      else if (batch.items.length % 1000 === 0) progress?.update(source.bytesRead(), summary)
+    }
+    await flush()
+  } catch (err) {
+    progress?.done()
+    // A fault of the file itself (its header) comes before any batch: nothing to resume.
+    if (summary.batches.length === 0 && err instanceof CliError && !/cannot reach/.test(err.message)) throw err
+    if (!options.dryRun && summary.batches.length > 0) summary.receiptsFile = receiptsFile
+    throw new PushAborted(summary, err as Error)
   }
-  await flush()
   progress?.done()
+  if (summary.records === 0) throw new CliError(`${file}: holds no records (only a header, or blank lines)`)
   if (!options.dryRun && summary.batches.length > 0) summary.receiptsFile = receiptsFile
   return summary
 }
 
-interface BatchContext { sha256: string, schema: string, version: string, options: PushOptions }
+interface BatchContext { sha256: string, schema: string, version: string, options: PushOptions, dhis2: boolean }
+
+/** The fields of a record schema (of a data value for an aggregate one), from the hub, as a header check. */
+async function headerCheck (client: HubClient, schema: string, version: string): Promise<HeaderCheck | undefined> {
+  let document: { properties?: Record<string, unknown>, $defs?: { dataValue?: { properties?: Record<string, unknown> } } }
+  try {
+    document = (await client.request<typeof document>('GET', `/v1/schemas/${encodeURIComponent(schema)}/${encodeURIComponent(version)}`, {})).body
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) throw new CliError(`the hub has no schema ${schema} ${version}`, 2)
+    throw err
+  }
+  const fields = Object.keys(document.$defs?.dataValue?.properties ?? document.properties ?? {})
+  if (fields.length === 0) return undefined
+  return (header) => {
+    const unknown = header.filter((column) => !fields.includes(column))
+    if (unknown.length === 0) return undefined
+    return `unknown column${unknown.length === 1 ? '' : 's'} ${unknown.map((c) => JSON.stringify(c.slice(0, 64))).join(', ')} in the header: ${schema} ${version} has ${fields.join(', ')}`
+  }
+}
 
 async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): Promise<BatchResult> {
   const lines = batch.items.map((item) => item.line)
@@ -127,7 +207,10 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
     }
     return result
   }
-  const text = batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
+  // DHIS2 data values go as a dataValueSet through the reporter's mapping; everything else as NDJSON of the schema
+  const text = ctx.dhis2
+    ? JSON.stringify({ dataValues: batch.items.map((item) => (item as { record: unknown }).record) })
+    : batch.items.map((item) => JSON.stringify((item as { record: unknown }).record)).join('\n') + '\n'
   result.bodySha256 = createHash('sha256').update(text).digest('hex')
   const gzip = Buffer.byteLength(text) > GZIP_ABOVE_BYTES
   const body = gzip ? new Uint8Array(gzipSync(text)) : text
@@ -135,9 +218,9 @@ async function sendBatch (client: HubClient, batch: Batch, ctx: BatchContext): P
   if (key) result.idempotencyKey = key
   try {
     const res = await withRetries(() => client.request<{ id?: string, status?: string, receipt?: string, recordCount?: number, valid?: boolean }>('POST', '/v1/submissions', {
-      query: { schema: ctx.schema, version: ctx.version, ...(ctx.options.dryRun ? { dryRun: 'true' } : {}) },
+      query: { schema: ctx.schema, version: ctx.version, ...(ctx.dhis2 ? { format: 'dhis2' } : {}), ...(ctx.options.dryRun ? { dryRun: 'true' } : {}) },
       body,
-      contentType: 'application/x-ndjson',
+      contentType: ctx.dhis2 ? 'application/json' : 'application/x-ndjson',
       headers: { ...(key ? { 'idempotency-key': key } : {}), ...(gzip ? { 'content-encoding': 'gzip' } : {}) }
     }))
     result.ok = true
@@ -209,7 +292,7 @@ export function faultLocation (e: { fileLine?: number, fileRecord: number }): st
  * and left out when the message already names the field.
  */
 export function faultText (e: FieldError): string {
-  const path = (e.path ?? '').replace(/^\/records\/\d+(?=\/|$)/, '')
+  const path = (e.path ?? '').replace(/^\/(records|dataValues)\/\d+(?=\/|$)/, '')
   const message = e.message ?? ''
   const field = path.split('/').pop() ?? ''
   if (path === '' || (field !== '' && message.startsWith(field))) return message

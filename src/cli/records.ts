@@ -4,14 +4,21 @@ import { createHash } from 'node:crypto'
 import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { parse as csvParser } from 'csv-parse'
+import ExcelJS from 'exceljs'
+import { AGGREGATE_DEFAULT, parseAdx } from '../intake/aggregate.js'
+import { HttpProblem } from '../problem.js'
 import { CliError } from './io.js'
 
-export type FileFormat = 'csv' | 'ndjson' | 'json'
+export type FileFormat = 'csv' | 'ndjson' | 'json' | 'xlsx' | 'adx' | 'dhis2'
+export const FILE_FORMATS: readonly FileFormat[] = ['csv', 'ndjson', 'json', 'xlsx', 'adx', 'dhis2']
 
 /** One item of a file: a record, or a line that could not be read as one. */
 export type FileItem =
   | { record: unknown, line?: number, position: number }
   | { fault: string, line?: number, position: number }
+
+/** Checks a CSV or XLSX header once per file (unknown columns): a fault there stops the push before any batch. */
+export type HeaderCheck = (header: string[]) => string | undefined
 
 export interface RecordSource {
   format: FileFormat
@@ -27,14 +34,16 @@ export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024
 
 export function formatOf (file: string, given?: string): FileFormat {
   if (given !== undefined) {
-    if (given === 'csv' || given === 'ndjson' || given === 'json') return given
-    throw new CliError(`--format must be csv, ndjson or json, got "${given}"`, 2)
+    if ((FILE_FORMATS as readonly string[]).includes(given)) return given as FileFormat
+    throw new CliError(`--format must be ${FILE_FORMATS.join(', ')}, got "${given}"`, 2)
   }
   const lower = file.toLowerCase().replace(/\.gz$/, '')
   if (lower.endsWith('.csv')) return 'csv'
   if (lower.endsWith('.ndjson') || lower.endsWith('.jsonl')) return 'ndjson'
   if (lower.endsWith('.json')) return 'json'
-  throw new CliError(`cannot tell the format of ${file} from its name: pass --format csv|ndjson|json`, 2)
+  if (lower.endsWith('.xlsx')) return 'xlsx'
+  if (lower.endsWith('.xml') || lower.endsWith('.adx')) return 'adx'
+  throw new CliError(`cannot tell the format of ${file} from its name: pass --format ${FILE_FORMATS.join('|')}`, 2)
 }
 
 /** SHA-256 of the file, streamed. */
@@ -44,11 +53,18 @@ export async function fileSha256 (file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-export function openRecords (file: string, format: FileFormat): RecordSource {
-  if (format === 'json') return jsonRecords(file)
+export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck): RecordSource {
+  if (format === 'json' || format === 'dhis2') return jsonRecords(file, format)
+  if (format === 'xlsx') return xlsxRecords(file, checkHeader)
+  if (format === 'adx') return adxRecords(file)
   const stream = createReadStream(file)
   const bytesRead = () => stream.bytesRead
-  return { format, bytesRead, items: format === 'csv' ? csvItems(stream) : ndjsonItems(stream) }
+  return { format, bytesRead, items: format === 'csv' ? csvItems(stream, checkHeader) : ndjsonItems(stream) }
+}
+
+// counts (and any other integer-looking cell of a `count` column) travel as numbers
+function cellValue (column: string, text: string): string | number {
+  return column === 'count' && /^-?\d{1,15}$/.test(text) ? Number(text) : text
 }
 
 async function * ndjsonItems (stream: NodeJS.ReadableStream): AsyncIterable<FileItem> {
@@ -71,8 +87,9 @@ async function * ndjsonItems (stream: NodeJS.ReadableStream): AsyncIterable<File
  * CSV: a header row of record field names, then one record per row. Every value stays a string;
  * an empty cell means the field is absent (the service reads CSV bodies the same way).
  */
-async function * csvItems (stream: NodeJS.ReadableStream): AsyncIterable<FileItem> {
-  const parser = csvParser({ bom: true, info: true, raw: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], skip_records_with_error: true })
+async function * csvItems (stream: NodeJS.ReadableStream, checkHeader?: HeaderCheck): AsyncIterable<FileItem> {
+  // spreadsheets in Russian and Kazakh locales write ';' between cells: csv-parse picks ',' or ';' from the header line
+  const parser = csvParser({ bom: true, info: true, raw: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], skip_records_with_error: true, delimiter: [',', ';'] })
   const skipped: Array<{ line: number, message: string }> = []
   parser.on('skip', (err: Error & { lines?: number }) => {
     skipped.push({ line: err.lines ?? 0, message: err.message.replace(/ (on|at) line \d+$/, '') })
@@ -91,13 +108,13 @@ async function * csvItems (stream: NodeJS.ReadableStream): AsyncIterable<FileIte
     }
     if (!header) {
       header = item.record
-      const fault = headerFault(header)
+      const fault = headerFault(header) ?? checkHeader?.(header)
       if (fault) throw new CliError(`line ${line}: ${fault}`)
       continue
     }
-    const record: Record<string, string> = {}
+    const record: Record<string, string | number> = {}
     for (let i = 0; i < header.length; i++) {
-      if (item.record[i] !== '' && item.record[i] !== undefined) record[header[i]] = item.record[i]
+      if (item.record[i] !== '' && item.record[i] !== undefined) record[header[i]] = cellValue(header[i], item.record[i])
     }
     yield { record, line, position: position++ }
   }
@@ -114,8 +131,8 @@ function headerFault (header: string[]): string | undefined {
   return undefined
 }
 
-/** `{schema, version, records: [...]}` or a bare array; read whole, so bounded in size. */
-function jsonRecords (file: string): RecordSource {
+/** `{schema, version, records | dataValues: [...]}` or a bare array (or a DHIS2 dataValueSet); read whole, so bounded in size. */
+function jsonRecords (file: string, format: 'json' | 'dhis2'): RecordSource {
   const size = statSync(file).size
   if (size > MAX_JSON_FILE_BYTES) {
     throw new CliError(`${file} is ${Math.round(size / 1048576)} MiB: JSON files are read whole, up to ${MAX_JSON_FILE_BYTES / 1048576} MiB; use NDJSON (one record per line) for bigger files`)
@@ -131,9 +148,14 @@ function jsonRecords (file: string): RecordSource {
   let version: string | undefined
   if (Array.isArray(parsed)) {
     records = parsed
-  } else if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { records?: unknown }).records)) {
-    const doc = parsed as { schema?: unknown, version?: unknown, records: unknown[] }
-    records = doc.records
+  } else if (typeof parsed === 'object' && parsed !== null && format === 'dhis2' && Array.isArray((parsed as { dataValues?: unknown }).dataValues)) {
+    // a dataValueSet's period, orgUnit and attributeOptionCombo hold for its data values: carried into each
+    const doc = parsed as Record<string, unknown> & { dataValues: unknown[] }
+    const defaults = Object.fromEntries(['period', 'orgUnit', 'attributeOptionCombo'].filter((k) => doc[k] !== undefined).map((k) => [k, doc[k]]))
+    records = doc.dataValues.map((dv) => typeof dv === 'object' && dv !== null ? { ...defaults, ...dv } : dv)
+  } else if (typeof parsed === 'object' && parsed !== null && (Array.isArray((parsed as { records?: unknown }).records) || Array.isArray((parsed as { dataValues?: unknown }).dataValues))) {
+    const doc = parsed as { schema?: unknown, version?: unknown, records?: unknown[], dataValues?: unknown[] }
+    records = (doc.records ?? doc.dataValues) as unknown[]
     if (typeof doc.schema === 'string') schema = doc.schema
     if (typeof doc.version === 'string') version = doc.version
   } else {
@@ -146,5 +168,61 @@ function jsonRecords (file: string): RecordSource {
       yield { record: records[i], position: i }
     }
   }
-  return { format: 'json', schema, version, bytesRead: () => read, items: items() }
+  return { format, schema, version, bytesRead: () => read, items: items() }
+}
+
+/** XLSX: the first sheet, a header row of field names, then one record per row (cells as the sheet shows them). */
+function xlsxRecords (file: string, checkHeader?: HeaderCheck): RecordSource {
+  let read = 0
+  const size = statSync(file).size
+  async function * items (): AsyncIterable<FileItem> {
+    const workbook = new ExcelJS.Workbook()
+    try {
+      await workbook.xlsx.readFile(file)
+    } catch (err) {
+      throw new CliError(`${file} is not a readable XLSX workbook: ${(err as Error).message}`)
+    }
+    const sheet = workbook.worksheets[0]
+    if (!sheet) throw new CliError(`${file} has no sheet`)
+    let header: string[] | undefined
+    let position = 0
+    for (let r = 1; r <= sheet.rowCount; r++) {
+      const row = sheet.getRow(r)
+      const cells = Array.from({ length: Math.max(row.cellCount, header?.length ?? 0) }, (_, i) => row.getCell(i + 1).text.trim())
+      if (cells.every((c) => c === '')) continue
+      if (!header) {
+        header = cells
+        while (header.length > 0 && header[header.length - 1] === '') header.pop()
+        const fault = headerFault(header) ?? checkHeader?.(header)
+        if (fault) throw new CliError(`${sheet.name} row ${r}: ${fault}`)
+        continue
+      }
+      const record: Record<string, string | number> = {}
+      header.forEach((column, i) => { if (cells[i]) record[column] = cellValue(column, cells[i]) })
+      read = Math.round(size * r / sheet.rowCount)
+      yield { record, line: r, position: position++ }
+    }
+  }
+  return { format: 'xlsx', bytesRead: () => read, items: items() }
+}
+
+/** ADX: parsed here as the service parses it (DOCTYPE refused), into data values of migrant-health-aggregate. */
+function adxRecords (file: string): RecordSource {
+  let imported: ReturnType<typeof parseAdx>
+  try {
+    imported = parseAdx(readFileSync(file, 'utf8'))
+  } catch (err) {
+    if (!(err instanceof HttpProblem)) throw err
+    const errors = (err.extra.errors ?? []) as Array<{ path: string, message: string }>
+    throw new CliError(`${file}: ${err.message}${errors.slice(0, 20).map((e) => `\n  ${e.path}: ${e.message}`).join('')}`)
+  }
+  const size = statSync(file).size
+  let read = 0
+  async function * items (): AsyncIterable<FileItem> {
+    for (let i = 0; i < imported.dataValues.length; i++) {
+      read = Math.round(size * (i + 1) / imported.dataValues.length)
+      yield { record: imported.dataValues[i], position: i }
+    }
+  }
+  return { format: 'adx', schema: AGGREGATE_DEFAULT.schema, version: AGGREGATE_DEFAULT.version, bytesRead: () => read, items: items() }
 }

@@ -1,16 +1,29 @@
 // The `mhx` commands: parse the command line, call the service, print, return the exit code.
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { aggregateQueryParams, fetchAggregates, fetchAggregatesCsv, formatAggregates, rebuildAggregates, verifyAggregates } from './aggregates.js'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { AGGREGATE_FORMATS, aggregateQueryParams, fetchAggregates, fetchAggregatesAs, formatAggregates, rebuildAggregates, verifyAggregates } from './aggregates.js'
 import { ApiError, createClient, describeApiError, type Credentials, type HubClient } from './client.js'
 import { CliError, list, parseCommand, positiveInteger, UsageError, type CliIo } from './io.js'
 import { defaultKid, generatePartnerKey, hasPrivateMembers, KEYGEN_ALGS, readPrivateKey, signClientAssertion, writePrivateJwk, type KeygenAlg } from './keys.js'
-import { MAX_BATCH, printPushSummary, pushFile } from './push.js'
+import { MAX_BATCH, PushAborted, printPushSummary, pushFile, resumeCommand } from './push.js'
 import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.js'
 import { accessLogCommand, consentsCommand, periodsCommand, STEWARDSHIP_USAGES } from './stewardship.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
+
+/** Where the service wrote the admin's private key: MHX_DATA_DIR/admin.private.jwk, else ./.mhx/admin.private.jwk. */
+export function defaultAdminKey (io: CliIo): string {
+  return io.config.dataDir ? join(io.config.dataDir, 'admin.private.jwk') : DEFAULT_ADMIN_KEY
+}
+
+/** This package's version, from the package.json above this file (src/ or dist/). */
+export function packageVersion (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
+}
 
 const CONNECTION = { url: { type: 'string' } } as const
 const CREDENTIALS = { ...CONNECTION, partner: { type: 'string' }, key: { type: 'string' } } as const
@@ -20,10 +33,11 @@ export const USAGE = `usage: mhx <command> [options]
 commands:
   keygen [--alg ES256|EdDSA|RS256] [--kid KID] [--out FILE]      make a partner key pair
   token --partner ID --key FILE [--scope S]                      print an access token
-  push FILE [--schema S --version V] [--batch N] [--dry-run]    submit a CSV / NDJSON / JSON file
+  push FILE [--schema S --version V] [--batch N] [--dry-run]    submit a CSV (, or ;) / NDJSON / JSON / XLSX / ADX / DHIS2 file
+  submissions list | get ID | retract ID                         your submissions (reporters)
   verify-receipt FILE --jwks JWKS_FILE                           check receipts offline
   jwks                                                           print the hub's public keys
-  aggregates --region R --from YYYY-MM --to YYYY-MM [--by a,b]   read aggregates
+  aggregates --region R --from YYYY-MM --to YYYY-MM [--by a,b]   read aggregates (--csv|--sdmx|--fhir|--adx|--json)
   aggregates verify | rebuild                                    (admin) check / rebuild the cells
   keys rotate [--use token|receipt]                              (admin) rotate a hub signing key
   admin partners create|list|get|suspend|activate|grants …       (admin) manage partners
@@ -34,16 +48,17 @@ commands:
 
 common options: --url URL (or MHX_URL, default http://localhost:3000),
   --partner ID --key FILE (or MHX_PARTNER, MHX_KEY_FILE; admin commands default
-  to --partner admin --key ${DEFAULT_ADMIN_KEY})
-run "mhx <command> --help" for a command's options.`
+  to --partner admin --key $MHX_DATA_DIR/admin.private.jwk, else ${DEFAULT_ADMIN_KEY})
+run "mhx <command> --help" for a command's options; "mhx --version" for the version.`
 
 const USAGES: Record<string, string> = {
   keygen: 'usage: mhx keygen [--alg ES256|EdDSA|RS256] [--kid KID] [--out FILE]',
   token: 'usage: mhx token --partner ID --key FILE [--url URL] [--scope SCOPE] [--assertion-only]\n  (--assertion-only prints a client assertion for the token endpoint instead of a token)',
-  push: 'usage: mhx push FILE [--schema NAME --version V] [--format csv|ndjson|json] [--batch N] [--dry-run] [--no-progress] --partner ID --key FILE [--url URL]',
+  push: 'usage: mhx push FILE [--schema NAME --version V] [--format csv|ndjson|json|xlsx|adx|dhis2] [--batch N] [--dry-run] [--no-progress] --partner ID --key FILE [--url URL]',
   'verify-receipt': 'usage: mhx verify-receipt FILE --jwks JWKS_FILE',
   jwks: 'usage: mhx jwks [--url URL]',
-  aggregates: 'usage: mhx aggregates --region R --from YYYY-MM --to YYYY-MM [--by dim,…] [--period-type month|quarter|year] [--filter dim=value]… [--csv|--json] --partner ID --key FILE\n       mhx aggregates verify|rebuild [--partner admin --key FILE]',
+  submissions: 'usage: mhx submissions list [--limit N] [--json]\n       mhx submissions get ID\n       mhx submissions retract ID\n  (--partner ID --key FILE: the reporter; an admin may get and retract any)',
+  aggregates: 'usage: mhx aggregates --region R --from YYYY-MM --to YYYY-MM [--by dim,…] [--period-type month|quarter|year] [--filter dim=value]… [--csv|--sdmx|--fhir|--adx|--json] --partner ID --key FILE\n       mhx aggregates verify|rebuild [--partner admin --key FILE]\n  (--csv, --sdmx, --fhir, --adx print the service\'s CSV, SDMX-CSV 2.0, FHIR MeasureReport or ADX as sent)',
   keys: 'usage: mhx keys rotate [--use token|receipt] [--partner admin --key FILE]',
   admin: `usage: mhx admin partners create --id ID --name NAME --roles reporter,reader,steward[,admin] [--country ISO3] --jwks PUBLIC_JWK_FILE
        mhx admin partners list [--limit N]
@@ -62,6 +77,10 @@ type Parsed = { values: Record<string, string | boolean | string[] | undefined>,
 export async function runCli (argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
   try {
+    if (command === '--version' || command === '-V' || command === 'version') {
+      io.stdout.write(`mhx ${packageVersion()}\n`)
+      return 0
+    }
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       io.stdout.write(USAGE + '\n')
       return command === undefined ? 2 : 0
@@ -74,6 +93,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'keygen': return await keygen(rest, io)
       case 'token': return await token(rest, io)
       case 'push': return await push(rest, io)
+      case 'submissions': return await submissions(rest, io)
       case 'verify-receipt': return await verifyReceiptCommand(rest, io)
       case 'jwks': return await jwks(rest, io)
       case 'aggregates': return await aggregates(rest, io)
@@ -120,7 +140,7 @@ function urlOf (values: Parsed['values'], io: CliIo): string {
 
 function credentialsOf (values: Parsed['values'], io: CliIo, usage: string, asAdmin = false): Credentials {
   const partner = (values.partner as string | undefined) ?? (asAdmin ? 'admin' : io.config.partner)
-  const keyFile = (values.key as string | undefined) ?? (asAdmin ? DEFAULT_ADMIN_KEY : io.config.keyFile)
+  const keyFile = (values.key as string | undefined) ?? (asAdmin ? defaultAdminKey(io) : io.config.keyFile)
   if (!partner) throw new UsageError('--partner is required (or set MHX_PARTNER)', usage)
   if (!keyFile) throw new UsageError('--key is required (or set MHX_KEY_FILE)', usage)
   return { partner, keyFile: resolve(io.cwd, keyFile), scope: values.scope as string | undefined }
@@ -176,17 +196,59 @@ async function push (args: string[], io: CliIo): Promise<number> {
   }, usage, { min: 1, max: 1 })
   const batchSize = positiveInteger(values.batch, 'batch', MAX_BATCH, MAX_BATCH, usage)
   const client = clientFor(values, io, usage)
-  const summary = await pushFile(client, {
-    file: resolve(io.cwd, positionals[0]),
-    schema: values.schema,
-    version: values.version,
-    format: values.format,
-    batchSize,
-    dryRun: values['dry-run'] === true,
-    progress: values['no-progress'] !== true
-  }, io.stderr)
-  printPushSummary(summary, io.stdout, io.stderr)
-  return summary.batches.every((b) => b.ok) ? 0 : 1
+  try {
+    const summary = await pushFile(client, {
+      file: resolve(io.cwd, positionals[0]),
+      schema: values.schema,
+      version: values.version,
+      format: values.format,
+      batchSize,
+      dryRun: values['dry-run'] === true,
+      progress: values['no-progress'] !== true
+    }, io.stderr)
+    printPushSummary(summary, io.stdout, io.stderr)
+    return summary.batches.every((b) => b.ok) ? 0 : 1
+  } catch (err) {
+    if (!(err instanceof PushAborted)) throw err
+    // What got in stays in (each batch is its own submission); the same command resumes: batches
+    // already accepted are answered again from their Idempotency-Key, never stored twice.
+    io.stderr.write(`mhx: push aborted after ${err.summary.batches.length} ${err.summary.batches.length === 1 ? 'batch' : 'batches'}: ${err.cause.message}\n`)
+    printPushSummary(err.summary, io.stdout, io.stderr)
+    io.stderr.write(`resume with: ${resumeCommand(['push', positionals[0], ...args.filter((a) => a !== positionals[0])])}\n`)
+    return 1
+  }
+}
+
+interface SubmissionOut { id: string, status: string, schema: string, version: string, country: string, recordCount: number, createdAt: string, receipt?: string }
+
+async function submissions (args: string[], io: CliIo): Promise<number> {
+  const usage = USAGES.submissions
+  const [verb, ...rest] = args
+  switch (verb) {
+    case 'list': {
+      const { values } = parseCommand(rest, { ...CREDENTIALS, limit: { type: 'string' }, json: { type: 'boolean' } }, usage)
+      const limit = positiveInteger(values.limit, 'limit', 100, 1000, usage)
+      const client = clientFor(values, io, usage)
+      const page = (await client.request<{ items: SubmissionOut[], nextCursor: string | null }>('GET', '/v1/submissions', { query: { limit: String(limit) } })).body
+      if (values.json) printJson(io, page.items)
+      else {
+        io.stdout.write(formatTable(['id', 'status', 'schema', 'records', 'created'],
+          page.items.map((s) => [s.id, s.status, `${s.schema} ${s.version}`, String(s.recordCount), s.createdAt]), [false, false, false, true, false]))
+        if (page.nextCursor) io.stdout.write(`(the newest ${page.items.length}; more with --limit up to 1000)\n`)
+      }
+      return 0
+    }
+    case 'get':
+    case 'retract': {
+      const { values, positionals } = parseCommand(rest, { ...CREDENTIALS }, usage, { min: 1, max: 1 })
+      const client = clientFor(values, io, usage)
+      const path = `/v1/submissions/${encodeURIComponent(positionals[0])}`
+      printJson(io, (await client.request(verb === 'get' ? 'GET' : 'DELETE', path)).body)
+      return 0
+    }
+    default:
+      throw new UsageError(verb ? `unknown submissions command "${verb}"` : 'missing submissions command', usage)
+  }
 }
 
 async function verifyReceiptCommand (args: string[], io: CliIo): Promise<number> {
@@ -233,18 +295,24 @@ async function aggregates (args: string[], io: CliIo): Promise<number> {
     'period-type': { type: 'string' },
     filter: { type: 'string', multiple: true },
     csv: { type: 'boolean' },
+    sdmx: { type: 'boolean' },
+    fhir: { type: 'boolean' },
+    adx: { type: 'boolean' },
     json: { type: 'boolean' }
   }, usage)
   for (const required of ['region', 'from', 'to'] as const) {
     if (!values[required]) throw new UsageError(`--${required} is required`, usage)
   }
-  if (values.csv && values.json) throw new UsageError('--csv and --json exclude each other', usage)
+  const formats = (['csv', 'sdmx', 'fhir', 'adx', 'json'] as const).filter((f) => values[f])
+  if (formats.length > 1) throw new UsageError(`--${formats.join(' and --')} exclude each other`, usage)
   const params = aggregateQueryParams({
     region: values.region!, from: values.from!, to: values.to!, by: list(values.by), periodType: values['period-type'], filters: values.filter ?? []
   }, usage)
   const client = clientFor(values, io, usage)
-  if (values.csv) {
-    io.stdout.write(await fetchAggregatesCsv(client, params))
+  const as = formats[0] === 'json' ? undefined : formats[0]
+  if (as) {
+    const text = await fetchAggregatesAs(client, params, AGGREGATE_FORMATS[as])
+    io.stdout.write(text.endsWith('\n') ? text : text + '\n')
     return 0
   }
   const answer = await fetchAggregates(client, params)

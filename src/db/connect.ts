@@ -1,5 +1,5 @@
 // One handle on the database, PostgreSQL (pg pool) or embedded PGlite, with the same drizzle API.
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SQL } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core'
@@ -116,17 +116,37 @@ export async function connectPostgres (options: PostgresOptions): Promise<Databa
   }
 }
 
-/** PGlite in `dir` (created if missing), or in memory when dir is undefined. */
+/** The data directory, made private (0700): it holds the database, the KEK and the admin's key. */
+export function privateDataDir (dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
+}
+
+/** Takes group and other permissions off everything under `dir` (PGlite writes its files 0666 less the umask). */
+export function keepPrivate (dir: string): void {
+  chmodSync(dir, statSync(dir).mode & 0o700)
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isSymbolicLink()) continue
+    const path = join(entry.parentPath, entry.name)
+    chmodSync(path, statSync(path).mode & 0o700)
+  }
+}
+
+/** PGlite in `dir` (created if missing, private), or in memory when dir is undefined. */
 export async function connectPglite (dir?: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   let client
   if (dir) {
-    mkdirSync(dir, { recursive: true })
+    privateDataDir(dir)
+    // PGlite creates files (relations, WAL) as it goes, with the process umask: make it private.
+    process.umask(process.umask() | 0o077)
     client = new PGlite(join(dir, 'pgdata'))
   } else {
     client = new PGlite()
   }
   await client.waitReady
+  // Files of an older run, made under a looser umask.
+  if (dir) keepPrivate(dir)
   const db = drizzlePglite(client, { schema }) as unknown as Db
   let closed = false
   return {

@@ -3,6 +3,8 @@ import { sql } from 'drizzle-orm'
 import {
   bigint, bigserial, boolean, char, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
+import type { PgColumn } from 'drizzle-orm/pg-core'
+import { ABSENT, DIMENSION_FIELDS, hasAbsentDefault, type DimensionName } from '../intake/fields.js'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 
@@ -95,24 +97,17 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 }, (t) => [primaryKey({ columns: [t.partnerId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)])
 
 /**
- * The dimensions of a cell, which every record carries too (so cells are a GROUP BY of records).
- * Absent optional values are '_Z' (SDMX "not applicable"), never NULL.
+ * The dimensions of a cell, which every record carries too (so cells are a GROUP BY of records),
+ * from the field definitions (intake/fields.ts). Absent optional values are '_Z' (SDMX "not
+ * applicable"), never NULL; a dimension a record may lack defaults to '_Z', so older rows get it.
  */
 const cellDimensions = () => ({
   period: char('period', { length: 7 }).notNull(),
   country: char('country', { length: 3 }).notNull(),
-  subnationalArea: text('subnational_area').notNull(),
-  countryOfOrigin: text('country_of_origin').notNull(),
-  migrationStatus: text('migration_status').notNull(),
-  migrationStage: text('migration_stage').notNull(),
-  sex: text('sex').notNull(),
-  ageBand: text('age_band').notNull(),
-  encounter: text('encounter').notNull(),
-  conditionGroup: text('condition_group').notNull(),
-  screeningContext: text('screening_context').notNull(),
-  screeningConsequence: text('screening_consequence').notNull(),
-  insurance: text('insurance').notNull(),
-  outcome: text('outcome').notNull()
+  ...Object.fromEntries(DIMENSION_FIELDS.filter((f) => f.dimension !== 'period' && f.dimension !== 'country').map((f) => {
+    const column = text(f.column as string).notNull()
+    return [f.dimension as string, hasAbsentDefault(f) ? column.default(ABSENT) : column]
+  })) as Record<Exclude<DimensionName, 'period' | 'country'>, ReturnType<typeof text>>
 })
 
 /**
@@ -146,8 +141,7 @@ export const cells = pgTable('cells', {
 }, (t) => [
   primaryKey({
     name: 'cells_pkey',
-    columns: [t.country, t.period, t.subnationalArea, t.countryOfOrigin, t.migrationStatus, t.migrationStage, t.sex,
-      t.ageBand, t.encounter, t.conditionGroup, t.screeningContext, t.screeningConsequence, t.insurance, t.outcome]
+    columns: DIMENSION_FIELDS.map((f) => t[f.dimension as DimensionName]) as unknown as [PgColumn, ...PgColumn[]]
   }),
   // The release path reads "when did this country's data last change" per request (answer cache key, lastUpdated).
   index('cells_country_updated_idx').on(t.country, t.updatedAt)
@@ -163,6 +157,13 @@ export const queryBudget = pgTable('query_budget', {
   queryKey: text('query_key').notNull(),
   createdAt: createdAt()
 }, (t) => [primaryKey({ columns: [t.partnerId, t.day, t.queryKey] })])
+
+/** A reporter's mapping of its DHIS2 ids to mhx dimensions (PUT /v1/mappings/dhis2), used by ?format=dhis2 intake. */
+export const dhis2Mappings = pgTable('dhis2_mappings', {
+  partnerId: text('partner_id').primaryKey().references(() => partners.id),
+  mapping: jsonb('mapping').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+})
 
 /** Append-only, hash-chained log of every write, admin change and aggregate read. */
 export const auditLog = pgTable('audit_log', {

@@ -5,7 +5,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { problem } from '../problem.js'
 
-export const SUBMISSION_MEDIA_TYPES = ['application/json', 'application/x-ndjson', 'text/csv'] as const
+export const SUBMISSION_MEDIA_TYPES = ['application/json', 'application/x-ndjson', 'text/csv', 'application/adx+xml'] as const
 export type SubmissionMediaType = typeof SUBMISSION_MEDIA_TYPES[number]
 
 /** Bytes allowed per record in a body: a full JSON record is about 450; CSV and NDJSON are smaller. */

@@ -9,16 +9,17 @@ import { sql } from 'drizzle-orm'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Queryable } from '../db/connect.js'
-import type { CanonicalRecord } from './registry.js'
+import { STORED_FIELDS, type CanonicalRecord } from './registry.js'
 
-/** SDMX "not applicable": how an absent optional dimension is stored, never NULL. */
-export const ABSENT = '_Z'
+export { ABSENT } from './fields.js'
 
 export interface RecordOwner { submissionId: string, partnerId: string, country: string }
 
-const COLUMNS = `submission_id, partner_id, record_id, live, period, country, subnational_area, country_of_origin,
-  migration_status, migration_stage, sex, age_band, encounter, condition, condition_group, screening_context,
-  screening_consequence, insurance, outcome, record_key`
+/** The stored columns a canonical record's values fill (intake/fields.ts), in order. */
+const VALUE_COLUMNS = STORED_FIELDS.map((f) => f.column as string)
+const COLUMNS = ['submission_id', 'partner_id', 'record_id', 'live', ...VALUE_COLUMNS, 'count', 'record_key'].join(', ')
+// the reporting country comes from the owner (its token), whatever the record said
+const COUNTRY_AT = STORED_FIELDS.findIndex((f) => f.name === 'reportingCountry')
 
 /**
  * Record keys of the cell-key method, one per record: uniform integers in [0, 2^32) from the CSPRNG.
@@ -58,16 +59,14 @@ function copyValue (value: string): string {
 
 async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {
   const prefix = `${copyValue(owner.submissionId)}\t${copyValue(owner.partnerId)}\t`
-  const country = copyValue(owner.country)
   const keys = drawRecordKeys(records.length)
   const lines = new Array<string>(records.length)
+  const width = VALUE_COLUMNS.length
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    lines[i] = prefix + [
-      r.recordId, 't', r.period, country, r.subnationalArea ?? ABSENT, r.countryOfOrigin, r.migrationStatus,
-      r.migrationStage, r.sex, r.ageBand, r.encounter, r.condition ?? ABSENT, r.conditionGroup ?? ABSENT,
-      r.screeningContext ?? ABSENT, r.screeningConsequence ?? ABSENT, r.insurance, r.outcome ?? ABSENT
-    ].map(copyValue).join('\t') + `\t${keys[i]}`
+    let line = prefix + copyValue(r.recordId) + '\tt'
+    for (let c = 0; c < width; c++) line += '\t' + copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
+    lines[i] = line + `\t${r.count}\t${keys[i]}`
   }
   await pipeline(Readable.from([lines.join('\n') + '\n']), client.query(copyFrom(`COPY records (${COLUMNS}) FROM STDIN`)))
 }
@@ -75,51 +74,20 @@ async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: 
 async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {
   const n = records.length
   const recordId = new Array<string>(n)
-  const period = new Array<string>(n)
-  const subnationalArea = new Array<string>(n)
-  const countryOfOrigin = new Array<string>(n)
-  const migrationStatus = new Array<string>(n)
-  const migrationStage = new Array<string>(n)
-  const sex = new Array<string>(n)
-  const ageBand = new Array<string>(n)
-  const encounter = new Array<string>(n)
-  const condition = new Array<string>(n)
-  const conditionGroup = new Array<string>(n)
-  const screeningContext = new Array<string>(n)
-  const screeningConsequence = new Array<string>(n)
-  const insurance = new Array<string>(n)
-  const outcome = new Array<string>(n)
+  const count = new Array<number>(n)
+  const columns = VALUE_COLUMNS.map(() => new Array<string>(n))
   for (let i = 0; i < n; i++) {
     const r = records[i]
     recordId[i] = r.recordId
-    period[i] = r.period
-    subnationalArea[i] = r.subnationalArea ?? ABSENT
-    countryOfOrigin[i] = r.countryOfOrigin
-    migrationStatus[i] = r.migrationStatus
-    migrationStage[i] = r.migrationStage
-    sex[i] = r.sex
-    ageBand[i] = r.ageBand
-    encounter[i] = r.encounter
-    condition[i] = r.condition ?? ABSENT
-    conditionGroup[i] = r.conditionGroup ?? ABSENT
-    screeningContext[i] = r.screeningContext ?? ABSENT
-    screeningConsequence[i] = r.screeningConsequence ?? ABSENT
-    insurance[i] = r.insurance
-    outcome[i] = r.outcome ?? ABSENT
+    count[i] = r.count
+    for (let c = 0; c < columns.length; c++) columns[c][i] = c === COUNTRY_AT ? owner.country : r.values[c]
   }
-  const text = (values: string[]) => sql`${sql.param(values)}::text[]`
   const keys = Array.from(drawRecordKeys(n))
+  const arrays = sql.join(columns.map((values) => sql`${sql.param(values)}::text[]`), sql`, `)
+  const names = sql.raw(['record_id', ...VALUE_COLUMNS, 'count', 'record_key'].join(', '))
   await q.execute(sql`
     INSERT INTO records (${sql.raw(COLUMNS)})
-    SELECT ${owner.submissionId}::uuid, ${owner.partnerId}, r.record_id, true, r.period, ${owner.country},
-      r.subnational_area, r.country_of_origin, r.migration_status, r.migration_stage, r.sex, r.age_band,
-      r.encounter, r.condition, r.condition_group, r.screening_context, r.screening_consequence,
-      r.insurance, r.outcome, r.record_key
-    FROM unnest(${sql.param(recordId)}::uuid[], ${text(period)}, ${text(subnationalArea)}, ${text(countryOfOrigin)},
-      ${text(migrationStatus)}, ${text(migrationStage)}, ${text(sex)}, ${text(ageBand)}, ${text(encounter)},
-      ${text(condition)}, ${text(conditionGroup)}, ${text(screeningContext)}, ${text(screeningConsequence)},
-      ${text(insurance)}, ${text(outcome)}, ${sql.param(keys)}::bigint[])
-      AS r(record_id, period, subnational_area, country_of_origin, migration_status, migration_stage, sex,
-        age_band, encounter, condition, condition_group, screening_context, screening_consequence,
-        insurance, outcome, record_key)`)
+    SELECT ${owner.submissionId}::uuid, ${owner.partnerId}, r.record_id, true, ${sql.raw(VALUE_COLUMNS.map((c) => 'r.' + c).join(', '))}, r.count, r.record_key
+    FROM unnest(${sql.param(recordId)}::uuid[], ${arrays}, ${sql.param(count)}::integer[], ${sql.param(keys)}::bigint[])
+      AS r(${names})`)
 }

@@ -57,7 +57,7 @@ export function parseNdjson(body: string | Buffer): ParseResult {
  * CSV: a header row naming record fields, then one record per row. Every value is a string;
  * an empty cell means the field is absent. Values are kept as sent (not trimmed): repairs hide data errors.
  */
-export function parseCsv(body: string | Buffer, fields: readonly string[] = recordFields): ParseResult {
+export function parseCsv(body: string | Buffer, fields: readonly string[] = recordFields, integers: readonly string[] = []): ParseResult {
   const text = decodeBody(body)
   if (typeof text !== 'string') return text
   // csv-parse counts bytes reliably but not lines (CRLF, quoted newlines): lines come from byte offsets
@@ -87,7 +87,7 @@ export function parseCsv(body: string | Buffer, fields: readonly string[] = reco
   const lines = linesAt(bytes, rowStarts)
   if (headerProblem) return { error: { line: lines[0], message: headerProblem } }
   const header = rows[0]
-  return { records: rows.slice(1).map((row) => recordFromRow(header, row)), lines: lines.slice(1) }
+  return { records: rows.slice(1).map((row) => recordFromRow(header, row, integers)), lines: lines.slice(1) }
 }
 
 function csvHeaderProblem(header: string[], fields: readonly string[]): string | undefined {
@@ -104,10 +104,12 @@ function csvHeaderProblem(header: string[], fields: readonly string[]): string |
   return undefined
 }
 
-function recordFromRow(header: string[], row: string[]): Record<string, string> {
-  const record: Record<string, string> = {}
+// integer columns (an aggregate's count) are numbers when they read as one; otherwise kept as sent for the schema to name
+function recordFromRow(header: string[], row: string[], integers: readonly string[]): Record<string, string | number> {
+  const record: Record<string, string | number> = {}
   for (let i = 0; i < header.length; i++) {
-    if (row[i] !== '') record[header[i]] = row[i]
+    if (row[i] === '') continue
+    record[header[i]] = integers.includes(header[i]) && /^-?\d{1,15}$/.test(row[i]) ? Number(row[i]) : row[i]
   }
   return record
 }

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
+import { v5 as uuidv5 } from 'uuid'
+import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from './fields.js'
 
 export type SchemaKind = 'record-schema' | 'catalog'
 
@@ -25,25 +27,26 @@ export interface RecordFault {
   message: string
 }
 
-/** A valid record as stored: every field present (absent optional ones are null), reporting country from the token. */
+/**
+ * A valid record (or aggregate data value) as stored: `values` in the order of STORED_FIELDS, every
+ * field present (an absent optional one is `_Z`), the reporting country from the token.
+ */
 export interface CanonicalRecord {
-  /** lower-cased: UUIDs compare case-insensitively */
+  /** lower-cased: UUIDs compare case-insensitively; a data value's is derived from its reporter and dimensions */
   recordId: string
-  period: string
-  reportingCountry: string
-  subnationalArea: string | null
-  countryOfOrigin: string
-  migrationStatus: string
-  migrationStage: string
-  sex: string
-  ageBand: string
-  encounter: string
-  condition: string | null
-  conditionGroup: string | null
-  screeningContext: string | null
-  screeningConsequence: string | null
-  insurance: string
-  outcome: string | null
+  /** 1 for a record, the count of a data value */
+  count: number
+  values: string[]
+}
+
+/** The columns of `records` a canonical record's values fill, in order (every field with a column but recordId). */
+export const STORED_FIELDS: readonly FieldDefinition[] = RECORD_FIELDS.filter((f) => f.name !== 'recordId')
+
+/** The value of field `name` in a canonical record (`_Z` when absent). */
+export function valueOf (record: CanonicalRecord, name: string): string {
+  const at = STORED_FIELDS.findIndex((f) => f.name === name)
+  if (at < 0) throw new Error(`no stored field ${name}`)
+  return record.values[at]
 }
 
 export interface ValidationResult {
@@ -58,6 +61,8 @@ export interface ValidationResult {
 export interface ValidationContext {
   /** alpha-3 country of the submitting partner (from its token) */
   reportingCountry: string
+  /** the submitting partner: a data value's recordId is derived from it and the data value's dimensions */
+  reporter?: string
   maxErrors?: number
 }
 
@@ -76,7 +81,9 @@ export interface SchemaRegistry {
   document(name: string, version: string): unknown | undefined
   /** whether a record schema (not a catalog) exists */
   has(name: string, version: string): boolean
-  /** top-level field names of a record schema, in schema order */
+  /** whether a record schema is an aggregate one (data values with counts) */
+  isAggregate(name: string, version: string): boolean
+  /** field names of a record schema (of a data value for an aggregate schema), in schema order */
   fields(name: string, version: string): string[] | undefined
   validate(name: string, version: string, records: unknown[], ctx: ValidationContext): ValidationResult
   /** condition group of an ICD-10 code (null without a code), from the newest condition-groups catalog or `version` */
@@ -110,18 +117,29 @@ interface PropertySchema {
   description?: string
 }
 
+interface RuleAnnotation {
+  id: string
+  path: string
+  message: string
+}
+
 interface RecordSchemaEntry {
   document: JsonObject
   validateFn: ValidateFunction
   fields: string[]
-  /** fields beyond those of CanonicalRecord */
-  extraFields: string[]
+  /** data values with a count (migrant-health-aggregate), not records */
+  aggregate: boolean
+  /** where each stored value comes from, in STORED_FIELDS order */
+  sources: ValueSource[]
+  /** the cross-field rule of each allOf entry of the record (or data value) schema */
+  rules: Array<RuleAnnotation | undefined>
 }
 
-const CANONICAL_FIELDS = new Set([
-  'recordId', 'period', 'reportingCountry', 'subnationalArea', 'countryOfOrigin', 'migrationStatus', 'migrationStage', 'sex',
-  'ageBand', 'encounter', 'condition', 'conditionGroup', 'screeningContext', 'screeningConsequence', 'insurance', 'outcome'
-])
+/** the record's own field, the token's country, the condition group of the condition, or absent */
+type ValueSource = { kind: 'field', name: string } | { kind: 'country' } | { kind: 'conditionGroup' } | { kind: 'absent' }
+
+// a data value's recordId: UUIDv5 in this namespace of (reporter, dimensions), so a live duplicate hits the unique index
+const DATA_VALUE_NAMESPACE = '6f1c5d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
 
 interface ConditionRange {
   group: string
@@ -174,6 +192,8 @@ function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
     strict: true,
+    // a cross-field rule's `if: {required: [field]}` names a field its object defines, not its own subschema
+    strictRequired: false,
     // every pattern is ASCII; non-unicode regular expressions run about twice as fast in V8
     unicodeRegExp: false,
     coerceTypes: false,
@@ -183,8 +203,10 @@ function createAjv(): Ajv2020 {
     verbose: true
   })
   addFormats(ajv)
-  // An annotation, not a rule: a read that uses a sensitive field takes k ≥ MHX_SENSITIVE_K (release/dimensions.ts).
+  // annotations of the published schemas (intake/write-schemas.ts): no effect on validation
+  ajv.addKeyword({ keyword: 'x-mhx-label', schemaType: 'object' })
   ajv.addKeyword({ keyword: 'x-mhx-sensitive', schemaType: 'boolean' })
+  ajv.addKeyword({ keyword: 'x-mhx-rule', schemaType: 'object' })
   return ajv
 }
 
@@ -237,10 +259,29 @@ function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry 
   if (document.type !== 'object' || !isJsonObject(document.properties)) {
     throw new Error(`schema registry: record schema ${listing.path} must be an object schema with properties`)
   }
+  // an aggregate schema's data values are validated one by one, like records
+  const aggregate = isJsonObject(document.properties.dataValues)
+  const item = aggregate ? (document.$defs as JsonObject | undefined)?.dataValue : document
+  if (!isJsonObject(item) || !isJsonObject(item.properties)) {
+    throw new Error(`schema registry: aggregate schema ${listing.path} needs $defs.dataValue with properties`)
+  }
+  const fields = Object.keys(item.properties)
+  // a field without a definition would be dropped on the way to the database: refuse the schema instead
+  for (const field of fields) {
+    const known = fieldNamed(field)
+    if ((!known || known.type === 'derived' || (aggregate && known.recordOnly)) && !(aggregate && field === 'count')) {
+      throw new Error(`schema registry: ${listing.path} has field ${field}, which intake/fields.ts does not define for it`)
+    }
+  }
+  const sources: ValueSource[] = STORED_FIELDS.map((f) => {
+    if (f.name === 'reportingCountry') return { kind: 'country' }
+    if (f.type === 'derived') return fields.includes(f.from as string) ? { kind: 'conditionGroup' } : { kind: 'absent' }
+    return fields.includes(f.name) ? { kind: 'field', name: f.name } : { kind: 'absent' }
+  })
+  const rules = (Array.isArray(item.allOf) ? item.allOf : []).map((entry) =>
+    isJsonObject(entry) && isJsonObject(entry['x-mhx-rule']) ? entry['x-mhx-rule'] as unknown as RuleAnnotation : undefined)
   try {
-    const fields = Object.keys(document.properties)
-    const extraFields = fields.filter((field) => !CANONICAL_FIELDS.has(field))
-    return { document, validateFn: ajv.compile(document), fields, extraFields }
+    return { document, validateFn: ajv.compile(aggregate ? { ...item, $id: `${String(document.$id)}/dataValue` } : document), fields, aggregate, sources, rules }
   } catch (error) {
     throw new Error(`schema registry: record schema ${listing.path} does not compile: ${(error as Error).message}`, { cause: error })
   }
@@ -285,6 +326,7 @@ function buildRegistry(
     list: () => files.map((file) => ({ ...file.listing })),
     document: (name, version) => documents.get(key(name, version)),
     has: (name, version) => recordSchemas.has(key(name, version)),
+    isAggregate: (name, version) => recordSchemas.get(key(name, version))?.aggregate === true,
     fields: (name, version) => recordSchemas.get(key(name, version))?.fields.slice(),
     validate(name, version, records, ctx) {
       const schema = recordSchemas.get(key(name, version))
@@ -424,12 +466,19 @@ function validateRecords(schema: RecordSchemaEntry, reference: ReferenceData, re
   for (let index = 0; index < records.length; index++) {
     for (const fault of recordFaults(schema, reference, records[index], index, ctx, firstIndexOfRecordId)) faultList.add(fault)
   }
-  const valid = faultList.empty
-  return {
-    faults: faultList.faults,
-    faultsOmitted: faultList.omitted,
-    records: valid ? records.map((record) => canonicalRecord(schema, reference, record as JsonObject, ctx)) : []
+  if (!faultList.empty) return { faults: faultList.faults, faultsOmitted: faultList.omitted, records: [] }
+  const canonical = records.map((record) => canonicalRecord(schema, reference, record as JsonObject, ctx))
+  if (schema.aggregate) {
+    // a data value's key is its dimensions: two with the same ones in one submission would count twice
+    const first = new Map<string, number>()
+    for (let index = 0; index < canonical.length; index++) {
+      const seen = first.get(canonical[index].recordId)
+      if (seen === undefined) first.set(canonical[index].recordId, index)
+      else faultList.add({ index, path: '', message: `data value has the same dimensions as data value ${seen}: add their counts into one` })
+    }
+    if (!faultList.empty) return { faults: faultList.faults, faultsOmitted: faultList.omitted, records: [] }
   }
+  return { faults: [], faultsOmitted: 0, records: canonical }
 }
 
 function recordFaults(
@@ -442,7 +491,7 @@ function recordFaults(
 ): RecordFault[] {
   const structural = structuralFault(record, index)
   if (structural) return [structural]
-  const faults = schemaFaults(schema.validateFn, record, index)
+  const faults = schemaFaults(schema, record, index)
   const fields = record as JsonObject
   // the common case, a record the schema accepts, allocates nothing for the follow-up checks
   const faulted = faults.length === 0 ? undefined : new Set(faults.map((fault) => fault.path))
@@ -478,11 +527,23 @@ function describeJsonType(value: unknown): string {
   return `a ${typeof value}`
 }
 
-function schemaFaults(validateFn: ValidateFunction, record: unknown, index: number): RecordFault[] {
+function schemaFaults(schema: RecordSchemaEntry, record: unknown, index: number): RecordFault[] {
+  const { validateFn } = schema
   if (validateFn(record)) return []
   const faults: RecordFault[] = []
   const seen = new Set<string>()
+  const rulesBroken = new Set<RuleAnnotation>()
   for (const error of validateFn.errors ?? []) {
+    // a cross-field rule is told once, with its own message, whichever of its keywords failed
+    const rule = /^#\/allOf\/(\d+)\//.exec(error.schemaPath)
+    if (rule) {
+      const annotation = schema.rules[Number(rule[1])]
+      if (annotation && !rulesBroken.has(annotation)) {
+        rulesBroken.add(annotation)
+        faults.push({ index, path: annotation.path, message: annotation.message })
+      }
+      if (annotation) continue
+    }
     const fault = faultFromAjvError(error, index)
     // type and enum both fire for one bad value: one message per field is enough
     if (seen.has(fault.path)) continue
@@ -510,6 +571,8 @@ function faultFromAjvError(error: ErrorObject, index: number): RecordFault {
 // the schema's enum or description says what is expected, so messages never drift from the schema
 function expectation(property: PropertySchema | undefined): string {
   if (!property) return 'a valid value'
+  // a catalog's codes (countries, areas) are too many to list: the description names the catalog
+  if (Array.isArray(property.enum) && property.enum.length > 30 && typeof property.description === 'string') return property.description
   if (Array.isArray(property.enum)) return `one of ${property.enum.join(', ')}`
   if (property.const !== undefined) return JSON.stringify(property.const)
   if (typeof property.description === 'string') return property.description
@@ -582,46 +645,27 @@ function duplicateRecordIdFault(
   return { index, path: '/recordId', message: `recordId appears more than once in this submission (first at index ${first})` }
 }
 
-// a literal of fixed shape is several times faster than building the object field by field
 function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
-  const canonical: CanonicalRecord = {
-    recordId: (record.recordId as string).toLowerCase(),
-    period: record.period as string,
-    reportingCountry: ctx.reportingCountry,
-    subnationalArea: optional(record.subnationalArea),
-    countryOfOrigin: record.countryOfOrigin as string,
-    migrationStatus: record.migrationStatus as string,
-    migrationStage: record.migrationStage as string,
-    sex: record.sex as string,
-    ageBand: record.ageBand as string,
-    encounter: record.encounter as string,
-    condition: optional(record.condition),
-    conditionGroup: reference.conditionGroupOf(record.condition as string | undefined),
-    screeningContext: optional(record.screeningContext),
-    screeningConsequence: optional(record.screeningConsequence),
-    insurance: record.insurance as string,
-    outcome: optional(record.outcome)
+  const { sources } = schema
+  const values = new Array<string>(sources.length)
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i]
+    switch (source.kind) {
+      case 'field': values[i] = (record[source.name] as string | undefined) ?? ABSENT; break
+      case 'country': values[i] = ctx.reportingCountry; break
+      case 'conditionGroup': values[i] = reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT; break
+      case 'absent': values[i] = ABSENT
+    }
   }
-  // fields a later schema version adds are carried too, so a new version does not lose data before this type learns them
-  for (const field of schema.extraFields) (canonical as unknown as JsonObject)[field] = optional(record[field])
-  return canonical
-}
-
-function optional(value: unknown): string | null {
-  return value === undefined ? null : (value as string)
+  if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), count: 1, values }
+  if (ctx.reporter === undefined) throw new Error('schema registry: an aggregate data value needs the reporter in the validation context')
+  return { recordId: uuidv5(`${ctx.reporter}\t${values.join('\t')}`, DATA_VALUE_NAMESPACE), count: record.count as number, values }
 }
 
 // ---- small helpers ----
 
 function key(name: string, version: string): string {
   return `${name}@${version}`
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number)
-  const pb = b.split('.').map(Number)
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i]
-  return 0
 }
 
 function newestVersion(versions: string[]): string | undefined {

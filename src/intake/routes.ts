@@ -4,13 +4,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
+import { AUTHORIZE_HOOK, BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
+import { assertJsonDepth } from '../json-depth.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
+import { ADX_NAMESPACE, AGGREGATE_DEFAULT, fromDhis2, parseAdx } from './aggregate.js'
+import { Dhis2MappingBody, getDhis2Mapping, putDhis2Mapping } from './mappings.js'
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
 
@@ -19,17 +22,33 @@ const SchemaName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', descripti
 const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$', description: 'e.g. 1.0.0' })
 
 const JsonSubmission = Type.Object({
-  schema: SchemaName,
-  version: SchemaVersion,
-  records: Type.Array(Type.Unknown(), { minItems: 1, description: 'records as the schema describes them' }),
+  schema: Type.Optional(SchemaName),
+  version: Type.Optional(SchemaVersion),
+  records: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'records as a record schema (migrant-health-event) describes them' })),
+  dataValues: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'data values as migrant-health-aggregate describes them, or DHIS2 data values with ?format=dhis2' })),
+  // the envelope of a DHIS2 dataValueSet (?format=dhis2): defaults of its data values, or ignored
+  dataSet: Type.Optional(Type.String({ maxLength: 64 })),
+  completeDate: Type.Optional(Type.String({ maxLength: 32 })),
+  period: Type.Optional(Type.String({ maxLength: 16 })),
+  orgUnit: Type.Optional(Type.String({ maxLength: 64 })),
+  attributeOptionCombo: Type.Optional(Type.String({ maxLength: 64 })),
   replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction: the id of your submission this one replaces (it becomes replaced; both change the cells at once)' }))
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  description: '{schema, version, records} or {schema, version, dataValues} (migrant-health-aggregate); with ?format=dhis2 a DHIS2 dataValueSet',
+  examples: [{
+    schema: 'migrant-health-event',
+    version: '1.0.0',
+    records: [{ recordId: '0b7e6f2a-4c1d-4e8a-9a57-3f1c2d4e5f60', period: '2026-03', countryOfOrigin: 'UZB', migrationStatus: 'labour_migrant', migrationStage: 'destination', sex: 'female', ageBand: '25-29', encounter: 'primary_care', insurance: 'none' }]
+  }]
+})
 
 const SubmissionQuery = Type.Object({
   schema: Type.Optional(SchemaName),
   version: Type.Optional(SchemaVersion),
+  format: Type.Optional(Type.Literal('dhis2', { description: 'the JSON body is a DHIS2 dataValueSet, read through your mapping (PUT /v1/mappings/dhis2)' })),
   dryRun: Type.Optional(Type.Boolean({ description: 'validate only: 200 {valid, recordCount}, nothing stored' })),
-  replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction (CSV, NDJSON): the id of your submission this one replaces' }))
+  replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction (CSV, NDJSON, ADX, DHIS2): the id of your submission this one replaces' }))
 }, { additionalProperties: false })
 
 const Accepted = Type.Object({
@@ -58,6 +77,9 @@ const Submission = Type.Object({
   receipt: Type.Optional(Type.String())
 })
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) })
+
+/** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts); SubmissionBody's records get the record schemas there. */
+export const OPENAPI_SHAPES = { SubmissionBody: JsonSubmission, Accepted, Submission }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const PRUNE_EVERY_MS = 15 * 60 * 1000
@@ -105,7 +127,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
 
   app.get('/v1/schemas', {
     schema: {
-      tags: ['schemas'], summary: 'The shared record schemas and catalogs',
+      tags: ['schemas'], operationId: 'listSchemas', summary: 'The shared record schemas and catalogs',
       response: {
         200: Type.Object({
           items: Type.Array(Type.Object({
@@ -121,7 +143,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
 
   app.get('/v1/schemas/:name/:version', {
     schema: {
-      tags: ['schemas'], summary: 'One shared schema or catalog, as shipped',
+      tags: ['schemas'], operationId: 'getSchema', summary: 'One shared schema or catalog, as shipped',
       params: Type.Object({ name: Type.String({ maxLength: 64 }), version: Type.String({ maxLength: 32 }) }),
       response: { 200: Type.Object({}, { additionalProperties: true }), ...problemResponses(404) }
     }
@@ -147,8 +169,8 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       return decodedBodyStream(payload, request.headers['content-encoding'], bodyLimit, config.maxRecords)
     },
     schema: {
-      tags: ['submissions'],
-      summary: 'Push records: JSON {schema, version, records}, or NDJSON / CSV with ?schema=&version=; all or nothing',
+      tags: ['submissions'], operationId: 'submitRecords',
+      summary: 'Push records or counts: JSON {schema, version, records | dataValues}, NDJSON / CSV with ?schema=&version=, ADX, or a DHIS2 dataValueSet with ?format=dhis2; all or nothing',
       description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). ` +
         'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): ' +
         'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
@@ -161,7 +183,8 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
         content: {
           'application/json': { schema: JsonSubmission },
           'application/x-ndjson': { schema: Type.String({ description: 'one JSON record per line; ?schema=&version= name the schema' }) },
-          'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record per row; an empty cell is an absent field; ?schema=&version= name the schema' }) }
+          'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record (or data value) per row; an empty cell is an absent field; ?schema=&version= name the schema' }) },
+          'application/adx+xml': { schema: Type.String({ description: `ADX (${ADX_NAMESPACE}): group orgUnit (country or sub-national code) and period (YYYY-MM-01/P1M); dataValue dataElement (recordType), value (count), other dimensions as attributes; migrant-health-aggregate 1.0.0 unless ?schema=&version= say otherwise; no DOCTYPE` }) }
         }
       } as unknown as typeof JsonSubmission,
       response: { 200: DryRun, 202: Accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422) }
@@ -170,10 +193,10 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     const caller = callerOf(request)
     const type = mediaTypeOf(request.headers['content-type'])
     const query = request.query
-    const batch = batchOf(type, request.body as unknown, query)
+    const batch = await batchOf(type, request.body as unknown, callerOf(request).partnerId, query)
     const bodySha256 = bodyHashes.get(request) as string
     const requestSha256 = createHash('sha256')
-      .update(`${request.method} /v1/submissions\n${type}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
+      .update(`${request.method} /v1/submissions\n${type}\n${query.format ?? ''}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
     const answer = await submit(intake, caller, {
       ...batch,
       bodySha256,
@@ -188,18 +211,18 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.get('/v1/submissions', {
-    preHandler: writer,
+    onRequest: writer,
     schema: {
-      tags: ['submissions'], summary: 'Your own submissions, newest first', security: BEARER,
+      tags: ['submissions'], operationId: 'listSubmissions', summary: 'Your own submissions, newest first', security: BEARER,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
       response: { 200: pageOf(Submission), ...problemResponses(400, 401, 403) }
     }
   }, async (request) => listSubmissions(deps.database.db, callerOf(request).partnerId, request.query.limit, request.query.cursor))
 
   app.get('/v1/submissions/:id', {
-    preHandler: writerOrAdmin,
+    onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
+      tags: ['submissions'], operationId: 'getSubmission', summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
       params: IdParams,
       response: { 200: Submission, ...problemResponses(401, 403, 404) }
     }
@@ -210,9 +233,9 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.delete('/v1/submissions/:id', {
-    preHandler: writerOrAdmin,
+    onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
+      tags: ['submissions'], operationId: 'retractSubmission', summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
       params: IdParams,
       response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...problemResponses(401, 403, 404, 409) }
     }
@@ -223,30 +246,96 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     return reply.code(202).send(answer)
   })
 
-  /** The records of a body and the schema they claim, whatever the media type. */
-  function batchOf (type: string | undefined, body: unknown, query: { schema?: string, version?: string, replaces?: string }): { schema: string, version: string, records: unknown[], lines?: number[], replaces?: string } {
+  app.get('/v1/mappings/dhis2', {
+    preHandler: writer,
+    schema: {
+      tags: ['submissions'], operationId: 'getDhis2Mapping', summary: 'Your DHIS2 mapping (ids → dimensions), used by ?format=dhis2', security: BEARER,
+      response: { 200: Dhis2MappingBody, ...problemResponses(401, 403, 404) }
+    }
+  }, async (request) => {
+    const mapping = await getDhis2Mapping(deps.database.db, callerOf(request).partnerId)
+    if (!mapping) throw problem('notFound', 'you have no DHIS2 mapping yet: PUT /v1/mappings/dhis2')
+    return mapping
+  })
+
+  app.put('/v1/mappings/dhis2', {
+    preHandler: writer,
+    schema: {
+      tags: ['submissions'], operationId: 'putDhis2Mapping', summary: 'Set your DHIS2 mapping: dataElements, categoryOptionCombos, attributeOptionCombos → dimensions; orgUnits → country or sub-national code', security: BEARER,
+      body: Dhis2MappingBody,
+      response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 422) }
+    }
+  }, async (request, reply) => {
+    await putDhis2Mapping(deps.database, callerOf(request).partnerId, request.body, deps.now())
+    return reply.code(204).send(null)
+  })
+
+  /** The records (or data values) of a body and the schema they claim, whatever the media type. */
+  async function batchOf (type: string | undefined, body: unknown, partnerId: string, query: { schema?: string, version?: string, format?: 'dhis2', replaces?: string }): Promise<Batch> {
+    if (query.format === 'dhis2') {
+      if (type !== 'application/json') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json')
+      const json = body as Record<string, unknown>
+      const imported = fromDhis2(withEnvelopeDefaults(json), await getDhis2Mapping(deps.database.db, partnerId))
+      return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
+    }
+    if (type === 'application/adx+xml') {
+      const imported = parseAdx(body as string)
+      return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
+    }
     if (type === 'application/json') {
-      const json = body as { schema: string, version: string, records: unknown[], replaces?: string }
+      const json = body as { schema?: string, version?: string, records?: unknown[], dataValues?: unknown[], replaces?: string }
+      for (const field of ['schema', 'version'] as const) {
+        if (json[field] === undefined) throw problem('validation', `the body needs ${field}`, { errors: [{ path: `/${field}`, message: 'is required' }] })
+      }
       for (const field of ['schema', 'version', 'replaces'] as const) {
         if (query[field] !== undefined && json[field] !== undefined && query[field] !== json[field]) {
           throw problem('validation', `?${field}=${query[field]} differs from the body's ${field} ${json[field]}`, { errors: [{ path: field, message: 'differs from the body' }] })
         }
       }
-      return { schema: json.schema, version: json.version, records: json.records, replaces: json.replaces ?? query.replaces }
+      const schema = json.schema as string
+      const version = json.version as string
+      assertKnownSchema(deps.schemas, schema, version)
+      const items = deps.schemas.isAggregate(schema, version) ? 'dataValues' : 'records'
+      const other = items === 'records' ? 'dataValues' : 'records'
+      if (json[other] !== undefined || json[items] === undefined) {
+        throw problem('validation', `${schema} ${version} takes ${items}, not ${other}`, { errors: [{ path: `/${json[items] === undefined ? items : other}`, message: json[items] === undefined ? 'is required' : `not part of ${schema}` }] })
+      }
+      return { schema, version, records: json[items], replaces: json.replaces ?? query.replaces }
     }
     if (query.schema === undefined || query.version === undefined) {
       const missing = query.schema === undefined ? 'schema' : 'version'
       throw problem('validation', `a ${type} body needs ?schema=&version= (e.g. ?schema=migrant-health-event&version=1.0.0)`, { errors: [{ path: missing, message: 'is required for CSV and NDJSON bodies' }] })
     }
     assertKnownSchema(deps.schemas, query.schema, query.version)
+    const aggregate = deps.schemas.isAggregate(query.schema, query.version)
     const parsed = type === 'text/csv'
-      ? parseCsv(body as string, deps.schemas.fields(query.schema, query.version))
+      ? parseCsv(body as string, deps.schemas.fields(query.schema, query.version), aggregate ? ['count'] : [])
       : parseNdjson(body as string)
     if (isParseFailure(parsed)) {
       throw problem('badRequest', parsed.error.message, { errors: [{ line: parsed.error.line, path: '', message: parsed.error.message }] })
     }
     return { schema: query.schema, version: query.version, records: parsed.records, lines: parsed.lines, replaces: query.replaces }
   }
+
+  function aggregateSchemaOf (query: { schema?: string, version?: string }): { schema: string, version: string } {
+    const schema = query.schema ?? AGGREGATE_DEFAULT.schema
+    const version = query.version ?? (query.schema === undefined ? AGGREGATE_DEFAULT.version : '')
+    assertKnownSchema(deps.schemas, schema, version)
+    if (!deps.schemas.isAggregate(schema, version)) {
+      throw problem('validation', `ADX and DHIS2 bodies hold counts: name an aggregate schema (e.g. ${AGGREGATE_DEFAULT.schema} ${AGGREGATE_DEFAULT.version}), not ${schema}`, { errors: [{ path: 'schema', message: 'not an aggregate schema' }] })
+    }
+    return { schema, version }
+  }
+}
+
+interface Batch { schema: string, version: string, records: unknown[], lines?: number[], locate?: (index: number, path: string) => string, replaces?: string }
+
+// DHIS2 lets a dataValueSet give period, orgUnit and attributeOptionCombo once for all its data values
+function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
+  if (!Array.isArray(json.dataValues)) return json
+  const defaults = Object.fromEntries(['period', 'orgUnit', 'attributeOptionCombo'].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]))
+  if (Object.keys(defaults).length === 0) return json
+  return { dataValues: json.dataValues.map((dv: unknown) => typeof dv === 'object' && dv !== null && !Array.isArray(dv) ? { ...defaults, ...dv } : dv) }
 }
 
 /** JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known. */
@@ -259,13 +348,14 @@ function parsedBody (type: string | undefined, bytes: Buffer): unknown {
     const line = isParseFailure(failure) ? failure.error.line : 1
     throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
   }
+  if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(text)
   return type === 'application/json' ? parseJsonBody(text) : text
 }
 
-/** A preHandler admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
+/** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
 function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...others: Scope[]) {
   const check = authorize(first)
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       await check(request, reply)
     } catch (err) {
@@ -274,4 +364,5 @@ function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...other
       throw err
     }
   }
+  return Object.assign(hook, { [AUTHORIZE_HOOK]: true })
 }

@@ -40,6 +40,8 @@ export interface SubmissionInput {
   records: unknown[]
   /** 1-based body line of each record (CSV / NDJSON bodies) */
   lines?: number[]
+  /** the place in the document (ADX element, DHIS2 data value) a fault of record `index` at `path` names */
+  locate?: (index: number, path: string) => string
   /** hex SHA-256 of the body as sent, gzip undone */
   bodySha256: string
   /** identifies the request for Idempotency-Key: same key, same fingerprint → same answer */
@@ -95,12 +97,14 @@ export function assertKnownSchema (schemas: SchemaRegistry, name: string, versio
 export async function submit (deps: IntakeDeps, caller: Caller, input: SubmissionInput): Promise<IntakeAnswer> {
   const { schemas } = deps
   assertKnownSchema(schemas, input.schema, input.version)
+  const aggregate = schemas.isAggregate(input.schema, input.version)
+  const items = aggregate ? 'dataValues' : 'records'
   const recordCount = input.records.length
   if (recordCount > deps.maxRecords) {
     throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${recordCount}: split it`)
   }
   if (recordCount === 0) {
-    throw problem('validation', 'the submission holds no records', { errors: [{ path: '/records', message: 'at least one record is required' }] })
+    throw problem('validation', `the submission holds no ${aggregate ? 'data values' : 'records'}`, { errors: [{ path: `/${items}`, message: 'at least one is required' }] })
   }
   const country = caller.country
   if (!country) throw problem('conflict', `partner ${caller.partnerId} has no country, so it cannot report; ask the hub operator`)
@@ -111,17 +115,17 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     if (claim.kind === 'replay') return { ...claim.response, replayed: true }
   }
   try {
-    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
+    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, reporter: caller.partnerId, maxErrors: MAX_LISTED_ERRORS })
     if (result.faults.length > 0 || result.faultsOmitted > 0) {
       const errors: FieldError[] = result.faults.map((f) => ({
         index: f.index,
         ...(input.lines ? { line: input.lines[f.index] } : {}),
-        path: `/records/${f.index}${f.path}`,
+        path: input.locate ? input.locate(f.index, f.path) : `/${items}/${f.index}${f.path}`,
         message: f.message
       }))
       const total = errors.length + result.faultsOmitted
       const bad = new Set(result.faults.map((f) => f.index)).size
-      throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${result.faultsOmitted > 0 ? '+' : ''} of ${recordCount} records; nothing was stored`, {
+      throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${result.faultsOmitted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`, {
         errors, ...(result.faultsOmitted > 0 ? { errorsOmitted: result.faultsOmitted } : {})
       })
     }
@@ -178,7 +182,14 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     } catch (err) {
       if (sqlState(err) !== '23505') throw err
       const taken = await liveRecordIds(deps.database.db, caller.partnerId, result.records.map((r) => r.recordId))
-      throw recordIdsTaken(taken)
+      if (!aggregate) throw recordIdsTaken(taken)
+      // a data value's recordId is derived from its dimensions: name the data values, not the ids
+      const live = new Set(taken)
+      const errors = result.records.flatMap((r, index) => live.has(r.recordId)
+        ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
+        : [])
+      throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
+        { errors: errors.slice(0, MAX_LISTED_ERRORS), ...(errors.length > MAX_LISTED_ERRORS ? { errorsOmitted: errors.length - MAX_LISTED_ERRORS } : {}) })
     }
     await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
     return answer

@@ -110,7 +110,7 @@ export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
       await admin(request, reply)
     },
     schema: {
-      tags: ['ops'],
+      tags: ['ops'], operationId: 'getMetrics',
       summary: 'Prometheus metrics (admin token or MHX_METRICS_TOKEN)',
       security: BEARER,
       produces: ['text/plain']

@@ -7,12 +7,12 @@ const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal
 
 export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   app.get('/health/live', {
-    schema: { tags: ['ops'], summary: 'The process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+    schema: { tags: ['ops'], operationId: 'getLiveness', summary: 'The process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
 
   const Ready = Type.Object({ status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]), database: Check, queue: Check })
   app.get('/health/ready', {
-    schema: { tags: ['ops'], summary: 'The database and the queue answer', response: { 200: Ready, 503: Ready } }
+    schema: { tags: ['ops'], operationId: 'getReadiness', summary: 'The database and the queue answer', response: { 200: Ready, 503: Ready } }
   }, async (request, reply) => {
     const [database, queue] = await Promise.all([deps.database.ping(), deps.queue.ready()])
     const body = {
@@ -24,6 +24,6 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
   })
 
   app.get('/openapi.json', {
-    schema: { tags: ['ops'], summary: 'This OpenAPI 3.1 document', response: { 200: Type.Object({}, { additionalProperties: true }) } }
+    schema: { tags: ['ops'], operationId: 'getOpenApi', summary: 'This OpenAPI 3.1 document', response: { 200: Type.Object({}, { additionalProperties: true }) } }
   }, async () => app.swagger())
 }

@@ -6,11 +6,12 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose'
 import { loadCliConfig, loadConfig } from '../config.js'
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
-const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
+export const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
 const FROM = '2026-01'
 const TO = '2026-06'
 
@@ -46,7 +47,7 @@ const ORIGINS: Record<string, string[]> = {
   KAZ: ['UZB', 'KGZ', 'TJK', 'RUS', 'unknown'], KGZ: ['UZB', 'TJK', 'KAZ'], TJK: ['AFG', 'UZB', 'KGZ'], TKM: ['UZB', 'AFG', 'IRN'],
   UZB: ['TJK', 'KGZ', 'KAZ', 'AFG'], RUS: ['UZB', 'TJK', 'KGZ', 'KAZ', 'TKM', 'unknown'], TUR: ['TKM', 'UZB', 'KGZ', 'SYR', 'AFG', 'unknown']
 }
-const VOLUME: Record<string, number> = { KAZ: 1400, KGZ: 600, TJK: 500, TKM: 90, UZB: 900, RUS: 2600, TUR: 1500 }
+export const VOLUME: Record<string, number> = { KAZ: 1400, KGZ: 600, TJK: 500, TKM: 90, UZB: 900, RUS: 2600, TUR: 1500 }
 const CONDITIONS = ['A15', 'A16', 'B20', 'B18.1', 'O80', 'O26.8', 'S62', 'T14', 'F32', 'F43.1', 'I10', 'E11', 'J18', 'J06', 'U07.1', 'A54']
 
 /** A small seeded generator: the same demo data on every run (so a second run finds it already there). */
@@ -64,12 +65,13 @@ function uuidFrom (text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[parseInt(h[16], 16) % 4]}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
-function recordsFor (country: string): Array<Record<string, string>> {
+/** The demo's synthetic records of `country` (bench/attacks reuses them, at other volumes). */
+export function recordsFor (country: string, volume = VOLUME[country]): Array<Record<string, string>> {
   const r = rng(country)
   const pick = pickFrom(r)
   const destination = ['KAZ', 'RUS', 'TUR'].includes(country)
   const out: Array<Record<string, string>> = []
-  for (let i = 0; i < VOLUME[country]; i++) {
+  for (let i = 0; i < volume; i++) {
     const sex = pick(['male', 'female', 'unknown'], destination ? 1.3 : 2.2)
     const encounter = sex === 'female' && r() < 0.25 ? pick(['antenatal_care', 'delivery', 'postnatal_care']) : pick(['primary_care', 'emergency_care', 'occupational_injury', 'screening', 'inpatient', 'mental_health_psychosocial', 'immunization', 'other'])
     const record: Record<string, string> = {
@@ -281,7 +283,10 @@ async function main () {
   console.log(`  curl -s -H "Authorization: Bearer $ADMIN" '${url}/v1/admin/audit/verify'`)
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`mhx demo: ${err.message}\n`)
-  process.exit(1)
-})
+// Run only as the entry point (npm run demo): bench/attacks imports the record generator.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: Error) => {
+    process.stderr.write(`mhx demo: ${err.message}\n`)
+    process.exit(1)
+  })
+}

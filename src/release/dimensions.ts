@@ -1,38 +1,50 @@
 // The dimensions of an aggregate cell: their column, their SDMX name, and the values a filter may name.
 // Vocabularies come from the shipped schemas and catalogs, through the schema registry.
 import { isCountryCode } from '../admin/regions.js'
-import { CELL_COLUMNS, dimensionName } from '../aggregation/dimensions.js'
+import { ABSENT, DIMENSION_FIELDS, FIELDS, type DimensionName, type FieldDefinition } from '../intake/fields.js'
 import type { SchemaRegistry } from '../intake/registry.js'
 
 /** The value stored in a cell for an absent optional dimension (SDMX "not applicable"). */
-export const ABSENT = '_Z'
+export { ABSENT }
 
-export const DIMENSIONS = [
-  'period', 'country', 'countryOfOrigin', 'subnationalArea', 'migrationStatus', 'migrationStage', 'sex', 'ageBand',
-  'encounter', 'conditionGroup', 'screeningContext', 'screeningConsequence', 'insurance', 'outcome'
-] as const
-export type Dimension = typeof DIMENSIONS[number]
+export type Dimension = DimensionName
+
+/** Every dimension, from the field definitions: period and country first, then in definition order. */
+export const DIMENSIONS: readonly Dimension[] = ['period', 'country',
+  ...FIELDS.flatMap((f) => 'dimension' in f && f.dimension !== 'period' && f.dimension !== 'country' ? [f.dimension] : [])]
 
 export function isDimension (name: string): name is Dimension {
   return (DIMENSIONS as readonly string[]).includes(name)
 }
 
-/** Column of each dimension in `cells` (the cells' own column list, named as answers name them). */
-export const COLUMN = Object.fromEntries(CELL_COLUMNS.map((column) => [dimensionName(column), column])) as Record<Dimension, string>
+const FIELD_OF = new Map<Dimension, FieldDefinition>(DIMENSION_FIELDS.map((f) => [f.dimension as Dimension, f]))
+const SENSITIVE: ReadonlySet<Dimension> = new Set(DIMENSION_FIELDS.filter((f) => f.sensitive === true).map((f) => f.dimension as Dimension))
 
-/** SDMX-CSV column of each dimension: REF_AREA, TIME_PERIOD, the others in upper snake case. */
-export const SDMX_NAME: Record<Dimension, string> = Object.fromEntries(DIMENSIONS.map((d) => [d,
-  d === 'country' ? 'REF_AREA' : d === 'period' ? 'TIME_PERIOD' : COLUMN[d].toUpperCase()])) as Record<Dimension, string>
+/** Column of each dimension in `cells`. */
+export const COLUMN = Object.fromEntries(DIMENSION_FIELDS.map((f) => [f.dimension, f.column])) as Record<Dimension, string>
 
-/** Dimensions a record may leave out: their cells hold ABSENT. */
-export const OPTIONAL: ReadonlySet<Dimension> = new Set<Dimension>(['subnationalArea', 'conditionGroup', 'screeningContext', 'screeningConsequence', 'outcome'])
+/** SDMX concept id of each dimension (REF_AREA, TIME_PERIOD, …), from the field definitions. */
+export const SDMX_NAME = Object.fromEntries(DIMENSION_FIELDS.map((f) => [f.dimension, f.sdmx])) as Record<Dimension, string>
+
+/**
+ * Dimensions a cell may hold ABSENT for: optional fields, the derived condition group, and fields
+ * of a later schema version (older records lack them). The reporting country is never absent.
+ */
+export const OPTIONAL: ReadonlySet<Dimension> = new Set<Dimension>(DIMENSION_FIELDS
+  .filter((f) => f.name !== 'reportingCountry' && (!f.required || f.since !== '1.0.0'))
+  .map((f) => f.dimension as Dimension))
+
+/** English and Russian names of each dimension. */
+export function dimensionLabel (dim: Dimension, language: 'en' | 'ru'): string {
+  return (FIELD_OF.get(dim) as FieldDefinition).label[language]
+}
 
 export interface Vocabulary {
   /** Allowed values of the enumerated dimensions (ABSENT included for optional ones). */
   enums: Partial<Record<Dimension, ReadonlySet<string>>>
   /** Every sub-national area code of every catalog version, with its country. */
   areaCountry: ReadonlyMap<string, string>
-  /** Dimensions marked `x-mhx-sensitive` in a record schema: a read using one takes the sensitive k. */
+  /** Dimensions near enforcement (`sensitive` in the field definitions, `x-mhx-sensitive` in the schemas): a read using one takes the sensitive k. */
   sensitive: ReadonlySet<Dimension>
 }
 
@@ -44,13 +56,13 @@ export function loadVocabulary (schemas: SchemaRegistry): Vocabulary {
     for (const v of values) set.add(v)
   }
   const areaCountry = new Map<string, string>()
-  const sensitive = new Set<Dimension>()
   for (const { name, version, kind } of schemas.list()) {
     if (kind === 'record-schema') {
-      const doc = schemas.document(name, version) as { properties: Record<string, { enum?: string[], 'x-mhx-sensitive'?: boolean }> }
-      for (const [field, spec] of Object.entries(doc.properties)) {
-        if (isDimension(field) && Array.isArray(spec.enum)) add(field, spec.enum)
-        if (isDimension(field) && spec['x-mhx-sensitive'] === true) sensitive.add(field)
+      const doc = schemas.document(name, version) as { properties: Record<string, { enum?: string[] }>, $defs?: { dataValue?: { properties: Record<string, { enum?: string[] }> } } }
+      for (const [field, spec] of Object.entries(doc.$defs?.dataValue?.properties ?? doc.properties)) {
+        const dim = FIELDS.find((f) => f.name === field && 'dimension' in f)
+        // catalog-coded dimensions (countries, areas) are checked against the catalogs below
+        if (dim && 'codes' in dim && isDimension(field) && Array.isArray(spec.enum)) add(field, spec.enum)
       }
     } else if (name === 'condition-groups') {
       add('conditionGroup', schemas.conditionGroupNames(version))
@@ -62,8 +74,8 @@ export function loadVocabulary (schemas: SchemaRegistry): Vocabulary {
       }
     }
   }
-  for (const dim of OPTIONAL) if (dim !== 'subnationalArea') add(dim, [ABSENT])
-  return { enums, areaCountry, sensitive }
+  for (const dim of OPTIONAL) if (FIELD_OF.get(dim)?.type === 'codes' || dim === 'conditionGroup') add(dim, [ABSENT])
+  return { enums, areaCountry, sensitive: SENSITIVE }
 }
 
 /** Whether `value` may be named in a filter on `dim` (period is checked with the query's period type). */
@@ -71,6 +83,7 @@ export function isKnownValue (vocabulary: Vocabulary, dim: Dimension, value: str
   switch (dim) {
     case 'country': return isCountryCode(value)
     case 'countryOfOrigin': return value === 'unknown' || isCountryCode(value)
+    case 'returnedFrom': return value === ABSENT || isCountryCode(value)
     case 'subnationalArea': return value === ABSENT || vocabulary.areaCountry.has(value)
     case 'period': return true
     default: return vocabulary.enums[dim]?.has(value) ?? false

@@ -28,8 +28,8 @@ export interface Ptable {
   distributions: Array<{ n: number, deviations: Array<{ d: number, p: number }> }>
 }
 
-/** D = 2, V = 1, js = 3: the choice measured in bench/RESULTS.md (docs/disclosure-control.md says why). */
-export const DEFAULT_PTABLE_PARAMETERS: PtableParameters = { D: 2, V: 1, js: 3 }
+/** D = 3, V = 2, js = 3: the choice measured in bench/RESULTS.md (docs/disclosure-control.md says why). */
+export const DEFAULT_PTABLE_PARAMETERS: PtableParameters = { D: 3, V: 2, js: 3 }
 
 /** Deviations allowed for a count n. */
 function support (n: number, { D, js }: PtableParameters): number[] {

@@ -9,7 +9,7 @@ import { problem } from '../problem.js'
 import { MAX_CELLS, queryKey, rollUp, type Protection, type RolledCell, type RollupCache } from './aggregate.js'
 import type { PartnerGate, QueryBudget } from './budget.js'
 import type { Vocabulary } from './dimensions.js'
-import { render, type Answer, type AnswerCell, type Format } from './format.js'
+import { render, type Answer, type AnswerCell, type Disclosure, type Format, type RenderOptions } from './formats/index.js'
 import { permitRead, readability } from './grants.js'
 import type { Ptable } from './ptable.js'
 import { badParameter, checkFiltersInRegion, countriesCounted, parseAggregateQuery, type RawAggregateQuery } from './query.js'
@@ -48,8 +48,6 @@ export interface Reader { grants: readonly Grant[], country: string | null, role
 /** Who reads: the partner and the scopes of its token. */
 export interface ReadCaller { partnerId: string, scopes: ReadonlySet<string> }
 
-/** How an answer's counts were protected, published with every answer. */
-export interface Disclosure { method: Protection, ptable: string | null }
 
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
 export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw: RawAggregateQuery): Promise<Release> {
@@ -124,9 +122,10 @@ export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw
     return {
       answer,
       // The same query, data version and k always render the same bytes: render each format once.
-      body (format: Format) {
-        let body = bodies.get(format)
-        if (body === undefined) bodies.set(format, body = render(answer, format))
+      body (format: Format, options: RenderOptions) {
+        const key = `${format}:${options.labels ?? ''}`
+        let body = bodies.get(key)
+        if (body === undefined) bodies.set(key, body = render(answer, format, options))
         return body
       }
     }
@@ -143,13 +142,13 @@ export function protect (rolled: readonly RolledCell[], k: number): AnswerCell[]
     : { key: cell.key, count: cell.count, suppressed: null })
 }
 
-/** The cells released at one k from one roll-up, and their rendered answers by format. */
-interface Released { cells: AnswerCell[], bodies: Map<Format, string> }
+/** The cells released at one k from one roll-up, and their rendered answers by format and labels. */
+interface Released { cells: AnswerCell[], bodies: Map<string, string> }
 
 export interface Release {
   answer: Answer
-  /** The answer in `format`, rendered. */
-  body (format: Format): string
+  /** The answer in `format`, rendered (with the same options, the public URL, each time). */
+  body (format: Format, options: RenderOptions): string
 }
 
 export interface RegionListing {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../app.js'
-import { createRegionLookup } from '../admin/regions.js'
+import { createRegionLookup, listRegions } from '../admin/regions.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
@@ -10,8 +10,10 @@ import { every } from '../ops/periodic.js'
 import { createRollupCache } from './aggregate.js'
 import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
-import { CONTENT_TYPE, negotiate } from './format.js'
-import { badParameter, MAX_BY, MAX_SPAN_MONTHS } from './query.js'
+import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
+import { isMeasureId, measure } from './formats/fhir.js'
+import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
+import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { buildPtable } from './ptable.js'
 import { consentVerdict, dayOf } from '../stewardship/consents.js'
 import { createCoverage } from '../stewardship/periods.js'
@@ -20,21 +22,24 @@ import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from '
 const BUDGET_PURGE_EVERY_MS = 60 * 60_000
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
+const Dimension = Type.Unsafe<string>({ type: 'string', enum: [...DIMENSIONS], description: 'a dimension of the aggregates' })
+const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], default: 'month', description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
 
 const AggregatesQuery = Type.Object({
   region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),
   from: Type.String({ maxLength: 7, description: 'first month, YYYY-MM' }),
   to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
   by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
-  periodType: Type.Optional(Type.String({ maxLength: 8, description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })),
+  periodType: Type.Optional(PeriodType),
+  labels: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ru')], { description: 'names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays' })),
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
 }, { additionalProperties: false })
 
 const Cell = Type.Object({
-  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String()))])),
+  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String({ description: `its ${d} (a by dimension); null: absent in the records (_Z in SDMX)` })))])),
   count: Type.Union([Type.Integer(), Type.Null()], { description: 'the released count (perturbed unless disclosure.method is none); null when withheld' }),
   suppressed: Type.Union([Type.Literal('primary'), Type.Null()], { description: 'primary: the released count is below k and withheld' })
-})
+}, { description: 'One cell of an answer: its by dimensions and its count', examples: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] })
 
 const DisclosureOfAnswer = Type.Object({
   method: Type.Union([Type.Literal('cellkey'), Type.Literal('none')], { description: 'cellkey: counts perturbed by the cell-key method (see GET /v1/disclosure); none: exact counts, for a partner reading only its own country' }),
@@ -64,8 +69,8 @@ const AnswerSchema = Type.Object({
   region: Type.String(),
   from: Type.String(),
   to: Type.String(),
-  periodType: Type.String(),
-  by: Type.Array(Type.String()),
+  periodType: PeriodType,
+  by: Type.Array(Dimension),
   filters: Type.Record(Type.String(), Type.Array(Type.String())),
   k: Type.Integer({ description: 'cells whose released count is below k are withheld (1 when nothing is: disclosure.method none)' }),
   disclosure: DisclosureOfAnswer,
@@ -73,8 +78,15 @@ const AnswerSchema = Type.Object({
   coverage: Type.Array(Type.Object({
     country: Type.String(), period: Type.String(), status: Type.Union([Type.Literal('not_reported'), Type.Literal('open')])
   }), { description: 'the country-months of the query that are not published: not reported is not 0' }),
-  cells: Type.Array(Cell)
+  cells: Type.Array(Cell),
+  labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
+}, {
+  description: 'An aggregates answer (application/json)',
+  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
 })
+
+/** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts). */
+export const OPENAPI_SHAPES = { Answer: AnswerSchema, Cell, Dimension, PeriodType }
 
 const RegionListing = Type.Object({
   code: Type.String(),
@@ -86,13 +98,18 @@ const RegionListing = Type.Object({
   k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' })
 })
 
+const ACCEPTED = 'application/json, text/csv, application/vnd.sdmx.data+csv;version=2.0.0, application/fhir+json or application/adx+xml'
+
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
   const { config } = deps
   const budget = createQueryBudget(deps.database.db, config.queryBudget, deps.now)
+  const vocabulary = loadVocabulary(deps.schemas)
+  const names = loadNames(deps.schemas)
+  const { publicUrl } = config
   const release: ReleaseDeps = {
     db: deps.database.db,
-    vocabulary: loadVocabulary(deps.schemas),
+    vocabulary,
     cache: createRollupCache(),
     audit: deps.readAudit,
     regionOf: createRegionLookup(deps.database.db),
@@ -115,6 +132,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   app.get('/v1/disclosure', {
     schema: {
       tags: ['aggregates'],
+      operationId: 'getDisclosure',
+      security: [],
       summary: 'How released counts are protected: the method and its parameters',
       description: 'Public. The record keys never leave the hub; everything else a reader needs to interpret an answer is here.',
       response: { 200: DisclosureSchema }
@@ -124,7 +143,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   app.get('/v1/regions', {
     preHandler: reader,
     schema: {
-      tags: ['aggregates'], summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
+      tags: ['aggregates'], operationId: 'listRegions', summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...problemResponses(401, 403) }
     }
   }, async (request) => ({ items: await regionsFor(release, callerOf(request).partnerId) }))
@@ -143,8 +162,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     },
     schema: {
       tags: ['aggregates'],
+      operationId: 'readAggregates',
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default), text/csv, or application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 with OBS_VALUE and CONF_STATUS: A primary, D secondary, F free). Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
+      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of GET /v1/fhir/Measure/migrant-health-contacts); application/adx+xml (ADX, the shape ADX intake takes). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: BEARER,
       querystring: AggregatesQuery,
       response: {
@@ -153,7 +173,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
           content: {
             'application/json': { schema: AnswerSchema },
             'text/csv': { schema: Type.String() },
-            'application/vnd.sdmx.data+csv': { schema: Type.String() }
+            'application/vnd.sdmx.data+csv': { schema: Type.String() },
+            'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('MeasureReport') }, { additionalProperties: true, description: 'FHIR R4 MeasureReport' }) },
+            'application/adx+xml': { schema: Type.String() }
           }
         },
         ...problemResponses(400, 401, 403, 406, 429, 503)
@@ -161,11 +183,52 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     }
   }, async (request, reply) => {
     const format = negotiate(request.headers.accept)
-    if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/vnd.sdmx.data+csv;version=2.0.0')
-    const { answer, body } = await readAggregates(release, callerOf(request), request.query as Record<string, string>)
-    void reply.header('cache-control', 'no-store').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
+    if (!format) throw problem('notAcceptable', `this route answers ${ACCEPTED}`)
+    const { labels, ...raw } = request.query as Record<string, string | undefined>
+    if (format === 'sdmx') {
+      const fault = sdmxFault(raw)
+      if (fault) throw fault
+    }
+    const { answer, body } = await readAggregates(release, callerOf(request), raw)
+    void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
-    return reply.send(body(format))
+    return reply.send(body(format, { names, publicUrl, labels: labels as Language | undefined }))
+  })
+
+  let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined
+  app.get('/v1/sdmx/structure', {
+    schema: {
+      tags: ['aggregates'],
+      operationId: 'getSdmxStructure',
+      summary: 'The SDMX structure of the aggregates: data structure definition, codelists (en, ru) and dataflow',
+      description: 'An SDMX-JSON 2.0 structure message. Every SDMX-CSV answer of GET /v1/aggregates uses this structure (STRUCTURE_ID MHX:MIGRANT_HEALTH(1.0.0)) and only its codes.',
+      security: [],
+      response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: Type.Object({ meta: Type.Object({}, { additionalProperties: true }), data: Type.Object({}, { additionalProperties: true }) }) } } } }
+    }
+  }, async (_request, reply) => {
+    // Built again only when a region was created (regions are immutable): a public route stays cheap.
+    const regions = await listRegions(deps.database.db)
+    const key = regions.map((r) => r.code).join(',')
+    if (structure?.key !== key) structure = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString()) }
+    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure.body)
+  })
+
+  app.get('/v1/fhir/Measure/:id', {
+    schema: {
+      tags: ['aggregates'],
+      operationId: 'getFhirMeasure',
+      summary: 'A FHIR R4 Measure that aggregate answers report on (MeasureReport.measure)',
+      security: [],
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: {
+        200: { description: 'FHIR R4 Measure', content: { 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('Measure') }, { additionalProperties: true }) } } },
+        ...problemResponses(404)
+      }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    if (!isMeasureId(id)) throw problem('notFound', `no Measure "${id}" (this hub reports migrant-health-contacts)`)
+    return reply.type(CONTENT_TYPE.fhir).send(measure(id, publicUrl, names))
   })
 }

@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair } from 'jose'
 import t from 'tap'
 import { differencingLeak } from '../../src/admin/partners.js'
 import type { Region } from '../../src/admin/regions.js'
-import { buildTestHub, newPartnerKey } from '../helpers.js'
+import { buildTestHub, newPartnerKey, PUBLIC_URL } from '../helpers.js'
 
 const hub = await buildTestHub(t)
 const adminToken = await hub.token(hub.admin)
@@ -91,7 +91,7 @@ t.test('malformed JSON and wrong content types are problem+json', async (t) => {
   t.equal(res.json().status, 400)
   const xml = await hub.app.inject({ method: 'POST', url: '/v1/admin/partners', headers: { ...asAdmin, 'content-type': 'application/xml' }, payload: '<partner/>' })
   t.equal(xml.statusCode, 415)
-  t.equal(xml.json().type, '/problems/unsupported-media-type')
+  t.equal(xml.json().type, `${PUBLIC_URL}/problems/unsupported-media-type`)
 })
 
 t.test('partner keys: private members, weak RSA, HMAC, too many, unknown alg are refused', async (t) => {

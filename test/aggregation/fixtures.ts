@@ -27,6 +27,8 @@ const CONDITIONS: Array<[string, string]> = [['A15', 'tb'], ['B20', 'hiv'], ['O8
 export function randomRecord (random: () => number, country: string): RecordRow {
   const [condition, group] = pick(random, CONDITIONS)
   return {
+    // dimensions not drawn below (a later schema version's) are absent
+    ...Object.fromEntries(CELL_COLUMNS.map((c) => [c, '_Z'])) as RecordRow,
     country,
     period: pick(random, ['2026-01', '2026-02', '2026-03']),
     subnational_area: pick(random, ['_Z', `${country.slice(0, 2)}-1`]),
@@ -61,7 +63,8 @@ export async function insertSubmission (q: Queryable, partnerId: string, country
       INSERT INTO submissions (id, partner_id, country, schema_name, schema_version, record_count, body_sha256, receipt)
       VALUES (${id}, ${partnerId}, ${country}, 'migrant-health-event', '1.0.0', ${records.length}, 'x', 'receipt')`)
     if (records.length === 0) return
-    const column = (name: keyof RecordRow) => sql.param(records.map((r) => r[name]))
+    // a dimension the fixture does not set (a later schema version's) is absent, as for a 1.0.0 record
+    const column = (name: keyof RecordRow) => sql.param(records.map((r) => r[name] ?? '_Z'))
     await tx.execute(sql`
       INSERT INTO records (submission_id, partner_id, record_id, record_key, ${sql.raw(['condition', ...CELL_COLUMNS].join(', '))})
       SELECT ${id}, ${partnerId}, gen_random_uuid(), floor(random() * 4294967296)::bigint, ${sql.join(['condition', ...CELL_COLUMNS].map((c) => sql`unnest(${column(c as keyof RecordRow)}::text[])`), sql`, `)}`)

@@ -26,7 +26,7 @@ t.test('a read is audited (partner, query, cells, k) before its answer is sent',
   const last = (await auditRows()).at(-1)
   t.equal(last?.action, 'aggregates.read', 'in the table as the answer arrives')
   t.equal(last?.partner_id, reader.id)
-  t.same(last?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, cells: 2, k: 5 })
+  t.same(last?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, countries: ['KAZ'], cells: 2, k: 5, disclosure: 'cellkey' })
   const denied = await app.inject({ url: '/v1/aggregates?region=KGZ&from=2026-01&to=2026-01', headers: { authorization: `Bearer ${readerToken}` } })
   t.equal(denied.statusCode, 403)
   const after = (await auditRows()).at(-1)
@@ -49,7 +49,7 @@ t.test('MHX_READ_AUDIT=async: the row follows the answer, and the audit routes s
   // The audit routes wait for the rows their process still holds.
   const listed = (await eager.app.inject({ url: `/v1/admin/audit?partner=${reader.id}&limit=1`, headers: asAdmin })).json()
   t.equal(listed.items[0]?.action, 'aggregates.read')
-  t.same(listed.items[0]?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, cells: 2, k: 5 })
+  t.same(listed.items[0]?.detail, { query: { region: 'KAZ', from: '2026-01', to: '2026-01', by: 'sex' }, countries: ['KAZ'], cells: 2, k: 5, disclosure: 'cellkey' })
 })
 
 // A real failure of the database: every insert into the audit log is refused.

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { base64url, decodeProtectedHeader, generateKeyPair, jwtVerify, createLocalJWKSet, SignJWT } from 'jose'
 import t, { type Test } from 'tap'
+import { CLIENT_AUTH_FAILED } from '../../src/auth/token.js'
 import { buildTestHub, clientAssertion, newPartnerKey, PUBLIC_URL, tokenForm } from '../helpers.js'
 
 const hub = await buildTestHub(t)
@@ -15,6 +16,7 @@ async function refused (t: Test, assertion: string, error = 'invalid_client', st
   const res = await askToken(tokenForm(assertion))
   t.equal(res.statusCode, status, res.body)
   t.equal(res.json().error, error)
+  if (error === 'invalid_client') t.equal(res.json().error_description, CLIENT_AUTH_FAILED, 'one description for every client-authentication failure')
   t.notOk(res.body.includes(assertion), 'the assertion is never echoed')
   return res
 }
@@ -64,8 +66,7 @@ t.test('an expired assertion is refused', async (t) => {
 })
 
 t.test('exp an hour ahead is refused', async (t) => {
-  const res = await refused(t, await clientAssertion(reporter, { expInS: 3600 }))
-  t.match(res.json().error_description, /at most 300 s/)
+  await refused(t, await clientAssertion(reporter, { expInS: 3600 }))
 })
 
 t.test('an assertion without exp or without jti is refused', async (t) => {
@@ -100,8 +101,7 @@ t.test('a key not registered for that partner is refused, even with its kid', as
 t.test('a replayed jti is refused: sequentially', async (t) => {
   const assertion = await clientAssertion(reporter)
   t.equal((await askToken(tokenForm(assertion))).statusCode, 200)
-  const res = await refused(t, assertion)
-  t.match(res.json().error_description, /already used/)
+  await refused(t, assertion)
 })
 
 t.test('a replayed jti is refused: 10 at once, exactly one wins', async (t) => {

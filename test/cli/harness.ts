@@ -12,14 +12,14 @@ export interface RunResult { code: number, stdout: string, stderr: string }
 
 export type Run = (...argv: string[]) => Promise<RunResult>
 
-export function cliRunner (url: string, cwd: string, fetchImpl: typeof fetch = globalThis.fetch): Run {
+export function cliRunner (url: string, cwd: string, fetchImpl: typeof fetch = globalThis.fetch, config: Partial<CliIo['config']> = {}): Run {
   return async (...argv) => {
     let stdout = ''
     let stderr = ''
     const io: CliIo = {
       stdout: { write: (s: string) => { stdout += s } },
       stderr: { write: (s: string) => { stderr += s } },
-      config: { url, partner: undefined, keyFile: undefined },
+      config: { url, partner: undefined, keyFile: undefined, dataDir: undefined, ...config },
       cwd,
       fetch: fetchImpl
     }

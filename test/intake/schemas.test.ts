@@ -48,8 +48,32 @@ function* subschemas(schema: unknown, pointer = ''): Generator<[string, Record<s
   }
   for (const keyword of ['allOf', 'anyOf', 'oneOf', 'prefixItems']) {
     const list = node[keyword]
-    if (Array.isArray(list)) for (const [i, child] of list.entries()) yield* subschemas(child, `${pointer}/${keyword}/${i}`)
+    if (!Array.isArray(list)) continue
+    for (const [i, child] of list.entries()) {
+      // a cross-field rule in allOf can only narrow what the object's own properties allow: checked by ruleProblems
+      if (keyword === 'allOf' && isRule(child)) continue
+      yield* subschemas(child, `${pointer}/${keyword}/${i}`)
+    }
   }
+}
+
+const RULE_KEYWORDS = new Set(['x-mhx-rule', 'if', 'then', 'dependentRequired'])
+
+function isRule(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && 'x-mhx-rule' in schema
+}
+
+/** A rule is only if/then (no else) or dependentRequired: it narrows, it never admits a field or value. */
+function ruleProblems(document: Record<string, unknown>): string[] {
+  const problems: string[] = []
+  for (const [pointer, node] of subschemas(document)) {
+    if (!Array.isArray(node.allOf)) continue
+    for (const [i, rule] of node.allOf.entries()) {
+      if (!isRule(rule)) continue
+      for (const key of Object.keys(rule as object)) if (!RULE_KEYWORDS.has(key)) problems.push(`${pointer}/allOf/${i}: ${key} in a rule`)
+    }
+  }
+  return problems
 }
 
 function typesOf(node: Record<string, unknown>): string[] {
@@ -67,7 +91,8 @@ function anonymizationProblems(document: Record<string, unknown>): string[] {
       if (node.additionalProperties !== false) problems.push(`${at}: object without additionalProperties: false`)
       if ('patternProperties' in node) problems.push(`${at}: patternProperties open the object`)
     }
-    if (types.length === 0 && !('enum' in node) && !('const' in node) && pointer !== '') {
+    // a local $ref points into $defs, which are checked themselves
+    if (types.length === 0 && !('enum' in node) && !('const' in node) && !(typeof node.$ref === 'string' && node.$ref.startsWith('#/$defs/')) && pointer !== '') {
       problems.push(`${at}: schema without a type, enum or const accepts anything`)
     }
     if (types.includes('string')) {
@@ -104,6 +129,7 @@ t.test('schemas/ holds record schemas and catalogs', async (t) => {
 for (const file of recordSchemas) {
   t.test(`${file.relative} follows the anonymization rules`, async (t) => {
     t.same(anonymizationProblems(file.document), [])
+    t.same(ruleProblems(file.document), [])
     t.equal(file.document.$schema, 'https://json-schema.org/draft/2020-12/schema')
     const [name, version] = file.relative.replace(/\.json$/, '').split('/')
     t.match(String(file.document.$id), new RegExp(`/${name}/${version.replace(/\./g, '\\.')}$`), '$id names the file')

@@ -68,14 +68,14 @@ t.test('a totals read of a granted region is perturbed by the cell-key method', 
   const body = res.json()
   t.same(body.cells, expected({ countries: CENTRAL_ASIA, from: '2026-01', to: '2026-06' }), 'the sum of perturbed month × country atoms; RUS is not in central-asia')
   const truth = 1 + 2 + 3 + 4 + 5 + 6 + 42 + 40 + 25 + 60
-  t.ok(Math.abs(body.cells[0].count - truth) <= 2 * 8, 'within D of the truth per atom')
+  t.ok(Math.abs(body.cells[0].count - truth) <= 3 * 8, 'within D of the truth per atom')
   t.same(body.disclosure, CELLKEY)
   t.equal(body.k, 5)
   t.equal(body.periodType, 'month')
   t.same(body.by, [])
   t.ok(Date.parse(body.lastUpdated), 'says when the data last changed')
   t.ok(res.headers['last-modified'])
-  t.equal(res.headers['cache-control'], 'no-store')
+  t.equal(res.headers['cache-control'], 'private, no-cache')
   t.same((await read(partners.iom, `region=central-asia&${SPAN}`)).json().cells, body.cells, 'the same records give the same count again')
 })
 
@@ -98,7 +98,7 @@ t.test('released counts below k are withheld; no complementary suppression', asy
   t.same(cells, expected({ countries: ['KAZ'], from: '2026-01', to: '2026-06', by: ['ageBand'] }))
   for (const c of cells) t.ok(c.count === null || c.count >= 5, `${c.ageBand}: no released count below k`)
   const byAge = Object.fromEntries(cells.map((c: { ageBand: string }) => [c.ageBand, c]))
-  t.same(byAge['0-4'], { ageBand: '0-4', count: null, suppressed: 'primary' }, 'a count of 1 can never reach k = 5 with D = 2')
+  t.same(byAge['0-4'], { ageBand: '0-4', count: null, suppressed: 'primary' }, 'a count of 1 can never reach k = 5 with D = 3')
   const kgz = await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`)
   t.same(kgz.json().cells, expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] }))
   t.same(kgz.json().cells.map((c: { suppressed: string | null }) => c.suppressed), ['primary', null, null], 'the siblings of a withheld cell are released: the noise protects the margin')
@@ -174,26 +174,23 @@ t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
   t.match(csvRes.headers['content-type'], /^text\/csv/)
   t.ok(csvRes.headers['last-modified'])
   const csv = parse(csvRes.body, { columns: true }) as Record<string, string>[]
-  t.same(Object.keys(csv[0]), ['country', 'sex', 'conditionGroup', 'count', 'suppressed'])
+  t.same(Object.keys(csv[0]), ['country', 'sex', 'conditionGroup', 'count', 'suppressed', 'disclosure'])
   t.same(csv, json.cells.map((c: Record<string, unknown>) => ({
-    country: c.country, sex: c.sex, conditionGroup: c.conditionGroup ?? '', count: c.count === null ? '' : String(c.count), suppressed: c.suppressed ?? ''
+    country: c.country, sex: c.sex, conditionGroup: c.conditionGroup ?? '', count: c.count === null ? '' : String(c.count), suppressed: c.suppressed ?? '', disclosure: json.disclosure.method
   })))
 
+  // The SDMX-CSV layout itself is tested in formats/sdmx.test.ts; here, the same cells.
   const sdmxRes = await read(partners.iom, query, 'application/vnd.sdmx.data+csv;version=2.0.0')
   t.equal(sdmxRes.statusCode, 200, sdmxRes.body)
   t.match(sdmxRes.headers['content-type'], /^application\/vnd\.sdmx\.data\+csv; version=2\.0\.0/)
   const sdmx = parse(sdmxRes.body, { columns: true }) as Record<string, string>[]
-  t.same(Object.keys(sdmx[0]), ['STRUCTURE', 'STRUCTURE_ID', 'ACTION', 'REF_AREA', 'SEX', 'CONDITION_GROUP', 'OBS_VALUE', 'CONF_STATUS'])
-  const conf = { primary: 'A' } as Record<string, string>
-  t.same(sdmx, json.cells.map((c: Record<string, unknown>) => ({
-    STRUCTURE: 'dataflow', STRUCTURE_ID: 'MHX:MIGRANT_HEALTH(1.0.0)', ACTION: 'I',
-    REF_AREA: c.country, SEX: c.sex, CONDITION_GROUP: c.conditionGroup ?? '_Z',
-    OBS_VALUE: c.count === null ? '' : String(c.count), CONF_STATUS: c.suppressed ? conf[c.suppressed as string] : 'F'
-  })))
+  t.same(sdmx.map((r) => [r.STRUCTURE_ID, r.REF_AREA, r.SEX, r.CONDITION_GROUP, r.AGE_BAND, r.TIME_PERIOD, r.OBS_VALUE, r.CONF_STATUS]), json.cells.map((c: Record<string, unknown>) => [
+    'MHX:MIGRANT_HEALTH(1.0.0)', c.country, c.sex, c.conditionGroup ?? '_Z', '_T', '2026-01-01/P6M', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F'
+  ]))
 
   const suppressedCsv = parse((await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`, 'application/vnd.sdmx.data+csv;version=2.0.0')).body, { columns: true }) as Record<string, string>[]
   const kgz = expected({ countries: ['KGZ'], from: '2026-02', to: '2026-02', by: ['sex'] })
-  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.OBS_VALUE, r.CONF_STATUS]), kgz.map((c) => ['KGZ', (c as Record<string, unknown>).sex, c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F']), 'REF_AREA is the region when by has no country')
+  t.same(suppressedCsv.map((r) => [r.REF_AREA, r.SEX, r.TIME_PERIOD, r.OBS_VALUE, r.CONF_STATUS]), kgz.map((c) => ['KGZ', (c as Record<string, unknown>).sex, '2026-02', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F']), 'REF_AREA is the region when by has no country')
 
   t.equal((await read(partners.iom, query, 'application/xml')).statusCode, 406)
   t.equal((await read(partners.iom, query, 'text/csv;q=0.5, application/json')).headers['content-type'], 'application/json; charset=utf-8', 'q values decide')
@@ -304,7 +301,7 @@ t.test('more than 10,000 cells is a 400 asking to narrow', async (t) => {
   const narrower = await read(turk, 'region=TUR&from=2010-01&to=2019-12&by=period,sex,insurance')
   t.equal(narrower.statusCode, 200)
   t.equal(narrower.json().cells.length, 1440)
-  t.ok(narrower.json().cells.every((c: { count: number | null }) => c.count !== null && Math.abs(c.count - 49) <= 2), 'each cell is one atom of 49 (encounters summed out), within D')
+  t.ok(narrower.json().cells.every((c: { count: number | null }) => c.count !== null && Math.abs(c.count - 49) <= 3), 'each cell is one atom of 49 (encounters summed out), within D')
 })
 
 t.test('GET /v1/regions lists stored regions and granted countries with what the caller may read', async (t) => {

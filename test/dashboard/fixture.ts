@@ -1,0 +1,114 @@
+// A hub listening on a real port with data pushed through the API: ministries of four Central Asian countries
+// report (Turkmenistan does not), IOM reads the region country by country, an NGO reads its totals only.
+// Used by the browser test and by the screenshot script.
+import { randomUUID } from 'node:crypto'
+import { exportJWK, type JWK } from 'jose'
+import pino from 'pino'
+import { startAggregation } from '../../src/aggregation/worker-runtime.js'
+import { createMetrics } from '../../src/ops/metrics.js'
+import { buildTestHub, freePort, waitFor, type TestHub, type TestPartner } from '../helpers.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export const CHROMIUM = '/usr/bin/chromium'
+export const FROM = '2026-01'
+export const TO = '2026-06'
+
+/** Records per country: months and records per month for each sex. KGZ reports 3 records: below k as a country. */
+const PLAN: Record<string, { months: string[], male: number, female: number, area?: string }> = {
+  KAZ: { months: ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06'], male: 9, female: 6, area: 'KZ-75' },
+  UZB: { months: ['2026-01', '2026-02', '2026-03', '2026-04'], male: 12, female: 8 },
+  TJK: { months: ['2026-02', '2026-03', '2026-04', '2026-05'], male: 7, female: 7 },
+  KGZ: { months: ['2026-03'], male: 2, female: 1 }
+}
+
+export interface DashboardHub {
+  hub: TestHub
+  baseUrl: string
+  /** Whether the stewardship routes exist on this build (GET /v1/consents answers 401, not 404). */
+  stewardship: boolean
+  iom: TestPartner
+  ngo: TestPartner
+  reporters: Record<string, TestPartner>
+  /** The partner's private JWK as a ministry would keep it in a file (with kid and alg). */
+  privateJwk (partner: TestPartner): Promise<JWK>
+  bearer (partner: TestPartner): Promise<string>
+}
+
+function record (country: string, period: string, sex: string, area?: string) {
+  return {
+    recordId: randomUUID(), period, countryOfOrigin: country === 'UZB' ? 'TJK' : 'UZB', migrationStatus: 'labour_migrant',
+    migrationStage: 'destination', sex, ageBand: '25-29', encounter: 'primary_care', insurance: 'none',
+    ...(area ? { subnationalArea: area } : {})
+  }
+}
+
+export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
+  const port = await freePort()
+  const baseUrl = `http://127.0.0.1:${port}`
+  const hub = await buildTestHub(t, { config: { publicUrl: baseUrl } })
+  const { app } = hub
+  // The aggregation worker in this process, as `npm start` runs it.
+  const runtime = await startAggregation({
+    config: hub.config, database: hub.database, queue: hub.queue,
+    metrics: createMetrics({ queue: hub.queue, database: hub.database }), logger: pino({ level: 'silent' })
+  })
+  t.teardown(() => runtime.close())
+  const stewardship = (await app.inject({ method: 'GET', url: '/v1/consents' })).statusCode !== 404
+  const countries = Object.keys(PLAN)
+  const reporters: Record<string, TestPartner> = {}
+  for (const country of [...countries, 'TKM']) {
+    reporters[country] = await hub.partner({ id: `moh-${country.toLowerCase()}`, roles: stewardship ? ['reporter', 'steward'] : ['reporter'], country, grants: [{ region: country }] })
+  }
+  const iom = await hub.partner({ id: 'iom-ca', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
+  const ngo = await hub.partner({ id: 'ngo-ca', roles: ['reader'], grants: [{ region: 'central-asia' }] })
+
+  const tokens = new Map<TestPartner, string>()
+  const bearer = async (p: TestPartner) => {
+    if (!tokens.has(p)) tokens.set(p, await hub.token(p))
+    return tokens.get(p)!
+  }
+
+  const submissions: Array<{ id: string, partner: TestPartner }> = []
+  for (const [country, plan] of Object.entries(PLAN)) {
+    const records = plan.months.flatMap((period) => [
+      ...Array.from({ length: plan.male }, () => record(country, period, 'male', plan.area)),
+      ...Array.from({ length: plan.female }, () => record(country, period, 'female', plan.area))
+    ])
+    const res = await app.inject({
+      method: 'POST', url: '/v1/submissions',
+      headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
+      payload: { schema: 'migrant-health-event', version: '1.0.0', records }
+    })
+    if (res.statusCode !== 202) throw new Error(`push for ${country}: ${res.statusCode} ${res.body}`)
+    submissions.push({ id: res.json().id, partner: reporters[country] })
+  }
+  await hub.queue.drain()
+  await waitFor(async () => {
+    for (const s of submissions) {
+      const res = await app.inject({ method: 'GET', url: `/v1/submissions/${s.id}`, headers: { authorization: `Bearer ${await bearer(s.partner)}` } })
+      if (res.json().status !== 'aggregated') return false
+    }
+    return true
+  }, 30_000)
+
+  // With stewardship, a reader reads a country only with its ministry's consent: every ministry grants IOM and the NGO.
+  if (stewardship) {
+    for (const country of [...countries, 'TKM']) {
+      for (const reader of [iom, ngo]) {
+        const res = await app.inject({
+          method: 'PUT', url: `/v1/consents/${reader.id}`,
+          headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
+          payload: { decision: 'grant', release: 'live' }
+        })
+        if (res.statusCode >= 300) throw new Error(`consent of ${country} for ${reader.id}: ${res.statusCode} ${res.body}`)
+      }
+    }
+  }
+
+  await app.listen({ port, host: '127.0.0.1' })
+  return {
+    hub, baseUrl, stewardship, iom, ngo, reporters, bearer,
+    privateJwk: async (partner) => ({ ...(await exportJWK(partner.privateKey)), kid: partner.kid, alg: partner.alg })
+  }
+}

@@ -1,0 +1,133 @@
+// The formats through HTTP: the public SDMX structure and FHIR Measure, and every representation of one read
+// carrying the JSON answer's counts; SDMX-CSV of several query shapes loads into one table.
+import { parse } from 'csv-parse/sync'
+import { XMLParser } from 'fast-xml-parser'
+import t from 'tap'
+import { SDMX_NAME } from '../../../src/release/dimensions.js'
+import { SDMX_DIMENSIONS } from '../../../src/release/formats/sdmx.js'
+import { buildTestHub } from '../../helpers.js'
+import { CENTRAL_ASIA, insertCells } from '../fixtures.js'
+import { fhirValidator } from './fhir-schema.js'
+
+const hub = await buildTestHub(t)
+const { app } = hub
+await insertCells(hub.database, [
+  { country: 'KAZ', ageBand: '80+', sex: 'female', count: 12, subnationalArea: 'KZ-75' },
+  { country: 'KAZ', ageBand: '0-4', sex: 'male', count: 2 },
+  { country: 'KGZ', period: '2026-02', sex: 'female', conditionGroup: 'tb', count: 30 },
+  { country: 'TJK', period: '2026-03', count: 40, conditionGroup: 'hiv' },
+  { country: 'UZB', period: '2026-05', count: 60, sex: 'female', outcome: 'treated' }
+])
+const iom = await hub.partner({ roles: ['reader'], grants: [{ region: 'central-asia' }, ...CENTRAL_ASIA.map((c) => ({ region: c }))] })
+const bearer = await hub.token(iom)
+const read = (query: string, accept?: string) =>
+  app.inject({ method: 'GET', url: `/v1/aggregates?${query}`, headers: { authorization: `Bearer ${bearer}`, ...(accept ? { accept } : {}) } })
+const SDMX = 'application/vnd.sdmx.data+csv;version=2.0.0'
+const SPAN = 'region=central-asia&from=2026-01&to=2026-06'
+const invalidFhir = fhirValidator()
+
+t.test('GET /v1/sdmx/structure is public and lists the stored regions', async (t) => {
+  const res = await app.inject({ method: 'GET', url: '/v1/sdmx/structure' })
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.headers['content-type'], /^application\/vnd\.sdmx\.structure\+json; version=2\.0\.0/)
+  const { data } = res.json()
+  t.ok(data.codelists.find((c: { id: string }) => c.id === 'CL_AREA').codes.some((c: { id: string }) => c.id === 'central-asia'))
+  t.equal(data.dataStructures[0].dataStructureComponents.dimensionList.dimensions.length + 1, SDMX_DIMENSIONS.length)
+
+  const created = await app.inject({ method: 'POST', url: '/v1/admin/regions', headers: { authorization: `Bearer ${await hub.token(hub.admin)}` }, payload: { code: 'caspian', name: 'Caspian', members: ['KAZ', 'TKM'] } })
+  t.equal(created.statusCode, 201, created.body)
+  const after = (await app.inject({ method: 'GET', url: '/v1/sdmx/structure' })).json().data
+  t.same(after.codelists.find((c: { id: string }) => c.id === 'CL_AREA').codes.find((c: { id: string }) => c.id === 'caspian')?.names, { en: 'Caspian', ru: 'Caspian' }, 'a region created since is listed')
+})
+
+t.test('SDMX-CSV of several query shapes loads into one table, every code in the published codelists', async (t) => {
+  const { data } = (await app.inject({ method: 'GET', url: '/v1/sdmx/structure' })).json()
+  const dsd = data.dataStructures[0].dataStructureComponents
+  const codes = new Map<string, Set<string>>()
+  for (const c of [...dsd.dimensionList.dimensions, ...dsd.attributeList.attributes]) {
+    const id = /Codelist=MHX:(\w+)\(/.exec(c.localRepresentation.enumeration)![1]
+    codes.set(c.id, new Set(data.codelists.find((l: { id: string }) => l.id === id).codes.map((code: { id: string }) => code.id)))
+  }
+  const queries = [
+    SPAN,
+    `${SPAN}&by=country,sex`,
+    `${SPAN}&by=period,ageBand`,
+    `${SPAN}&by=period&periodType=quarter`,
+    `${SPAN}&by=conditionGroup&sex=female&country=KGZ`,
+    'region=KAZ&from=2026-01&to=2026-01&by=subnationalArea,ageBand'
+  ]
+  const rows: Record<string, string>[] = []
+  let header: string[] | undefined
+  for (const query of queries) {
+    const res = await read(query, SDMX)
+    t.equal(res.statusCode, 200, `${query}: ${res.body}`)
+    const table = parse(res.body, { columns: true }) as Record<string, string>[]
+    t.ok(table.length > 0, `${query} has rows`)
+    header ??= Object.keys(table[0])
+    t.same(Object.keys(table[0]), header, `${query}: the same columns`)
+    rows.push(...table)
+  }
+  const keys = rows.map((r) => SDMX_DIMENSIONS.map((d) => r[SDMX_NAME[d]]).join('|'))
+  t.equal(new Set(keys).size, keys.length, 'no two rows share a key')
+  const unpublished = rows.flatMap((r) => [...codes].filter(([column, set]) => !set.has(r[column])).map(([column]) => `${column}=${r[column]}`))
+  t.same(unpublished, [])
+  t.ok(rows.every((r) => r.TIME_PERIOD !== ''), 'TIME_PERIOD always')
+  t.ok(rows.some((r) => r.AGE_BAND === 'Y_GE80'))
+
+  const refused = await read(`${SPAN}&by=country&sex=female,male`, SDMX)
+  t.equal(refused.statusCode, 400)
+  t.match(refused.json(), { errors: [{ path: 'sex' }] })
+  t.equal((await read(`${SPAN}&by=country&sex=female,male`)).statusCode, 200, 'the same query is fine as JSON')
+})
+
+t.test('FHIR: a valid MeasureReport with the JSON answer\'s counts; the Measure it names is served', async (t) => {
+  for (const query of [SPAN, `${SPAN}&by=country`, `${SPAN}&by=country,sex&labels=ru`]) {
+    const json = (await read(query)).json()
+    const res = await read(query, 'application/fhir+json')
+    t.equal(res.statusCode, 200, res.body)
+    t.match(res.headers['content-type'], /^application\/fhir\+json; fhirVersion=4\.0/)
+    const report = res.json()
+    t.same(invalidFhir(report), [], `${query}: valid FHIR R4`)
+    const counts = json.by.length === 0
+      ? [report.group[0].population[0].count ?? null]
+      : report.group[0].stratifier[0].stratum.map((s: { population: Array<{ count?: number }> }) => s.population[0].count ?? null)
+    t.same(counts, json.cells.map((c: { count: number | null }) => c.count), `${query}: the same counts`)
+    const measure = await app.inject({ method: 'GET', url: new URL(report.measure).pathname })
+    t.equal(measure.statusCode, 200)
+    t.equal(measure.json().url, report.measure)
+    t.same(invalidFhir(measure.json()), [])
+  }
+  t.ok((await read('region=KAZ&from=2026-01&to=2026-06&by=ageBand', 'application/fhir+json')).json().group[0].stratifier[0].stratum.some((s: { population: Array<{ _count?: unknown }> }) => s.population[0]._count), 'a protected stratum is masked')
+  const missing = await app.inject({ method: 'GET', url: '/v1/fhir/Measure/nothing' })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.headers['content-type'], /^application\/problem\+json/)
+})
+
+t.test('ADX: the JSON answer\'s released counts, a group per country-month', async (t) => {
+  const query = `${SPAN}&by=country,period,sex`
+  const json = (await read(query)).json()
+  const res = await read(query, 'application/adx+xml')
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.headers['content-type'], /^application\/adx\+xml/)
+  const adx = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'group' || n === 'dataValue' }).parse(res.body).adx
+  const cells = adx.group.flatMap((g: { orgUnit: string, period: string, dataValue: Array<{ sex: string, value?: string }> }) =>
+    g.dataValue.map((v) => ({ country: g.orgUnit, period: g.period.slice(0, 7), sex: v.sex, count: v.value === undefined ? null : Number(v.value) })))
+  t.same(cells, json.cells.map((c: Record<string, unknown>) => ({ country: c.country, period: c.period, sex: c.sex, count: c.count })))
+  t.ok(adx.group.every((g: { period: string }) => /^\d{4}-\d{2}-01\/P1M$/.test(g.period)))
+})
+
+t.test('labels: CSV <dim>_label columns and the JSON labels map, in English or Russian; other languages refused', async (t) => {
+  const csv = parse((await read(`${SPAN}&by=country,ageBand&labels=ru`, 'text/csv')).body, { columns: true }) as Record<string, string>[]
+  t.same(Object.keys(csv[0]), ['country', 'country_label', 'ageBand', 'ageBand_label', 'count', 'suppressed', 'disclosure'])
+  t.ok(csv.some((r) => r.country_label === 'Казахстан' && r.ageBand_label === '80 лет и старше'))
+  const json = (await read(`${SPAN}&by=subnationalArea&labels=en`)).json()
+  t.same(json.labels, { subnationalArea: { 'KZ-75': 'Almaty' } })
+  t.equal((await read(`${SPAN}&labels=fr`)).statusCode, 400)
+  t.notOk('labels' in (await read(SPAN)).json())
+})
+
+t.test('what no format offers is still 406', async (t) => {
+  const res = await read(SPAN, 'application/xml')
+  t.equal(res.statusCode, 406)
+  t.match(res.json().detail, /application\/fhir\+json/)
+})

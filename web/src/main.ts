@@ -1,0 +1,154 @@
+// The dashboard's shell: sign-in, the language switch, the reader and steward views, and one message area.
+// Tokens and the imported key live in this module's memory only (no storage, no cookies).
+import './style.css'
+import { ApiError, Session, tokenEndpoint, type Me } from './api.js'
+import { importPrivateKey } from './auth.js'
+import { hatchDefs } from './charts.js'
+import { h, replace } from './dom.js'
+import { describe } from './errors.js'
+import { language, setLanguage, t } from './i18n.js'
+import { ReaderView, type Region } from './reader.js'
+import { StewardView } from './steward.js'
+
+const app = document.getElementById('app')!
+const messages = h('div', { id: 'messages', class: 'messages' })
+
+let session: Session | null = null
+let me: Me | null = null
+let reader: ReaderView | null = null
+let steward: StewardView | null = null
+let view: 'reader' | 'steward' = 'reader'
+let signInError = ''
+let partnerDraft = ''
+
+/** One message at a time, read out by screen readers; errors as alerts. */
+function say (text: string, error = false): void {
+  replace(messages, text ? h('div', { class: error ? 'message error' : 'message', role: error ? 'alert' : 'status' },
+    h('span', {}, text), h('button', { type: 'button', class: 'link', onclick: () => say('') }, t('dismiss'))) : null)
+}
+
+function isSteward (): boolean {
+  return Boolean(me && (me.roles.includes('steward') || me.scopes.includes('data:steward')))
+}
+function isReader (): boolean {
+  return Boolean(me && me.scopes.includes('aggregates:read'))
+}
+
+function languageButton (): HTMLElement {
+  return h('button', {
+    type: 'button', class: 'secondary lang', lang: language() === 'en' ? 'ru' : 'en',
+    onclick: () => { setLanguage(language() === 'en' ? 'ru' : 'en'); render() }
+  }, t('switchLanguage'))
+}
+
+function header (): HTMLElement {
+  return h('header', { class: 'top' },
+    h('a', { href: '#main', class: 'skip' }, t('skip')),
+    h('span', { class: 'brand' }, 'mhx'), h('span', { class: 'title' }, t('title')),
+    h('span', { class: 'spacer' }),
+    me ? h('span', { class: 'who' }, t('signedInAs', { id: me.partner })) : null,
+    languageButton(),
+    session ? h('button', { type: 'button', class: 'secondary', onclick: signOut }, t('signOut')) : null)
+}
+
+function signInForm (): HTMLElement {
+  const partner = h('input', { id: 'partner', name: 'partner', autocomplete: 'username', required: true, value: partnerDraft, spellcheck: 'false' })
+  const file = h('input', { id: 'keyfile', type: 'file', accept: '.jwk,.json,application/json,application/jwk+json' })
+  const text = h('textarea', { id: 'keytext', rows: 6, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'key-hint' })
+  const submit = h('button', { type: 'submit' }, t('signIn'))
+  const form = h('form', { class: 'signin card', 'aria-labelledby': 'h-signin' },
+    h('h1', { id: 'h-signin' }, t('signInTitle')),
+    h('p', { class: 'muted' }, t('signInIntro')),
+    h('div', { class: 'field' }, h('label', { for: 'partner' }, t('partnerId')), partner),
+    h('div', { class: 'field' }, h('label', { for: 'keyfile' }, t('privateKeyFile')), file),
+    h('div', { class: 'field' }, h('label', { for: 'keytext' }, t('privateKey')), text, h('small', { id: 'key-hint', class: 'muted' }, t('privateKeyHint'))),
+    signInError ? h('p', { class: 'problem', role: 'alert' }, signInError) : null,
+    submit)
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    const chosen = file.files?.[0]
+    const pasted = text.value.trim()
+    // The private key is not kept in the page once read.
+    text.value = ''
+    file.value = ''
+    partnerDraft = partner.value.trim()
+    submit.disabled = true
+    submit.textContent = t('signingIn')
+    void (async () => signIn(partnerDraft, pasted || (chosen ? (await chosen.text()).trim() : '')))()
+  })
+  return form
+}
+
+async function signIn (partnerId: string, keyText: string): Promise<void> {
+  const started = performance.now()
+  try {
+    if (!keyText) throw new Error(t('errNoKey'))
+    const signing = await importPrivateKey(keyText)
+    const next = new Session(partnerId, signing, await tokenEndpoint())
+    await next.signIn()
+    me = await next.json<Me>('/v1/me')
+    session = next
+    signInError = ''
+    view = isReader() ? 'reader' : 'steward'
+    const regions = isReader() ? (await next.json<{ items: Region[] }>('/v1/regions')).items : []
+    reader = isReader() ? new ReaderView(next, regions, say) : null
+    steward = isSteward() ? new StewardView(next, me.country, say) : null
+    render()
+    await (view === 'reader' ? reader?.load() : steward?.load())
+    performance.measure('mhx-signin-to-ready', { start: started })
+    document.body.dataset.ready = view
+  } catch (err) {
+    session = null
+    me = null
+    signInError = err instanceof Error && !(err instanceof ApiError) && err.message === t('errNoKey') ? err.message : describe(err)
+    render()
+  }
+}
+
+function signOut (): void {
+  session?.end()
+  session = me = reader = steward = null
+  say('')
+  render()
+}
+
+function nav (): HTMLElement | null {
+  const views: Array<['reader' | 'steward', string]> = []
+  if (reader) views.push(['reader', t('readerView')])
+  if (steward) views.push(['steward', t('stewardView')])
+  if (views.length < 2) return null
+  return h('nav', { class: 'views', 'aria-label': t('title') }, views.map(([id, label]) => h('button', {
+    type: 'button', class: id === view ? 'tab active' : 'tab', 'aria-current': id === view ? 'page' : null,
+    onclick: () => { view = id; render(); if (id === 'steward') void steward!.load(); else void reader!.load() }
+  }, label)))
+}
+
+function render (): void {
+  const main = h('main', { id: 'main', tabindex: -1 })
+  if (!session) {
+    main.append(signInForm())
+  } else {
+    const current = view === 'reader' ? reader : steward
+    const navigation = nav()
+    if (navigation) main.append(navigation)
+    if (current) {
+      main.append(current.root)
+      current.draw()
+    } else {
+      main.append(h('p', { class: 'card' }, t('nothingForRoles')))
+    }
+  }
+  replace(app, header(), messages, main)
+}
+
+window.addEventListener('error', (event) => say(describe(event.error ?? event.message), true))
+window.addEventListener('unhandledrejection', (event) => say(describe(event.reason), true))
+let resizeTimer: ReturnType<typeof setTimeout> | undefined
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer)
+  resizeTimer = setTimeout(() => { if (view === 'reader') reader?.resized() }, 200)
+})
+
+document.body.prepend(hatchDefs())
+setLanguage(navigator.language?.toLowerCase().startsWith('ru') ? 'ru' : 'en')
+render()
