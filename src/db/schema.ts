@@ -211,8 +211,7 @@ export const publications = pgTable('publications', {
 export const publishedCells = pgTable('published_cells', {
   ...cellDimensions(),
   count: bigint('count', { mode: 'number' }).notNull(),
-  keySum: bigint('key_sum', { mode: 'number' }).notNull(),
-  revision: integer('revision').notNull()
+  keySum: bigint('key_sum', { mode: 'number' }).notNull()
 }, (t) => [
   primaryKey({
     name: 'published_cells_pkey',

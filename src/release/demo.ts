@@ -1,6 +1,8 @@
 // npm run demo: seeds a running service over HTTP, with the admin key, like any client would —
 // ministries of the five Central Asian countries plus Russia and Türkiye, IOM's regional office,
-// WHO and an NGO, their grants, synthetic but plausible records — then prints what each may read.
+// WHO and an NGO, their grants, synthetic but plausible records; each ministry, as its country's
+// steward, consents to its readers (Turkmenistan refuses the NGO) and publishes January to May —
+// then prints what each may read.
 import { createHash, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -13,7 +15,7 @@ export const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
 const FROM = '2026-01'
 const TO = '2026-06'
 
-interface DemoPartner { id: string, name: string, roles: string[], country: string | null, grants: Array<{ region: string, k?: number }> }
+interface DemoPartner { id: string, name: string, roles: string[], country: string | null, grants: Array<{ region: string, k?: number, countryOfOrigin?: string }> }
 
 const MINISTRIES: Array<[string, string, string]> = [
   ['KAZ', 'kaz-moh', 'Ministry of Health of Kazakhstan'],
@@ -26,7 +28,10 @@ const MINISTRIES: Array<[string, string, string]> = [
 ]
 
 const PARTNERS: DemoPartner[] = [
-  ...MINISTRIES.map(([country, id, name]) => ({ id, name, roles: ['reporter', 'reader'], country, grants: [{ region: country }] })),
+  // A ministry reports its country's records, stewards them, and reads; Tajikistan's also reads
+  // Russia's data about Tajik nationals (an origin grant, with Russia's consent).
+  ...MINISTRIES.map(([country, id, name]) => ({ id, name, roles: ['reporter', 'reader', 'steward'], country,
+    grants: [{ region: country }, ...(country === 'TJK' ? [{ region: 'RUS', countryOfOrigin: 'TJK' }] : [])] })),
   { id: 'iom-roca', name: 'IOM Regional Office for Central Asia', roles: ['reader'], country: null, grants: [{ region: 'central-asia' }, ...CENTRAL_ASIA.map((c) => ({ region: c }))] },
   { id: 'who-europe', name: 'WHO Regional Office for Europe', roles: ['reader'], country: null, grants: [{ region: 'central-asia' }, { region: 'RUS' }, { region: 'TUR' }] },
   { id: 'ngo-migrant-health', name: 'Migrant health NGO (public use)', roles: ['reader'], country: null, grants: [{ region: 'central-asia', k: 11 }] }
@@ -168,7 +173,7 @@ async function main () {
     }
     const granted = await client.call(admin, 'PUT', `/v1/admin/partners/${p.id}/grants`, { grants: p.grants })
     if (granted.status !== 200) throw new Error(`grants of ${p.id}: ${granted.status} ${JSON.stringify(granted.body)}`)
-    console.log(`  ${p.id.padEnd(20)} ${p.roles.join('+').padEnd(16)} grants ${p.grants.map((g) => g.region + (g.k ? ` (k=${g.k})` : '')).join(', ')}`)
+    console.log(`  ${p.id.padEnd(20)} ${p.roles.join('+').padEnd(24)} grants ${p.grants.map((g) => g.region + (g.countryOfOrigin ? ` (origin ${g.countryOfOrigin})` : '') + (g.k ? ` (k=${g.k})` : '')).join(', ')}`)
   }
 
   console.log('\nPushing synthetic records (POST /v1/submissions):')
@@ -207,29 +212,54 @@ async function main () {
   }
   console.log(' done.\n')
 
+  // Each ministry, as its country's steward, decides who reads it and publishes its months.
+  console.log('Stewards consent and publish (PUT /v1/consents/{reader}, POST /v1/periods/{country}/{month}/publish):')
+  for (const [country, id] of MINISTRIES) {
+    const token = await client.token(id, keys.get(id) as JWK)
+    const { body } = await client.call(token, 'GET', '/v1/consents')
+    const decided: string[] = []
+    for (const item of (body.items ?? []) as Array<{ reader: string }>) {
+      const refuse = country === 'TKM' && item.reader === 'ngo-migrant-health'
+      const res = await client.call(token, 'PUT', `/v1/consents/${item.reader}`, refuse ? { decision: 'refuse' } : { decision: 'grant' })
+      if (res.status !== 200) throw new Error(`consent of ${country} for ${item.reader}: ${res.status} ${JSON.stringify(res.body)}`)
+      decided.push(`${item.reader}${refuse ? ' REFUSED' : ''}`)
+    }
+    // January to May are final; June stays open (answers list it in their coverage).
+    const months = ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05']
+    for (const month of months) {
+      const res = await client.call(token, 'POST', `/v1/periods/${country}/${month}/publish`)
+      if (res.status !== 201) throw new Error(`publish ${country} ${month}: ${res.status} ${JSON.stringify(res.body)}`)
+    }
+    console.log(`  ${id.padEnd(10)} consents: ${decided.join(', ') || '-'}; published ${months[0]}..${months[months.length - 1]}`)
+  }
+  console.log('')
+
   const keyPath = (id: string) => relative(process.cwd(), join(demoDir, `${id}.private.jwk`)) || join(demoDir, `${id}.private.jwk`)
   const reads: Array<[string, string, string]> = [
     ['iom-roca', `region=central-asia&from=${FROM}&to=${TO}&by=country,sex`, 'IOM: Central Asia country by country'],
     ['who-europe', `region=central-asia&from=${FROM}&to=${TO}&by=conditionGroup`, 'WHO: Central Asia totals by condition group'],
     ['who-europe', `region=RUS&from=${FROM}&to=${TO}&by=countryOfOrigin&encounter=occupational_injury`, 'WHO: occupational injuries in Russia by origin (SDG 8.8.1)'],
-    ['ngo-migrant-health', `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&periodType=quarter`, 'NGO: Central Asia by quarter and sex, k=11'],
+    ['ngo-migrant-health', `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&periodType=quarter`, 'NGO: Central Asia by quarter and sex — refused, Turkmenistan did not consent'],
     ['ngo-migrant-health', `region=central-asia&from=${FROM}&to=${TO}&by=country`, 'NGO: by country — refused, no grant on the members'],
     ['kaz-moh', `region=KAZ&from=${FROM}&to=${TO}&by=subnationalArea,screeningConsequence&encounter=screening`, "Kazakhstan's ministry: its own screenings by area"],
-    ['kaz-moh', `region=UZB&from=${FROM}&to=${TO}`, "Kazakhstan's ministry reaching for Uzbekistan — refused"]
+    ['kaz-moh', `region=UZB&from=${FROM}&to=${TO}`, "Kazakhstan's ministry reaching for Uzbekistan — refused"],
+    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter&countryOfOrigin=TJK`, "Tajikistan's ministry: Tajik nationals treated in Russia (origin grant)"],
+    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter`, "Tajikistan's ministry: all of Russia — refused, its grant covers Tajik nationals only"]
   ]
   console.log('What each partner sees now:')
   for (const [id, query, what] of reads) {
     const token = await client.token(id, keys.get(id) as JWK)
     const res = await client.call(token, 'GET', `/v1/aggregates?${query}`)
     const cells = res.body.cells as Array<{ suppressed: string | null }> | undefined
+    const coverage = (res.body.coverage ?? []) as unknown[]
     const summary = res.status === 200 && cells
-      ? `${cells.length} cells, ${cells.filter((c) => c.suppressed).length} suppressed (k=${String(res.body.k)})`
-      : `${res.status} ${String(res.body.detail ?? '')}`
+      ? `${cells.length} cells, ${cells.filter((c) => c.suppressed).length} withheld (k=${String(res.body.k)}); ${coverage.length} country-months not published`
+      : `${res.status} ${String(res.body.detail ?? '')}${res.body.missingConsents ? ` missingConsents=${JSON.stringify(res.body.missingConsents)}` : ''}`
     console.log(`  ${what}\n    → ${summary}`)
   }
 
   console.log('\nTry it yourself (each partner\'s private key is in ' + relative(process.cwd(), demoDir) + '/):\n')
-  for (const [id, query] of reads.slice(0, 4)) {
+  for (const [id, query] of reads.slice(0, 3)) {
     const params = new URLSearchParams(query)
     const flags = [...params.entries()].map(([k, v]) => k === 'region' || k === 'from' || k === 'to' || k === 'by' ? `--${k} ${v}` : k === 'periodType' ? `--period-type ${v}` : `--filter ${k}=${v}`).join(' ')
     console.log(`  npx mhx aggregates --url ${url} --partner ${id} --key ${keyPath(id)} ${flags}`)
@@ -240,6 +270,13 @@ async function main () {
   console.log(`  curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept: text/csv' '${url}/v1/aggregates?${reads[0][1]}'`)
   console.log(`  curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept: application/vnd.sdmx.data+csv;version=2.0.0' '${url}/v1/aggregates?${reads[0][1]}'`)
   console.log(`  curl -s -H "Authorization: Bearer $TOKEN" '${url}/v1/regions'`)
+  const steward = `--url ${url} --partner kaz-moh --key ${keyPath('kaz-moh')}`
+  console.log('\n  As Kazakhstan\'s steward: who may read, which months are final, who read them:')
+  console.log(`  npx mhx consents list ${steward}`)
+  console.log(`  npx mhx consents refuse who-europe ${steward}`)
+  console.log(`  npx mhx periods list --region KAZ --from ${FROM} --to ${TO} ${steward}`)
+  console.log(`  npx mhx periods publish KAZ 2026-06 ${steward}`)
+  console.log(`  npx mhx access-log ${steward}`)
   console.log('\n  Every read above is in the hash-chained audit log (admin key):')
   console.log(`  ADMIN=$(npx mhx token --url ${url} --partner admin --key ${relative(process.cwd(), adminFile) || adminFile})`)
   console.log(`  curl -s -H "Authorization: Bearer $ADMIN" '${url}/v1/admin/audit?action=aggregates.read&limit=10'`)

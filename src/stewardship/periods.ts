@@ -50,8 +50,9 @@ export async function publishPeriod (database: Database, steward: Steward, count
     await tx.execute(sql`DELETE FROM published_cells WHERE country = ${country} AND period = ${period}`)
     // One statement, one snapshot of the cells: a processor commits wholly before or after it.
     await tx.execute(sql`
-      INSERT INTO published_cells (${columnList()}, count, key_sum, revision)
-      SELECT ${columnList()}, count, key_sum, ${revision} FROM cells WHERE country = ${country} AND period = ${period}`)
+      INSERT INTO published_cells (${columnList()}, count, key_sum)
+      SELECT ${columnList()}, count, key_sum FROM cells WHERE country = ${country} AND period = ${period}
+      ORDER BY ${columnList()}`)
     const [total] = await rows<{ records: string | null }>(tx, sql`
       SELECT sum(count) AS records FROM published_cells WHERE country = ${country} AND period = ${period}`)
     const records = Number(total?.records ?? 0)

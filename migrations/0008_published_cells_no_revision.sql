@@ -1,0 +1,1 @@
+ALTER TABLE "published_cells" DROP COLUMN "revision";
