@@ -78,7 +78,9 @@ export async function buildWorld (options: { scale: Scale, budget?: number, db?:
   const budget = options.budget ?? 2000
   // Through the environment so the hub reads it as the service would (MHX_QUERY_BUDGET, issue 9).
   const loaded = loadConfig({ ...process.env, MHX_QUERY_BUDGET: String(budget) })
-  const config: Partial<Config> = { ...loaded, publicUrl: PUBLIC_URL, role: 'all' }
+  // The threat model gives the attacker every grant and consent it asks for: read by grants alone
+  // (MHX_CONSENT=grants is the same as every steward consenting live). Rate limits are not what is measured.
+  const config: Partial<Config> = { ...loaded, publicUrl: PUBLIC_URL, role: 'all', consent: 'grants', rateToken: 0, rateApi: 0 }
   const database = await testDatabase(t, options.db ?? 'env')
   const hub = await buildTestHub(t, { config, database })
   hub.queue.process(async (job) => { await processSubmission(hub.database, job.submissionId) })
