@@ -1,5 +1,5 @@
 // LISTEN on a dedicated connection, for process caches that other processes invalidate by NOTIFY.
-import type { PoolClient } from 'pg'
+import pg from 'pg'
 import type { Database } from './connect.js'
 
 /** Whether notifications are being heard now: a cache must not keep what it cannot hear change. */
@@ -19,17 +19,21 @@ export async function listen (database: Database, channel: string, heard: (paylo
       await unlisten().catch(() => {})
     }
   }
-  const pool = database.pool!
+  // A connection of its own, outside the pool: every process cache listens, and a small pool
+  // (MHX_DB_POOL_MAX) held by listeners would leave requests waiting for a connection forever.
+  const options = database.pool!.options
   let closed = false
-  let client: PoolClient | undefined
+  let client: pg.Client | undefined
   let retry: NodeJS.Timeout | undefined
 
   async function connect (): Promise<void> {
-    let connection: PoolClient | undefined
+    let connection: pg.Client | undefined
     try {
-      connection = await pool.connect()
-      // Stopped while connecting: nobody would ever release this one.
-      if (closed) { connection.release(true); return }
+      connection = new pg.Client(options)
+      connection.on('error', () => {})
+      await connection.connect()
+      // Stopped while connecting: nobody would ever close this one.
+      if (closed) { void connection.end().catch(() => {}); return }
       client = connection
       const mine = connection
       connection.on('notification', (message) => heard(message.payload))
@@ -44,12 +48,14 @@ export async function listen (database: Database, channel: string, heard: (paylo
     }
   }
   // Acts once per connection: an error after close, or a second error, finds it already gone.
-  function lost (connection: PoolClient): void {
-    if (connection !== client) return
+  const gone = new WeakSet<pg.Client>()
+  function lost (connection: pg.Client): void {
+    if (gone.has(connection) || (client !== undefined && connection !== client)) return
+    gone.add(connection)
     client = undefined
     state.listening = false
     heard()
-    connection.release(true)
+    void connection.end().catch(() => {})
     retryLater()
   }
   function retryLater (): void {
@@ -62,7 +68,7 @@ export async function listen (database: Database, channel: string, heard: (paylo
     clearTimeout(retry)
     const connection = client
     client = undefined
-    // A listening connection is not handed back to the pool: it is closed.
-    connection?.release(true)
+    if (connection) gone.add(connection)
+    await connection?.end().catch(() => {})
   }
 }

@@ -46,6 +46,8 @@ const env = {
   MHX_PUBLIC_URL: PUBLIC_URL,
   MHX_ADMIN_PUBLIC_JWK: join(dataDir, 'admin.jwk'),
   MHX_RATE_API: String(RATE_API),
+  // Grants alone decide reads here (consents are stewardship's, tested in test/stewardship/).
+  MHX_CONSENT: 'grants',
   MHX_WORKER_LOCK_MS: '1000',
   MHX_SWEEP_AFTER_MS: '1000',
   MHX_SWEEP_INTERVAL_MS: '500',
