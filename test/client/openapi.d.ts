@@ -563,8 +563,7 @@ export interface components {
          */
         Dimension: "period" | "country" | "countryOfOrigin" | "subnationalArea" | "migrationStatus" | "migrationStage" | "sex" | "ageBand" | "encounter" | "conditionGroup" | "screeningContext" | "screeningConsequence" | "insurance" | "outcome";
         /**
-         * @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries
-         * @default month
+         * @description month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries
          * @enum {string}
          */
         PeriodType: "month" | "quarter" | "year";
@@ -2021,7 +2020,7 @@ export interface operations {
                 to: string;
                 /** @description comma list of at most 4 of: period, country, countryOfOrigin, subnationalArea, migrationStatus, migrationStage, sex, ageBand, encounter, conditionGroup, screeningContext, screeningConsequence, insurance, outcome */
                 by?: string;
-                /** @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries */
+                /** @description month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries */
                 periodType?: "month" | "quarter" | "year";
                 /** @description filter: a value or a comma list (any of); _Z selects an absent value */
                 period?: string;
