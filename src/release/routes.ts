@@ -23,7 +23,8 @@ const BUDGET_PURGE_EVERY_MS = 60 * 60_000
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
 const Dimension = Type.Unsafe<string>({ type: 'string', enum: [...DIMENSIONS], description: 'a dimension of the aggregates' })
-const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], default: 'month', description: 'month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
+// No schema `default`: Ajv's useDefaults would write it into the query (and so into audit rows and cache keys).
+const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], description: 'month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
 
 const AggregatesQuery = Type.Object({
   region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),

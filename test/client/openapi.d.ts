@@ -796,8 +796,7 @@ export interface components {
          */
         Dimension: "period" | "country" | "subnationalArea" | "countryOfOrigin" | "migrationStatus" | "migrationStage" | "sex" | "ageBand" | "encounter" | "conditionGroup" | "screeningContext" | "screeningConsequence" | "insurance" | "outcome" | "recordType" | "returnedFrom" | "tbOutcome" | "serviceCoverage";
         /**
-         * @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries
-         * @default month
+         * @description month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries
          * @enum {string}
          */
         PeriodType: "month" | "quarter" | "year";
@@ -2824,7 +2823,7 @@ export interface operations {
                 to: string;
                 /** @description comma list of at most 4 of: period, country, subnationalArea, countryOfOrigin, migrationStatus, migrationStage, sex, ageBand, encounter, conditionGroup, screeningContext, screeningConsequence, insurance, outcome, recordType, returnedFrom, tbOutcome, serviceCoverage */
                 by?: string;
-                /** @description month (2026-03), quarter (2026-Q1) or year (2026); from/to on its boundaries */
+                /** @description month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries */
                 periodType?: "month" | "quarter" | "year";
                 /** @description names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays */
                 labels?: "en" | "ru";

@@ -24,7 +24,6 @@ t.setTimeout(300_000)
 const PUBLIC_URL = 'http://mhx.replicas.test'
 const RATE_API = 60
 const redis = await privateRedis()
-await redis.start()
 t.teardown(() => redis.stop())
 const database = await testDatabase(t, 'postgres')
 const { db } = database
