@@ -33,7 +33,8 @@ export async function startServer (env: Record<string, string>, port: number): P
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=scratch/prof": profile the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // Benchmarks measure the read and write paths, not the gates around them: rate limits off, reads by grants alone.
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MHX_RATE_API: '0', MHX_RATE_TOKEN: '0', MHX_CONSENT: 'grants', ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`

@@ -15,7 +15,7 @@ export interface Config {
   sensitiveK: number
   /** Distinct aggregate queries a partner may ask per UTC day (0: no budget). */
   queryBudget: number
-  /** Aggregate reads of one partner that run at once in one process; the rest wait. */
+  /** Roll-ups (uncached aggregate reads) of one partner that run at once in one process; the rest wait. */
   readsPerPartner: number
   /** sync (DESIGN.md): a read is answered once its audit row is committed; async: once it is queued (committed milliseconds later). */
   readAudit: 'sync' | 'async'

@@ -29,7 +29,7 @@ export interface ReleaseDeps {
   sensitiveK: number
   ptable: Ptable
   budget: QueryBudget
-  /** One partner's reads take turns (at most MHX_READS_PER_PARTNER at once). */
+  /** One partner's roll-ups (cache misses) take turns: at most MHX_READS_PER_PARTNER at once. */
   gate: PartnerGate
   /** A region by code (cached: regions are immutable). */
   regionOf (code: string): Promise<Region | undefined>
@@ -89,47 +89,47 @@ export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw
   const published = own || !verdict.ok ? [] : countries.filter((c) => verdict.releaseByCountry[c] === 'published')
   const disclosure: Disclosure = { method: protection, ptable: own ? null : deps.ptable.version }
 
-  return deps.gate(partnerId, async () => {
-    const version = await deps.versions.of(countries)
-    const key = queryKey(query, countries, protection) + (published.length > 0 ? `|published:${published.join(',')}` : '')
-    if (!own) await deps.budget.charge(partnerId, `${key}@${version.key}`)
-    const entry = deps.cache.get(key, version, () => rollUp(deps.db, query, countries, protection, deps.ptable, published))
-    const rolled = await entry.rollup
-    if (rolled.length > MAX_CELLS) {
-      throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
+  const version = await deps.versions.of(countries)
+  const key = queryKey(query, countries, protection) + (published.length > 0 ? `|published:${published.join(',')}` : '')
+  if (!own) await deps.budget.charge(partnerId, `${key}@${version.key}`)
+  // Only the roll-up takes a turn: a cached answer costs nothing to wait for, and one partner's
+  // heavy reads must not hold its cheap ones (nor, through the audit's group commit, everyone's).
+  const entry = deps.cache.get(key, version, () => deps.gate(partnerId, () => rollUp(deps.db, query, countries, protection, deps.ptable, published)))
+  const rolled = await entry.rollup
+  if (rolled.length > MAX_CELLS) {
+    throw problem('badRequest', `the answer would hold more than ${MAX_CELLS} cells: narrow it (fewer by dimensions, filters, a shorter span or a coarser periodType)`, { errors: [{ path: 'by', message: `more than ${MAX_CELLS} cells` }] })
+  }
+  let released = entry.released.get(k) as Released | undefined
+  if (!released) {
+    released = { cells: protect(rolled, k), bodies: new Map() }
+    entry.released.set(k, released)
+  }
+  const coverage = await deps.coverageOf(countries, query.from, query.to)
+  await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, countries, cells: released.cells.length, k, disclosure: protection, ...(published.length > 0 ? { published } : {}) } })
+  const answer: Answer = {
+    region: region.code,
+    from: query.from,
+    to: query.to,
+    periodType: query.periodType,
+    by: query.by,
+    filters: query.filters,
+    k,
+    disclosure,
+    lastUpdated: version.lastUpdated?.toISOString() ?? null,
+    coverage,
+    cells: released.cells
+  }
+  const { bodies } = released
+  return {
+    answer,
+    // The same query, data version and k always render the same bytes: render each format once.
+    body (format: Format, options: RenderOptions) {
+      const key = `${format}:${options.labels ?? ''}`
+      let body = bodies.get(key)
+      if (body === undefined) bodies.set(key, body = render(answer, format, options))
+      return body
     }
-    let released = entry.released.get(k) as Released | undefined
-    if (!released) {
-      released = { cells: protect(rolled, k), bodies: new Map() }
-      entry.released.set(k, released)
-    }
-    const coverage = await deps.coverageOf(countries, query.from, query.to)
-    await deps.audit.append({ partnerId, action: 'aggregates.read', subject: region.code, detail: { query: raw, countries, cells: released.cells.length, k, disclosure: protection, ...(published.length > 0 ? { published } : {}) } })
-    const answer: Answer = {
-      region: region.code,
-      from: query.from,
-      to: query.to,
-      periodType: query.periodType,
-      by: query.by,
-      filters: query.filters,
-      k,
-      disclosure,
-      lastUpdated: version.lastUpdated?.toISOString() ?? null,
-      coverage,
-      cells: released.cells
-    }
-    const { bodies } = released
-    return {
-      answer,
-      // The same query, data version and k always render the same bytes: render each format once.
-      body (format: Format, options: RenderOptions) {
-        const key = `${format}:${options.labels ?? ''}`
-        let body = bodies.get(key)
-        if (body === undefined) bodies.set(key, body = render(answer, format, options))
-        return body
-      }
-    }
-  })
+  }
 }
 
 /**
