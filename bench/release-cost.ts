@@ -2,11 +2,11 @@
 // cache miss), another partner's one-cell reads and /health/live are timed. DESIGN.md's target:
 // both answer in under 500 ms throughout.
 // Run: npx tsx bench/release-cost.ts [records=1000000] [admin database URL]
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
+import { cleanUp, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -65,10 +65,7 @@ async function main () {
     console.log(`meanwhile, /health/live (n=${live.length}): p50 ${quantile(live, 0.5).toFixed(0)} ms, max ${quantile(live, 1).toFixed(0)} ms`)
     console.log(`target: both under 500 ms — ${quantile(oneCell, 1) < 500 && quantile(live, 1) < 500 ? 'met' : 'NOT met'}`)
   } finally {
-    await server?.stop()
-    await db.end().catch(() => {})
-    await database.drop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await cleanUp({ server, db, database, dataDir })
   }
 }
 

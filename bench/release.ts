@@ -3,12 +3,12 @@
 // filled directly with SQL from N synthetic records (the read path only touches `cells`).
 // Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
 // Run: [MHX_READ_AUDIT=async] npx tsx bench/release.ts [records=1000000] [admin database URL]
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { describe, load } from './load.js'
-import { cpuSeconds, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
+import { cleanUp, cpuSeconds, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -76,10 +76,7 @@ async function main () {
     console.log(`  ${readsCpu}`)
     console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read); database transactions during the reads: ${commitsDuring} (${(commitsDuring / reads.requests).toFixed(3)} per read)`)
   } finally {
-    await server?.stop()
-    await db.end().catch(() => {})
-    await database.drop()
-    rmSync(dataDir, { recursive: true, force: true })
+    await cleanUp({ server, db, database, dataDir })
   }
 }
 

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import pg from 'pg'
 
 export interface BenchDatabase { name: string, url: string, drop (): Promise<void> }
@@ -124,4 +124,12 @@ export async function readerToken (db: pg.Client, serviceUrl: string, id: string
   })
   if (res.status !== 200) throw new Error(`token for ${id}: ${res.status} ${await res.text()}`)
   return (await res.json() as { access_token: string }).access_token
+}
+
+/** Stops what a benchmark started: the service, its client, its database and data directory. */
+export async function cleanUp (parts: { server?: BenchServer, db: pg.Client, database: BenchDatabase, dataDir: string }): Promise<void> {
+  await parts.server?.stop()
+  await parts.db.end().catch(() => {})
+  await parts.database.drop()
+  rmSync(parts.dataDir, { recursive: true, force: true })
 }
