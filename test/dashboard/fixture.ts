@@ -48,7 +48,8 @@ function record (country: string, period: string, sex: string, area?: string) {
 export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
-  const hub = await buildTestHub(t, { config: { publicUrl: baseUrl } })
+  // Consent as a hub runs it (MHX_CONSENT=required), not the first-wave tests' grants-only rule: a refusal must bite.
+  const hub = await buildTestHub(t, { config: { publicUrl: baseUrl, consent: 'required' } })
   const { app } = hub
   // The aggregation worker in this process, as `npm start` runs it.
   const runtime = await startAggregation({
