@@ -2,7 +2,12 @@
 // the machine's shared Redis).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
-import { freePort, waitFor } from '../helpers.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
+import { rows } from '../../src/db/connect.js'
+import { baseConfig, freePort, testDatabase, waitFor } from '../helpers.js'
 
 
 export interface PrivateRedis {
@@ -52,4 +57,20 @@ export async function privateRedis (): Promise<PrivateRedis> {
   }
   await self.start()
   return self
+}
+
+/**
+ * What a test of separate service processes needs: a private redis-server, a PostgreSQL database of
+ * its own (and its URL for the children), and a data directory; all removed in teardown.
+ */
+export async function processWorld (t: { teardown (fn: () => unknown): void }, name: string) {
+  const redis = await privateRedis()
+  t.teardown(() => redis.stop())
+  const database = await testDatabase(t, 'postgres')
+  const [{ current }] = await rows<{ current: string }>(database.db, sql`SELECT current_database() AS current`)
+  const url = new URL(baseConfig.databaseUrl as string)
+  url.pathname = `/${current}`
+  const dataDir = mkdtempSync(join(tmpdir(), `mhx-${name}-`))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  return { redis, database, db: database.db, databaseUrl: url.toString(), dataDir }
 }

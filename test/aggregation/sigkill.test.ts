@@ -3,18 +3,15 @@
 // accepted record is counted exactly once. Then SIGTERM closes the last worker gracefully.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { createBullmqQueue } from '../../src/aggregation/bullmq-queue.js'
 import { verifyCells } from '../../src/aggregation/cells.js'
 import { announce } from '../../src/aggregation/outbox.js'
 import { rows } from '../../src/db/connect.js'
-import { baseConfig, testDatabase, waitFor } from '../helpers.js'
+import { baseConfig, waitFor } from '../helpers.js'
 import { insertPartner, insertSubmission, pending, randomRecord, rng, sorted, tally, tallyCells, type RecordRow } from './fixtures.js'
-import { privateRedis } from './redis.js'
+import { processWorld } from './redis.js'
 
 if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
   t.plan(0, 'skipped: the SIGKILL test needs DATABASE_URL and REDIS_URL (it runs its own redis-server)')
@@ -24,20 +21,12 @@ if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
 const KILLS = 20
 // Twenty process starts take a while on a busy 2-core box.
 t.setTimeout(300_000)
-const redis = await privateRedis()
-t.teardown(() => redis.stop())
-const database = await testDatabase(t, 'postgres')
-const { db } = database
-const [{ name }] = await rows<{ name: string }>(db, sql`SELECT current_database() AS name`)
-const url = new URL(baseConfig.databaseUrl)
-url.pathname = `/${name}`
+const { redis, db, databaseUrl, dataDir } = await processWorld(t, 'kill')
 const prefix = `t-kill-${randomUUID().slice(0, 8)}`
-const dataDir = mkdtempSync(join(tmpdir(), 'mhx-kill-'))
-t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
 
 const env = {
   ...process.env,
-  DATABASE_URL: url.toString(),
+  DATABASE_URL: databaseUrl,
   REDIS_URL: redis.url,
   MHX_QUEUE_PREFIX: prefix,
   MHX_DATA_DIR: dataDir,

@@ -3,16 +3,15 @@
 // API and one worker SIGKILLed mid-load lose and double-count nothing.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { verifyCells } from '../../src/aggregation/cells.js'
 import { rows } from '../../src/db/connect.js'
-import { baseConfig, clientAssertion, freePort, newPartnerKey, testDatabase, tokenForm, waitFor, type TestPartner } from '../helpers.js'
+import { baseConfig, clientAssertion, freePort, newPartnerKey, tokenForm, waitFor, type TestPartner } from '../helpers.js'
 import { pending } from '../aggregation/fixtures.js'
-import { privateRedis } from '../aggregation/redis.js'
+import { processWorld } from '../aggregation/redis.js'
 import { record, SCHEMA } from '../intake/intake-fixtures.js'
 
 if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
@@ -23,21 +22,13 @@ if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
 t.setTimeout(300_000)
 const PUBLIC_URL = 'http://mhx.replicas.test'
 const RATE_API = 60
-const redis = await privateRedis()
-t.teardown(() => redis.stop())
-const database = await testDatabase(t, 'postgres')
-const { db } = database
-const [{ name }] = await rows<{ name: string }>(db, sql`SELECT current_database() AS name`)
-const url = new URL(baseConfig.databaseUrl)
-url.pathname = `/${name}`
-const dataDir = mkdtempSync(join(tmpdir(), 'mhx-replicas-'))
-t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+const { redis, db, databaseUrl, dataDir } = await processWorld(t, 'replicas')
 const admin = await newPartnerKey('admin', 'EdDSA')
 writeFileSync(join(dataDir, 'admin.jwk'), JSON.stringify({ keys: [admin.publicJwk] }))
 
 const env = {
   ...process.env,
-  DATABASE_URL: url.toString(),
+  DATABASE_URL: databaseUrl,
   REDIS_URL: redis.url,
   MHX_QUEUE_PREFIX: `t-rep-${randomUUID().slice(0, 8)}`,
   MHX_DATA_DIR: dataDir,
