@@ -7,65 +7,31 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv'
 import addFormats from 'ajv-formats'
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
-import pino, { type Logger } from 'pino'
+import pino from 'pino'
 import { adminRoutes } from './admin/routes.js'
-import type { AggregationQueue } from './aggregation/queue.js'
 import { aggregationRoutes } from './aggregation/routes.js'
-import { AUTHORIZE_HOOK, createAuthenticator, createAuthorize, type Authorize } from './auth/bearer.js'
-import { createRateLimits, type RateLimits } from './auth/rate-limits.js'
-import type { Redis } from 'ioredis'
+import { AUTHORIZE_HOOK, createAuthenticator, createAuthorize } from './auth/bearer.js'
+import { createRateLimits } from './auth/rate-limits.js'
 import { listen } from './db/listen.js'
 import { HUB_KEYS_CHANNEL } from './auth/hub-keys.js'
 import { assertJsonDepth } from './json-depth.js'
-import { createPartnerDirectory, type PartnerDirectory } from './auth/directory.js'
-import { createCellVersions, type CellVersions } from './aggregation/versions.js'
-import type { HubKeys } from './auth/hub-keys.js'
+import { createPartnerDirectory } from './auth/directory.js'
+import { createCellVersions } from './aggregation/versions.js'
 import { authRoutes } from './auth/routes.js'
-import type { Config } from './config.js'
-import type { Database } from './db/connect.js'
-import type { SchemaRegistry } from './intake/registry.js'
+import { SCOPE } from './auth/scopes.js'
 import { OPENAPI_SHAPES as INTAKE_SHAPES, intakeRoutes } from './intake/routes.js'
-import { createMetrics, metricsRoutes, type Metrics } from './ops/metrics.js'
+import { createMetrics } from './ops/metrics.js'
 import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http.js'
 import { openapiOptions } from './ops/openapi.js'
-import { opsRoutes } from './ops/routes.js'
+import { metricsRoutes, opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { dashboardRoutes } from './dashboard/routes.js'
-import { createAuditWriter, type AuditWriter } from './audit/writer.js'
-import { createStewardshipBook, type StewardshipBook } from './stewardship/book.js'
+import { createAuditWriter } from './audit/writer.js'
+import { createStewardshipBook } from './stewardship/book.js'
 import { stewardshipRoutes } from './stewardship/routes.js'
+import type { AppDeps, RouteDeps } from './deps.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
-
-export interface AppDeps {
-  config: Config
-  database: Database
-  queue: AggregationQueue
-  keys: HubKeys
-  /** The shared record schemas and catalogs, compiled once at start. */
-  schemas: SchemaRegistry
-  /** The process's Prometheus registry (shared with its worker); without one, a registry of this app's own. */
-  metrics?: Metrics
-  /** Partner status, roles and grants, cached and invalidated on change; without one, the app opens its own. */
-  directory?: PartnerDirectory
-  /** When each country's cells last changed, cached and invalidated on change; without one, the app opens its own. */
-  cellVersions?: CellVersions
-  /** Stewards, consents and publications, cached and invalidated on change; without one, the app opens its own. */
-  stewardship?: StewardshipBook
-  now?: () => Date
-  /** The process logger; without one, a pino logger at config.logLevel. */
-  logger?: Logger
-  /** Where rate-limit counters live, shared by every API process; without it, in this process. */
-  rateLimitRedis?: Redis
-}
-
-/** What every capability's routes receive: the app's dependencies, resolved. */
-export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitRedis'>> {
-  authorize: Authorize
-  rateLimits: RateLimits
-  /** Audit rows of reads, group-committed (MHX_READ_AUDIT); the audit routes drain it before they look. */
-  readAudit: AuditWriter
-}
 
 export type App = FastifyInstance
 
@@ -191,13 +157,18 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     metrics: deps.metrics ?? createMetrics({ queue: deps.queue, database: deps.database }) }
 
   await app.register(authRoutes, routeDeps)
-  await app.register(adminRoutes, routeDeps)
+  // The operator's routes (/v1/admin/…) share one context whose one hook authenticates the admin
+  // scope before anything else runs, so no admin route can be added without it.
+  await app.register(async (operator) => {
+    operator.addHook('onRequest', routeDeps.authorize(SCOPE.admin))
+    await operator.register(adminRoutes, routeDeps)
+    await operator.register(aggregationRoutes, routeDeps)
+    await operator.register(auditRoutes, routeDeps)
+  })
   await app.register(intakeRoutes, routeDeps)
   await app.register(opsRoutes, routeDeps)
   await app.register(metricsRoutes, routeDeps)
-  await app.register(aggregationRoutes, routeDeps)
   await app.register(releaseRoutes, routeDeps)
-  await app.register(auditRoutes, routeDeps)
   await app.register(dashboardRoutes)
   await app.register(stewardshipRoutes, routeDeps)
   return app

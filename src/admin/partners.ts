@@ -2,7 +2,7 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { JWK } from 'jose'
 import { appendAudit } from '../audit/log.js'
-import { announcePartnerChange } from '../auth/directory.js'
+import { announcePartnerChange, partnerGrants, type Grant } from '../auth/directory.js'
 import { announceStewardshipChange } from '../stewardship/book.js'
 import { partnerJwksFaults } from '../auth/partner-keys.js'
 import { inTransaction, type Database, type Queryable, type Tx } from '../db/connect.js'
@@ -23,7 +23,6 @@ export interface Partner {
 }
 
 /** A right to read a unit; with `countryOfOrigin`, only its data about nationals of that country (an origin grant). */
-export interface Grant { region: string, k: number | null, countryOfOrigin?: string | null }
 
 export interface NewPartner { id: string, name: string, roles: string[], country?: string | null, jwks: { keys: JWK[] } }
 export interface PartnerChange { status?: 'active' | 'suspended', name?: string, jwks?: { keys: JWK[] } }
@@ -122,13 +121,6 @@ async function assertNotLastAdmin (tx: Tx, id: string): Promise<void> {
   if (admins.length === 1 && admins[0].id === id) {
     throw problem('conflict', `${id} is the last active admin; make another admin active before suspending it`)
   }
-}
-
-export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
-  const rows = await q.select({ region: grants.region, k: grants.k, countryOfOrigin: grants.countryOfOrigin }).from(grants)
-    .where(eq(grants.partnerId, partnerId)).orderBy(asc(grants.region))
-  // countryOfOrigin only on origin grants: every other grant reads as it always did.
-  return rows.map(({ countryOfOrigin, ...grant }) => countryOfOrigin ? { ...grant, countryOfOrigin } : grant)
 }
 
 /**

@@ -1,15 +1,16 @@
 // Operator routes: partners, keys, grants, regions, the hub signing keys.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { RouteDeps } from '../deps.js'
 import { appendAudit } from '../audit/log.js'
 import { MAX_PARTNER_KEYS } from '../auth/partner-keys.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
-import { ROLES, SCOPE } from '../auth/scopes.js'
+import { ROLES } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { inTransaction } from '../db/connect.js'
 import { problem, problemResponses } from '../problem.js'
-import { changePartner, createPartner, getPartner, listPartners, partnerGrants, replaceGrants } from './partners.js'
+import { partnerGrants } from '../auth/directory.js'
+import { changePartner, createPartner, getPartner, listPartners, replaceGrants } from './partners.js'
 import { COUNTRY_CODE_PATTERN, createRegion, listRegions, REGION_CODE_PATTERN } from './regions.js'
 
 const PartnerId = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{1,62}$', description: 'lower-case id, e.g. kaz-moh' })
@@ -43,10 +44,8 @@ const IdParams = Type.Object({ id: PartnerId })
 
 export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { db } = deps.database
-  const admin = deps.authorize(SCOPE.admin)
 
   app.post('/v1/admin/partners', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'createPartner', summary: 'Register a partner with its public keys', security: BEARER,
       body: Type.Object({
@@ -64,7 +63,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/partners', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'listPartners', summary: 'List partners', security: BEARER,
       querystring: Type.Object(PageQuery),
@@ -73,7 +71,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   }, async (request) => listPartners(db, request.query.limit, request.query.cursor))
 
   app.get('/v1/admin/partners/:id', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'getPartner', summary: 'One partner', security: BEARER, params: IdParams,
       response: { 200: Partner, ...problemResponses(401, 403, 404) }
@@ -81,7 +78,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   }, async (request) => getPartner(db, request.params.id))
 
   app.patch('/v1/admin/partners/:id', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'changePartner', summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
       body: Type.Object({
@@ -98,7 +94,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/partners/:id/grants', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'getPartnerGrants', summary: "A partner's grants", security: BEARER, params: IdParams,
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
@@ -109,7 +104,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.put('/v1/admin/partners/:id/grants', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'replacePartnerGrants', summary: "Replace a partner's grants", security: BEARER, params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
@@ -123,7 +117,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.get('/v1/admin/regions', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'listStoredRegions', summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
       response: { 200: Type.Object({ items: Type.Array(Region) }), ...problemResponses(401, 403) }
@@ -131,7 +124,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   }, async () => ({ items: await listRegions(db) }))
 
   app.post('/v1/admin/regions', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'createRegion', summary: 'Create a region (immutable once created)', security: BEARER,
       body: Type.Object({
@@ -151,7 +143,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.post('/v1/admin/keys/rotate', {
-    onRequest: admin,
     schema: {
       tags: ['admin'], operationId: 'rotateHubKey', summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
       body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
@@ -167,7 +158,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
   })
 
   app.post('/v1/admin/keys/revoke', {
-    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: 'Revoke a hub signing key at once (leaked): gone from the JWKS, its tokens and receipts no longer verify; an active key is replaced',

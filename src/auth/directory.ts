@@ -1,21 +1,23 @@
 // What every request needs to know about its partner (status, roles, country, grants), cached per
 // process and invalidated on change in every process through PostgreSQL LISTEN/NOTIFY, so a
 // suspension or a removed grant acts on the next request without a database read per request.
-import { eq, sql } from 'drizzle-orm'
-import { partnerGrants } from '../admin/partners.js'
+import { asc, eq, sql } from 'drizzle-orm'
 import type { Database, Queryable } from '../db/connect.js'
 import { listen } from '../db/listen.js'
-import { partners } from '../db/schema.js'
+import { grants, partners } from '../db/schema.js'
 
 export const PARTNER_CHANNEL = 'mhx_partner_changed'
 // A safety net only: should a notification ever be missed, no entry outlives this.
 const ENTRY_TTL_MS = 30_000
 
+/** A partner's grant: a region (or country) it may read, its k, and for an origin grant the nationals it is limited to. */
+export interface Grant { region: string, k: number | null, countryOfOrigin?: string | null }
+
 export interface PartnerState {
   status: string
   roles: string[]
   country: string | null
-  grants: Array<{ region: string, k: number | null, countryOfOrigin?: string | null }>
+  grants: Grant[]
 }
 
 export interface PartnerDirectory {
@@ -28,6 +30,13 @@ export interface PartnerDirectory {
 /** Tells every process that a partner changed; delivered when the transaction commits. */
 export async function announcePartnerChange (q: Queryable, partnerId: string): Promise<void> {
   await q.execute(sql`SELECT pg_notify(${PARTNER_CHANNEL}, ${partnerId})`)
+}
+
+export async function partnerGrants (q: Queryable, partnerId: string): Promise<Grant[]> {
+  const rows = await q.select({ region: grants.region, k: grants.k, countryOfOrigin: grants.countryOfOrigin }).from(grants)
+    .where(eq(grants.partnerId, partnerId)).orderBy(asc(grants.region))
+  // countryOfOrigin only on origin grants: every other grant reads as it always did.
+  return rows.map(({ countryOfOrigin, ...grant }) => countryOfOrigin ? { ...grant, countryOfOrigin } : grant)
 }
 
 export async function readPartnerState (q: Queryable, partnerId: string): Promise<PartnerState | undefined> {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { RouteDeps } from '../deps.js'
 import { every } from '../ops/periodic.js'
 import { Problem } from '../problem.js'
 import { mediaTypeOf } from '../intake/body.js'

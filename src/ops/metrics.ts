@@ -2,13 +2,9 @@
 // a process. No label carries a country, partner or region: counts per country are data, not metrics.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { RouteDeps } from '../app.js'
-import { BEARER } from '../auth/bearer.js'
 import { pendingCount } from '../aggregation/outbox.js'
 import type { AggregationQueue } from '../aggregation/queue.js'
-import { SCOPE } from '../auth/scopes.js'
 import type { Database } from '../db/connect.js'
 
 export interface Metrics {
@@ -99,26 +95,6 @@ function digest (value: string): Buffer {
 export function hasMetricsToken (authorization: string | undefined, token: string | undefined): boolean {
   if (!token || !authorization) return false
   return timingSafeEqual(digest(authorization), digest(`Bearer ${token}`))
-}
-
-/** GET /metrics: the Prometheus text format, for an admin token or the metrics token. */
-export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
-  const admin = deps.authorize(SCOPE.admin)
-  app.get('/metrics', {
-    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (hasMetricsToken(request.headers.authorization, deps.config.metricsToken)) return
-      await admin(request, reply)
-    },
-    schema: {
-      tags: ['ops'], operationId: 'getMetrics',
-      summary: 'Prometheus metrics (admin token or MHX_METRICS_TOKEN)',
-      security: BEARER,
-      produces: ['text/plain']
-    }
-  }, async (_request, reply) => {
-    const text = await deps.metrics.registry.metrics()
-    return reply.type(deps.metrics.registry.contentType).send(text)
-  })
 }
 
 /**

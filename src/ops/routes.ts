@@ -1,7 +1,11 @@
-// Liveness, readiness and the OpenAPI document.
+// Liveness, readiness, the OpenAPI document and the metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { BEARER } from '../auth/bearer.js'
+import { SCOPE } from '../auth/scopes.js'
+import type { RouteDeps } from '../deps.js'
+import { hasMetricsToken } from './metrics.js'
 
 const Check = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('down')]), kind: Type.String() })
 
@@ -26,4 +30,24 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
   app.get('/openapi.json', {
     schema: { tags: ['ops'], operationId: 'getOpenApi', summary: 'This OpenAPI 3.1 document', response: { 200: Type.Object({}, { additionalProperties: true }) } }
   }, async () => app.swagger())
+}
+
+/** GET /metrics: the Prometheus text format, for an admin token or the metrics token. */
+export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const admin = deps.authorize(SCOPE.admin)
+  app.get('/metrics', {
+    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (hasMetricsToken(request.headers.authorization, deps.config.metricsToken)) return
+      await admin(request, reply)
+    },
+    schema: {
+      tags: ['ops'], operationId: 'getMetrics',
+      summary: 'Prometheus metrics (admin token or MHX_METRICS_TOKEN)',
+      security: BEARER,
+      produces: ['text/plain']
+    }
+  }, async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics()
+    return reply.type(deps.metrics.registry.contentType).send(text)
+  })
 }

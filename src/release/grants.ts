@@ -1,5 +1,5 @@
 // What a grant allows: the query is authorized, not the result (DESIGN.md, "Reads: what a grant allows").
-import type { Grant } from '../admin/partners.js'
+import type { Grant } from '../auth/directory.js'
 import type { Region } from '../admin/regions.js'
 import { problem } from '../problem.js'
 import { countriesSingledOut, type AggregateQuery } from './query.js'

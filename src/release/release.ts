@@ -1,6 +1,6 @@
 // One aggregate read: check the query, check the grants as they are now, charge the budget, roll up
 // (perturbed by the cell-key method, or exact for a partner's own country), withhold below k, audit.
-import type { Grant } from '../admin/partners.js'
+import type { Grant } from '../auth/directory.js'
 import { listRegions, type Region } from '../admin/regions.js'
 import type { CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'

@@ -1,7 +1,7 @@
 // Readers' routes: the regions they may read, and the aggregates behind their grants.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { RouteDeps } from '../deps.js'
 import { createRegionLookup, listRegions } from '../admin/regions.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'

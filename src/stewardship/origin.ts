@@ -1,6 +1,6 @@
 // Origin grants: `{region: "RUS", countryOfOrigin: "TJK"}` lets a reader read Russia's data about
 // Tajik nationals only, so every query on that unit must carry exactly that origin filter.
-import type { Grant } from '../admin/partners.js'
+import type { Grant } from '../auth/directory.js'
 import { problem } from '../problem.js'
 
 export interface OriginQuery {

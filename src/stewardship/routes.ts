@@ -2,7 +2,7 @@
 // who read it), and what any partner may check (periods, audit checkpoints).
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { RouteDeps } from '../app.js'
+import type { RouteDeps } from '../deps.js'
 import { COUNTRY_CODE_PATTERN, createRegionLookup } from '../admin/regions.js'
 import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'

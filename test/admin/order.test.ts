@@ -25,6 +25,21 @@ t.test('without a token, a bad body or query is 401, never 422 or 400 (nothing i
   }
 })
 
+t.test('every operator route (/v1/admin/…, from the OpenAPI document) refuses strangers (401) and other partners (403)', async (t) => {
+  const paths = (hub.app.swagger() as { paths: Record<string, Record<string, unknown>> }).paths
+  const routes = Object.entries(paths).filter(([path]) => path.startsWith('/v1/admin/'))
+    .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'admin') })))
+  t.ok(routes.length >= 14, `${routes.length} operator routes`)
+  const reader = await hub.partner({ roles: ['reader'] })
+  const asReader = { authorization: `Bearer ${await hub.token(reader)}` }
+  for (const route of routes) {
+    const payload = route.method === 'GET' ? undefined : { anything: true }
+    t.equal((await hub.app.inject({ ...route, payload })).statusCode, 401, `${route.method} ${route.url} without a token`)
+    const res = await hub.app.inject({ ...route, payload, headers: asReader })
+    t.equal(res.statusCode, 403, `${route.method} ${route.url} as a reader: ${res.body}`)
+  }
+})
+
 t.test('the last active admin cannot be suspended (409); with a second admin it can', async (t) => {
   const admin = { authorization: `Bearer ${await hub.token(hub.admin)}` }
   const self = await hub.app.inject({ method: 'PATCH', url: '/v1/admin/partners/admin', headers: admin, payload: { status: 'suspended' } })
