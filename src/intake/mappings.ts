@@ -23,10 +23,14 @@ export const Dhis2MappingBody = Type.Object({
   dataElements: Dimensions,
   categoryOptionCombos: Dimensions,
   attributeOptionCombos: Type.Optional(Dimensions),
+  categories: Type.Optional(Type.Record(Type.String({ pattern: Uid }), Dimensions, {
+    maxProperties: 1000,
+    description: 'DHIS2 ADX (?format=dhis2 with application/adx+xml): category code → option code → dimensions, for the category attributes of a dataValue or group'
+  })),
   orgUnits: Type.Record(Type.String({ pattern: Uid }), Type.String({ pattern: '^([A-Z]{3}|[A-Z]{2}-[0-9A-Z]{1,3})$', description: 'a country (alpha-3) or first-level sub-national code' }), { maxProperties: 10000 })
 }, {
   additionalProperties: false,
-  description: 'DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area'
+  description: 'DHIS2 id or code (as your export uses them) → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo, attributeOptionCombo and (ADX) category options; orgUnits give the country or sub-national area'
 })
 export type Dhis2MappingBody = Static<typeof Dhis2MappingBody>
 
@@ -43,7 +47,7 @@ export async function putDhis2Mapping (database: Database, partnerId: string, ma
     const ids = (table: keyof Dhis2MappingBody) => Object.keys(mapping[table] ?? {}).length
     await appendAudit(tx, {
       partnerId, action: 'mapping.put', subject: 'dhis2',
-      detail: { dataElements: ids('dataElements'), categoryOptionCombos: ids('categoryOptionCombos'), attributeOptionCombos: ids('attributeOptionCombos'), orgUnits: ids('orgUnits') }
+      detail: { dataElements: ids('dataElements'), categoryOptionCombos: ids('categoryOptionCombos'), attributeOptionCombos: ids('attributeOptionCombos'), categories: ids('categories'), orgUnits: ids('orgUnits') }
     }, at)
   })
 }
