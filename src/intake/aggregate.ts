@@ -6,7 +6,8 @@ import { problem, type FieldError } from '../problem.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
-export const AGGREGATE_VERSION = '1.0.0'
+// the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
+export const AGGREGATE_VERSION = '1.1.0'
 export const AGGREGATE_DEFAULT = { schema: AGGREGATE_SCHEMA, version: AGGREGATE_VERSION }
 
 /** Data values of a document, and where each of their fields came from. */

@@ -7,9 +7,9 @@ import { dhis2Mappings } from '../db/schema.js'
 import type { Dhis2Mapping } from './aggregate.js'
 import { FIELDS, type FieldDefinition } from './fields.js'
 
-/** Dimensions a DHIS2 id may set: every data value field but the period, the place (orgUnits) and the count. */
+/** Dimensions a DHIS2 id may set: every data value field (conditionGroup included) but the period, the place (orgUnits) and the count. */
 export const MAPPABLE_FIELDS: readonly string[] = (FIELDS as readonly FieldDefinition[])
-  .filter((f) => !f.recordOnly && f.type !== 'derived' && !['period', 'reportingCountry', 'subnationalArea'].includes(f.name))
+  .filter((f) => !f.recordOnly && (f.type !== 'derived' || f.aggregateSince !== undefined) && !['period', 'reportingCountry', 'subnationalArea'].includes(f.name))
   .map((f) => f.name)
 
 const Uid = '^[A-Za-z0-9_.-]{1,64}$'

@@ -136,7 +136,7 @@ interface RecordSchemaEntry {
 }
 
 /** the record's own field, the token's country, the condition group of the condition, or absent */
-type ValueSource = { kind: 'field', name: string } | { kind: 'country' } | { kind: 'conditionGroup' } | { kind: 'absent' }
+type ValueSource = { kind: 'field', name: string } | { kind: 'country' } | { kind: 'conditionGroup', given: boolean } | { kind: 'absent' }
 
 // a data value's recordId: UUIDv5 in this namespace of (reporter, dimensions), so a live duplicate hits the unique index
 const DATA_VALUE_NAMESPACE = '6f1c5d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
@@ -315,13 +315,16 @@ function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry 
   // a field without a definition would be dropped on the way to the database: refuse the schema instead
   for (const field of fields) {
     const known = fieldNamed(field)
-    if ((!known || known.type === 'derived' || (aggregate && known.recordOnly)) && !(aggregate && field === 'count')) {
+    const derivedNotSent = known?.type === 'derived' && !(aggregate && known.aggregateSince !== undefined)
+    if ((!known || derivedNotSent || (aggregate && known.recordOnly)) && !(aggregate && field === 'count')) {
       throw new Error(`schema registry: ${listing.path} has field ${field}, which intake/fields.ts does not define for it`)
     }
   }
   const sources: ValueSource[] = STORED_FIELDS.map((f) => {
     if (f.name === 'reportingCountry') return { kind: 'country' }
-    if (f.type === 'derived') return fields.includes(f.from as string) ? { kind: 'conditionGroup' } : { kind: 'absent' }
+    if (f.type === 'derived') {
+      return fields.includes(f.from as string) || fields.includes(f.name) ? { kind: 'conditionGroup', given: fields.includes(f.name) } : { kind: 'absent' }
+    }
     return fields.includes(f.name) ? { kind: 'field', name: f.name } : { kind: 'absent' }
   })
   const rules = (Array.isArray(item.allOf) ? item.allOf : []).map((entry) =>
@@ -699,7 +702,8 @@ function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, re
     switch (source.kind) {
       case 'field': values[i] = (record[source.name] as string | undefined) ?? ABSENT; break
       case 'country': values[i] = ctx.reportingCountry; break
-      case 'conditionGroup': values[i] = reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT; break
+      // a data value may give the group itself (never with a condition: a cross-field rule)
+      case 'conditionGroup': values[i] = (source.given ? record.conditionGroup as string | undefined : undefined) ?? reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT; break
       case 'absent': values[i] = ABSENT
     }
   }
