@@ -1,7 +1,7 @@
 // Aggregate intake: ADX documents and DHIS2 dataValueSets turned into data values of
 // migrant-health-aggregate, each with the place in the document a fault should name.
 // Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
-import { SaxesParser, type SaxesTagNS } from 'saxes'
+import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { problem, type FieldError } from '../problem.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
@@ -51,7 +51,7 @@ function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what
 
 // ---- ADX ----
 
-/** An element of an ADX document: its attributes (namespace declarations left out) and its line. */
+/** An element of an ADX document: its attributes (namespace declarations included) and its line. */
 interface AdxElement { attributes: Record<string, string>, line: number }
 interface AdxDataValue extends AdxElement {
   /** holds an annotation element: a protected cell of another hub's answer when it has no value */
@@ -74,7 +74,8 @@ function readAdx (text: string): AdxGroup[] {
     const line = text.slice(0, declaration.index).split('\n').length
     refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], ADX_FAULT)
   }
-  const parser = new SaxesParser({ xmlns: true, position: true })
+  // namespaces are resolved here for the root only: saxes's own resolution builds an object per attribute
+  const parser = new SaxesParser<{ xmlns: false, position: true }>({ xmlns: false, position: true })
   const groups: AdxGroup[] = []
   // depth 1 is the root, 2 its groups, 3 their data values, 4 what a data value holds
   let depth = 0
@@ -85,18 +86,20 @@ function readAdx (text: string): AdxGroup[] {
   // the line a tag starts on (opentag comes at its end, which may be lines later)
   let line = 1
   parser.on('opentagstart', () => { line = parser.line })
-  parser.on('opentag', (tag: SaxesTagNS) => {
+  parser.on('opentag', (tag: SaxesTagPlain) => {
     depth++
+    const local = tag.name.slice(tag.name.indexOf(':') + 1)
     if (depth === 1) {
       rooted = true
-      if (tag.local !== 'adx') rootFault = { line, path: `/${tag.name}`, message: 'the root element must be adx' }
-      else if (tag.uri !== ADX_NAMESPACE) rootFault = { line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` }
+      const prefix = tag.name.length > local.length ? tag.name.slice(0, tag.name.length - local.length - 1) : ''
+      if (local !== 'adx') rootFault = { line, path: `/${tag.name}`, message: 'the root element must be adx' }
+      else if (tag.attributes[prefix === '' ? 'xmlns' : `xmlns:${prefix}`] !== ADX_NAMESPACE) rootFault = { line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` }
       if (rootFault) throw new RootFault()
-    } else if (depth === 2 && tag.local === 'group') {
-      groups.push(group = { attributes: attributesOf(tag), line, dataValues: [] })
-    } else if (depth === 3 && group && tag.local === 'dataValue') {
-      group.dataValues.push(dataValue = { attributes: attributesOf(tag), line, annotated: false })
-    } else if (depth === 4 && dataValue && tag.local === 'annotation') {
+    } else if (depth === 2 && local === 'group') {
+      groups.push(group = { attributes: tag.attributes, line, dataValues: [] })
+    } else if (depth === 3 && group && local === 'dataValue') {
+      group.dataValues.push(dataValue = { attributes: tag.attributes, line, annotated: false })
+    } else if (depth === 4 && dataValue && local === 'annotation') {
       dataValue.annotated = true
     }
   })
@@ -120,14 +123,9 @@ function readAdx (text: string): AdxGroup[] {
 
 class RootFault extends Error {}
 
-function attributesOf (tag: SaxesTagNS): Record<string, string> {
-  const attributes: Record<string, string> = {}
-  for (const name in tag.attributes) {
-    const attribute = tag.attributes[name]
-    if (attribute.prefix === 'xmlns' || name === 'xmlns') continue
-    attributes[name] = attribute.value
-  }
-  return attributes
+// namespace declarations are no dimensions
+function isNamespaceDeclaration (attribute: string): boolean {
+  return attribute === 'xmlns' || attribute.startsWith('xmlns:')
 }
 
 const GROUP_ATTRIBUTES_IGNORED = new Set(['dataSet', 'completeDate', 'exported'])
@@ -178,7 +176,7 @@ export function parseAdx (text: string): ImportedDataValues {
     const period = groupPeriod(group, at, faults)
     if (period !== undefined) common.period = period
     for (const [attribute, value] of Object.entries(group.attributes)) {
-      if (GROUP_ATTRIBUTES_IGNORED.has(attribute) || attribute === 'period') continue
+      if (GROUP_ATTRIBUTES_IGNORED.has(attribute) || attribute === 'period' || isNamespaceDeclaration(attribute)) continue
       if (attribute === 'orgUnit') Object.assign(common, placeOf(value))
       else common[attribute] = value
     }
@@ -189,6 +187,7 @@ export function parseAdx (text: string): ImportedDataValues {
       const dataValue = copyOf(common)
       for (const attribute in element.attributes) {
         const value = element.attributes[attribute]
+        if (isNamespaceDeclaration(attribute)) continue
         if (attribute === 'dataElement') dataValue.recordType = value
         else if (attribute === 'value') dataValue.count = countOf(value)
         else dataValue[attribute] = value
@@ -258,7 +257,7 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
     const aoc = group.attributes.attributeOptionCombo
     if (aoc !== undefined) mapInto(common, source, mapping.attributeOptionCombos?.[aoc], `${at}/@attributeOptionCombo`, `attributeOptionCombo ${JSON.stringify(aoc.slice(0, 64))}`, 'attributeOptionCombos', group.line, faults)
     for (const [category, option] of Object.entries(group.attributes)) {
-      if (DHIS2_GROUP_ATTRIBUTES.has(category)) continue
+      if (DHIS2_GROUP_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
       mapCategory(common, source, mapping, category, option, `${at}/@${category}`, group.line, faults)
     }
     group.dataValues.forEach((element, v) => {
@@ -271,7 +270,7 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
       else mapInto(dataValue, from, mapping.dataElements[dataElement], `${here}/@dataElement`, `dataElement ${JSON.stringify(dataElement.slice(0, 64))}`, 'dataElements', element.line, faults)
       if (categoryOptionCombo !== undefined) mapInto(dataValue, from, mapping.categoryOptionCombos[categoryOptionCombo], `${here}/@categoryOptionCombo`, `categoryOptionCombo ${JSON.stringify(categoryOptionCombo.slice(0, 64))}`, 'categoryOptionCombos', element.line, faults)
       for (const category in element.attributes) {
-        if (DHIS2_VALUE_ATTRIBUTES.has(category)) continue
+        if (DHIS2_VALUE_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
         mapCategory(dataValue, from, mapping, category, element.attributes[category], `${here}/@${category}`, element.line, faults)
       }
       if (value === undefined) faults.push({ line: element.line, path: `${here}/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })

@@ -131,6 +131,8 @@ interface RecordSchemaEntry {
   aggregate: boolean
   /** where each stored value comes from, in STORED_FIELDS order */
   sources: ValueSource[]
+  /** the stored slot of each field the record gives itself (sources of kind `field`) */
+  slotOf: Map<string, number>
   /** the cross-field rule of each allOf entry of the record (or data value) schema */
   rules: Array<RuleAnnotation | undefined>
 }
@@ -330,7 +332,8 @@ function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry 
   const rules = (Array.isArray(item.allOf) ? item.allOf : []).map((entry) =>
     isJsonObject(entry) && isJsonObject(entry['x-mhx-rule']) ? entry['x-mhx-rule'] as unknown as RuleAnnotation : undefined)
   try {
-    return { document, validateFn: ajv.compile(withCodeSets(aggregate ? { ...item, $id: `${String(document.$id)}/dataValue` } : document) as JsonObject), fields, aggregate, sources, rules }
+    const slotOf = new Map(sources.flatMap((source, slot) => source.kind === 'field' ? [[source.name, slot] as const] : []))
+    return { document, validateFn: ajv.compile(withCodeSets(aggregate ? { ...item, $id: `${String(document.$id)}/dataValue` } : document) as JsonObject), fields, aggregate, sources, slotOf, rules }
   } catch (error) {
     throw new Error(`schema registry: record schema ${listing.path} does not compile: ${(error as Error).message}`, { cause: error })
   }
@@ -695,17 +698,20 @@ function duplicateRecordIdFault(
 }
 
 function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
-  const { sources } = schema
-  const values = new Array<string>(sources.length)
+  const { sources, slotOf } = schema
+  const values = new Array<string>(sources.length).fill(ABSENT)
+  // the record's own keys, each to its slot: reading every field by name (`record[name]`) was a
+  // megamorphic keyed load per field, mostly of absent ones, once records and data values of
+  // different shapes had gone through it (the larger part of a data value's validation)
+  for (const key in record) {
+    const slot = slotOf.get(key)
+    if (slot !== undefined) values[slot] = record[key] as string
+  }
   for (let i = 0; i < sources.length; i++) {
     const source = sources[i]
-    switch (source.kind) {
-      case 'field': values[i] = (record[source.name] as string | undefined) ?? ABSENT; break
-      case 'country': values[i] = ctx.reportingCountry; break
-      // a data value may give the group itself (never with a condition: a cross-field rule)
-      case 'conditionGroup': values[i] = (source.given ? record.conditionGroup as string | undefined : undefined) ?? reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT; break
-      case 'absent': values[i] = ABSENT
-    }
+    if (source.kind === 'country') values[i] = ctx.reportingCountry
+    // a data value may give the group itself (never with a condition: a cross-field rule)
+    else if (source.kind === 'conditionGroup') values[i] = (source.given ? record.conditionGroup as string | undefined : undefined) ?? reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT
   }
   if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), count: 1, values }
   if (ctx.reporter === undefined) throw new Error('schema registry: an aggregate data value needs the reporter in the validation context')

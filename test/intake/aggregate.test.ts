@@ -230,6 +230,9 @@ t.test('bad aggregate documents are refused whole, naming the element', async (t
   const sex = await adx(good.replace('sex="female"', 'sex="F"'))
   t.same(sex.json().errors[0].path, '/adx/group[1]/dataValue[1]/@sex')
   t.equal((await adx(good.replace('urn:ihe:qrph:adx:2015', 'urn:other'))).statusCode, 400, 'another namespace')
+  const prefixed = good.replace(/<(\/?)(adx|group|dataValue)\b/g, '<$1a:$2').replace('xmlns=', 'xmlns:a=')
+  t.same((await tjk.post(prefixed, { url: '/v1/submissions?dryRun=true', headers: { 'content-type': 'application/adx+xml' } })).json(), { valid: true, recordCount: 1 }, 'a prefixed ADX namespace')
+  t.equal((await adx(prefixed.replace('xmlns:a=', 'xmlns:b='))).statusCode, 400, 'the root prefix bound to another namespace')
   t.equal((await adx('<adx xmlns="urn:ihe:qrph:adx:2015"><group')).statusCode, 400, 'not well-formed')
 
   const put = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: tjk.auth, payload: { dataElements: { de1: { recordType: 'contact' } }, categoryOptionCombos: { coc1: { sex: 'male' } }, orgUnits: { ou1: 'TJK' } } })
