@@ -1,12 +1,13 @@
 // Aggregate intake: ADX documents and DHIS2 dataValueSets turned into data values of
 // migrant-health-aggregate, each with the place in the document a fault should name.
 // Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { problem, type FieldError } from '../problem.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
-export const AGGREGATE_VERSION = '1.0.0'
+// the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
+export const AGGREGATE_VERSION = '1.1.0'
 export const AGGREGATE_DEFAULT = { schema: AGGREGATE_SCHEMA, version: AGGREGATE_VERSION }
 
 /** Data values of a document, and where each of their fields came from. */
@@ -14,6 +15,8 @@ export interface ImportedDataValues {
   dataValues: Array<Record<string, unknown>>
   /** the document path a fault of data value `index` at field pointer `path` (`/sex`, ``) names */
   locate: (index: number, path: string) => string
+  /** the line of each data value in the document (ADX) */
+  lines?: number[]
 }
 
 /** A reporter's DHIS2 ids → mhx dimensions (PUT /v1/mappings/dhis2). */
@@ -21,6 +24,8 @@ export interface Dhis2Mapping {
   dataElements: Record<string, Record<string, string>>
   categoryOptionCombos: Record<string, Record<string, string>>
   attributeOptionCombos?: Record<string, Record<string, string>>
+  /** DHIS2 ADX: category code → option code → dimensions */
+  categories?: Record<string, Record<string, Record<string, string>>>
   orgUnits: Record<string, string>
 }
 
@@ -46,89 +51,158 @@ function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what
 
 // ---- ADX ----
 
-type XmlNode = Record<string, unknown>
-const localName = (name: string) => name.slice(name.indexOf(':') + 1)
-const GROUP_ATTRIBUTES_IGNORED = new Set(['dataSet', 'completeDate', 'exported'])
-const GROUP_ATTRIBUTE: Record<string, string> = { reportingCountry: 'orgUnit', subnationalArea: 'orgUnit' }
+/** An element of an ADX document: its attributes (namespace declarations included) and its line. */
+interface AdxElement { attributes: Record<string, string>, line: number }
+interface AdxDataValue extends AdxElement {
+  /** holds an annotation element: a protected cell of another hub's answer when it has no value */
+  annotated: boolean
+}
+interface AdxGroup extends AdxElement { dataValues: AdxDataValue[] }
+
+const ADX_FAULT = 'ADX document'
 
 /**
- * ADX (IHE QRPH, namespace urn:ihe:qrph:adx:2015): each group has orgUnit (country or sub-national
- * code) and period (YYYY-MM-01/P1M); each dataValue has dataElement (the recordType), value (the
- * count) and the other dimensions as attributes named as in the schema. DOCTYPE and entity
- * declarations are refused before parsing (XXE, entity expansion).
+ * The groups and data values of an ADX document, read in one pass by saxes (a streaming parser
+ * that checks well-formedness and namespaces as it goes, about ten times faster here than
+ * fast-xml-parser's validation followed by its full parse). DOCTYPE and entity declarations are
+ * refused before parsing (external entities, entity expansion); an undefined entity is a fault of
+ * the parser. Every fault names the line.
  */
-export function parseAdx (text: string): ImportedDataValues {
+function readAdx (text: string): AdxGroup[] {
   const declaration = /<!(DOCTYPE|ENTITY)\b/i.exec(text)
   if (declaration) {
     const line = text.slice(0, declaration.index).split('\n').length
-    refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], 'ADX document')
+    refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], ADX_FAULT)
   }
-  const valid = XMLValidator.validate(text)
-  if (valid !== true) {
-    refuse('badRequest', [{ line: valid.err.line, path: '', message: `not well-formed XML: ${valid.err.msg}` }], 'ADX document')
-  }
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@',
-    processEntities: false,
-    parseAttributeValue: false,
-    parseTagValue: false,
-    isArray: (name) => ['group', 'dataValue'].includes(localName(name))
+  // namespaces are resolved here for the root only: saxes's own resolution builds an object per attribute
+  const parser = new SaxesParser<{ xmlns: false, position: true }>({ xmlns: false, position: true })
+  const groups: AdxGroup[] = []
+  // depth 1 is the root, 2 its groups, 3 their data values, 4 what a data value holds
+  let depth = 0
+  let group: AdxGroup | undefined
+  let dataValue: AdxDataValue | undefined
+  let rootFault: FieldError | undefined
+  let rooted = false
+  // the line a tag starts on (opentag comes at its end, which may be lines later)
+  let line = 1
+  parser.on('opentagstart', () => { line = parser.line })
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    depth++
+    const local = tag.name.slice(tag.name.indexOf(':') + 1)
+    if (depth === 1) {
+      rooted = true
+      const prefix = tag.name.length > local.length ? tag.name.slice(0, tag.name.length - local.length - 1) : ''
+      if (local !== 'adx') rootFault = { line, path: `/${tag.name}`, message: 'the root element must be adx' }
+      else if (tag.attributes[prefix === '' ? 'xmlns' : `xmlns:${prefix}`] !== ADX_NAMESPACE) rootFault = { line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` }
+      if (rootFault) throw new RootFault()
+    } else if (depth === 2 && local === 'group') {
+      groups.push(group = { attributes: tag.attributes, line, dataValues: [] })
+    } else if (depth === 3 && group && local === 'dataValue') {
+      group.dataValues.push(dataValue = { attributes: tag.attributes, line, annotated: false })
+    } else if (depth === 4 && dataValue && local === 'annotation') {
+      dataValue.annotated = true
+    }
   })
-  const document = parser.parse(text) as XmlNode
-  const rootName = Object.keys(document).find((name) => !name.startsWith('?'))
-  const root = rootName ? document[rootName] as XmlNode : undefined
-  if (!rootName || localName(rootName) !== 'adx' || typeof root !== 'object' || root === null) {
-    refuse('badRequest', [{ path: rootName ? `/${rootName}` : '', message: 'the root element must be adx' }], 'ADX document')
+  parser.on('closetag', () => {
+    if (depth === 2) group = undefined
+    if (depth === 3) dataValue = undefined
+    depth--
+  })
+  parser.on('doctype', () => { throw new Error('a DOCTYPE is refused') })
+  try {
+    parser.write(text).close()
+  } catch (err) {
+    if (err instanceof RootFault && rootFault) refuse('badRequest', [rootFault], ADX_FAULT)
+    // saxes's messages start with "line:column: "; the line goes in its own member
+    const message = (err as Error).message.replace(/^[^:]*:?\d+:\d+: /, '')
+    refuse('badRequest', [{ line: parser.line, path: '', message: `not well-formed XML: ${message}` }], ADX_FAULT)
   }
-  const namespaces = Object.entries(root).filter(([name]) => name === '@xmlns' || name.startsWith('@xmlns:')).map(([, value]) => value)
-  if (!namespaces.includes(ADX_NAMESPACE)) {
-    refuse('badRequest', [{ path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` }], 'ADX document')
+  if (!rooted) refuse('badRequest', [{ line: parser.line, path: '', message: 'not well-formed XML: no root element' }], ADX_FAULT)
+  return groups
+}
+
+class RootFault extends Error {}
+
+// namespace declarations are no dimensions
+function isNamespaceDeclaration (attribute: string): boolean {
+  return attribute === 'xmlns' || attribute.startsWith('xmlns:')
+}
+
+const GROUP_ATTRIBUTES_IGNORED = new Set(['dataSet', 'completeDate', 'exported'])
+const ADX_MONTH = /^(\d{4}-(0[1-9]|1[0-2]))-01\/P1M$/
+
+/** A group's month (YYYY-MM), or a fault naming its period attribute. */
+function groupPeriod (group: AdxGroup, at: string, faults: FieldError[]): string | undefined {
+  const period = group.attributes.period
+  if (period === undefined) {
+    faults.push({ line: group.line, path: `${at}/@period`, message: 'a group needs a period (YYYY-MM-01/P1M)' })
+    return undefined
   }
+  const month = ADX_MONTH.exec(period)
+  if (!month) faults.push({ line: group.line, path: `${at}/@period`, message: `period must be a month as YYYY-MM-01/P1M, not ${JSON.stringify(period.slice(0, 32))}` })
+  return month?.[1]
+}
+
+// A dataValue without a value but with an annotation is a cell another hub did not release
+// (ADX out): it is no count, so it is skipped, never read as zero.
+function isProtected (dataValue: AdxDataValue): boolean {
+  return dataValue.attributes.value === undefined && dataValue.annotated
+}
+
+/** Where data value i of the imported list sits: its group and dataValue (1-based) and line. */
+interface AdxPlace { group: number, value: number, line: number, groupLine: number }
+
+function noDataValue (faults: FieldError[], places: AdxPlace[], groups: AdxGroup[]): void {
+  if (places.length === 0 && faults.length === 0) {
+    const skipped = groups.some((g) => g.dataValues.length > 0)
+    faults.push({ path: '/adx', message: skipped ? 'every dataValue of the document is protected (an annotation, no value): nothing to count' : 'the document holds no dataValue' })
+  }
+}
+
+/**
+ * ADX (IHE QRPH, namespace urn:ihe:qrph:adx:2015) in mhx's own codes: each group has orgUnit
+ * (country or sub-national code) and period (YYYY-MM-01/P1M); each dataValue has dataElement (the
+ * recordType), value (the count) and the other dimensions as attributes named as in the schema.
+ * A dataValue without a value but with an annotation (a protected cell) is skipped.
+ */
+export function parseAdx (text: string): ImportedDataValues {
+  const groups = readAdx(text)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
-  const places: Array<{ group: number, value: number, fromGroup: Set<string> }> = []
-  const groups = Object.entries(root).filter(([name]) => localName(name) === 'group').flatMap(([, list]) => list as XmlNode[])
+  const places: Array<AdxPlace & { fromGroup: Set<string> }> = []
   groups.forEach((group, g) => {
     const at = `/adx/group[${g + 1}]`
     const common: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(group)) {
-      if (!name.startsWith('@') || name.startsWith('@xmlns')) continue
-      const attribute = name.slice(1)
-      if (GROUP_ATTRIBUTES_IGNORED.has(attribute)) continue
-      if (attribute === 'period') {
-        const month = /^(\d{4}-(0[1-9]|1[0-2]))-01\/P1M$/.exec(String(value))
-        if (month) common.period = month[1]
-        else faults.push({ path: `${at}/@period`, message: `period must be a month as YYYY-MM-01/P1M, not ${JSON.stringify(String(value).slice(0, 32))}` })
-      } else if (attribute === 'orgUnit') {
-        Object.assign(common, placeOf(String(value)))
-      } else {
-        common[attribute] = String(value)
-      }
+    const period = groupPeriod(group, at, faults)
+    if (period !== undefined) common.period = period
+    for (const [attribute, value] of Object.entries(group.attributes)) {
+      if (GROUP_ATTRIBUTES_IGNORED.has(attribute) || attribute === 'period' || isNamespaceDeclaration(attribute)) continue
+      if (attribute === 'orgUnit') Object.assign(common, placeOf(value))
+      else common[attribute] = value
     }
-    if (group['@period'] === undefined) faults.push({ path: `${at}/@period`, message: 'a group needs a period (YYYY-MM-01/P1M)' })
-    if (group['@orgUnit'] === undefined) faults.push({ path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
+    if (group.attributes.orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
     const fromGroup = new Set(Object.keys(common))
-    const values = Object.entries(group).filter(([name]) => localName(name) === 'dataValue').flatMap(([, list]) => list as XmlNode[])
-    values.forEach((element, v) => {
-      const dataValue: Record<string, unknown> = { ...common }
-      for (const [name, value] of Object.entries(element)) {
-        if (!name.startsWith('@') || name.startsWith('@xmlns')) continue
-        const attribute = name.slice(1)
+    group.dataValues.forEach((element, v) => {
+      if (isProtected(element)) return
+      const dataValue = copyOf(common)
+      for (const attribute in element.attributes) {
+        const value = element.attributes[attribute]
+        if (isNamespaceDeclaration(attribute)) continue
         if (attribute === 'dataElement') dataValue.recordType = value
         else if (attribute === 'value') dataValue.count = countOf(value)
         else dataValue[attribute] = value
       }
-      if (element['@dataElement'] === undefined) faults.push({ path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
-      if (element['@value'] === undefined) faults.push({ path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count)' })
+      if (element.attributes.dataElement === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
+      if (element.attributes.value === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
       dataValues.push(dataValue)
-      places.push({ group: g + 1, value: v + 1, fromGroup })
+      places.push({ group: g + 1, value: v + 1, line: element.line, groupLine: group.line, fromGroup })
     })
   })
-  if (faults.length > 0) refuse('validation', faults, 'ADX document')
-  if (dataValues.length === 0) refuse('validation', [{ path: '/adx', message: 'the document holds no dataValue' }], 'ADX document')
+  noDataValue(faults, places, groups)
+  if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
   return {
     dataValues,
+    lines: places.map((p) => p.line),
     locate (index, path) {
       const { group, value, fromGroup } = places[index]
       const field = path.slice(1)
@@ -138,6 +212,110 @@ export function parseAdx (text: string): ImportedDataValues {
       if (fromGroup.has(field) || field === 'period') return `/adx/group[${group}]/@${GROUP_ATTRIBUTE[field] ?? field}`
       return `${element}/@${field === 'recordType' ? 'dataElement' : field === 'count' ? 'value' : field}`
     }
+  }
+}
+
+// A spread copy (`{ ...common }`) has no room for more properties: V8 then spent ~10 µs per data
+// value adding its attributes, more than parsing it. A copy built key by key grows as usual.
+function copyOf<T> (object: Record<string, T>): Record<string, T> {
+  const copy: Record<string, T> = {}
+  for (const key in object) copy[key] = object[key]
+  return copy
+}
+
+const GROUP_ATTRIBUTE: Record<string, string> = { reportingCountry: 'orgUnit', subnationalArea: 'orgUnit' }
+// attributes of a DHIS2 ADX group or dataValue that are not categories
+const DHIS2_GROUP_ATTRIBUTES = new Set(['orgUnit', 'period', 'dataSet', 'completeDate', 'exported', 'attributeOptionCombo'])
+const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionCombo'])
+
+/**
+ * ADX as DHIS2 exports it (`?format=dhis2` with Content-Type application/adx+xml), read through the
+ * reporter's DHIS2 mapping: orgUnit, dataElement, categoryOptionCombo and attributeOptionCombo by
+ * the id or code the export uses (orgUnits, dataElements, categoryOptionCombos,
+ * attributeOptionCombos), and every other attribute of a group or dataValue as a category code
+ * whose value is an option code (categories). The dimensions of a data value are the union of
+ * their mappings; an unmapped id, category or option, or two of them giving one dimension
+ * different values, is a 422 naming the attribute.
+ */
+export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): ImportedDataValues {
+  const groups = readAdx(text)
+  if (!mapping) refuse('validation', [{ path: '', message: 'you have no DHIS2 mapping yet: PUT /v1/mappings/dhis2 first (dataElements, categories or categoryOptionCombos, orgUnits)' }], ADX_FAULT)
+  const faults: FieldError[] = []
+  const dataValues: Array<Record<string, unknown>> = []
+  const places: Array<AdxPlace & { source: Record<string, string> }> = []
+  groups.forEach((group, g) => {
+    const at = `/adx/group[${g + 1}]`
+    const common: Record<string, unknown> = {}
+    const source: Record<string, string> = {}
+    const period = groupPeriod(group, at, faults)
+    if (period !== undefined) { common.period = period; source.period = `${at}/@period` }
+    const orgUnit = group.attributes.orgUnit
+    const place = orgUnit === undefined ? undefined : mapping.orgUnits[orgUnit]
+    if (orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit' })
+    else if (place === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: `unmapped orgUnit ${JSON.stringify(orgUnit.slice(0, 64))}: add it to orgUnits of your mapping (PUT /v1/mappings/dhis2)` })
+    else for (const [field, value] of Object.entries(placeOf(place))) { common[field] = value; source[field] = `${at}/@orgUnit` }
+    const aoc = group.attributes.attributeOptionCombo
+    if (aoc !== undefined) mapInto(common, source, mapping.attributeOptionCombos?.[aoc], `${at}/@attributeOptionCombo`, `attributeOptionCombo ${JSON.stringify(aoc.slice(0, 64))}`, 'attributeOptionCombos', group.line, faults)
+    for (const [category, option] of Object.entries(group.attributes)) {
+      if (DHIS2_GROUP_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
+      mapCategory(common, source, mapping, category, option, `${at}/@${category}`, group.line, faults)
+    }
+    group.dataValues.forEach((element, v) => {
+      if (isProtected(element)) return
+      const here = `${at}/dataValue[${v + 1}]`
+      const dataValue = copyOf(common)
+      const from = copyOf(source)
+      const { dataElement, value, categoryOptionCombo } = element.attributes
+      if (dataElement === undefined) faults.push({ line: element.line, path: `${here}/@dataElement`, message: 'a dataValue needs a dataElement' })
+      else mapInto(dataValue, from, mapping.dataElements[dataElement], `${here}/@dataElement`, `dataElement ${JSON.stringify(dataElement.slice(0, 64))}`, 'dataElements', element.line, faults)
+      if (categoryOptionCombo !== undefined) mapInto(dataValue, from, mapping.categoryOptionCombos[categoryOptionCombo], `${here}/@categoryOptionCombo`, `categoryOptionCombo ${JSON.stringify(categoryOptionCombo.slice(0, 64))}`, 'categoryOptionCombos', element.line, faults)
+      for (const category in element.attributes) {
+        if (DHIS2_VALUE_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
+        mapCategory(dataValue, from, mapping, category, element.attributes[category], `${here}/@${category}`, element.line, faults)
+      }
+      if (value === undefined) faults.push({ line: element.line, path: `${here}/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
+      dataValue.count = countOf(value)
+      from.count = `${here}/@value`
+      dataValues.push(dataValue)
+      places.push({ group: g + 1, value: v + 1, line: element.line, groupLine: group.line, source: from })
+    })
+  })
+  noDataValue(faults, places, groups)
+  if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
+  return {
+    dataValues,
+    lines: places.map((p) => p.line),
+    locate (index, path) {
+      const { group, value, source } = places[index]
+      const element = `/adx/group[${group}]/dataValue[${value}]`
+      return path === '' ? element : source[path.slice(1)] ?? element
+    }
+  }
+}
+
+function mapCategory (into: Record<string, unknown>, source: Record<string, string>, mapping: Dhis2Mapping, category: string, option: string, at: string, line: number, faults: FieldError[]): void {
+  const options = mapping.categories?.[category]
+  if (options === undefined) {
+    faults.push({ line, path: at, message: `unmapped category ${JSON.stringify(category.slice(0, 64))}: add it to categories of your mapping (PUT /v1/mappings/dhis2)` })
+    return
+  }
+  mapInto(into, source, options[option], at, `option ${JSON.stringify(option.slice(0, 64))} of category ${category}`, `categories.${category}`, line, faults)
+}
+
+// adds the dimensions an id maps to; a missing mapping or a dimension already set otherwise is a fault at `at`
+function mapInto (into: Record<string, unknown>, source: Record<string, string>, dims: Record<string, string> | undefined, at: string, what: string, table: string, line: number, faults: FieldError[]): void {
+  if (dims === undefined) {
+    faults.push({ line, path: at, message: `unmapped ${what}: add it to ${table} of your mapping (PUT /v1/mappings/dhis2)` })
+    return
+  }
+  for (const field in dims) {
+    const value = dims[field]
+    if (into[field] !== undefined && into[field] !== value) {
+      faults.push({ line, path: at, message: `${what} maps ${field} to ${value}, but ${source[field]} already mapped it to ${String(into[field])}` })
+      continue
+    }
+    into[field] = value
+    source[field] = at
   }
 }
 

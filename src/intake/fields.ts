@@ -38,6 +38,11 @@ export interface FieldDefinition {
   readonly recordOnly?: boolean
   /** `derived`: the field it is computed from */
   readonly from?: string
+  /**
+   * `derived`: from this version of migrant-health-aggregate a data value may give it itself (a
+   * code of its catalog) instead of the field it is derived from, as another hub's answer holds it
+   */
+  readonly aggregateSince?: string
 }
 
 const AGE_BANDS = ['0-4', '5-9', '10-14', '15-19', '20-24', '25-29', '30-34', '35-39', '40-44', '45-49', '50-54',
@@ -106,8 +111,8 @@ export const FIELDS = [
     label: { en: 'Condition (ICD-10)', ru: 'Заболевание (МКБ-10)' }
   },
   {
-    name: 'conditionGroup', type: 'derived', from: 'condition', since: '1.0.0', required: false, column: 'condition_group', dimension: 'conditionGroup', sdmx: 'CONDITION_GROUP',
-    description: 'the condition group of the ICD-10 code (condition-groups catalog)',
+    name: 'conditionGroup', type: 'derived', from: 'condition', aggregateSince: '1.1.0', since: '1.0.0', required: false, column: 'condition_group', dimension: 'conditionGroup', sdmx: 'CONDITION_GROUP',
+    description: 'the condition group of the ICD-10 code (condition-groups catalog); a data value (migrant-health-aggregate from 1.1.0) may give the group itself instead of condition, as another hub answers by it',
     label: { en: 'Condition group', ru: 'Группа заболеваний' }
   },
   {
@@ -183,6 +188,17 @@ export function compareVersions (a: string, b: string): number {
 /** The fields a version of migrant-health-event has (derived ones excluded), in definition order. */
 export function fieldsOf (version: string): FieldDefinition[] {
   return (FIELDS as readonly FieldDefinition[]).filter((f) => f.type !== 'derived' && compareVersions(f.since, version) <= 0)
+}
+
+/**
+ * The fields of a data value of a version of migrant-health-aggregate whose record fields are those
+ * of migrant-health-event `fieldsVersion`: those of a record but recordId, and the derived fields
+ * a data value may give itself from that version (conditionGroup), in definition order.
+ */
+export function aggregateFieldsOf (version: string, fieldsVersion: string): FieldDefinition[] {
+  return (FIELDS as readonly FieldDefinition[]).filter((f) => f.type === 'derived'
+    ? f.aggregateSince !== undefined && compareVersions(f.aggregateSince, version) <= 0
+    : !f.recordOnly && compareVersions(f.since, fieldsVersion) <= 0)
 }
 
 /** Columns of `records` holding a field, in definition order (record_id first). */

@@ -7,9 +7,9 @@ import { dhis2Mappings } from '../db/schema.js'
 import type { Dhis2Mapping } from './aggregate.js'
 import { FIELDS, type FieldDefinition } from './fields.js'
 
-/** Dimensions a DHIS2 id may set: every data value field but the period, the place (orgUnits) and the count. */
+/** Dimensions a DHIS2 id may set: every data value field (conditionGroup included) but the period, the place (orgUnits) and the count. */
 export const MAPPABLE_FIELDS: readonly string[] = (FIELDS as readonly FieldDefinition[])
-  .filter((f) => !f.recordOnly && f.type !== 'derived' && !['period', 'reportingCountry', 'subnationalArea'].includes(f.name))
+  .filter((f) => !f.recordOnly && (f.type !== 'derived' || f.aggregateSince !== undefined) && !['period', 'reportingCountry', 'subnationalArea'].includes(f.name))
   .map((f) => f.name)
 
 const Uid = '^[A-Za-z0-9_.-]{1,64}$'
@@ -23,10 +23,14 @@ export const Dhis2MappingBody = Type.Object({
   dataElements: Dimensions,
   categoryOptionCombos: Dimensions,
   attributeOptionCombos: Type.Optional(Dimensions),
+  categories: Type.Optional(Type.Record(Type.String({ pattern: Uid }), Dimensions, {
+    maxProperties: 1000,
+    description: 'DHIS2 ADX (?format=dhis2 with application/adx+xml): category code → option code → dimensions, for the category attributes of a dataValue or group'
+  })),
   orgUnits: Type.Record(Type.String({ pattern: Uid }), Type.String({ pattern: '^([A-Z]{3}|[A-Z]{2}-[0-9A-Z]{1,3})$', description: 'a country (alpha-3) or first-level sub-national code' }), { maxProperties: 10000 })
 }, {
   additionalProperties: false,
-  description: 'DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area'
+  description: 'DHIS2 id or code (as your export uses them) → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo, attributeOptionCombo and (ADX) category options; orgUnits give the country or sub-national area'
 })
 export type Dhis2MappingBody = Static<typeof Dhis2MappingBody>
 
@@ -43,7 +47,7 @@ export async function putDhis2Mapping (database: Database, partnerId: string, ma
     const ids = (table: keyof Dhis2MappingBody) => Object.keys(mapping[table] ?? {}).length
     await appendAudit(tx, {
       partnerId, action: 'mapping.put', subject: 'dhis2',
-      detail: { dataElements: ids('dataElements'), categoryOptionCombos: ids('categoryOptionCombos'), attributeOptionCombos: ids('attributeOptionCombos'), orgUnits: ids('orgUnits') }
+      detail: { dataElements: ids('dataElements'), categoryOptionCombos: ids('categoryOptionCombos'), attributeOptionCombos: ids('attributeOptionCombos'), categories: ids('categories'), orgUnits: ids('orgUnits') }
     }, at)
   })
 }

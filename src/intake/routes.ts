@@ -12,7 +12,7 @@ import { HttpProblem, problem, problemResponses } from '../problem.js'
 import { assertJsonDepth } from '../json-depth.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
-import { ADX_NAMESPACE, AGGREGATE_DEFAULT, fromDhis2, parseAdx } from './aggregate.js'
+import { ADX_NAMESPACE, AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx } from './aggregate.js'
 import { Dhis2MappingBody, getDhis2Mapping, putDhis2Mapping } from './mappings.js'
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
@@ -46,7 +46,7 @@ const JsonSubmission = Type.Object({
 const SubmissionQuery = Type.Object({
   schema: Type.Optional(SchemaName),
   version: Type.Optional(SchemaVersion),
-  format: Type.Optional(Type.Literal('dhis2', { description: 'the JSON body is a DHIS2 dataValueSet, read through your mapping (PUT /v1/mappings/dhis2)' })),
+  format: Type.Optional(Type.Literal('dhis2', { description: 'the body is a DHIS2 export read through your mapping (PUT /v1/mappings/dhis2): a dataValueSet (application/json) or ADX with DHIS2 codes and category attributes (application/adx+xml)' })),
   dryRun: Type.Optional(Type.Boolean({ description: 'validate only: 200 {valid, recordCount}, nothing stored' })),
   replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction (CSV, NDJSON, ADX, DHIS2): the id of your submission this one replaces' }))
 }, { additionalProperties: false })
@@ -184,7 +184,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
           'application/json': { schema: JsonSubmission },
           'application/x-ndjson': { schema: Type.String({ description: 'one JSON record per line; ?schema=&version= name the schema' }) },
           'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record (or data value) per row; an empty cell is an absent field; ?schema=&version= name the schema' }) },
-          'application/adx+xml': { schema: Type.String({ description: `ADX (${ADX_NAMESPACE}): group orgUnit (country or sub-national code) and period (YYYY-MM-01/P1M); dataValue dataElement (recordType), value (count), other dimensions as attributes; migrant-health-aggregate 1.0.0 unless ?schema=&version= say otherwise; no DOCTYPE` }) }
+          'application/adx+xml': { schema: Type.String({ description: `ADX (${ADX_NAMESPACE}): group orgUnit (country or sub-national code) and period (YYYY-MM-01/P1M); dataValue dataElement (recordType), value (count), other dimensions as attributes; a dataValue with an annotation and no value (a protected cell) is skipped; with ?format=dhis2 a DHIS2 ADX export read through your mapping; ${AGGREGATE_DEFAULT.schema} ${AGGREGATE_DEFAULT.version} unless ?schema=&version= say otherwise; no DOCTYPE` }) }
         }
       } as unknown as typeof JsonSubmission,
       response: { 200: DryRun, 202: Accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422) }
@@ -273,14 +273,18 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   /** The records (or data values) of a body and the schema they claim, whatever the media type. */
   async function batchOf (type: string | undefined, body: unknown, partnerId: string, query: { schema?: string, version?: string, format?: 'dhis2', replaces?: string }): Promise<Batch> {
     if (query.format === 'dhis2') {
-      if (type !== 'application/json') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json')
-      const json = body as Record<string, unknown>
-      const imported = fromDhis2(withEnvelopeDefaults(json), await getDhis2Mapping(deps.database.db, partnerId))
+      const mapping = await getDhis2Mapping(deps.database.db, partnerId)
+      if (type === 'application/adx+xml') {
+        const imported = fromDhis2Adx(body as string, mapping)
+        return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
+      }
+      if (type !== 'application/json') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json or a DHIS2 ADX export as application/adx+xml')
+      const imported = fromDhis2(withEnvelopeDefaults(body as Record<string, unknown>), mapping)
       return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
     }
     if (type === 'application/adx+xml') {
       const imported = parseAdx(body as string)
-      return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
+      return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
     }
     if (type === 'application/json') {
       const json = body as { schema?: string, version?: string, records?: unknown[], dataValues?: unknown[], replaces?: string }

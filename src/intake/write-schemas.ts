@@ -4,14 +4,15 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import {
-  AGGREGATE_SCHEMA, compareVersions, FIELDS, fieldsOf, RECORD_SCHEMA, UUID_V4_SINCE, type FieldDefinition
+  aggregateFieldsOf, AGGREGATE_SCHEMA, compareVersions, FIELDS, fieldsOf, RECORD_SCHEMA, UUID_V4_SINCE, type FieldDefinition
 } from './fields.js'
 import { defaultSchemasDir } from './registry.js'
 
 /** The generated schemas: each with the migrant-health-event version whose fields it holds. */
 export const GENERATED = [
   { name: RECORD_SCHEMA, version: '1.1.0', fieldsVersion: '1.1.0', rules: 'cross-field-rules/1.0.0' },
-  { name: AGGREGATE_SCHEMA, version: '1.0.0', fieldsVersion: '1.1.0', rules: 'cross-field-rules/1.0.0' }
+  { name: AGGREGATE_SCHEMA, version: '1.0.0', fieldsVersion: '1.1.0', rules: 'cross-field-rules/1.0.0' },
+  { name: AGGREGATE_SCHEMA, version: '1.1.0', fieldsVersion: '1.1.0', rules: 'cross-field-rules/1.1.0' }
 ] as const
 
 /** Published before the field definitions: its validation is frozen, its annotations follow them. */
@@ -27,6 +28,7 @@ type Json = Record<string, unknown>
 interface Catalogs {
   countries: string[]
   areas: string[]
+  conditionGroups: string[]
   rules: Json[]
 }
 
@@ -37,7 +39,8 @@ function readJson (dir: string, file: string): Json {
 function catalogs (dir: string, rules: string): Catalogs {
   const countries = (readJson(dir, 'countries/1.0.0.json').countries as Array<{ alpha3: string }>).map((c) => c.alpha3)
   const areas = (readJson(dir, 'subnational-areas/1.0.0.json').areas as Array<{ code: string }>).map((a) => a.code)
-  return { countries, areas, rules: readJson(dir, `${rules}.json`).rules as Json[] }
+  const conditionGroups = (readJson(dir, 'condition-groups/1.0.0.json').groups as Array<{ group: string }>).map((g) => g.group)
+  return { countries, areas, conditionGroups, rules: readJson(dir, `${rules}.json`).rules as Json[] }
 }
 
 function annotations (field: FieldDefinition): Json {
@@ -60,7 +63,10 @@ function propertyOf (field: FieldDefinition, version: string, c: Catalogs): Json
     case 'subnationalArea': return { ...described, enum: c.areas }
     case 'icd10': return { ...described, pattern: '^[A-Z][0-9]{2}(\\.[0-9A-Z]{1,2})?$', maxLength: 6 }
     case 'codes': return { ...described, enum: field.codes }
-    case 'derived': throw new Error(`${field.name} is derived, not a schema property`)
+    case 'derived':
+      // only a data value may give a derived field (aggregateFieldsOf), as a code of its catalog
+      if (field.name === 'conditionGroup') return { ...described, enum: c.conditionGroups }
+      throw new Error(`${field.name} is derived, not a schema property`)
   }
 }
 
@@ -106,7 +112,7 @@ export function generatedSchema (name: string, version: string, dir = defaultSch
       ...objectSchema(fieldsOf(spec.fieldsVersion), version, c)
     }
   }
-  const fields = fieldsOf(spec.fieldsVersion).filter((f) => !f.recordOnly)
+  const fields = aggregateFieldsOf(version, spec.fieldsVersion)
   const count = { description: `the number of contacts or cases with these dimensions in the period, 1 to ${MAX_COUNT}`, type: 'integer', minimum: 1, maximum: MAX_COUNT }
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

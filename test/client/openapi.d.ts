@@ -652,7 +652,7 @@ export interface components {
             /** @description e.g. 1.0.0 */
             version?: string;
             /** @description records as a record schema (migrant-health-event) describes them */
-            records?: (components["schemas"]["MigrantHealthAggregate_1_0_0"] | components["schemas"]["MigrantHealthEvent_1_0_0"] | components["schemas"]["MigrantHealthEvent_1_1_0"])[];
+            records?: (components["schemas"]["MigrantHealthAggregate_1_0_0"] | components["schemas"]["MigrantHealthAggregate_1_1_0"] | components["schemas"]["MigrantHealthEvent_1_0_0"] | components["schemas"]["MigrantHealthEvent_1_1_0"])[];
             /** @description data values as migrant-health-aggregate describes them, or DHIS2 data values with ?format=dhis2 */
             dataValues?: unknown[];
             dataSet?: string;
@@ -899,6 +899,112 @@ export interface components {
                     /** @description the number of contacts or cases with these dimensions in the period, 1 to 1000000 */
                     count: number;
                 } & (unknown & unknown & unknown & unknown & unknown & unknown);
+            };
+        };
+        /**
+         * migrant-health-aggregate 1.1.0
+         * @description Counts of anonymized health-service contacts or case notifications of migrants, for ministries that hold counts, not rows. Each data value holds the fields of migrant-health-event 1.1.0 but recordId, and a count; its dimensions are its key (one already live for the reporter is a 409). Every field is an enum, a code or a coarse value: no free text, no exact date, no place finer than the first sub-national level, no age finer than a 5-year band. Legal or documentation status is deliberately not collected. Beyond this schema the service checks only what depends on the caller or the period: reportingCountry must be the country of the access token, and subnationalArea must belong to it and be valid for the period (subnational-areas catalog). Cross-field rules (allOf, each marked x-mhx-rule with its message) are generated from the cross-field-rules catalog. Annotations: x-mhx-label (English and Russian names), x-mhx-sensitive (a dimension that may single out a person in small groups). Generated from the field definitions (npm run schemas).
+         */
+        MigrantHealthAggregate_1_1_0: {
+            /** @constant */
+            schema: "migrant-health-aggregate";
+            /** @constant */
+            version: "1.1.0";
+            dataValues: components["schemas"]["MigrantHealthAggregate_1_1_0"]["$defs"]["dataValue"][];
+            $defs: {
+                dataValue: {
+                    /** @description a month YYYY-MM, e.g. 2026-03 (the month of the contact; no day) */
+                    period: string;
+                    /**
+                     * @description the ISO 3166-1 alpha-3 code of the reporting country (optional: taken from the access token, must match it if given)
+                     * @enum {string}
+                     */
+                    reportingCountry?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+                    /**
+                     * @description an ISO 3166-2 first-level code of the reporting country valid for the record's period, e.g. KZ-75 (see the subnational-areas catalog)
+                     * @enum {string}
+                     */
+                    subnationalArea?: "KZ-10" | "KZ-11" | "KZ-15" | "KZ-19" | "KZ-23" | "KZ-27" | "KZ-31" | "KZ-33" | "KZ-35" | "KZ-39" | "KZ-43" | "KZ-47" | "KZ-55" | "KZ-59" | "KZ-61" | "KZ-62" | "KZ-63" | "KZ-71" | "KZ-75" | "KZ-79" | "KZ-AKM" | "KZ-AKT" | "KZ-ALA" | "KZ-ALM" | "KZ-AST" | "KZ-ATY" | "KZ-KAR" | "KZ-KUS" | "KZ-KZY" | "KZ-MAN" | "KZ-PAV" | "KZ-SEV" | "KZ-SHY" | "KZ-VOS" | "KZ-YUZ" | "KZ-ZAP" | "KZ-ZHA" | "KG-B" | "KG-C" | "KG-GB" | "KG-GO" | "KG-J" | "KG-N" | "KG-O" | "KG-T" | "KG-Y" | "TJ-DU" | "TJ-GB" | "TJ-KT" | "TJ-RA" | "TJ-SU" | "TM-A" | "TM-B" | "TM-D" | "TM-L" | "TM-M" | "TM-S" | "UZ-AN" | "UZ-BU" | "UZ-FA" | "UZ-JI" | "UZ-NG" | "UZ-NW" | "UZ-QA" | "UZ-QR" | "UZ-SA" | "UZ-SI" | "UZ-SU" | "UZ-TK" | "UZ-TO" | "UZ-XO" | "RU-AD" | "RU-AL" | "RU-ALT" | "RU-AMU" | "RU-ARK" | "RU-AST" | "RU-BA" | "RU-BEL" | "RU-BRY" | "RU-BU" | "RU-CE" | "RU-CHE" | "RU-CHU" | "RU-CU" | "RU-DA" | "RU-IN" | "RU-IRK" | "RU-IVA" | "RU-KAM" | "RU-KB" | "RU-KC" | "RU-KDA" | "RU-KEM" | "RU-KGD" | "RU-KGN" | "RU-KHA" | "RU-KHM" | "RU-KIR" | "RU-KK" | "RU-KL" | "RU-KLU" | "RU-KO" | "RU-KOS" | "RU-KR" | "RU-KRS" | "RU-KYA" | "RU-LEN" | "RU-LIP" | "RU-MAG" | "RU-ME" | "RU-MO" | "RU-MOS" | "RU-MOW" | "RU-MUR" | "RU-NEN" | "RU-NGR" | "RU-NIZ" | "RU-NVS" | "RU-OMS" | "RU-ORE" | "RU-ORL" | "RU-PER" | "RU-PNZ" | "RU-PRI" | "RU-PSK" | "RU-ROS" | "RU-RYA" | "RU-SA" | "RU-SAK" | "RU-SAM" | "RU-SAR" | "RU-SE" | "RU-SMO" | "RU-SPE" | "RU-STA" | "RU-SVE" | "RU-TA" | "RU-TAM" | "RU-TOM" | "RU-TUL" | "RU-TVE" | "RU-TY" | "RU-TYU" | "RU-UD" | "RU-ULY" | "RU-VGG" | "RU-VLA" | "RU-VLG" | "RU-VOR" | "RU-YAN" | "RU-YAR" | "RU-YEV" | "RU-ZAB" | "TR-01" | "TR-02" | "TR-03" | "TR-04" | "TR-05" | "TR-06" | "TR-07" | "TR-08" | "TR-09" | "TR-10" | "TR-11" | "TR-12" | "TR-13" | "TR-14" | "TR-15" | "TR-16" | "TR-17" | "TR-18" | "TR-19" | "TR-20" | "TR-21" | "TR-22" | "TR-23" | "TR-24" | "TR-25" | "TR-26" | "TR-27" | "TR-28" | "TR-29" | "TR-30" | "TR-31" | "TR-32" | "TR-33" | "TR-34" | "TR-35" | "TR-36" | "TR-37" | "TR-38" | "TR-39" | "TR-40" | "TR-41" | "TR-42" | "TR-43" | "TR-44" | "TR-45" | "TR-46" | "TR-47" | "TR-48" | "TR-49" | "TR-50" | "TR-51" | "TR-52" | "TR-53" | "TR-54" | "TR-55" | "TR-56" | "TR-57" | "TR-58" | "TR-59" | "TR-60" | "TR-61" | "TR-62" | "TR-63" | "TR-64" | "TR-65" | "TR-66" | "TR-67" | "TR-68" | "TR-69" | "TR-70" | "TR-71" | "TR-72" | "TR-73" | "TR-74" | "TR-75" | "TR-76" | "TR-77" | "TR-78" | "TR-79" | "TR-80" | "TR-81";
+                    /**
+                     * @description an ISO 3166-1 alpha-3 country code (citizenship or origin), e.g. UZB, or "unknown"
+                     * @enum {string}
+                     */
+                    countryOfOrigin: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE" | "unknown";
+                    /**
+                     * @description Migration status; never legal or documentation status
+                     * @enum {string}
+                     */
+                    migrationStatus: "labour_migrant" | "family_member" | "student" | "refugee_or_asylum_seeker" | "returnee" | "stateless" | "other" | "unknown";
+                    /**
+                     * @description Stage of the migration cycle at the time of the contact
+                     * @enum {string}
+                     */
+                    migrationStage: "pre_departure" | "transit" | "destination" | "return";
+                    /**
+                     * @description Sex
+                     * @enum {string}
+                     */
+                    sex: "female" | "male" | "other" | "unknown";
+                    /**
+                     * @description Age in 5-year bands
+                     * @enum {string}
+                     */
+                    ageBand: "0-4" | "5-9" | "10-14" | "15-19" | "20-24" | "25-29" | "30-34" | "35-39" | "40-44" | "45-49" | "50-54" | "55-59" | "60-64" | "65-69" | "70-74" | "75-79" | "80+" | "unknown";
+                    /**
+                     * @description Kind of health-service contact
+                     * @enum {string}
+                     */
+                    encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
+                    /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+                    condition?: string;
+                    /**
+                     * @description the condition group of the ICD-10 code (condition-groups catalog); a data value (migrant-health-aggregate from 1.1.0) may give the group itself instead of condition, as another hub answers by it
+                     * @enum {string}
+                     */
+                    conditionGroup?: "tb" | "hiv" | "viral_hepatitis" | "sti" | "covid19" | "maternal" | "mental_health" | "injury" | "cardiovascular" | "diabetes" | "respiratory" | "other";
+                    /**
+                     * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)
+                     * @enum {string}
+                     */
+                    screeningContext?: "pre_departure" | "arrival" | "work_permit" | "voluntary";
+                    /**
+                     * @description Consequence of a screening (optional), to monitor HIV/TB-related travel restrictions
+                     * @enum {string}
+                     */
+                    screeningConsequence?: "none" | "referral" | "permit_denied" | "removal";
+                    /**
+                     * @description Health coverage
+                     * @enum {string}
+                     */
+                    insurance: "public" | "private" | "none" | "unknown";
+                    /**
+                     * @description Outcome of the contact (optional)
+                     * @enum {string}
+                     */
+                    outcome?: "treated" | "referred" | "denied_care" | "died" | "unknown";
+                    /**
+                     * @description What the record counts: a health-service contact or a case notification (counts are of one or the other, never both unmarked)
+                     * @enum {string}
+                     */
+                    recordType: "contact" | "case_notification";
+                    /**
+                     * @description the ISO 3166-1 alpha-3 code of the country a returning migrant came back from (optional; only with migrationStage return)
+                     * @enum {string}
+                     */
+                    returnedFrom?: "ABW" | "AFG" | "AGO" | "AIA" | "ALA" | "ALB" | "AND" | "ARE" | "ARG" | "ARM" | "ASM" | "ATA" | "ATF" | "ATG" | "AUS" | "AUT" | "AZE" | "BDI" | "BEL" | "BEN" | "BES" | "BFA" | "BGD" | "BGR" | "BHR" | "BHS" | "BIH" | "BLM" | "BLR" | "BLZ" | "BMU" | "BOL" | "BRA" | "BRB" | "BRN" | "BTN" | "BVT" | "BWA" | "CAF" | "CAN" | "CCK" | "CHE" | "CHL" | "CHN" | "CIV" | "CMR" | "COD" | "COG" | "COK" | "COL" | "COM" | "CPV" | "CRI" | "CUB" | "CUW" | "CXR" | "CYM" | "CYP" | "CZE" | "DEU" | "DJI" | "DMA" | "DNK" | "DOM" | "DZA" | "ECU" | "EGY" | "ERI" | "ESH" | "ESP" | "EST" | "ETH" | "FIN" | "FJI" | "FLK" | "FRA" | "FRO" | "FSM" | "GAB" | "GBR" | "GEO" | "GGY" | "GHA" | "GIB" | "GIN" | "GLP" | "GMB" | "GNB" | "GNQ" | "GRC" | "GRD" | "GRL" | "GTM" | "GUF" | "GUM" | "GUY" | "HKG" | "HMD" | "HND" | "HRV" | "HTI" | "HUN" | "IDN" | "IMN" | "IND" | "IOT" | "IRL" | "IRN" | "IRQ" | "ISL" | "ISR" | "ITA" | "JAM" | "JEY" | "JOR" | "JPN" | "KAZ" | "KEN" | "KGZ" | "KHM" | "KIR" | "KNA" | "KOR" | "KWT" | "LAO" | "LBN" | "LBR" | "LBY" | "LCA" | "LIE" | "LKA" | "LSO" | "LTU" | "LUX" | "LVA" | "MAC" | "MAF" | "MAR" | "MCO" | "MDA" | "MDG" | "MDV" | "MEX" | "MHL" | "MKD" | "MLI" | "MLT" | "MMR" | "MNE" | "MNG" | "MNP" | "MOZ" | "MRT" | "MSR" | "MTQ" | "MUS" | "MWI" | "MYS" | "MYT" | "NAM" | "NCL" | "NER" | "NFK" | "NGA" | "NIC" | "NIU" | "NLD" | "NOR" | "NPL" | "NRU" | "NZL" | "OMN" | "PAK" | "PAN" | "PCN" | "PER" | "PHL" | "PLW" | "PNG" | "POL" | "PRI" | "PRK" | "PRT" | "PRY" | "PSE" | "PYF" | "QAT" | "REU" | "ROU" | "RUS" | "RWA" | "SAU" | "SDN" | "SEN" | "SGP" | "SGS" | "SHN" | "SJM" | "SLB" | "SLE" | "SLV" | "SMR" | "SOM" | "SPM" | "SRB" | "SSD" | "STP" | "SUR" | "SVK" | "SVN" | "SWE" | "SWZ" | "SXM" | "SYC" | "SYR" | "TCA" | "TCD" | "TGO" | "THA" | "TJK" | "TKL" | "TKM" | "TLS" | "TON" | "TTO" | "TUN" | "TUR" | "TUV" | "TWN" | "TZA" | "UGA" | "UKR" | "UMI" | "URY" | "USA" | "UZB" | "VAT" | "VCT" | "VEN" | "VGB" | "VIR" | "VNM" | "VUT" | "WLF" | "WSM" | "XKK" | "YEM" | "ZAF" | "ZMB" | "ZWE";
+                    /**
+                     * @description WHO TB treatment outcome of the cohort (optional; only on a TB case notification)
+                     * @enum {string}
+                     */
+                    tbOutcome?: "cured" | "treatment_completed" | "treatment_failed" | "died" | "lost_to_follow_up" | "not_evaluated";
+                    /**
+                     * @description Whether this service was covered (optional): the gap that insurance cannot show
+                     * @enum {string}
+                     */
+                    serviceCoverage?: "covered" | "partially_covered" | "not_covered" | "unknown";
+                    /** @description the number of contacts or cases with these dimensions in the period, 1 to 1000000 */
+                    count: number;
+                } & (unknown & unknown & unknown & unknown & unknown & unknown & unknown);
             };
         };
         /**
@@ -2272,7 +2378,7 @@ export interface operations {
                 schema?: string;
                 /** @description e.g. 1.0.0 */
                 version?: string;
-                /** @description the JSON body is a DHIS2 dataValueSet, read through your mapping (PUT /v1/mappings/dhis2) */
+                /** @description the body is a DHIS2 export read through your mapping (PUT /v1/mappings/dhis2): a dataValueSet (application/json) or ADX with DHIS2 codes and category attributes (application/adx+xml) */
                 format?: "dhis2";
                 /** @description validate only: 200 {valid, recordCount}, nothing stored */
                 dryRun?: boolean;
@@ -2502,7 +2608,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area */
+            /** @description DHIS2 id or code (as your export uses them) → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo, attributeOptionCombo and (ADX) category options; orgUnits give the country or sub-national area */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2518,6 +2624,7 @@ export interface operations {
                                 ageBand?: string;
                                 encounter?: string;
                                 condition?: string;
+                                conditionGroup?: string;
                                 screeningContext?: string;
                                 screeningConsequence?: string;
                                 insurance?: string;
@@ -2537,6 +2644,7 @@ export interface operations {
                                 ageBand?: string;
                                 encounter?: string;
                                 condition?: string;
+                                conditionGroup?: string;
                                 screeningContext?: string;
                                 screeningConsequence?: string;
                                 insurance?: string;
@@ -2556,6 +2664,7 @@ export interface operations {
                                 ageBand?: string;
                                 encounter?: string;
                                 condition?: string;
+                                conditionGroup?: string;
                                 screeningContext?: string;
                                 screeningConsequence?: string;
                                 insurance?: string;
@@ -2564,6 +2673,29 @@ export interface operations {
                                 returnedFrom?: string;
                                 tbOutcome?: string;
                                 serviceCoverage?: string;
+                            };
+                        };
+                        /** @description DHIS2 ADX (?format=dhis2 with application/adx+xml): category code → option code → dimensions, for the category attributes of a dataValue or group */
+                        categories?: {
+                            [key: string]: {
+                                [key: string]: {
+                                    countryOfOrigin?: string;
+                                    migrationStatus?: string;
+                                    migrationStage?: string;
+                                    sex?: string;
+                                    ageBand?: string;
+                                    encounter?: string;
+                                    condition?: string;
+                                    conditionGroup?: string;
+                                    screeningContext?: string;
+                                    screeningConsequence?: string;
+                                    insurance?: string;
+                                    outcome?: string;
+                                    recordType?: string;
+                                    returnedFrom?: string;
+                                    tbOutcome?: string;
+                                    serviceCoverage?: string;
+                                };
                             };
                         };
                         orgUnits: {
@@ -2608,7 +2740,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description DHIS2 uid → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo and attributeOptionCombo; orgUnits give the country or sub-national area */
+        /** @description DHIS2 id or code (as your export uses them) → {dimension: value}; the dimensions of a data value are the union of the mappings of its dataElement, categoryOptionCombo, attributeOptionCombo and (ADX) category options; orgUnits give the country or sub-national area */
         requestBody: {
             content: {
                 "application/json": {
@@ -2621,6 +2753,7 @@ export interface operations {
                             ageBand?: string;
                             encounter?: string;
                             condition?: string;
+                            conditionGroup?: string;
                             screeningContext?: string;
                             screeningConsequence?: string;
                             insurance?: string;
@@ -2640,6 +2773,7 @@ export interface operations {
                             ageBand?: string;
                             encounter?: string;
                             condition?: string;
+                            conditionGroup?: string;
                             screeningContext?: string;
                             screeningConsequence?: string;
                             insurance?: string;
@@ -2659,6 +2793,7 @@ export interface operations {
                             ageBand?: string;
                             encounter?: string;
                             condition?: string;
+                            conditionGroup?: string;
                             screeningContext?: string;
                             screeningConsequence?: string;
                             insurance?: string;
@@ -2667,6 +2802,29 @@ export interface operations {
                             returnedFrom?: string;
                             tbOutcome?: string;
                             serviceCoverage?: string;
+                        };
+                    };
+                    /** @description DHIS2 ADX (?format=dhis2 with application/adx+xml): category code → option code → dimensions, for the category attributes of a dataValue or group */
+                    categories?: {
+                        [key: string]: {
+                            [key: string]: {
+                                countryOfOrigin?: string;
+                                migrationStatus?: string;
+                                migrationStage?: string;
+                                sex?: string;
+                                ageBand?: string;
+                                encounter?: string;
+                                condition?: string;
+                                conditionGroup?: string;
+                                screeningContext?: string;
+                                screeningConsequence?: string;
+                                insurance?: string;
+                                outcome?: string;
+                                recordType?: string;
+                                returnedFrom?: string;
+                                tbOutcome?: string;
+                                serviceCoverage?: string;
+                            };
                         };
                     };
                     orgUnits: {

@@ -153,8 +153,16 @@ t.test('JSON counts, ADX and DHIS2 dataValueSets make the same cells as the equi
       cocFemale25: { sex: 'female', ageBand: '25-29', countryOfOrigin: 'UZB', migrationStatus: 'labour_migrant', migrationStage: 'destination', encounter: 'primary_care', insurance: 'none' }
     },
     attributeOptionCombos: { aocNotCovered: { serviceCoverage: 'not_covered' } },
-    orgUnits: { ouUzbekistan: 'UZB', ouTashkent: 'UZ-TO' }
+    // DHIS2 ADX exports name data elements and org units by code, disaggregations by category and option code
+    categories: {
+      SEX: { FEMALE: { sex: 'female' }, MALE: { sex: 'male' } },
+      AGE: { Y25_29: { ageBand: '25-29' }, Y30_34: { ageBand: '30-34' } },
+      MIGRANT: { UZB_LABOUR: { countryOfOrigin: 'UZB', migrationStatus: 'labour_migrant', migrationStage: 'destination', encounter: 'primary_care', insurance: 'none' } },
+      COVERAGE: { NOT_COVERED: { serviceCoverage: 'not_covered' } }
+    },
+    orgUnits: { ouUzbekistan: 'UZB', ouTashkent: 'UZ-TO', OU_UZB: 'UZB', OU_UZ_TASHKENT: 'UZ-TO' }
   }
+  Object.assign(mapping.dataElements, { MHX_CONTACTS: { recordType: 'contact' }, MHX_HIV_CASES: { recordType: 'case_notification', condition: 'B20' } })
   const put = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: uzb.auth, payload: mapping })
   t.equal(put.statusCode, 204, put.body)
   t.same((await hub.app.inject({ url: '/v1/mappings/dhis2', headers: uzb.auth })).json(), mapping)
@@ -167,6 +175,21 @@ t.test('JSON counts, ADX and DHIS2 dataValueSets make the same cells as the equi
     ]
   }
   await check('DHIS2 dataValueSet', () => uzb.post(dhis2, { url: '/v1/submissions?format=dhis2' }))
+  // the same counts as a DHIS2 ADX export: a category option combo or category attributes, an
+  // attribute category on the group, and a protected dataValue (annotation, no value) that is skipped
+  const dhis2Adx = `<?xml version="1.0" encoding="UTF-8"?>
+<adx xmlns="urn:ihe:qrph:adx:2015" exported="2026-04-02T08:00:00.000+0000">
+  <group orgUnit="OU_UZB" period="2026-03-01/P1M" dataSet="MHX_MONTHLY" completeDate="2026-04-02">
+    <dataValue dataElement="MHX_CONTACTS" categoryOptionCombo="cocMale30" value="3"/>
+    <dataValue dataElement="MHX_HIV_CASES" SEX="FEMALE" AGE="Y25_29" MIGRANT="UZB_LABOUR" value="2"/>
+  </group>
+  <group orgUnit="OU_UZ_TASHKENT" period="2026-03-01/P1M" dataSet="MHX_MONTHLY" COVERAGE="NOT_COVERED">
+    <dataValue dataElement="MHX_CONTACTS" SEX="MALE" AGE="Y30_34" MIGRANT="UZB_LABOUR"><annotation>not released: count below k (5)</annotation></dataValue>
+    <dataValue dataElement="MHX_CONTACTS" SEX="FEMALE" AGE="Y25_29" MIGRANT="UZB_LABOUR" value="4"/>
+  </group>
+</adx>
+`
+  await check('DHIS2 ADX', () => uzb.post(dhis2Adx, { url: '/v1/submissions?format=dhis2', headers: { 'content-type': 'application/adx+xml' } }))
 
   // the live DHIS2 data values are now the reporter's: the same ones again are a 409 naming them, nothing stored
   const again = await uzb.post(dhis2, { url: '/v1/submissions?format=dhis2' })
@@ -207,6 +230,9 @@ t.test('bad aggregate documents are refused whole, naming the element', async (t
   const sex = await adx(good.replace('sex="female"', 'sex="F"'))
   t.same(sex.json().errors[0].path, '/adx/group[1]/dataValue[1]/@sex')
   t.equal((await adx(good.replace('urn:ihe:qrph:adx:2015', 'urn:other'))).statusCode, 400, 'another namespace')
+  const prefixed = good.replace(/<(\/?)(adx|group|dataValue)\b/g, '<$1a:$2').replace('xmlns=', 'xmlns:a=')
+  t.same((await tjk.post(prefixed, { url: '/v1/submissions?dryRun=true', headers: { 'content-type': 'application/adx+xml' } })).json(), { valid: true, recordCount: 1 }, 'a prefixed ADX namespace')
+  t.equal((await adx(prefixed.replace('xmlns:a=', 'xmlns:b='))).statusCode, 400, 'the root prefix bound to another namespace')
   t.equal((await adx('<adx xmlns="urn:ihe:qrph:adx:2015"><group')).statusCode, 400, 'not well-formed')
 
   const put = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: tjk.auth, payload: { dataElements: { de1: { recordType: 'contact' } }, categoryOptionCombos: { coc1: { sex: 'male' } }, orgUnits: { ou1: 'TJK' } } })
@@ -220,11 +246,27 @@ t.test('bad aggregate documents are refused whole, naming the element', async (t
   t.equal(badMapping.statusCode, 422, 'a mapping may only name dimensions')
   t.equal(badMapping.json().errors[0].path, '/dataElements/de1/passportNumber')
 
+  // DHIS2 ADX: an unmapped category, option, data element or org unit is named by its attribute
+  const put2 = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: tjk.auth, payload: { dataElements: { DE_1: { recordType: 'contact' } }, categoryOptionCombos: {}, categories: { SEX: { M: { sex: 'male' } } }, orgUnits: { OU_1: 'TJK' } } })
+  t.equal(put2.statusCode, 204, put2.body)
+  const dhis2Adx = (group: string, value: string) => tjk.post(`<adx xmlns="urn:ihe:qrph:adx:2015">\n<group ${group} period="2026-03-01/P1M">\n<dataValue ${value}/>\n</group>\n</adx>`, { url: '/v1/submissions?format=dhis2', headers: { 'content-type': 'application/adx+xml' } })
+  const faults = async (group: string, value: string) => (await dhis2Adx(group, value)).json().errors as Array<{ path: string, message: string, line: number }>
+  t.match(await faults('orgUnit="OU_1"', 'dataElement="DE_1" SEX="M" AGE="Y20" value="3"'), [{ path: '/adx/group[1]/dataValue[1]/@AGE', message: /unmapped category "AGE"/, line: 3 }])
+  t.match(await faults('orgUnit="OU_1"', 'dataElement="DE_1" SEX="F" value="3"'), [{ path: '/adx/group[1]/dataValue[1]/@SEX', message: /unmapped option "F" of category SEX/ }])
+  t.match(await faults('orgUnit="OU_2"', 'dataElement="DE_2" SEX="M" value="3"'), [{ path: '/adx/group[1]/@orgUnit', line: 2 }, { path: '/adx/group[1]/dataValue[1]/@dataElement', message: /unmapped dataElement "DE_2"/ }])
+  t.match(await faults('orgUnit="OU_1"', 'dataElement="DE_1" SEX="M" value="3"'), [{ path: '/adx/group[1]/dataValue[1]', message: /countryOfOrigin is required/, line: 3 }], 'a dimension no attribute gave: the fault names the dataValue')
+  // a protected cell (annotation, no value) is skipped; a document of nothing else holds no count
+  const onlyProtected = await adx('<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="TJK" period="2026-03-01/P1M"><dataValue dataElement="contact" sex="male"><annotation>not released</annotation></dataValue></group></adx>')
+  t.equal(onlyProtected.statusCode, 422)
+  t.match(onlyProtected.json().errors[0], { path: '/adx', message: /protected/ })
+  const noValue = await adx(good.replace(' value="2"', ''))
+  t.match(noValue.json().errors[0], { path: '/adx/group[1]/dataValue[1]/@value', line: 4 }, 'no value and no annotation is a fault, with its line')
+
   const after = await rows<{ n: string }>(db, sql`SELECT count(*) AS n FROM records`)
   t.equal(after[0].n, before[0].n, 'nothing was stored')
 })
 
-t.test('the example files in docs/ are accepted, and are the same data values in three formats', async (t) => {
+t.test('the example files in docs/ are accepted, and are the same data values in four formats', async (t) => {
   const kaz = await reporterOf(hub, 'KAZ')
   const example = (file: string) => readFileSync(new URL(`../../docs/examples/${file}`, import.meta.url), 'utf8')
   const mapping = await hub.app.inject({ method: 'PUT', url: '/v1/mappings/dhis2', headers: kaz.auth, payload: JSON.parse(example('dhis2-mapping.json')) })
@@ -232,7 +274,8 @@ t.test('the example files in docs/ are accepted, and are the same data values in
   const sends = {
     json: (query = '') => kaz.post(example('aggregate.json'), { url: `/v1/submissions${query}` }),
     adx: (query = '') => kaz.post(example('aggregate.adx.xml'), { url: `/v1/submissions${query}`, headers: { 'content-type': 'application/adx+xml' } }),
-    dhis2: (query = '') => kaz.post(example('dhis2-datavalueset.json'), { url: `/v1/submissions?format=dhis2${query.replace('?', '&')}` })
+    dhis2: (query = '') => kaz.post(example('dhis2-datavalueset.json'), { url: `/v1/submissions?format=dhis2${query.replace('?', '&')}` }),
+    dhis2Adx: (query = '') => kaz.post(example('dhis2.adx.xml'), { url: `/v1/submissions?format=dhis2${query.replace('?', '&')}`, headers: { 'content-type': 'application/adx+xml' } })
   }
   t.equal((await kaz.post(example('records-1.1.0.json'), { url: '/v1/submissions?dryRun=true' })).statusCode, 200, 'records-1.1.0.json')
   for (const [format, send] of Object.entries(sends)) {
@@ -242,4 +285,65 @@ t.test('the example files in docs/ are accepted, and are the same data values in
   t.equal((await sends.json()).statusCode, 202)
   t.equal((await sends.adx()).statusCode, 409, 'the ADX example holds the same data values')
   t.equal((await sends.dhis2()).statusCode, 409, 'the DHIS2 example holds the same data values')
+  t.equal((await sends.dhis2Adx()).statusCode, 409, 'the DHIS2 ADX example holds the same data values')
+})
+
+t.test('ADX out of one hub is ADX in of another: the same cells, sub-national areas and condition groups included', async (t) => {
+  // hub A is this file's hub; hub B a second app with its own database and aggregation worker
+  const hubB = await buildTestHub(t)
+  const runtimeB = await startAggregation({
+    config: { ...hubB.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
+    database: hubB.database, queue: hubB.queue, metrics: createMetrics({ queue: hubB.queue, database: hubB.database }), logger: pino({ level: 'silent' }),
+    cellVersions: hubB.cellVersions
+  })
+  t.teardown(() => runtimeB.close())
+  const cellsIn = async (database: typeof hub.database, country: string) => {
+    const found = await rows<Record<string, unknown>>(database.db, sql`SELECT ${sql.raw(CELL_COLUMNS.join(', '))}, count FROM cells WHERE country = ${country}`)
+    return found.map((c) => CELL_COLUMNS.map((col) => String(c[col])).join('|') + `=${String(c.count)}`).sort()
+  }
+
+  // A's records vary in period, sub-national area, condition (so its group) and record type; the other
+  // dimensions are one value each, which the reader fixes by filters (an answer has at most 4 by dimensions)
+  const tkm = await reporterOf(hub, 'TKM')
+  const recs: Rec[] = []
+  const add = (n: number, dims: Rec) => { for (let i = 0; i < n; i++) recs.push(record11(dims)) }
+  add(3, { period: '2026-01' })
+  add(1, { period: '2026-01', subnationalArea: 'TM-A' })
+  add(2, { period: '2026-01', recordType: 'case_notification', condition: 'A15.0' })
+  add(1, { period: '2026-02', recordType: 'case_notification', condition: 'B20', subnationalArea: 'TM-A' })
+  add(4, { period: '2026-02', condition: 'J18' })
+  add(2, { period: '2026-02', condition: 'A16', subnationalArea: 'TM-L' })
+  const sent = await tkm.post({ ...V11, records: recs })
+  t.equal(sent.statusCode, 202, sent.body)
+  await hub.queue.drain()
+  const cellsA = await cellsIn(hub.database, 'TKM')
+  t.equal(cellsA.length, 6)
+
+  // its ministry reads its own country: exact counts
+  const reader = await hub.partner({ roles: ['reader'], country: 'TKM', grants: [{ region: 'TKM' }] })
+  const fixed = 'countryOfOrigin=UZB&migrationStatus=labour_migrant&migrationStage=destination&sex=female&ageBand=25-29&encounter=primary_care&insurance=none'
+  const answer = await hub.app.inject({
+    url: `/v1/aggregates?region=TKM&from=2026-01&to=2026-02&by=period,subnationalArea,conditionGroup,recordType&${fixed}`,
+    headers: { authorization: `Bearer ${await hub.token(reader)}`, accept: 'application/adx+xml' }
+  })
+  t.equal(answer.statusCode, 200, answer.body)
+  t.match(answer.headers['content-type'], /application\/adx\+xml/)
+  t.match(answer.body, /disclosure="none"/)
+  t.match(answer.body, /orgUnit="TM-A"/, 'a sub-national orgUnit')
+  t.match(answer.body, /dataElement="case_notification"[^>]*conditionGroup="tb"/, 'the record type as dataElement, the condition group as an attribute')
+
+  // B's reporter of the same country imports A's document as it is
+  const tkmB = await reporterOf(hubB, 'TKM')
+  const imported = await tkmB.post(answer.body, { headers: { 'content-type': 'application/adx+xml' } })
+  t.equal(imported.statusCode, 202, imported.body)
+  t.equal(imported.json().recordCount, 6)
+  await hubB.queue.drain()
+  t.same(await cellsIn(hubB.database, 'TKM'), cellsA, "B's cells equal A's")
+  const again = await tkmB.post(answer.body, { headers: { 'content-type': 'application/adx+xml' } })
+  t.equal(again.statusCode, 409, 'the same document twice is the same data values twice')
+
+  // a cell A did not release arrives as a dataValue with an annotation and no value: skipped, not a zero
+  const protectedCell = answer.body.replace(/<group /, '<group ').replace(/value="(\d+)"\s*\/>/, '><annotation>not released: count below k (5)</annotation></dataValue>')
+  const dry = await tkmB.post(protectedCell, { url: '/v1/submissions?dryRun=true', headers: { 'content-type': 'application/adx+xml' } })
+  t.same(dry.json(), { valid: true, recordCount: 5 }, 'one protected cell skipped')
 })

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { defaultSchemasDir, loadSchemaRegistry } from '../../src/intake/registry.js'
+import { v5 as uuidv5 } from 'uuid'
+import { defaultSchemasDir, loadSchemaRegistry, uuidV5 } from '../../src/intake/registry.js'
 import { valueOf, type CanonicalRecord, type RecordFault } from '../../src/intake/registry.js'
 import { record } from './intake-fixtures.js'
 
@@ -291,7 +292,8 @@ t.test('condition groups come from the catalog', async (t) => {
 t.test('the registry lists and serves every file', async (t) => {
   t.same(
     registry.list().map((e) => `${e.kind} ${e.name}@${e.version}`),
-    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', 'catalog cross-field-rules@1.0.0', 'catalog labels@1.0.0', 'record-schema migrant-health-aggregate@1.0.0',
+    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', 'catalog cross-field-rules@1.0.0', 'catalog cross-field-rules@1.1.0', 'catalog labels@1.0.0',
+      'record-schema migrant-health-aggregate@1.0.0', 'record-schema migrant-health-aggregate@1.1.0',
       `record-schema ${SCHEMA}@${VERSION}`, `record-schema ${SCHEMA}@1.1.0`, 'catalog subnational-areas@1.0.0']
   )
   t.ok(registry.has(SCHEMA, VERSION))
@@ -338,4 +340,9 @@ t.test('10,000 valid records validate quickly', async (t) => {
   if (process.env.NODE_V8_COVERAGE) return
   // generous bound so that a loaded CI machine does not fail; the figure on an idle machine is far lower
   t.ok(warm[0] < 200, `best warm run ${warm[0].toFixed(1)} ms`)
+})
+
+t.test('a data value key is the RFC 9562 UUIDv5 the uuid package computes', async (t) => {
+  const namespace = '6f1c5d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
+  for (const name of ['', 'kaz-ministry\t2026-03\tKAZ\t_Z', 'ü€𝄞 '.repeat(40)]) t.equal(uuidV5(name), uuidv5(name, namespace), JSON.stringify(name.slice(0, 12)))
 })

@@ -1,14 +1,16 @@
 // ADX (IHE QRPH, urn:ihe:qrph:adx:2015) in the shape ADX intake takes, so one hub's answer is another's import:
 // a group per orgUnit (country, or sub-national area) and period (YYYY-MM-01/P1M for a month); a dataValue per
-// cell with dataElement = the record type, the other dimensions as attributes named as in the record schema
-// (absent values left out), and value = the count. A protected cell keeps its dataValue without a value and
-// with an annotation, so an importer skips it rather than reading a zero.
+// cell with dataElement = the record type (contact when the answer does not tell it: 1.0.0 records count
+// contacts), the other dimensions as attributes named as in the record schema (conditionGroup as the
+// answer has it, which migrant-health-aggregate 1.1.0 takes; absent values left out), and value = the count.
+// A protected cell keeps its dataValue without a value and with an annotation: mhx's intake skips it rather
+// than reading a zero.
 import { XMLBuilder } from 'fast-xml-parser'
 import { ABSENT, SDMX_NAME, type Dimension } from '../dimensions.js'
 import { periodStart, singleFilter, spanMonths, type Answer } from './answer.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
-/** The record type counted until records carry one (record model 1.1). */
+/** The record type of a cell whose answer does not hold one (not by recordType, or 1.0.0 records: contacts). */
 export const ADX_DATA_ELEMENT = 'contact'
 export const ADX_DATA_SET = 'MIGRANT_HEALTH'
 
@@ -39,9 +41,10 @@ export function toAdx (answer: Answer): string {
     let group = groups.get(key)
     if (!group) groups.set(key, group = { attributes: { '@_orgUnit': orgUnit, '@_period': period, '@_dataSet': ADX_DATA_SET }, dataValue: [] })
 
-    const value: Record<string, unknown> = { '@_dataElement': ADX_DATA_ELEMENT }
+    const recordType = at(cell, 'recordType')
+    const value: Record<string, unknown> = { '@_dataElement': recordType !== undefined && recordType !== ABSENT ? recordType : ADX_DATA_ELEMENT }
     for (const dim of Object.keys(SDMX_NAME) as Dimension[]) {
-      if (dim === 'period' || dim === 'country' || dim === 'subnationalArea') continue
+      if (dim === 'period' || dim === 'country' || dim === 'subnationalArea' || dim === 'recordType') continue
       const code = at(cell, dim)
       if (code !== undefined && code !== ABSENT) value[`@_${dim}`] = code
     }

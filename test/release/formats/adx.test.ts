@@ -50,3 +50,11 @@ t.test('attribute values are escaped by the XML library', async (t) => {
   t.equal(new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true }).parse(text).adx.ptable, 'x"&<y')
   t.ok(adx.group)
 })
+
+t.test('the record type is the dataElement, not an attribute; contact when the answer does not tell it', async (t) => {
+  const { adx } = adxOf(answerOf({
+    by: ['country', 'period', 'recordType'],
+    cells: [{ key: ['KAZ', '2026-01', 'case_notification'], count: 6, suppressed: null }, { key: ['KAZ', '2026-01', '_Z'], count: 9, suppressed: null }]
+  }))
+  t.same(adx.group[0].dataValue, [{ dataElement: 'case_notification', value: '6' }, { dataElement: 'contact', value: '9' }])
+})
