@@ -59,27 +59,6 @@ export async function appendAudit (q: Queryable, entries: AuditEntry | AuditEntr
 }
 
 /**
- * appendAudit for the read path's group commit, where the chain lock is the bottleneck: the batch
- * commits without waiting for its WAL flush (synchronous_commit off for this transaction only), so
- * the chain lock is released as soon as the commit record is written rather than after the disk
- * write, and the next batch can chain on while this one is flushed. Nothing may be answered on the
- * strength of these rows until `flushAudit` has returned: it commits a transaction of its own that
- * writes WAL, synchronously, and WAL is flushed in order, so its flush makes every commit before it
- * durable. A crash before that flush loses this batch and every later one together (they follow it
- * in the WAL), so the chain on disk never has a gap. Outside a transaction only.
- */
-export async function appendAuditUnflushed (q: Queryable, entries: AuditEntry[], at: Date = new Date()): Promise<void> {
-  if (entries.length === 0) return
-  await q.execute(sql`SELECT set_config('synchronous_commit', 'off', true), audit_append(${auditBatch(entries, at)}::json)`)
-}
-
-/** Returns once every transaction committed before the call is on disk (see appendAuditUnflushed). */
-export async function flushAudit (q: Queryable): Promise<void> {
-  // A transactional WAL record gives the transaction something to flush at its (synchronous) commit.
-  await q.execute(sql`SELECT pg_logical_emit_message(true, 'mhx-audit-flush', '')`)
-}
-
-/**
  * The argument of audit_append: the entries as one JSON array, each with its canonical payload —
  * far cheaper to send than an escaped array per column. `at` stands in for entries without one.
  */

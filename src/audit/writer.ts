@@ -2,9 +2,7 @@
 // together into the next transaction, under one chain lock.
 //
 // Two modes (MHX_READ_AUDIT). `sync` (the default, as DESIGN.md pins it): a read is answered once
-// its row is committed and on disk (committed without waiting for the disk write, then made durable
-// by the next WAL flush, so batches do not wait for each other's disk writes: appendAuditUnflushed).
-// `async`: a read is answered once its row is queued; the row is committed by
+// its row is committed. `async`: a read is answered once its row is queued; the row is committed by
 // the next batch (milliseconds later), retried until it is, and reads are refused (503) while rows
 // cannot be written or too many wait — so no read goes unaudited unless the process dies in that
 // window. Either way a read whose row cannot be written is refused with 503.
@@ -12,7 +10,7 @@ import type { Logger } from 'pino'
 import { createBatcher } from '../db/batch.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
-import { appendAudit, appendAuditUnflushed, flushAudit, type AuditEntry } from './log.js'
+import { appendAudit, type AuditEntry } from './log.js'
 
 export type AuditMode = 'sync' | 'async'
 
@@ -45,31 +43,21 @@ export function createAuditWriter (q: Queryable, options: AuditWriterOptions = {
 }
 
 function syncWriter (q: Queryable, now: () => Date, options: AuditWriterOptions): AuditWriter {
-  // One flush at a time, covering every batch committed before it started.
-  const flusher = createBatcher<null, void>(async (items) => {
-    await flushAudit(q)
-    return items.map(() => undefined)
-  })
-  // A batch's chain lock is held only until its commit record is written, not through the disk
-  // write: batch N+1 chains on while N is flushed, and N's reads are answered once it is on disk.
-  const batcher = createBatcher<AuditEntry, { durable: Promise<void> }>(async (entries) => {
-    await appendAuditUnflushed(q, entries)
-    const durable = flusher.queue(null)
-    durable.catch(() => {}) // each waiter sees the failure itself
-    return entries.map(() => ({ durable }))
+  const batcher = createBatcher<AuditEntry, void>(async (entries) => {
+    await appendAudit(q, entries)
+    return entries.map(() => undefined)
   })
   return {
     async append (entry) {
       try {
-        const { durable } = await batcher.queue({ ...entry, at: entry.at ?? now() })
-        await durable
+        await batcher.queue({ ...entry, at: entry.at ?? now() })
       } catch (err) {
         options.logger?.error({ err }, 'an audit row could not be written; the read is refused')
         throw problem('unavailable', 'the audit log cannot be written now: reads are refused until it can')
       }
     },
-    drain: async () => { await batcher.drain(); await flusher.drain() },
-    close: async () => { await batcher.drain(); await flusher.drain() },
+    drain: () => batcher.drain(),
+    close: () => batcher.drain(),
     get batches () { return batcher.runs }
   }
 }
