@@ -2,7 +2,18 @@
 // each send the next request as soon as the last one answered, for `seconds`.
 import http from 'node:http'
 
-export interface LoadResult { requests: number, errors: number, seconds: number, rps: number, p50: number, p99: number }
+export interface LoadResult {
+  requests: number
+  errors: number
+  seconds: number
+  rps: number
+  p50: number
+  p99: number
+  /** Answers by HTTP status (a run that only measured 429s shows it here). */
+  statuses: Record<number, number>
+  /** Bytes of the answers' bodies (as sent: compressed when the server compressed them). */
+  bytes: number
+}
 
 export interface LoadOptions {
   url: string
@@ -19,6 +30,8 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
   const target = new URL(options.url)
   const latencies: number[] = []
   let errors = 0
+  let bytes = 0
+  const statuses: Record<number, number> = {}
   let n = 0
   const deadline = performance.now() + options.seconds * 1000
   const started = performance.now()
@@ -35,9 +48,11 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
         method: options.method ?? 'GET',
         headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers
       }, (res) => {
-        res.resume()
+        res.on('data', (chunk: Buffer) => { bytes += chunk.length })
         res.on('end', () => {
-          if (res.statusCode !== (options.expectStatus ?? 200)) errors++
+          const status = res.statusCode ?? 0
+          statuses[status] = (statuses[status] ?? 0) + 1
+          if (status !== (options.expectStatus ?? 200)) errors++
           latencies.push(performance.now() - t0)
           resolve()
         })
@@ -55,9 +70,10 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
   agent.destroy()
   latencies.sort((a, b) => a - b)
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN
-  return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99) }
+  return { requests: latencies.length, errors, seconds, rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), statuses, bytes }
 }
 
 export function describe (name: string, r: LoadResult): string {
-  return `${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.requests} requests, ${r.errors} errors)`
+  const statuses = Object.entries(r.statuses).map(([status, n]) => `${n} × ${status}`).join(', ')
+  return `${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.requests} requests, ${r.errors} errors; ${statuses})`
 }

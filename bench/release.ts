@@ -59,22 +59,28 @@ async function main () {
       const loadUs = ((after.load.user + after.load.system) - (before.load.user + before.load.system)) / requests
       return `CPU per request: server ${us(after.server - before.server)} µs, PostgreSQL ${us(after.postgres - before.postgres)} µs, load generator ${loadUs.toFixed(0)} µs`
     }
-    const cpuTrivial = cpu()
-    const trivial = await load({ url: `${server.url}/health/live`, connections: CONNECTIONS, seconds: SECONDS })
-    const trivialCpu = cpuPerRequest(cpuTrivial, trivial.requests)
     // Statements the service runs per read: every statement outside a transaction block is one commit.
     const commits = async () => Number((await db.query(`SELECT pg_stat_force_next_flush(), xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0].xact_commit)
-    const commitsBefore = await commits()
-    const cpuReads = cpu()
-    const reads = await load({ url: `${server.url}${QUERY}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers: auth }) })
-    const readsCpu = cpuPerRequest(cpuReads, reads.requests)
-    const commitsDuring = await commits() - commitsBefore
+    async function run (name: string, path: string, headers: Record<string, string> = {}) {
+      const commitsBefore = await commits()
+      const cpuBefore = cpu()
+      const result = await load({ url: `${server!.url}${path}`, connections: CONNECTIONS, seconds: SECONDS, request: () => ({ headers }) })
+      const cpuLine = cpuPerRequest(cpuBefore, result.requests)
+      const transactions = await commits() - commitsBefore
+      console.log(describe(name, result))
+      console.log(`  ${cpuLine}; ${(result.bytes / result.requests).toFixed(0)} bytes per answer; database transactions ${(transactions / result.requests).toFixed(3)} per request`)
+      return result
+    }
+    const trivial = await run('GET /health/live (unprotected, trivial)', '/health/live')
+    const reads = await run(`GET ${QUERY} (bearer, JSON, no Accept-Encoding)`, QUERY, auth)
+    // Issue 13: content negotiation and compression must cost the cached read at most 10 % of its rate.
+    const compressed = await run('the same, Accept-Encoding: gzip, br', QUERY, { ...auth, 'accept-encoding': 'gzip, br' })
+    const csv = await run('the same, Accept: text/csv, Accept-Encoding: gzip, br', QUERY, { ...auth, accept: 'text/csv', 'accept-encoding': 'gzip, br' })
     const { rows: after } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
-    console.log(describe('GET /health/live (unprotected, trivial)', trivial))
-    console.log(`  ${trivialCpu}`)
-    console.log(describe(`GET ${QUERY} (bearer)`, reads))
-    console.log(`  ${readsCpu}`)
-    console.log(`ratio aggregates/trivial: ${(reads.rps / trivial.rps).toFixed(2)}; audit rows written during the run: ${after[0].n - before[0].n} (one per read); database transactions during the reads: ${commitsDuring} (${(commitsDuring / reads.requests).toFixed(3)} per read)`)
+    const answered = [reads, compressed, csv].reduce((n, r) => n + (r.statuses[200] ?? 0), 0)
+    console.log(`ratio aggregates (JSON) / trivial: ${(reads.rps / trivial.rps).toFixed(2)}`)
+    console.log(`ratio compressed JSON / plain JSON: ${(compressed.rps / reads.rps).toFixed(2)}; compressed CSV / plain JSON: ${(csv.rps / reads.rps).toFixed(2)} (target ≥ 0.90)`)
+    console.log(`audit rows written during the reads: ${after[0].n - before[0].n} for ${answered} answered reads (one per read)`)
   } finally {
     await cleanUp({ server, db, database, dataDir })
   }

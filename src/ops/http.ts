@@ -3,15 +3,18 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
 import compress from '@fastify/compress'
 import cors from '@fastify/cors'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Config } from '../config.js'
 import { Problem, PROBLEM_CONTENT_TYPE, PROBLEM_PAGES, problem, problemFor } from '../problem.js'
 
 /** Longer request targets are refused with 414 (Node refuses a request line + headers over 16 KiB with 431). */
 export const MAX_URI_LENGTH = 8192
+/** Smaller answers are sent uncompressed (the bytes saved do not pay for the work). */
+export const COMPRESSION_THRESHOLD = 1024
 /** Seconds a client should wait after a 503 or a 429 (unless the refusal said otherwise). */
 export const RETRY_AFTER_S = { 503: 5, 429: 60 } as const
 
@@ -43,6 +46,61 @@ export function noneMatch (header: string | undefined, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag))
 }
 
+/** The weak tag of a representation: a hash of its bytes before any content coding. */
+export function weakEtag (payload: string | Buffer): string {
+  return `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"`
+}
+
+type Coding = 'br' | 'gzip'
+
+/**
+ * An answer many reads send unchanged (a cached aggregates answer): its tag and its compressed
+ * forms are made once, by its first reader in each coding, instead of on every send. Issue 13:
+ * content negotiation and compression must cost the cached read path at most 10 % of its rate.
+ */
+export interface Representation { readonly body: string, readonly etag: string, readonly coded: Map<Coding, Buffer> }
+
+export function representation (body: string): Representation {
+  return { body, etag: weakEtag(body), coded: new Map() }
+}
+
+const codings = new Map<string, Coding | null>()
+
+/** br, else gzip, when Accept-Encoding accepts it (q > 0, by name or `*`); null: send it as it is. */
+export function preferredCoding (header: string | undefined): Coding | null {
+  if (!header) return null
+  let coding = codings.get(header)
+  if (coding !== undefined) return coding
+  const q = new Map<string, number>()
+  for (const part of header.toLowerCase().split(',')) {
+    const [name, ...params] = part.split(';').map((p) => p.trim())
+    const weight = params.find((p) => p.startsWith('q='))
+    q.set(name, weight === undefined ? 1 : Number(weight.slice(2)) || 0)
+  }
+  const accepts = (name: string) => (q.get(name) ?? q.get('*') ?? 0) > 0
+  coding = accepts('br') ? 'br' : accepts('gzip') ? 'gzip' : null
+  // Clients send few distinct headers; the bound only keeps a hostile client from growing it.
+  if (codings.size >= 256) codings.clear()
+  codings.set(header, coding)
+  return coding
+}
+
+/** Sends a cached representation: its tag (304 on a match), compressed once per coding when large enough. */
+export function sendRepresentation (request: FastifyRequest, reply: FastifyReply, rep: Representation): FastifyReply {
+  void reply.header('etag', rep.etag)
+  const coding = Buffer.byteLength(rep.body) >= COMPRESSION_THRESHOLD ? preferredCoding(request.headers['accept-encoding']) : null
+  if (coding === null || noneMatch(request.headers['if-none-match'], rep.etag)) return reply.send(rep.body)
+  let coded = rep.coded.get(coding)
+  if (coded === undefined) {
+    coded = coding === 'br'
+      ? brotliCompressSync(rep.body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } }) // @fastify/compress's default
+      : gzipSync(rep.body)
+    rep.coded.set(coding, coded)
+  }
+  // A content-encoding already set makes @fastify/compress pass the bytes through.
+  return reply.header('content-encoding', coding).send(coded)
+}
+
 export async function httpConventions (app: FastifyInstance, config: Config): Promise<void> {
   app.addHook('onRequest', async (request) => {
     if ((request.raw.url ?? '').length > MAX_URI_LENGTH) throw problem('uriTooLong', `the request target is longer than ${MAX_URI_LENGTH} characters: put long filter lists in fewer, wider filters`)
@@ -59,7 +117,7 @@ export async function httpConventions (app: FastifyInstance, config: Config): Pr
     }
     if ((request.method !== 'GET' && request.method !== 'HEAD') || status !== 200) return payload
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload
-    const etag = reply.getHeader('etag') as string | undefined ?? `W/"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"`
+    const etag = reply.getHeader('etag') as string | undefined ?? weakEtag(payload)
     void reply.header('etag', etag)
     if (noneMatch(request.headers['if-none-match'], etag)) {
       void reply.code(304)
@@ -70,7 +128,7 @@ export async function httpConventions (app: FastifyInstance, config: Config): Pr
 
   await app.register(compress, {
     globalDecompression: false, // submissions undo gzip themselves: their receipts hash the bytes as sent
-    threshold: 1024,
+    threshold: COMPRESSION_THRESHOLD,
     customTypes: /^text\/|[/+]json(?:;|$)|[/+]xml(?:;|$)|[/+]csv(?:;|$)/
   })
 

@@ -6,6 +6,7 @@ import type { CellVersions } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
+import { representation, type Representation } from '../ops/http.js'
 import { MAX_CELLS, queryKey, rollUp, type Protection, type RolledCell, type RollupCache } from './aggregate.js'
 import type { PartnerGate, QueryBudget } from './budget.js'
 import type { Vocabulary } from './dimensions.js'
@@ -126,7 +127,7 @@ export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw
     body (format: Format, options: RenderOptions) {
       const key = `${format}:${options.labels ?? ''}`
       let body = bodies.get(key)
-      if (body === undefined) bodies.set(key, body = render(answer, format, options))
+      if (body === undefined) bodies.set(key, body = representation(render(answer, format, options)))
       return body
     }
   }
@@ -143,12 +144,12 @@ export function protect (rolled: readonly RolledCell[], k: number): AnswerCell[]
 }
 
 /** The cells released at one k from one roll-up, and their rendered answers by format and labels. */
-interface Released { cells: AnswerCell[], bodies: Map<string, string> }
+interface Released { cells: AnswerCell[], bodies: Map<string, Representation> }
 
 export interface Release {
   answer: Answer
-  /** The answer in `format`, rendered (with the same options, the public URL, each time). */
-  body (format: Format, options: RenderOptions): string
+  /** The answer in `format`, rendered (with the same options, the public URL, each time), with its tag and compressed forms. */
+  body (format: Format, options: RenderOptions): Representation
 }
 
 export interface RegionListing {

@@ -7,6 +7,7 @@ import { BEARER, callerOf } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
 import { every } from '../ops/periodic.js'
+import { sendRepresentation } from '../ops/http.js'
 import { createRollupCache } from './aggregate.js'
 import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
@@ -191,10 +192,10 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       if (fault) throw fault
     }
     const { answer, body } = await readAggregates(release, callerOf(request), raw)
-    void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, authorization').type(CONTENT_TYPE[format])
+    void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
-    return reply.send(body(format, { names, publicUrl, labels: labels as Language | undefined }))
+    return sendRepresentation(request, reply, body(format, { names, publicUrl, labels: labels as Language | undefined }))
   })
 
   let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined

@@ -124,6 +124,9 @@ export async function listPeriods (q: Queryable, state: StewardshipState, countr
   return out
 }
 
+/** Coverage answers kept for repeated reads (a bound, not a tuning knob: each is a few KiB). */
+const MAX_COVERAGE_MEMO = 1_000
+
 export interface CoverageItem { country: string, period: string, status: Exclude<PeriodStatus, 'published'> }
 
 export interface CoverageDeps {
@@ -156,8 +159,15 @@ export function createCoverage (deps: CoverageDeps) {
     return entry.months
   }
 
+  // Every cached read asks for the same coverage again: keep the last answer per query while the
+  // stewardship state and each country's months (both replaced, never changed, when they change) are the same.
+  const answered = new Map<string, { state: StewardshipState, data: Set<string>[], items: CoverageItem[] }>()
+
   return async function coverageOf (countries: readonly string[], from: string, to: string): Promise<CoverageItem[]> {
     const [state, data] = await Promise.all([deps.book.state(), Promise.all(countries.map(months))])
+    const key = `${countries.join(',')}|${from}|${to}`
+    const last = answered.get(key)
+    if (last && last.state === state && last.data.every((months, i) => months === data[i])) return last.items
     const out: CoverageItem[] = []
     for (const [i, country] of countries.entries()) {
       for (const period of monthsBetween(from, to)) {
@@ -165,6 +175,8 @@ export function createCoverage (deps: CoverageDeps) {
         out.push({ country, period, status: data[i].has(period) ? 'open' : 'not_reported' })
       }
     }
+    if (answered.size >= MAX_COVERAGE_MEMO) answered.clear()
+    answered.set(key, { state, data, items: out })
     return out
   }
 }

@@ -1,9 +1,10 @@
 // HTTP conventions: ETag / If-None-Match, Cache-Control, compression, CORS, Retry-After, problem type pages,
 // and a fuzzer's worth of refusals that must all be application/problem+json.
 import { connect } from 'node:net'
-import { gunzipSync } from 'node:zlib'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t from 'tap'
 import { buildTestHub, freePort, PUBLIC_URL } from '../helpers.js'
+import { preferredCoding } from '../../src/ops/http.js'
 import { problem } from '../../src/problem.js'
 import { insertCells } from '../release/fixtures.js'
 
@@ -59,6 +60,39 @@ t.test('compression for clients that accept it', async (t) => {
   t.equal(JSON.parse(gunzipSync(raw.rawPayload).toString()).openapi, '3.1.0')
   const csv = await app.inject({ url: QUERY, headers: { authorization: `Bearer ${readToken}`, accept: 'text/csv', 'accept-encoding': 'gzip' } })
   t.equal(csv.statusCode, 200)
+})
+
+t.test('a cached answer compressed once per coding: the same tag and bytes whatever the coding', async (t) => {
+  // Two years of coverage make the answer larger than the compression threshold.
+  const wide = '/v1/aggregates?region=KAZ&from=2025-01&to=2026-12&by=sex'
+  const read = (headers: Record<string, string> = {}) => app.inject({ url: wide, headers: { authorization: `Bearer ${readToken}`, ...headers } })
+  const plain = await read()
+  t.equal(plain.statusCode, 200)
+  t.notOk(plain.headers['content-encoding'])
+  t.ok(plain.rawPayload.length >= 1024)
+  for (const [accept, coding, decode] of [['gzip, br', 'br', brotliDecompressSync], ['gzip', 'gzip', gunzipSync], ['br;q=0, gzip', 'gzip', gunzipSync]] as const) {
+    for (let i = 0; i < 2; i++) {
+      const coded = await read({ 'accept-encoding': accept })
+      t.equal(coded.headers['content-encoding'], coding, accept)
+      t.match(coded.headers.vary, /accept-encoding/)
+      t.equal(coded.headers.etag, plain.headers.etag, 'the tag is of the representation, not of its coding')
+      t.equal(decode(coded.rawPayload).toString(), plain.body)
+    }
+  }
+  const notModified = await read({ 'accept-encoding': 'gzip, br', 'if-none-match': plain.headers.etag as string })
+  t.equal(notModified.statusCode, 304)
+  t.equal(notModified.body, '')
+  // The CSV has no coverage block: under the threshold it goes as it is.
+  const csv = await read({ accept: 'text/csv', 'accept-encoding': 'gzip' })
+  t.ok(csv.rawPayload.length < 1024)
+  t.notOk(csv.headers['content-encoding'], 'a small answer is not compressed')
+  t.equal(csv.body, (await read({ accept: 'text/csv' })).body)
+
+  t.equal(preferredCoding('identity'), null)
+  t.equal(preferredCoding('*'), 'br')
+  t.equal(preferredCoding('br;q=0, *;q=0.5'), 'gzip')
+  t.equal(preferredCoding('GZIP;q=0.8, deflate'), 'gzip')
+  t.equal(preferredCoding('gzip;q=0, br;q=0'), null)
 })
 
 t.test('CORS: preflights allowed for the configured origins only', async (t) => {
