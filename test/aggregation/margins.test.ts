@@ -1,6 +1,7 @@
 // The pre-rolled margins (cell_margins): kept equal to the cells by the triggers through add,
 // subtract, correction and rebuild; a tampered margin is found by verify and repaired by rebuild;
 // and a roll-up through the margins releases exactly what summing the cells releases.
+import { readFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'
 import t from 'tap'
@@ -76,6 +77,16 @@ t.test('margins follow the cells through add, subtract, correction and rebuild',
   const verify = await verifyCells(db)
   t.ok(verify.ok)
   t.equal(verify.marginDifferences, 0)
+})
+
+t.test('the migration fills the margins of the cells stored before it', async (t) => {
+  const statements = readFileSync(new URL('../../migrations/0009_cell_margins.sql', import.meta.url), 'utf8').split('--> statement-breakpoint')
+  const fill = statements.at(-1)!
+  t.match(fill, /INSERT INTO cell_margins/)
+  await db.execute(sql`DELETE FROM cell_margins`)
+  t.ok((await marginState()).wrong > 0)
+  await db.execute(sql.raw(fill))
+  t.equal((await marginState()).wrong, 0)
 })
 
 t.test('verify finds a tampered, a missing and an extra margin; rebuild repairs them', async (t) => {
