@@ -1,19 +1,26 @@
 // Release benchmark: GET /v1/aggregates?region=central-asia&by=country,sex with bearer tokens, 50
 // connections, beside the unprotected /health/live on the same server in the same run, on cells
-// filled directly with SQL from N synthetic records (the read path only touches `cells`).
-// Also: the cold (uncached) roll-up latency, and the cost of the audit rows each read writes.
+// filled directly with SQL from N synthetic records (the read path touches only `cells` and the
+// margins their triggers keep).
+// Also: the cold (uncached) roll-up latency, the roll-up statement summing every cell and through
+// the margins (cell_margins), and the cost of the audit rows each read writes.
 // Run: [MHX_READ_AUDIT=async] npx tsx bench/release.ts [records=1000000] [admin database URL]
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { describe, load } from './load.js'
+import { connectPostgres } from '../src/db/connect.js'
+import { rollUp, type RolledCell } from '../src/release/aggregate.js'
+import { buildPtable } from '../src/release/ptable.js'
+import type { AggregateQuery } from '../src/release/query.js'
 import { cleanUp, cpuSeconds, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const CONNECTIONS = 50
+const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
 const QUERY = '/v1/aggregates?region=central-asia&from=2025-01&to=2026-12&by=country,sex'
 
 async function main () {
@@ -49,6 +56,7 @@ async function main () {
     cold.sort((a, b) => a - b)
     const sample = await (await fetch(`${server.url}${QUERY}`, { headers: auth })).json() as { cells: unknown[] }
     console.log(`cold roll-up (cache miss) of central-asia by country,sex over ${cellCount} cells: median ${cold[2].toFixed(0)} ms (min ${cold[0].toFixed(0)}, max ${cold[4].toFixed(0)}); answer ${sample.cells.length} cells`)
+    await rollUpPaths(dbUrl)
 
     const { rows: before } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
     // CPU per request of the server, PostgreSQL and this load generator: on two shared cores the sum is the cost.
@@ -83,6 +91,34 @@ async function main () {
     console.log(`audit rows written during the reads: ${after[0].n - before[0].n} for ${answered} answered reads (one per read)`)
   } finally {
     await cleanUp({ server, db, database, dataDir })
+  }
+}
+
+/**
+ * The roll-up alone (the statement a cache miss runs), the same five spans as above, summing every
+ * cell (the path before cell_margins) and through the margins; both must release the same cells.
+ */
+async function rollUpPaths (url: string): Promise<void> {
+  const database = await connectPostgres({ url, poolMax: 1, statementTimeoutMs: 600_000 })
+  try {
+    const ptable = buildPtable()
+    const query = (i: number): AggregateQuery => ({ region: 'central-asia', from: `2025-0${i + 1}`, to: '2026-12', periodType: 'month', by: ['country', 'sex'], filters: {} })
+    const time = async (margins: boolean) => {
+      const ms: number[] = []
+      let last: RolledCell[] = []
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now()
+        last = await rollUp(database.db, query(i), CENTRAL_ASIA, 'cellkey', ptable, [], { margins })
+        ms.push(performance.now() - t0)
+      }
+      ms.sort((a, b) => a - b)
+      return { text: `median ${ms[2].toFixed(0)} ms (min ${ms[0].toFixed(0)}, max ${ms[4].toFixed(0)})`, last }
+    }
+    const cells = await time(false)
+    const margins = await time(true)
+    console.log(`roll-up statement, central-asia by country,sex, cell-key: summing cells (before) ${cells.text}; through cell_margins (after) ${margins.text}; same released cells: ${JSON.stringify(cells.last) === JSON.stringify(margins.last)}`)
+  } finally {
+    await database.close()
   }
 }
 

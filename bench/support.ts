@@ -103,6 +103,7 @@ export async function fillCells (client: pg.Client, records: number): Promise<nu
     process.stdout.write(`  ${done + n} records\n`)
   }
   await client.query('ANALYZE cells')
+  await client.query('ANALYZE cell_margins')
   const { rows } = await client.query('SELECT count(*)::int AS cells, sum(count)::bigint AS records FROM cells')
   return rows[0].cells
 }

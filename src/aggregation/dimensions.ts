@@ -24,3 +24,21 @@ export function columnsEqual (left: string, right: string): SQL {
 
 /** Record keys and cell key sums are integers mod 2^32 (cell-key method); a cell's key is keySum / 2^32. */
 export const KEY_MODULUS = 4294967296
+
+/** The `dimension` and `value` of a margin row holding a month × country total (SDMX "total"). */
+export const MARGIN_TOTAL = '_T'
+
+/** The dimensions the margins (cell_margins) sum cells by, one at a time: every one but period and country. */
+export const MARGIN_COLUMNS: readonly string[] = CELL_COLUMNS.filter((c) => c !== 'period' && c !== 'country')
+
+/**
+ * The margins the cells add up to, as a SELECT of (dimension, country, period, value, count, key_sum):
+ * each cell counted once per dimension's value and once in its month × country total. The triggers
+ * of migration 0009 keep cell_margins equal to this.
+ */
+export function marginsOfCells (): SQL {
+  const pairs = [`('${MARGIN_TOTAL}', '${MARGIN_TOTAL}')`, ...MARGIN_COLUMNS.map((c) => `('${c}', c.${c})`)].join(', ')
+  return sql.raw(`SELECT m.dimension, c.country, c.period, m.value, sum(c.count) AS count, sum(c.key_sum) % ${KEY_MODULUS} AS key_sum
+    FROM cells c CROSS JOIN LATERAL (VALUES ${pairs}) AS m (dimension, value)
+    GROUP BY 1, 2, 3, 4 HAVING sum(c.count) <> 0`)
+}

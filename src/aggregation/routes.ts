@@ -18,7 +18,8 @@ const Verify = Type.Object({
   differences: Type.Array(Difference),
   differencesOmitted: Type.Integer(),
   cells: Type.Integer(),
-  records: Type.Integer()
+  records: Type.Integer(),
+  marginDifferences: Type.Integer({ description: 'pre-rolled margins (one dimension per month and country) that differ from the cells they sum; rebuild repairs them' })
 })
 const Rebuild = Type.Object({
   cells: Type.Integer(),
@@ -39,7 +40,7 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     await appendAudit(deps.database.db, {
       partnerId: callerOf(request).partnerId,
       action: 'aggregates.verify',
-      detail: { ok: result.ok, differences: result.differences.length + result.differencesOmitted, cells: result.cells }
+      detail: { ok: result.ok, differences: result.differences.length + result.differencesOmitted, cells: result.cells, marginDifferences: result.marginDifferences }
     }, deps.now())
     return result
   })

@@ -148,6 +148,22 @@ export const cells = pgTable('cells', {
 ])
 
 /**
+ * The cells pre-rolled to one dimension: per month × country, each value of each dimension other than
+ * period and country (`dimension` is its column), and the month × country total (`dimension` and
+ * `value` '_T'), with count and key sum (mod 2^32) as summing the cells gives them. Roll-ups that fix
+ * at most one dimension besides period and country read these instead of every cell. Kept by
+ * triggers on cells (migration 0009), rebuilt by the aggregates rebuild; zero rows are not kept.
+ */
+export const cellMargins = pgTable('cell_margins', {
+  dimension: text('dimension').notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  period: char('period', { length: 7 }).notNull(),
+  value: text('value').notNull(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+  keySum: bigint('key_sum', { mode: 'number' }).notNull()
+}, (t) => [primaryKey({ name: 'cell_margins_pkey', columns: [t.dimension, t.country, t.period, t.value] })])
+
+/**
  * The distinct queries a partner asked on one UTC day (the query budget): a query already answered
  * for the same data version is free, so its key includes the version.
  */

@@ -2066,6 +2066,8 @@ export interface operations {
                         differencesOmitted: number;
                         cells: number;
                         records: number;
+                        /** @description pre-rolled margins (one dimension per month and country) that differ from the cells they sum; rebuild repairs them */
+                        marginDifferences: number;
                     };
                 };
             };
