@@ -67,6 +67,6 @@ t.test('the process prints one line, not a stack trace', async (t) => {
     })
     t.equal(run.status, 1, JSON.stringify(env))
     t.match(run.stderr, line)
-    t.notMatch(run.stderr, /\n\s+at /, "no stack trace")
+    t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
   }
 })

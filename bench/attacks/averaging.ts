@@ -145,8 +145,8 @@ export async function averaging (world: World, reader: Reader, options: { by: Di
 }
 
 export function printAveraging (f: AveragingFigures, log: (line: string) => void = console.log): void {
-  log(`averaging — attacker ${f.attacker} (k ${f.k}), by=${f.by.join(',')}: ${f.targets} hidden target cells, ` +
-    `${f.estimatesPerTarget.toFixed(1)} estimates per target, ${f.withoutEstimate} without any; ${f.queries} of ${f.budget} queries${f.budgetHit ? ' (429 reached)' : ''}`)
+  log(`averaging — attacker ${f.attacker} (k ${f.k}), by=${f.by.join(',')}: ${f.targets} hidden target cells, `
+    + `${f.estimatesPerTarget.toFixed(1)} estimates per target, ${f.withoutEstimate} without any; ${f.queries} of ${f.budget} queries${f.budgetHit ? ' (429 reached)' : ''}`)
   log(`  ${describeScore(f.score)}`)
 }
 

@@ -369,9 +369,9 @@ export function score (cells: Scored[], k: number): Score {
 export const pct = (x: number): string => `${(100 * x).toFixed(1)} %`
 
 export function describeScore (s: Score): string {
-  return `recovered ${s.recovered} of ${s.small} true counts 1…k−1 (${pct(s.rate)}); baseline ${pct(s.baseline.rate)} ` +
-    `(released value, else ${s.baseline.perTable ? `each table's most frequent small count, mostly ${s.baseline.mode}` : s.baseline.mode}; midpoint ${s.baseline.midpoint}: ${pct(s.baseline.midpointRate)}); ` +
-    `all cells ${s.recoveredAll} of ${s.all} (${pct(s.rateAll)})`
+  return `recovered ${s.recovered} of ${s.small} true counts 1…k−1 (${pct(s.rate)}); baseline ${pct(s.baseline.rate)} `
+    + `(released value, else ${s.baseline.perTable ? `each table's most frequent small count, mostly ${s.baseline.mode}` : s.baseline.mode}; midpoint ${s.baseline.midpoint}: ${pct(s.baseline.midpointRate)}); `
+    + `all cells ${s.recoveredAll} of ${s.all} (${pct(s.rateAll)})`
 }
 
 /** Round an estimate to a count: never negative. */

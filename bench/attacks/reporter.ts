@@ -83,7 +83,7 @@ export async function timeDifferencing (world: World, attacker: Reporter, option
 }
 
 export function printReporter (f: ReporterFigures, log: (line: string) => void = console.log): void {
-  log(`${f.attack} — attacker ${f.attacker} (reporter and reader, k ${f.k}), by=${f.by.join(',')}: ${f.targets} hidden target cells, ` +
-    `${f.pushed} record(s) pushed per target × ${f.rounds} round(s), ${f.queries} queries; table restored after retraction: ${f.restored ? 'yes' : 'NO'}`)
+  log(`${f.attack} — attacker ${f.attacker} (reporter and reader, k ${f.k}), by=${f.by.join(',')}: ${f.targets} hidden target cells, `
+    + `${f.pushed} record(s) pushed per target × ${f.rounds} round(s), ${f.queries} queries; table restored after retraction: ${f.restored ? 'yes' : 'NO'}`)
   log(`  ${describeScore(f.score)}`)
 }

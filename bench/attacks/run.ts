@@ -100,8 +100,8 @@ export function printVerdicts (figures: Figures, log: (line: string) => void = c
   }
   if (figures.utility) {
     const u = figures.utility
-    log(`  utility: released ${pct(u.releasedShare)} (≥ ${pct(TARGETS.releasedShareMin)}): ${u.releasedShare >= TARGETS.releasedShareMin ? 'met' : 'NOT met'}; ` +
-      `median relative error ${pct(u.medianRelativeError)} (< ${pct(TARGETS.medianRelativeErrorMax)}): ${u.medianRelativeError < TARGETS.medianRelativeErrorMax ? 'met' : 'NOT met'}`)
+    log(`  utility: released ${pct(u.releasedShare)} (≥ ${pct(TARGETS.releasedShareMin)}): ${u.releasedShare >= TARGETS.releasedShareMin ? 'met' : 'NOT met'}; `
+      + `median relative error ${pct(u.medianRelativeError)} (< ${pct(TARGETS.medianRelativeErrorMax)}): ${u.medianRelativeError < TARGETS.medianRelativeErrorMax ? 'met' : 'NOT met'}`)
   }
 }
 
@@ -115,8 +115,8 @@ async function main () {
   const started = performance.now()
   const world = await buildWorld({ scale, budget: plan.budget, db: values.db as 'postgres' | 'pglite' | 'env' })
   const inRegion = world.records.filter((r) => ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'].includes(r.country)).length
-  console.log(`disclosure attacks — scale ${scale}: ${world.records.length} records pushed (${inRegion} in central-asia), hub k ${world.k}, ` +
-    `query budget ${plan.budget}, ${world.hub.database.kind} (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
+  console.log(`disclosure attacks — scale ${scale}: ${world.records.length} records pushed (${inRegion} in central-asia), hub k ${world.k}, `
+    + `query budget ${plan.budget}, ${world.hub.database.kind} (ready in ${((performance.now() - started) / 1000).toFixed(1)} s)\n`)
   const simulated = values['simulate-cellkey'] ? parsePtable(values['simulate-cellkey']) : undefined
   if (simulated) console.log(`SIMULATED cell-key release (D ${simulated.D}, V ${simulated.V}, js ${simulated.js}): counts are not the hub's\n`)
   try {

@@ -46,8 +46,8 @@ export async function utility (world: World, reader: Reader, tables: Dim[][]): P
 }
 
 export function printUtility (f: UtilityFigures, log: (line: string) => void = console.log): void {
-  log(`utility — reader ${f.reader}: cells with true count ≥ 2k released: ${pct(f.releasedShare)} of ${f.large} (target ≥ ${pct(TARGETS.releasedShareMin)}); ` +
-    `median relative error, true count ≥ ${TARGETS.largeCount}: ${pct(f.medianRelativeError)} over ${f.big} cells (target < ${pct(TARGETS.medianRelativeErrorMax)})`)
+  log(`utility — reader ${f.reader}: cells with true count ≥ 2k released: ${pct(f.releasedShare)} of ${f.large} (target ≥ ${pct(TARGETS.releasedShareMin)}); `
+    + `median relative error, true count ≥ ${TARGETS.largeCount}: ${pct(f.medianRelativeError)} over ${f.big} cells (target < ${pct(TARGETS.medianRelativeErrorMax)})`)
   for (const t of f.tables) {
     log(`  by=${t.by.join(',')} (k ${t.k}): ${t.largeReleased} of ${t.large} cells ≥ 2k released; median relative error ${pct(median(t.errors))} over ${t.big} cells ≥ ${TARGETS.largeCount}`)
   }

@@ -135,8 +135,8 @@ export function differencingLeak (units: Region[]): { unit: string, country: str
   const granted = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
   const countries = [...new Set(units.flatMap((u) => u.members))].sort()
   const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
-  const exposed = countries.filter((country) => !granted.has(country) &&
-    reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
+  const exposed = countries.filter((country) => !granted.has(country)
+    && reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
   if (exposed.length === 0) return undefined
   const part = units.find((u) => u.members.includes(exposed[0]) && u.members.length > 1) ?? units[0]
   return { unit: part.code, country: exposed[0], countries: exposed }

@@ -95,7 +95,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/partners/:id/grants', {
     schema: {
-      tags: ['admin'], operationId: 'getPartnerGrants', summary: "A partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartnerGrants', summary: 'A partner\'s grants', security: BEARER, params: IdParams,
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
@@ -105,7 +105,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.put('/v1/admin/partners/:id/grants', {
     schema: {
-      tags: ['admin'], operationId: 'replacePartnerGrants', summary: "Replace a partner's grants", security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'replacePartnerGrants', summary: 'Replace a partner\'s grants', security: BEARER, params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }

@@ -89,4 +89,3 @@ async function applyOne (tx: Queryable, submissionId: string, state: SubmissionS
     countries
   }
 }
-

@@ -29,7 +29,6 @@ const Rebuild = Type.Object({
 })
 
 export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
-
   app.get('/v1/admin/aggregates/verify', {
     schema: {
       tags: ['admin'], operationId: 'verifyAggregates', summary: 'Check every cell against the stored records', security: BEARER,

@@ -42,8 +42,8 @@ export function auditPayload (row: { at: Date, partnerId: string | null, action:
 
 /** canonicalJson of the row, with its detail already in canonical JSON (keys in sorted order). */
 function payloadWith (row: { at: Date, partnerId: string | null, action: string, subject: string | null }, detailJson: string): string {
-  return `{"action":${JSON.stringify(row.action)},"at":"${row.at.toISOString()}","detail":${detailJson},` +
-    `"partnerId":${JSON.stringify(row.partnerId)},"subject":${JSON.stringify(row.subject)}}`
+  return `{"action":${JSON.stringify(row.action)},"at":"${row.at.toISOString()}","detail":${detailJson},`
+    + `"partnerId":${JSON.stringify(row.partnerId)},"subject":${JSON.stringify(row.subject)}}`
 }
 
 /**
@@ -68,9 +68,9 @@ export function auditBatch (entries: AuditEntry[], at: Date = new Date()): strin
     const row = { at: entry.at ?? at, partnerId: entry.partnerId, action: entry.action, subject: entry.subject ?? null }
     // The canonical detail is valid JSON of the detail: written once, used twice.
     const detailJson = canonicalJson(entry.detail ?? {})
-    out += (out.length === 1 ? '' : ',') + `{"at":"${row.at.toISOString()}","partnerId":${JSON.stringify(row.partnerId)},` +
-      `"action":${JSON.stringify(row.action)},"subject":${JSON.stringify(row.subject)},"detail":${detailJson},` +
-      `"payload":${JSON.stringify(payloadWith(row, detailJson))}}`
+    out += (out.length === 1 ? '' : ',') + `{"at":"${row.at.toISOString()}","partnerId":${JSON.stringify(row.partnerId)},`
+      + `"action":${JSON.stringify(row.action)},"subject":${JSON.stringify(row.subject)},"detail":${detailJson},`
+      + `"payload":${JSON.stringify(payloadWith(row, detailJson))}}`
   }
   return out + ']'
 }

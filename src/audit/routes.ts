@@ -31,7 +31,6 @@ const ChainReport = Type.Object({
   }))
 })
 
-
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { db } = deps.database
 

@@ -82,10 +82,10 @@ export function formatAggregates (answer: AggregateAnswer): string {
   const by = answer.by ?? []
   const rows = answer.cells.map((cell) => [...by.map((d) => cell[d] === null || cell[d] === undefined ? '-' : String(cell[d])), countText(cell, answer.k)])
   const suppressed = answer.cells.filter((c) => c.count === null).length
-  const head = `${answer.region} ${answer.from}..${answer.to}${answer.periodType && answer.periodType !== 'month' ? ` by ${answer.periodType}` : ''}` +
-    `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} withheld: <${answer.k} below k)` : ''}` +
-    `${answer.disclosure?.method === 'cellkey' ? ', counts perturbed (cell-key method; margins are not sums of cells)' : answer.disclosure?.method === 'none' ? ', exact counts (your own country)' : ''}` +
-    `${answer.lastUpdated ? `, data as of ${answer.lastUpdated}` : ''}\n`
+  const head = `${answer.region} ${answer.from}..${answer.to}${answer.periodType && answer.periodType !== 'month' ? ` by ${answer.periodType}` : ''}`
+    + `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} withheld: <${answer.k} below k)` : ''}`
+    + `${answer.disclosure?.method === 'cellkey' ? ', counts perturbed (cell-key method; margins are not sums of cells)' : answer.disclosure?.method === 'none' ? ', exact counts (your own country)' : ''}`
+    + `${answer.lastUpdated ? `, data as of ${answer.lastUpdated}` : ''}\n`
   if (answer.cells.length === 0) return head + '(no cells: nothing recorded for this query)\n'
   return head + formatTable([...by, 'count'], rows, [...by.map(() => false), true])
 }

@@ -44,7 +44,7 @@ export interface RequestOptions {
 
 export interface HubClient {
   readonly url: string
-  request<T = unknown> (method: string, path: string, options?: RequestOptions): Promise<HubResponse<T>>
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<HubResponse<T>>
   /** A valid access token (a new one when the last is about to expire). */
   token (): Promise<string>
   /** The token endpoint as the hub names it: the `aud` of a client assertion. */

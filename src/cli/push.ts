@@ -67,7 +67,7 @@ export class PushAborted extends Error {
 
 /** The command line that resumes a push: the same one (accepted batches are replayed, not stored twice). */
 export function resumeCommand (args: string[]): string {
-  const quoted = args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)
+  const quoted = args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, '\'\\\'\'')}'`)
   return `mhx ${quoted.join(' ')}`
 }
 
@@ -312,8 +312,8 @@ export function printPushSummary (summary: PushSummary, out: Output, err: Output
   const okRecords = ok.reduce((n, b) => n + b.records, 0)
   const replayed = ok.filter((b) => b.replayed).length
   const verb = summary.dryRun ? 'validated' : 'submitted'
-  out.write(`${verb} ${okRecords} of ${summary.records} records in ${ok.length} of ${summary.batches.length} ${summary.batches.length === 1 ? 'batch' : 'batches'}` +
-    `${replayed ? ` (${replayed} already submitted before: replayed, not duplicated)` : ''}${failed ? `; ${failed} failed` : ''}\n`)
+  out.write(`${verb} ${okRecords} of ${summary.records} records in ${ok.length} of ${summary.batches.length} ${summary.batches.length === 1 ? 'batch' : 'batches'}`
+    + `${replayed ? ` (${replayed} already submitted before: replayed, not duplicated)` : ''}${failed ? `; ${failed} failed` : ''}\n`)
   if (summary.receiptsFile) out.write(`receipts: ${summary.receiptsFile}\n`)
 }
 

@@ -67,7 +67,7 @@ function cellValue (column: string, text: string): string | number {
   return column === 'count' && /^-?\d{1,15}$/.test(text) ? Number(text) : text
 }
 
-async function * ndjsonItems (stream: NodeJS.ReadableStream): AsyncIterable<FileItem> {
+async function* ndjsonItems (stream: NodeJS.ReadableStream): AsyncIterable<FileItem> {
   const lines = createInterface({ input: stream, crlfDelay: Infinity })
   let lineNo = 0
   let position = 0
@@ -87,7 +87,7 @@ async function * ndjsonItems (stream: NodeJS.ReadableStream): AsyncIterable<File
  * CSV: a header row of record field names, then one record per row. Every value stays a string;
  * an empty cell means the field is absent (the service reads CSV bodies the same way).
  */
-async function * csvItems (stream: NodeJS.ReadableStream, checkHeader?: HeaderCheck): AsyncIterable<FileItem> {
+async function* csvItems (stream: NodeJS.ReadableStream, checkHeader?: HeaderCheck): AsyncIterable<FileItem> {
   // spreadsheets in Russian and Kazakh locales write ';' between cells: csv-parse picks ',' or ';' from the header line
   const parser = csvParser({ bom: true, info: true, raw: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], skip_records_with_error: true, delimiter: [',', ';'] })
   const skipped: Array<{ line: number, message: string }> = []
@@ -162,7 +162,7 @@ function jsonRecords (file: string, format: 'json' | 'dhis2'): RecordSource {
     throw new CliError(`${file}: a JSON file must be an array of records or {"schema", "version", "records": [...]}`)
   }
   let read = 0
-  async function * items (): AsyncIterable<FileItem> {
+  async function* items (): AsyncIterable<FileItem> {
     for (let i = 0; i < records.length; i++) {
       read = Math.round(size * (i + 1) / records.length)
       yield { record: records[i], position: i }
@@ -175,7 +175,7 @@ function jsonRecords (file: string, format: 'json' | 'dhis2'): RecordSource {
 function xlsxRecords (file: string, checkHeader?: HeaderCheck): RecordSource {
   let read = 0
   const size = statSync(file).size
-  async function * items (): AsyncIterable<FileItem> {
+  async function* items (): AsyncIterable<FileItem> {
     const workbook = new ExcelJS.Workbook()
     try {
       await workbook.xlsx.readFile(file)
@@ -218,7 +218,7 @@ function adxRecords (file: string): RecordSource {
   }
   const size = statSync(file).size
   let read = 0
-  async function * items (): AsyncIterable<FileItem> {
+  async function* items (): AsyncIterable<FileItem> {
     for (let i = 0; i < imported.dataValues.length; i++) {
       read = Math.round(size * (i + 1) / imported.dataValues.length)
       yield { record: imported.dataValues[i], position: i }

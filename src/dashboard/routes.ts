@@ -11,8 +11,8 @@ import { problem } from '../problem.js'
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url))
 
 // The page's own origin only; Plot writes style attributes and a <style> into its SVGs.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+const CSP = 'default-src \'self\'; script-src \'self\'; style-src \'self\' \'unsafe-inline\'; img-src \'self\' data: blob:; '
+  + 'connect-src \'self\'; object-src \'none\'; base-uri \'none\'; form-action \'self\'; frame-ancestors \'none\''
 
 export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app, options) => {
   const dir = options.dir ?? DASHBOARD_DIR

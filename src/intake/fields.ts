@@ -66,7 +66,7 @@ export const FIELDS = [
   },
   {
     name: 'subnationalArea', type: 'subnationalArea', since: '1.0.0', required: false, column: 'subnational_area', dimension: 'subnationalArea', sdmx: 'SUBNATIONAL_AREA',
-    description: "an ISO 3166-2 first-level code of the reporting country valid for the record's period, e.g. KZ-75 (see the subnational-areas catalog)",
+    description: 'an ISO 3166-2 first-level code of the reporting country valid for the record\'s period, e.g. KZ-75 (see the subnational-areas catalog)',
     label: { en: 'Sub-national area', ru: 'Регион' }
   },
   {

@@ -97,4 +97,3 @@ export async function pruneIdempotencyKeys (q: Queryable, now: Date = new Date()
   const deleted = await q.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, cutoff)).returning({ key: idempotencyKeys.key })
   return deleted.length
 }
-

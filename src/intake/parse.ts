@@ -12,13 +12,13 @@ export interface ParsedBody {
 }
 
 export interface ParseFailure {
-  error: { line: number; message: string }
+  error: { line: number, message: string }
 }
 
 export type ParseResult = ParsedBody | ParseFailure
 
 /** Field names of a record schema document, in schema order. */
-export function recordFieldsOf(schemaDocument: unknown): string[] {
+export function recordFieldsOf (schemaDocument: unknown): string[] {
   const properties = (schemaDocument as { properties?: unknown } | null)?.properties
   if (typeof properties !== 'object' || properties === null) throw new Error('record schema has no properties')
   return Object.keys(properties)
@@ -29,12 +29,12 @@ export const recordFields: readonly string[] = Object.freeze(
   recordFieldsOf(JSON.parse(readFileSync(`${defaultSchemasDir()}/migrant-health-event/1.0.0.json`, 'utf8')))
 )
 
-export function isParseFailure(result: ParseResult): result is ParseFailure {
+export function isParseFailure (result: ParseResult): result is ParseFailure {
   return 'error' in result
 }
 
 /** NDJSON: one JSON value per line (the validator checks it is a record object); blank lines are ignored. */
-export function parseNdjson(body: string | Buffer): ParseResult {
+export function parseNdjson (body: string | Buffer): ParseResult {
   const text = decodeBody(body)
   if (typeof text !== 'string') return text
   const records: unknown[] = []
@@ -57,7 +57,7 @@ export function parseNdjson(body: string | Buffer): ParseResult {
  * CSV: a header row naming record fields, then one record per row. Every value is a string;
  * an empty cell means the field is absent. Values are kept as sent (not trimmed): repairs hide data errors.
  */
-export function parseCsv(body: string | Buffer, fields: readonly string[] = recordFields, integers: readonly string[] = []): ParseResult {
+export function parseCsv (body: string | Buffer, fields: readonly string[] = recordFields, integers: readonly string[] = []): ParseResult {
   const text = decodeBody(body)
   if (typeof text !== 'string') return text
   // csv-parse counts bytes reliably but not lines (CRLF, quoted newlines): lines come from byte offsets
@@ -90,7 +90,7 @@ export function parseCsv(body: string | Buffer, fields: readonly string[] = reco
   return { records: rows.slice(1).map((row) => recordFromRow(header, row, integers)), lines: lines.slice(1) }
 }
 
-function csvHeaderProblem(header: string[], fields: readonly string[]): string | undefined {
+function csvHeaderProblem (header: string[], fields: readonly string[]): string | undefined {
   const known = new Set(fields)
   const seen = new Set<string>()
   for (const column of header) {
@@ -105,7 +105,7 @@ function csvHeaderProblem(header: string[], fields: readonly string[]): string |
 }
 
 // integer columns (an aggregate's count) are numbers when they read as one; otherwise kept as sent for the schema to name
-function recordFromRow(header: string[], row: string[], integers: readonly string[]): Record<string, string | number> {
+function recordFromRow (header: string[], row: string[], integers: readonly string[]): Record<string, string | number> {
   const record: Record<string, string | number> = {}
   for (let i = 0; i < header.length; i++) {
     if (row[i] === '') continue
@@ -115,7 +115,7 @@ function recordFromRow(header: string[], row: string[], integers: readonly strin
 }
 
 // a BOM is tolerated (spreadsheets add it); bytes that are not UTF-8 are refused rather than replaced
-function decodeBody(body: string | Buffer): string | ParseFailure {
+function decodeBody (body: string | Buffer): string | ParseFailure {
   let text: string
   if (typeof body === 'string') {
     text = body
@@ -130,21 +130,21 @@ function decodeBody(body: string | Buffer): string | ParseFailure {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
 }
 
-function lineOfFirstReplacement(body: Buffer): number {
+function lineOfFirstReplacement (body: Buffer): number {
   const lossy = new TextDecoder('utf-8').decode(body)
   const at = lossy.indexOf('\ufffd')
   return lossy.slice(0, Math.max(at, 0)).split('\n').length
 }
 
 // skipped empty lines sit between the previous record and the next: step over them
-function firstContentByte(bytes: Buffer, from: number): number {
+function firstContentByte (bytes: Buffer, from: number): number {
   let at = from
   while (at < bytes.length && (bytes[at] === 0x0a || bytes[at] === 0x0d)) at++
   return at
 }
 
 /** 1-based lines of ascending byte offsets, in one pass over the body. */
-function linesAt(bytes: Buffer, offsets: number[]): number[] {
+function linesAt (bytes: Buffer, offsets: number[]): number[] {
   const lines: number[] = []
   let line = 1
   let nextNewline = bytes.indexOf(0x0a)

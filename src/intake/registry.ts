@@ -181,7 +181,7 @@ interface LoadedFile {
 }
 
 /** Loads and compiles every JSON file under `dir` (default: `<package root>/schemas`). Throws on any malformed file. */
-export async function loadSchemaRegistry(dir: string = defaultSchemasDir()): Promise<SchemaRegistry> {
+export async function loadSchemaRegistry (dir: string = defaultSchemasDir()): Promise<SchemaRegistry> {
   const files = await readSchemaFiles(dir)
   const ajv = createAjv()
   const recordSchemas = new Map<string, RecordSchemaEntry>()
@@ -196,7 +196,7 @@ export async function loadSchemaRegistry(dir: string = defaultSchemasDir()): Pro
 }
 
 /** `<package root>/schemas`, found by walking up to package.json so it works from src/ (tsx) and from dist/. */
-export function defaultSchemasDir(): string {
+export function defaultSchemasDir (): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir)
@@ -206,7 +206,7 @@ export function defaultSchemasDir(): string {
   return path.join(dir, 'schemas')
 }
 
-function createAjv(): Ajv2020 {
+function createAjv (): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
     strict: true,
@@ -247,7 +247,7 @@ const LONG_ENUM = 30
  * are accepted and refused, and the fault's message is still the schema's description; the
  * published document is not changed (this works on a copy).
  */
-function withCodeSets(schema: unknown): unknown {
+function withCodeSets (schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withCodeSets)
   if (!isJsonObject(schema)) return schema
   const copy: JsonObject = {}
@@ -258,20 +258,20 @@ function withCodeSets(schema: unknown): unknown {
   return copy
 }
 
-async function readSchemaFiles(dir: string): Promise<LoadedFile[]> {
+async function readSchemaFiles (dir: string): Promise<LoadedFile[]> {
   const paths = await listJsonFiles(dir)
   const files = await Promise.all(paths.map((file) => readSchemaFile(dir, file)))
   return files.sort((a, b) => a.listing.name.localeCompare(b.listing.name) || compareVersions(a.listing.version, b.listing.version))
 }
 
-async function listJsonFiles(dir: string): Promise<string[]> {
+async function listJsonFiles (dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true })
   return entries
     .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
     .map((entry) => path.join(entry.parentPath, entry.name))
 }
 
-async function readSchemaFile(dir: string, file: string): Promise<LoadedFile> {
+async function readSchemaFile (dir: string, file: string): Promise<LoadedFile> {
   const relative = path.relative(dir, file).split(path.sep).join('/')
   const match = /^([a-z0-9-]+)\/(\d+\.\d+\.\d+)\.json$/.exec(relative)
   if (!match) throw new Error(`schema registry: ${relative} is not laid out as <name>/<major.minor.patch>.json`)
@@ -289,7 +289,7 @@ async function readSchemaFile(dir: string, file: string): Promise<LoadedFile> {
 }
 
 // a file's own name and version must agree with where it lives, or the API would serve one under another's name
-function checkFileIdentity(relative: string, document: JsonObject, kind: SchemaKind, name: string, version: string): void {
+function checkFileIdentity (relative: string, document: JsonObject, kind: SchemaKind, name: string, version: string): void {
   if (kind === 'record-schema') {
     const id = document.$id
     if (typeof id !== 'string' || !id.endsWith(`/${name}/${version}`)) {
@@ -302,7 +302,7 @@ function checkFileIdentity(relative: string, document: JsonObject, kind: SchemaK
   }
 }
 
-function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry {
+function compileRecordSchema (ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry {
   const { document, listing } = file
   if (document.type !== 'object' || !isJsonObject(document.properties)) {
     throw new Error(`schema registry: record schema ${listing.path} must be an object schema with properties`)
@@ -339,7 +339,7 @@ function compileRecordSchema(ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry 
   }
 }
 
-function catalogVersions(catalogs: Map<string, Map<string, JsonObject>>, name: string): Map<string, JsonObject> {
+function catalogVersions (catalogs: Map<string, Map<string, JsonObject>>, name: string): Map<string, JsonObject> {
   let versions = catalogs.get(name)
   if (!versions) {
     versions = new Map()
@@ -348,7 +348,7 @@ function catalogVersions(catalogs: Map<string, Map<string, JsonObject>>, name: s
   return versions
 }
 
-function buildRegistry(
+function buildRegistry (
   files: LoadedFile[],
   recordSchemas: Map<string, RecordSchemaEntry>,
   catalogs: Map<string, Map<string, JsonObject>>
@@ -362,7 +362,7 @@ function buildRegistry(
   const newestConditionVersion = newestVersion([...conditionCatalogs.keys()])
   if (!newestConditionVersion) throw new Error('schema registry: no condition-groups catalog')
 
-  function conditionCatalog(version: string = newestConditionVersion as string): ConditionGroupCatalog {
+  function conditionCatalog (version: string = newestConditionVersion as string): ConditionGroupCatalog {
     const catalog = conditionCatalogs.get(version)
     if (!catalog) throw new Error(`schema registry: no condition-groups catalog version ${version}`)
     return catalog
@@ -380,7 +380,7 @@ function buildRegistry(
     has: (name, version) => recordSchemas.has(key(name, version)),
     isAggregate: (name, version) => recordSchemas.get(key(name, version))?.aggregate === true,
     fields: (name, version) => recordSchemas.get(key(name, version))?.fields.slice(),
-    validate(name, version, records, ctx) {
+    validate (name, version, records, ctx) {
       const schema = recordSchemas.get(key(name, version))
       if (!schema) throw new Error(`schema registry: no record schema ${name} ${version}`)
       return validateRecords(schema, reference, records, ctx)
@@ -388,7 +388,7 @@ function buildRegistry(
     conditionGroup: (icd10, version) => conditionGroupOf(conditionCatalog(version), icd10),
     conditionGroupNames: (version) => conditionCatalog(version).groups.slice(),
     isCountry: (alpha3) => countries.alpha2ByAlpha3.has(alpha3),
-    subnationalArea(code) {
+    subnationalArea (code) {
       const area = areas.get(code)
       return area ? { ...area, successors: area.successors?.slice() } : undefined
     }
@@ -397,14 +397,14 @@ function buildRegistry(
 
 // ---- catalogs ----
 
-function newestCatalog(catalogs: Map<string, Map<string, JsonObject>>, name: string): JsonObject {
+function newestCatalog (catalogs: Map<string, Map<string, JsonObject>>, name: string): JsonObject {
   const versions = catalogs.get(name)
   const newest = versions && newestVersion([...versions.keys()])
   if (!versions || !newest) throw new Error(`schema registry: no ${name} catalog`)
   return versions.get(newest) as JsonObject
 }
 
-function readCountries(doc: JsonObject): { alpha2ByAlpha3: Map<string, string> } {
+function readCountries (doc: JsonObject): { alpha2ByAlpha3: Map<string, string> } {
   const list = doc.countries
   if (!Array.isArray(list)) throw new Error('schema registry: countries catalog needs a countries array')
   const alpha2ByAlpha3 = new Map<string, string>()
@@ -417,7 +417,7 @@ function readCountries(doc: JsonObject): { alpha2ByAlpha3: Map<string, string> }
   return { alpha2ByAlpha3 }
 }
 
-function readSubnationalAreas(doc: JsonObject, countries: { alpha2ByAlpha3: Map<string, string> }): Map<string, SubnationalArea> {
+function readSubnationalAreas (doc: JsonObject, countries: { alpha2ByAlpha3: Map<string, string> }): Map<string, SubnationalArea> {
   const list = doc.areas
   if (!Array.isArray(list)) throw new Error('schema registry: subnational-areas catalog needs an areas array')
   const areas = new Map<string, SubnationalArea>()
@@ -433,15 +433,15 @@ function readSubnationalAreas(doc: JsonObject, countries: { alpha2ByAlpha3: Map<
   return areas
 }
 
-function readSubnationalArea(entry: unknown): SubnationalArea {
+function readSubnationalArea (entry: unknown): SubnationalArea {
   const month = /^\d{4}-(0[1-9]|1[0-2])$/
-  const ok =
-    isJsonObject(entry) &&
-    isCode(entry.code, /^[A-Z]{2}-[0-9A-Z]{1,3}$/) &&
-    isCode(entry.country, /^[A-Z]{3}$/) &&
-    typeof entry.name === 'string' &&
-    (entry.validFrom === null || isCode(entry.validFrom, month)) &&
-    (entry.validTo === null || isCode(entry.validTo, month))
+  const ok
+    = isJsonObject(entry)
+      && isCode(entry.code, /^[A-Z]{2}-[0-9A-Z]{1,3}$/)
+      && isCode(entry.country, /^[A-Z]{3}$/)
+      && typeof entry.name === 'string'
+      && (entry.validFrom === null || isCode(entry.validFrom, month))
+      && (entry.validTo === null || isCode(entry.validTo, month))
   if (!ok) throw new Error(`schema registry: bad subnational area ${JSON.stringify(entry)}`)
   const area = entry as unknown as SubnationalArea
   return {
@@ -454,7 +454,7 @@ function readSubnationalArea(entry: unknown): SubnationalArea {
   }
 }
 
-function readConditionGroups(doc: JsonObject, version: string): ConditionGroupCatalog {
+function readConditionGroups (doc: JsonObject, version: string): ConditionGroupCatalog {
   const fallback = doc.default
   if (typeof fallback !== 'string' || !Array.isArray(doc.groups)) {
     throw new Error(`schema registry: condition-groups ${version} needs a default group and a groups array`)
@@ -472,7 +472,7 @@ function readConditionGroups(doc: JsonObject, version: string): ConditionGroupCa
   return { ranges, groups, fallback, cache: new Map() }
 }
 
-function readConditionRange(group: string, range: unknown): ConditionRange {
+function readConditionRange (group: string, range: unknown): ConditionRange {
   const bound = /^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,2})?$/
   if (!isJsonObject(range) || !isCode(range.from, bound) || !isCode(range.to, bound) || range.from > range.to) {
     throw new Error(`schema registry: bad ICD-10 range in group ${group}: ${JSON.stringify(range)}`)
@@ -481,7 +481,7 @@ function readConditionRange(group: string, range: unknown): ConditionRange {
 }
 
 // a bound of three characters covers its whole category (A19 covers A19.9): compare the code cut to the bound's length
-function conditionGroupOf(catalog: ConditionGroupCatalog, code: string | undefined | null): string | null {
+function conditionGroupOf (catalog: ConditionGroupCatalog, code: string | undefined | null): string | null {
   if (code === undefined || code === null || code === '') return null
   const known = catalog.cache.get(code)
   if (known !== undefined) return known
@@ -502,17 +502,18 @@ interface ReferenceData {
 class FaultList {
   readonly faults: RecordFault[] = []
   omitted = 0
-  constructor(private readonly max: number) {}
-  add(fault: RecordFault): void {
+  constructor (private readonly max: number) {}
+  add (fault: RecordFault): void {
     if (this.faults.length < this.max) this.faults.push(fault)
     else this.omitted++
   }
-  get empty(): boolean {
+
+  get empty (): boolean {
     return this.faults.length === 0 && this.omitted === 0
   }
 }
 
-function validateRecords(schema: RecordSchemaEntry, reference: ReferenceData, records: unknown[], ctx: ValidationContext): ValidationResult {
+function validateRecords (schema: RecordSchemaEntry, reference: ReferenceData, records: unknown[], ctx: ValidationContext): ValidationResult {
   const faultList = new FaultList(Math.max(0, ctx.maxErrors ?? DEFAULT_MAX_ERRORS))
   const firstIndexOfRecordId = new Map<string, number>()
   for (let index = 0; index < records.length; index++) {
@@ -533,7 +534,7 @@ function validateRecords(schema: RecordSchemaEntry, reference: ReferenceData, re
   return { faults: [], faultsOmitted: 0, records: canonical }
 }
 
-function recordFaults(
+function recordFaults (
   schema: RecordSchemaEntry,
   reference: ReferenceData,
   record: unknown,
@@ -554,12 +555,12 @@ function recordFaults(
 }
 
 /** Whether a field is present and passed the schema, so the catalog checks can look at it. */
-function fieldOk(record: JsonObject, faulted: Set<string> | undefined, field: string): boolean {
+function fieldOk (record: JsonObject, faulted: Set<string> | undefined, field: string): boolean {
   return record[field] !== undefined && (faulted === undefined || !faulted.has('/' + field))
 }
 
 // anything but a plain JSON object is refused before Ajv sees it, prototype-bending keys included
-function structuralFault(record: unknown, index: number): RecordFault | undefined {
+function structuralFault (record: unknown, index: number): RecordFault | undefined {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return { index, path: '', message: `record must be a JSON object, not ${describeJsonType(record)}` }
   }
@@ -573,13 +574,13 @@ function structuralFault(record: unknown, index: number): RecordFault | undefine
   return undefined
 }
 
-function describeJsonType(value: unknown): string {
+function describeJsonType (value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   return `a ${typeof value}`
 }
 
-function schemaFaults(schema: RecordSchemaEntry, record: unknown, index: number): RecordFault[] {
+function schemaFaults (schema: RecordSchemaEntry, record: unknown, index: number): RecordFault[] {
   const { validateFn } = schema
   if (validateFn(record)) return []
   const faults: RecordFault[] = []
@@ -605,7 +606,7 @@ function schemaFaults(schema: RecordSchemaEntry, record: unknown, index: number)
   return faults
 }
 
-function faultFromAjvError(error: ErrorObject, index: number): RecordFault {
+function faultFromAjvError (error: ErrorObject, index: number): RecordFault {
   const parent = (error.parentSchema ?? {}) as { properties?: Record<string, PropertySchema> }
   if (error.keyword === 'additionalProperties') {
     const field = String(error.params.additionalProperty)
@@ -621,7 +622,7 @@ function faultFromAjvError(error: ErrorObject, index: number): RecordFault {
 }
 
 // the schema's enum or description says what is expected, so messages never drift from the schema
-function expectation(property: PropertySchema | undefined): string {
+function expectation (property: PropertySchema | undefined): string {
   if (!property) return 'a valid value'
   // a catalog's codes (countries, areas) are too many to list: the description names the catalog
   if (Array.isArray(property.enum) && property.enum.length > 30 && typeof property.description === 'string') return property.description
@@ -632,7 +633,7 @@ function expectation(property: PropertySchema | undefined): string {
   return `of type ${property.type ?? 'unknown'}`
 }
 
-function referenceFaults(
+function referenceFaults (
   record: JsonObject,
   index: number,
   ctx: ValidationContext,
@@ -658,7 +659,7 @@ function referenceFaults(
   }
 }
 
-function subnationalAreaProblem(
+function subnationalAreaProblem (
   areas: Map<string, SubnationalArea>,
   code: string,
   reportingCountry: string,
@@ -681,7 +682,7 @@ function subnationalAreaProblem(
 }
 
 // UUIDs are case-insensitive: compare (and store) them lower-case
-function duplicateRecordIdFault(
+function duplicateRecordIdFault (
   record: JsonObject,
   index: number,
   faulted: Set<string> | undefined,
@@ -697,7 +698,7 @@ function duplicateRecordIdFault(
   return { index, path: '/recordId', message: `recordId appears more than once in this submission (first at index ${first})` }
 }
 
-function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
+function canonicalRecord (schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
   const { sources, slotOf } = schema
   const values = new Array<string>(sources.length).fill(ABSENT)
   // the record's own keys, each to its slot: reading every field by name (`record[name]`) was a
@@ -720,37 +721,37 @@ function canonicalRecord(schema: RecordSchemaEntry, reference: ReferenceData, re
 
 // ---- small helpers ----
 
-function key(name: string, version: string): string {
+function key (name: string, version: string): string {
   return `${name}@${version}`
 }
 
-function newestVersion(versions: string[]): string | undefined {
+function newestVersion (versions: string[]): string | undefined {
   return versions.filter((version) => VERSION_PATTERN.test(version)).sort(compareVersions).at(-1)
 }
 
-function isJsonObject(value: unknown): value is JsonObject {
+function isJsonObject (value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function isCode(value: unknown, pattern: RegExp): value is string {
+function isCode (value: unknown, pattern: RegExp): value is string {
   return typeof value === 'string' && pattern.test(value)
 }
 
-function childPointer(parent: string, field: string): string {
+function childPointer (parent: string, field: string): string {
   return `${parent}/${field.replace(/~/g, '~0').replace(/\//g, '~1')}`
 }
 
-function lastPointerSegment(pointer: string): string {
+function lastPointerSegment (pointer: string): string {
   const segment = pointer.slice(pointer.lastIndexOf('/') + 1)
   return segment.replace(/~1/g, '/').replace(/~0/g, '~') || 'record'
 }
 
 // an unknown key is echoed to name it, but bounded: a key can be as long as the body
-function quoteField(field: string): string {
+function quoteField (field: string): string {
   return JSON.stringify(field.length > 64 ? field.slice(0, 64) + '…' : field)
 }
 
-function deepFreeze(value: unknown): void {
+function deepFreeze (value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
   Object.freeze(value)
   for (const child of Object.values(value)) deepFreeze(child)

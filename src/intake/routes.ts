@@ -17,7 +17,6 @@ import { Dhis2MappingBody, getDhis2Mapping, putDhis2Mapping } from './mappings.j
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
 
-
 const SchemaName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'e.g. migrant-health-event' })
 const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$', description: 'e.g. 1.0.0' })
 
@@ -171,9 +170,9 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     schema: {
       tags: ['submissions'], operationId: 'submitRecords',
       summary: 'Push records or counts: JSON {schema, version, records | dataValues}, NDJSON / CSV with ?schema=&version=, ADX, or a DHIS2 dataValueSet with ?format=dhis2; all or nothing',
-      description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). ` +
-        'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): ' +
-        'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
+      description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). `
+        + 'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): '
+        + 'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
       security: BEARER,
       querystring: SubmissionQuery,
       headers: Type.Object({

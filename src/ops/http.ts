@@ -28,7 +28,8 @@ export function clientErrorHandler (publicUrl: string) {
   return function (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || socket.destroyed) return
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-    const detail = status === 431 ? 'the request headers are larger than this hub accepts (16 KiB in all)'
+    const detail = status === 431
+      ? 'the request headers are larger than this hub accepts (16 KiB in all)'
       : status === 408 ? 'the request took too long to arrive' : 'the request is not valid HTTP'
     const body = JSON.stringify(absoluteProblem(problemFor(status, detail), publicUrl, 'none'))
     this.log.trace({ err }, 'client error')

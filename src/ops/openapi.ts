@@ -16,7 +16,7 @@ const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'submissions:write': 'reporters: push records, list and retract their submissions',
   'aggregates:read': 'readers: read aggregates behind their grants',
   admin: 'administrators: partners, grants, regions, keys, audit',
-  'data:steward': "stewards (a ministry): consents to its country's readers, publishes its months, reads who read its data and its own country exactly"
+  'data:steward': 'stewards (a ministry): consents to its country\'s readers, publishes its months, reads who read its data and its own country exactly'
 }
 
 /** A schema's own references (`#/$defs/…`) point into it from where the document puts it (`base`). */

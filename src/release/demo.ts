@@ -241,10 +241,10 @@ async function main () {
     ['who-europe', `region=RUS&from=${FROM}&to=${TO}&by=countryOfOrigin&encounter=occupational_injury`, 'WHO: occupational injuries in Russia by origin (SDG 8.8.1)'],
     ['ngo-migrant-health', `region=central-asia&from=${FROM}&to=${TO}&by=period,sex&periodType=quarter`, 'NGO: Central Asia by quarter and sex — refused, Turkmenistan did not consent'],
     ['ngo-migrant-health', `region=central-asia&from=${FROM}&to=${TO}&by=country`, 'NGO: by country — refused, no grant on the members'],
-    ['kaz-moh', `region=KAZ&from=${FROM}&to=${TO}&by=subnationalArea,screeningConsequence&encounter=screening`, "Kazakhstan's ministry: its own screenings by area"],
-    ['kaz-moh', `region=UZB&from=${FROM}&to=${TO}`, "Kazakhstan's ministry reaching for Uzbekistan — refused"],
-    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter&countryOfOrigin=TJK`, "Tajikistan's ministry: Tajik nationals treated in Russia (origin grant)"],
-    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter`, "Tajikistan's ministry: all of Russia — refused, its grant covers Tajik nationals only"]
+    ['kaz-moh', `region=KAZ&from=${FROM}&to=${TO}&by=subnationalArea,screeningConsequence&encounter=screening`, 'Kazakhstan\'s ministry: its own screenings by area'],
+    ['kaz-moh', `region=UZB&from=${FROM}&to=${TO}`, 'Kazakhstan\'s ministry reaching for Uzbekistan — refused'],
+    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter&countryOfOrigin=TJK`, 'Tajikistan\'s ministry: Tajik nationals treated in Russia (origin grant)'],
+    ['tjk-moh', `region=RUS&from=${FROM}&to=${TO}&by=encounter`, 'Tajikistan\'s ministry: all of Russia — refused, its grant covers Tajik nationals only']
   ]
   console.log('What each partner sees now:')
   for (const [id, query, what] of reads) {

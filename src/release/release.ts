@@ -49,7 +49,6 @@ export interface Reader { grants: readonly Grant[], country: string | null, role
 /** Who reads: the partner and the scopes of its token. */
 export interface ReadCaller { partnerId: string, scopes: ReadonlySet<string> }
 
-
 /** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
 export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw: RawAggregateQuery): Promise<Release> {
   const { partnerId } = caller

@@ -55,7 +55,7 @@ const DisclosureSchema = Type.Object({
   D: Type.Integer({ description: 'largest deviation of a released count from the true count' }),
   V: Type.Number({ description: 'variance of the deviation' }),
   js: Type.Integer({ description: 'counts 1..js-1 are never released unchanged' }),
-  k: Type.Integer({ description: "the hub's k: released counts below it are withheld" }),
+  k: Type.Integer({ description: 'the hub\'s k: released counts below it are withheld' }),
   sensitiveK: Type.Integer({ description: 'k of a read that uses a sensitive dimension' }),
   sensitiveDimensions: Type.Array(Type.String()),
   queryBudget: Type.Integer({ description: 'distinct queries per partner per UTC day (0: none); repeats of an answered query are free' }),
@@ -95,7 +95,7 @@ const RegionListing = Type.Object({
   name: Type.String(),
   kind: Type.Union([Type.Literal('country'), Type.Literal('region')]),
   members: Type.Array(Type.String()),
-  readable: Type.Boolean({ description: "the caller may read this unit's totals" }),
+  readable: Type.Boolean({ description: 'the caller may read this unit\'s totals' }),
   byCountry: Type.Boolean({ description: 'the caller may also read it country by country (by=country, by=subnationalArea, country filters)' }),
   k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' })
 })

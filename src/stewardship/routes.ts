@@ -49,7 +49,7 @@ const AccessItem = Type.Object({
   cells: Nullable(Type.Integer()),
   k: Nullable(Type.Integer()),
   seq: Type.Integer({ description: 'the audit chain row' }),
-  hash: Type.String({ description: "the row's chain hash" })
+  hash: Type.String({ description: 'the row\'s chain hash' })
 })
 
 const Checkpoint = Type.Object({

@@ -17,8 +17,8 @@ export function isStewardOf (partner: { country: string | null, roles: readonly 
  * grant or a consent. The caller must hold the data:steward scope in this token.
  */
 export function stewardReadsOwn (caller: Pick<Caller, 'scopes' | 'country'>, region: { code: string, members: readonly string[] }): boolean {
-  return caller.scopes.has(SCOPE.steward) && caller.country !== null &&
-    region.code === caller.country && region.members.length === 1 && region.members[0] === caller.country
+  return caller.scopes.has(SCOPE.steward) && caller.country !== null
+    && region.code === caller.country && region.members.length === 1 && region.members[0] === caller.country
 }
 
 /** The caller as a steward (routes behind authorize(SCOPE.steward)); a steward always has a country. */

@@ -75,7 +75,7 @@ t.test('Redis stopped, started again and flushed in the middle of a load: nothin
   t.ok((await metrics.sweepReenqueued.get()).values[0].value >= refused, 'the sweep enqueued what the producer could not')
 })
 
-t.test("a new queue's first jobs wait for its first connection; with Redis away they fail fast", async (t) => {
+t.test('a new queue\'s first jobs wait for its first connection; with Redis away they fail fast', async (t) => {
   const queue = createBullmqQueue({ redisUrl: redis.url, prefix: `t-first-${randomUUID().slice(0, 8)}` })
   t.teardown(() => queue.close())
   // Enqueued the moment the queue exists, before its connection is up: accepted, not refused.

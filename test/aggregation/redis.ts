@@ -9,7 +9,6 @@ import { sql } from 'drizzle-orm'
 import { rows } from '../../src/db/connect.js'
 import { baseConfig, freePort, testDatabase, waitFor } from '../helpers.js'
 
-
 export interface PrivateRedis {
   url: string
   start (): Promise<void>

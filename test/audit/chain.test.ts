@@ -108,7 +108,7 @@ t.test('admin changes are audited; the list filters by partner, action and time,
   t.ok(byAction.json().items.every((r: { action: string }) => r.action === 'grants.replace'))
   const byPartner = await app.inject({ url: `/v1/admin/audit?partner=${reader.id}`, headers: asAdmin })
   const mine: Array<{ seq: number, partnerId: string }> = byPartner.json().items
-  t.ok(mine.length >= 2 && mine.every((r) => r.partnerId === reader.id), "only the reader's rows")
+  t.ok(mine.length >= 2 && mine.every((r) => r.partnerId === reader.id), 'only the reader\'s rows')
   t.ok(mine.every((r, i) => i === 0 || r.seq < mine[i - 1].seq), 'newest first')
   const future = await app.inject({ url: `/v1/admin/audit?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, headers: asAdmin })
   t.same(future.json().items, [])

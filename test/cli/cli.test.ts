@@ -268,7 +268,7 @@ t.test('admin: suspend refuses the next token, activate restores; regions', asyn
   t.equal((await mhx('admin', 'partners', 'suspend', 'kaz-moh', ...admin)).code, 0)
   const refused = await mhx('token', ...reporter)
   t.equal(refused.code, 1)
-  t.match(refused.stderr, /token refused for partner "kaz-moh": invalid_client: client authentication failed/, "one description for every client-authentication failure")
+  t.match(refused.stderr, /token refused for partner "kaz-moh": invalid_client: client authentication failed/, 'one description for every client-authentication failure')
   const activated = await mhx('admin', 'partners', 'activate', 'kaz-moh', ...admin)
   t.equal(JSON.parse(activated.stdout).status, 'active')
   t.equal((await mhx('token', ...reporter)).code, 0)

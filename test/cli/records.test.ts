@@ -14,12 +14,12 @@ async function itemsOf (file: string, format: 'csv' | 'ndjson' | 'json'): Promis
 t.test('CSV: lines survive blank lines, CRLF, a BOM and quoted newlines; empty cells are absent', async (t) => {
   const dir = workDir(t)
   const file = join(dir, 'a.csv')
-  writeFileSync(file, '\uFEFFrecordId,sex,condition\r\n' +
-    'r1,female,A15\r\n' +
-    '\r\n' +
-    'r2,"ma\nle",\n' +
-    '\n\n' +
-    'r3,male,B20\n')
+  writeFileSync(file, '\uFEFFrecordId,sex,condition\r\n'
+  + 'r1,female,A15\r\n'
+  + '\r\n'
+  + 'r2,"ma\nle",\n'
+  + '\n\n'
+  + 'r3,male,B20\n')
   const items = await itemsOf(file, 'csv')
   t.same(items, [
     { record: { recordId: 'r1', sex: 'female', condition: 'A15' }, line: 2, position: 0 },

@@ -338,7 +338,7 @@ t.test('ADX out of one hub is ADX in of another: the same cells, sub-national ar
   t.equal(imported.statusCode, 202, imported.body)
   t.equal(imported.json().recordCount, 6)
   await hubB.queue.drain()
-  t.same(await cellsIn(hubB.database, 'TKM'), cellsA, "B's cells equal A's")
+  t.same(await cellsIn(hubB.database, 'TKM'), cellsA, 'B\'s cells equal A\'s')
   const again = await tkmB.post(answer.body, { headers: { 'content-type': 'application/adx+xml' } })
   t.equal(again.statusCode, 409, 'the same document twice is the same data values twice')
 

@@ -54,8 +54,8 @@ for (const { name, version } of CASES) {
     for (let seed = 1; seed <= DRAWS * 2; seed++) {
       const source = seed % 2 === 0 ? item : withoutRules(item)
       const record = await generate({ ...source, $schema: undefined, $id: undefined } as never, { seed, optionalsProbability: 0.5 }) as Json
-      const country = (typeof record.subnationalArea === 'string' ? areas.get(record.subnationalArea) : undefined) ??
-        (typeof record.reportingCountry === 'string' ? record.reportingCountry : 'KAZ')
+      const country = (typeof record.subnationalArea === 'string' ? areas.get(record.subnationalArea) : undefined)
+        ?? (typeof record.reportingCountry === 'string' ? record.reportingCountry : 'KAZ')
       const byStandard = standard(aggregate ? { schema: name, version, dataValues: [record] } : record)
       const result = registry.validate(name, version, [record], { reportingCountry: country, reporter: 'generated' })
       const byService = result.faults.length === 0

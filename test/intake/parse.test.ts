@@ -7,7 +7,7 @@ import type { ParseResult } from '../../src/intake/parse.js'
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
 
-function ok(t: Test, result: ParseResult): { records: unknown[]; lines: number[] } {
+function ok (t: Test, result: ParseResult): { records: unknown[], lines: number[] } {
   if (isParseFailure(result)) {
     t.fail(`unexpected parse error: ${JSON.stringify(result.error)}`)
     return { records: [], lines: [] }

@@ -29,7 +29,7 @@ const SCHEMA = 'migrant-health-event'
 const VERSION = '1.0.0'
 const dir = defaultSchemasDir()
 const readJson = (file: string) => JSON.parse(readFileSync(path.join(dir, file), 'utf8'))
-const schema = readJson(`${SCHEMA}/${VERSION}.json`) as { properties: Record<string, PropertySchema>; required: string[] }
+const schema = readJson(`${SCHEMA}/${VERSION}.json`) as { properties: Record<string, PropertySchema>, required: string[] }
 const countries = (readJson('countries/1.0.0.json').countries as Array<{ alpha3: string }>).map((c) => c.alpha3)
 const areas = readJson('subnational-areas/1.0.0.json').areas as Area[]
 const reportingCountries = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB', 'RUS', 'TUR', 'DEU']
@@ -45,14 +45,14 @@ const periodArb = fc.oneof(
   fc.stringMatching(new RegExp(schema.properties.period.pattern as string))
 )
 
-function areasValidFor(country: string, period: string): string[] {
+function areasValidFor (country: string, period: string): string[] {
   return areas
     .filter((a) => a.country === country && (a.validFrom === null || a.validFrom <= period) && (a.validTo === null || period <= a.validTo))
     .map((a) => a.code)
 }
 
 /** Arbitrary field values from the schema file: enums as they are, codes from their pattern or their catalog. */
-function fieldArb(field: string, property: PropertySchema, reportingCountry: string): fc.Arbitrary<unknown> {
+function fieldArb (field: string, property: PropertySchema, reportingCountry: string): fc.Arbitrary<unknown> {
   if (property.enum) return fc.constantFrom(...property.enum)
   if (field === 'countryOfOrigin') return fc.constantFrom(...countries, 'unknown')
   if (field === 'reportingCountry') return fc.constant(reportingCountry)
@@ -62,7 +62,7 @@ function fieldArb(field: string, property: PropertySchema, reportingCountry: str
 
 // building a stringMatching arbitrary is costly: one record arbitrary per reporting country
 const recordArbs = new Map<string, fc.Arbitrary<Rec>>()
-function recordArb(reportingCountry: string): fc.Arbitrary<Rec> {
+function recordArb (reportingCountry: string): fc.Arbitrary<Rec> {
   let arb = recordArbs.get(reportingCountry)
   if (!arb) {
     arb = buildRecordArb(reportingCountry)
@@ -71,7 +71,7 @@ function recordArb(reportingCountry: string): fc.Arbitrary<Rec> {
   return arb
 }
 
-function buildRecordArb(reportingCountry: string): fc.Arbitrary<Rec> {
+function buildRecordArb (reportingCountry: string): fc.Arbitrary<Rec> {
   const model: Record<string, fc.Arbitrary<unknown>> = {}
   for (const [field, property] of Object.entries(schema.properties)) {
     if (field !== 'subnationalArea') model[field] = fieldArb(field, property, reportingCountry)
@@ -83,7 +83,7 @@ function buildRecordArb(reportingCountry: string): fc.Arbitrary<Rec> {
   })
 }
 
-function batchArb(minLength: number): fc.Arbitrary<{ country: string; records: Rec[] }> {
+function batchArb (minLength: number): fc.Arbitrary<{ country: string, records: Rec[] }> {
   return fc.constantFrom(...reportingCountries).chain((country) =>
     fc
       .uniqueArray(recordArb(country), { selector: (r) => String(r.recordId).toLowerCase(), minLength, maxLength: 12 })
@@ -155,7 +155,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 )
 
 // tap assertions inside properties are slow by the thousand: collect problems instead
-function canonicalProblems(record: Rec, canonical: CanonicalRecord, country: string): string[] {
+function canonicalProblems (record: Rec, canonical: CanonicalRecord, country: string): string[] {
   const problems: string[] = []
   const value = (field: string) => field === 'recordId' ? canonical.recordId : valueOf(canonical, field)
   if (value('reportingCountry') !== country) problems.push(`reportingCountry ${value('reportingCountry')}`)
@@ -170,7 +170,7 @@ function canonicalProblems(record: Rec, canonical: CanonicalRecord, country: str
   return problems
 }
 
-function faultsOnlyAt(faults: RecordFault[], index: number): boolean {
+function faultsOnlyAt (faults: RecordFault[], index: number): boolean {
   return faults.every((fault) => fault.index === index)
 }
 
@@ -200,12 +200,12 @@ t.test('every single-field mutation is refused with a fault naming the field', a
       const result = validate(batch, country)
       const expectedPath = mutation.field === '' ? '' : `/${mutation.field}`
       const fault = result.faults.find((f) => f.path === expectedPath)
-      const ok =
-        fault !== undefined &&
-        fault.index === index &&
-        fault.message.includes(mutation.field === '' ? 'record' : mutation.field) &&
-        faultsOnlyAt(result.faults, index) &&
-        result.records.length === 0
+      const ok
+        = fault !== undefined
+          && fault.index === index
+          && fault.message.includes(mutation.field === '' ? 'record' : mutation.field)
+          && faultsOnlyAt(result.faults, index)
+          && result.records.length === 0
       if (!ok) throw new Error(`${mutation.label}: ${JSON.stringify(result.faults)}`)
       return true
     }),
@@ -223,11 +223,11 @@ t.test('a recordId twice in one batch is a fault on the second occurrence', asyn
       const id = String(records[first].recordId)
       batch[second] = { ...records[second], recordId: upper ? id.toUpperCase() : id }
       const result = validate(batch, country)
-      const ok =
-        result.faults.length === 1 &&
-        result.faults[0].index === second &&
-        result.faults[0].path === '/recordId' &&
-        result.faults[0].message.includes(`first at index ${first}`)
+      const ok
+        = result.faults.length === 1
+          && result.faults[0].index === second
+          && result.faults[0].path === '/recordId'
+          && result.faults[0].message.includes(`first at index ${first}`)
       if (!ok) throw new Error(JSON.stringify(result.faults))
       return true
     }),

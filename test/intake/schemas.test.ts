@@ -18,14 +18,14 @@ interface SchemaFile {
   document: Record<string, unknown>
 }
 
-function jsonFilesUnder(dir: string): string[] {
+function jsonFilesUnder (dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort()
 }
 
-function readAll(): SchemaFile[] {
+function readAll (): SchemaFile[] {
   return jsonFilesUnder(schemasDir).map((file) => ({
     relative: path.relative(schemasDir, file).split(path.sep).join('/'),
     document: JSON.parse(readFileSync(file, 'utf8'))
@@ -33,7 +33,7 @@ function readAll(): SchemaFile[] {
 }
 
 /** Every subschema with its JSON pointer, following every keyword that holds schemas. */
-function* subschemas(schema: unknown, pointer = ''): Generator<[string, Record<string, unknown>]> {
+function* subschemas (schema: unknown, pointer = ''): Generator<[string, Record<string, unknown>]> {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return
   const node = schema as Record<string, unknown>
   yield [pointer, node]
@@ -59,12 +59,12 @@ function* subschemas(schema: unknown, pointer = ''): Generator<[string, Record<s
 
 const RULE_KEYWORDS = new Set(['x-mhx-rule', 'if', 'then', 'dependentRequired'])
 
-function isRule(schema: unknown): boolean {
+function isRule (schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && 'x-mhx-rule' in schema
 }
 
 /** A rule is only if/then (no else) or dependentRequired: it narrows, it never admits a field or value. */
-function ruleProblems(document: Record<string, unknown>): string[] {
+function ruleProblems (document: Record<string, unknown>): string[] {
   const problems: string[] = []
   for (const [pointer, node] of subschemas(document)) {
     if (!Array.isArray(node.allOf)) continue
@@ -76,13 +76,13 @@ function ruleProblems(document: Record<string, unknown>): string[] {
   return problems
 }
 
-function typesOf(node: Record<string, unknown>): string[] {
+function typesOf (node: Record<string, unknown>): string[] {
   const type = node.type
   if (Array.isArray(type)) return type.map(String)
   return typeof type === 'string' ? [type] : []
 }
 
-function anonymizationProblems(document: Record<string, unknown>): string[] {
+function anonymizationProblems (document: Record<string, unknown>): string[] {
   const problems: string[] = []
   for (const [pointer, node] of subschemas(document)) {
     const at = pointer || '(root)'

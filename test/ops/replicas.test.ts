@@ -189,7 +189,6 @@ t.test('SIGKILL of one API and one worker under load: every accepted record coun
   t.equal(report.ok, true, 'GET /v1/admin/aggregates/verify through B is clean')
 })
 
-
 // The live processes hold the event loop: stop them here rather than in a teardown that waits for it.
 t.test('the surviving API and worker stop gracefully on SIGTERM', async (t) => {
   for (const child of children.filter((c) => c.exitCode === null && c.signalCode === null)) {

@@ -104,7 +104,7 @@ t.test('released counts below k are withheld; no complementary suppression', asy
   t.same(kgz.json().cells.map((c: { suppressed: string | null }) => c.suppressed), ['primary', null, null], 'the siblings of a withheld cell are released: the noise protects the margin')
 })
 
-t.test("a grant's own k is stricter, and a read takes the largest k of the grants it uses", async (t) => {
+t.test('a grant\'s own k is stricter, and a read takes the largest k of the grants it uses', async (t) => {
   const strict = await read(partners.kazStrict, `region=KAZ&${SPAN}&by=ageBand`)
   t.equal(strict.statusCode, 200, strict.body)
   t.equal(strict.json().k, 11)

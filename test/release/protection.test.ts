@@ -35,8 +35,8 @@ t.test('the perturbation table: unbiased, variance V, within ±D, never negative
   const ptable = buildPtable()
   fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 0, max: KEY_MODULUS - 1 }), (n, key) => {
     const released = perturb(ptable, n, key)
-    return released >= 0 && Math.abs(released - n) <= ptable.parameters.D && released === perturb(ptable, n, key) &&
-      deviation(ptable, n, key + KEY_MODULUS) === deviation(ptable, n, key)
+    return released >= 0 && Math.abs(released - n) <= ptable.parameters.D && released === perturb(ptable, n, key)
+      && deviation(ptable, n, key + KEY_MODULUS) === deviation(ptable, n, key)
   }), { numRuns: 2000 })
   t.equal(perturb(ptable, 0, 12345), 0, 'a true zero stays zero')
 })

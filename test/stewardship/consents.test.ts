@@ -55,7 +55,7 @@ t.test('a steward decides for its own country only: the decision lands on KAZ, n
   t.equal(res.statusCode, 200)
   t.match(res.json(), { reader: 'who-euro', state: 'granted', k: 10, release: 'live', until: '2999-12-31' })
   const kgzList = await hub.app.inject({ url: '/v1/consents', headers: await as(kgz) })
-  t.equal(kgzList.json().items[0].state, 'pending', "KGZ's list is untouched")
+  t.equal(kgzList.json().items[0].state, 'pending', 'KGZ\'s list is untouched')
   // A body naming another country is refused, not obeyed.
   const sneaky = await hub.app.inject({ method: 'PUT', url: '/v1/consents/who-euro', headers: await as(kaz), payload: { decision: 'refuse', country: 'KGZ' } })
   t.equal(sneaky.statusCode, 422)

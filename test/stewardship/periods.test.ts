@@ -103,7 +103,7 @@ t.test('bad input: another country 403, a future month 422, a reader 403; nothin
   const listed = await hub.app.inject({ url: '/v1/periods?region=KAZ&from=2026-01&to=2026-01', headers: await as(reader) })
   t.equal(listed.statusCode, 403, 'a reader without consent cannot list')
   t.same(listed.json().missingConsents, ['KAZ'])
-  t.equal((await hub.app.inject({ url: '/v1/periods?region=KGZ&from=2026-01&to=2026-01', headers: await as(kaz) })).statusCode, 403, "a steward does not list another country's periods")
+  t.equal((await hub.app.inject({ url: '/v1/periods?region=KGZ&from=2026-01&to=2026-01', headers: await as(kaz) })).statusCode, 403, 'a steward does not list another country\'s periods')
   const after = await rows<{ n: string }>(db, sql`SELECT count(*) AS n FROM publications`)
   t.same(after, before)
 })

@@ -64,7 +64,7 @@ t.test('published readers see the publication; live readers and the steward see 
   t.same(published.json().coverage, [{ country: 'KAZ', period: '2026-02', status: 'not_reported' }], 'unpublished months are named')
   const working = await read(live, 'region=KAZ&from=2026-01&to=2026-01')
   near(t, working.json().cells[0].count, 150, 'working data')
-  t.equal(working.json().k, 10, "the consent's k joins the read's")
+  t.equal(working.json().k, 10, 'the consent\'s k joins the read\'s')
   const own = await read(kaz, 'region=KAZ&from=2026-01&to=2026-01')
   t.equal(own.statusCode, 200, 'a steward reads its own country without a grant')
   t.match(own.json(), { k: 1, disclosure: { method: 'none' }, cells: [{ count: 150 }] })

@@ -55,8 +55,8 @@ t.test('a read passes only with a holding consent of every country it counts; ot
     // Every country counted has its release; the k is at least every consent's and the hub's.
     const ks = countries.filter((c) => reader.country !== c)
       .map((c) => state.consents.get(consentKey(c, reader.partnerId))!.k ?? HUB_K)
-    return Object.keys(v.releaseByCountry).sort().join() === [...new Set(countries)].sort().join() &&
-      v.k === Math.max(HUB_K, ...ks)
+    return Object.keys(v.releaseByCountry).sort().join() === [...new Set(countries)].sort().join()
+      && v.k === Math.max(HUB_K, ...ks)
   }), { numRuns: 2000 })
 })
 

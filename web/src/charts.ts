@@ -29,8 +29,8 @@ export function hatchDefs (): SVGSVGElement {
   svg.setAttribute('height', '0')
   svg.setAttribute('aria-hidden', 'true')
   svg.style.position = 'absolute'
-  svg.innerHTML = '<defs><pattern id="mhx-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
-    '<rect width="6" height="6" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="6" stroke="#6b6b6b" stroke-width="2"/></pattern></defs>'
+  svg.innerHTML = '<defs><pattern id="mhx-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    + '<rect width="6" height="6" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="6" stroke="#6b6b6b" stroke-width="2"/></pattern></defs>'
   return svg
 }
 

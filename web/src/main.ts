@@ -23,8 +23,10 @@ let partnerDraft = ''
 
 /** One message at a time, read out by screen readers; errors as alerts. */
 function say (text: string, error = false): void {
-  replace(messages, text ? h('div', { class: error ? 'message error' : 'message', role: error ? 'alert' : 'status' },
-    h('span', {}, text), h('button', { type: 'button', class: 'link', onclick: () => say('') }, t('dismiss'))) : null)
+  replace(messages, text
+    ? h('div', { class: error ? 'message error' : 'message', role: error ? 'alert' : 'status' },
+        h('span', {}, text), h('button', { type: 'button', class: 'link', onclick: () => say('') }, t('dismiss')))
+    : null)
 }
 
 function isSteward (): boolean {

@@ -10,7 +10,12 @@ import { addMonths, currentMonth, monthsBetween } from './months.js'
 export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null }
 
 export interface Answer {
-  region: string, from: string, to: string, by: string[], k: number, cells: Cell[]
+  region: string
+  from: string
+  to: string
+  by: string[]
+  k: number
+  cells: Cell[]
   disclosure?: { method: 'cellkey' | 'none', ptable?: string | null }
   /** With ?labels=: per dimension, the hub's name of every code shown (in `labelsIn`, set by the page). */
   labels?: Record<string, Record<string, string>>
@@ -29,8 +34,17 @@ type Loaded<T> = { ok: true, value: T } | { ok: false, error: unknown } | null
 
 /** GET /v1/disclosure, as the page uses it. */
 interface Disclosure {
-  method: string, description?: string, ptable?: string, D?: number, V?: number, js?: number, k?: number,
-  sensitiveK?: number, sensitiveDimensions?: string[], queryBudget?: number, additive?: boolean
+  method: string
+  description?: string
+  ptable?: string
+  D?: number
+  V?: number
+  js?: number
+  k?: number
+  sensitiveK?: number
+  sensitiveDimensions?: string[]
+  queryBudget?: number
+  additive?: boolean
 }
 
 export interface ReaderQuery { region: string, from: string, to: string, dim: string }
@@ -85,11 +99,13 @@ export class ReaderView {
       attempt(async () => ({ ...await this.session.json<Answer>(`/v1/aggregates?${query(q, series)}&labels=${language()}`), labelsIn: language() }))
         .then((r) => { this.series = r; this.refresh('chart', 'table', 'about') }),
       attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${query(q, '')}`)).then((r) => { this.coverage = r; this.refresh('coverage') }),
-      this.disclosure?.ok ? null : attempt(async () => {
-        const res = await fetch('/v1/disclosure', { headers: { accept: 'application/json' } })
-        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
-        return await res.json() as Disclosure
-      }).then((r) => { this.disclosure = r; this.refresh('about') })
+      this.disclosure?.ok
+        ? null
+        : attempt(async () => {
+            const res = await fetch('/v1/disclosure', { headers: { accept: 'application/json' } })
+            if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
+            return await res.json() as Disclosure
+          }).then((r) => { this.disclosure = r; this.refresh('about') })
     ])
     // A hook for tests and for measuring: every section of this load is drawn.
     document.body.dataset.readerLoads = String(Number(document.body.dataset.readerLoads ?? 0) + 1)
@@ -319,4 +335,3 @@ function coverageCell (item: PeriodItem | undefined): HTMLElement {
   const label = statusLabel(status, item?.onTime) + (item?.revision ? ` (${item.revision})` : '')
   return h('td', { class: `cov ${cls}`, title: label }, h('span', { 'aria-hidden': 'true' }, glyph), h('span', { class: 'visually-hidden' }, label))
 }
-
