@@ -31,14 +31,69 @@ export const MARGIN_TOTAL = '_T'
 /** The dimensions the margins (cell_margins) sum cells by, one at a time: every one but period and country. */
 export const MARGIN_COLUMNS: readonly string[] = CELL_COLUMNS.filter((c) => c !== 'period' && c !== 'country')
 
+/** `('_T', '_T'), ('sex', c.sex), …`: a cell `c` as one (dimension, value) row per margin it counts in. */
+function marginPairs (): string {
+  return [`('${MARGIN_TOTAL}', '${MARGIN_TOTAL}')`, ...MARGIN_COLUMNS.map((col) => `('${col}', c.${col})`)].join(', ')
+}
+
+/**
+ * The trigger function that keeps cell_margins equal to marginsOfCells() as cells change (the
+ * triggers themselves are in migration 0009). It is made from the field definitions and installed
+ * at every start (`migrate`), so a dimension added to the fields is a margin without a hand edit.
+ * Statement-level with transition tables: one margin upsert per statement, not per cell.
+ */
+export function marginsTriggerFunction (): string {
+  return `CREATE OR REPLACE FUNCTION cell_margins_follow() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  changed text;
+  dims text[];
+  countries text[];
+  periods text[];
+  vals text[];
+BEGIN
+  -- Signed changes: rows a statement added count +, rows it removed count − (an UPDATE both).
+  changed := CASE TG_OP
+    WHEN 'INSERT' THEN 'SELECT *, count AS d_count, key_sum AS d_key FROM new_cells'
+    WHEN 'DELETE' THEN 'SELECT *, -count AS d_count, -key_sum AS d_key FROM old_cells'
+    ELSE 'SELECT *, count AS d_count, key_sum AS d_key FROM new_cells UNION ALL SELECT *, -count, -key_sum FROM old_cells'
+  END;
+  -- Key sums stay in [0, 2^32) as in cells. ORDER BY the key: concurrent writers lock margins in one order.
+  EXECUTE format($f$
+    WITH changed AS (%s),
+    deltas AS (
+      SELECT m.dimension, c.country, c.period, m.value, sum(c.d_count) AS count, sum(c.d_key) AS key_sum
+      FROM changed c CROSS JOIN LATERAL (VALUES ${marginPairs()}) AS m (dimension, value)
+      GROUP BY 1, 2, 3, 4
+      HAVING sum(c.d_count) <> 0 OR sum(c.d_key) %% ${KEY_MODULUS} <> 0
+    ),
+    upserted AS (
+      INSERT INTO cell_margins (dimension, country, period, value, count, key_sum)
+      SELECT dimension, country, period, value, count, (key_sum %% ${KEY_MODULUS} + ${KEY_MODULUS}) %% ${KEY_MODULUS}
+      FROM deltas ORDER BY 1, 2, 3, 4
+      ON CONFLICT ON CONSTRAINT cell_margins_pkey DO UPDATE SET count = cell_margins.count + EXCLUDED.count,
+        key_sum = (cell_margins.key_sum + EXCLUDED.key_sum) %% ${KEY_MODULUS}
+      RETURNING dimension, country, period, value, count
+    )
+    SELECT array_agg(dimension), array_agg(country), array_agg(period), array_agg(value) FROM upserted WHERE count = 0
+  $f$, changed) INTO dims, countries, periods, vals;
+  -- Zero margins are not kept, like zero cells.
+  IF dims IS NOT NULL THEN
+    DELETE FROM cell_margins m
+    USING unnest(dims, countries, periods, vals) AS z (dimension, country, period, value)
+    WHERE m.dimension = z.dimension AND m.country = z.country AND m.period = z.period AND m.value = z.value AND m.count = 0;
+  END IF;
+  RETURN NULL;
+END
+$fn$`
+}
+
 /**
  * The margins the cells add up to, as a SELECT of (dimension, country, period, value, count, key_sum):
  * each cell counted once per dimension's value and once in its month × country total. The triggers
  * of migration 0009 keep cell_margins equal to this.
  */
 export function marginsOfCells (): SQL {
-  const pairs = [`('${MARGIN_TOTAL}', '${MARGIN_TOTAL}')`, ...MARGIN_COLUMNS.map((c) => `('${c}', c.${c})`)].join(', ')
   return sql.raw(`SELECT m.dimension, c.country, c.period, m.value, sum(c.count) AS count, sum(c.key_sum) % ${KEY_MODULUS} AS key_sum
-    FROM cells c CROSS JOIN LATERAL (VALUES ${pairs}) AS m (dimension, value)
+    FROM cells c CROSS JOIN LATERAL (VALUES ${marginPairs()}) AS m (dimension, value)
     GROUP BY 1, 2, 3, 4 HAVING sum(c.count) <> 0`)
 }

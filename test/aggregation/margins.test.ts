@@ -169,3 +169,25 @@ t.test('a query of one dimension reads the margins, one of two the cells', async
   await rebuildCells(database)
   t.same(await rollUp(db, query, COUNTRIES, 'none', ptable), before)
 })
+
+t.test('the trigger and the margins follow the field definitions at start: a dimension the function or the fill missed is added by migrate', async (t) => {
+  const { migrate } = await import('../../src/db/migrate.js')
+  const newest = MARGIN_COLUMNS[MARGIN_COLUMNS.length - 1]
+  // As a database whose trigger and fill were written before the newest field: its margins are gone
+  // and the trigger function no longer names it.
+  const older = (await rows<{ def: string }>(db, sql`SELECT pg_get_functiondef('cell_margins_follow'::regproc) AS def`))[0].def
+  t.ok(older.includes(`'${newest}', c.${newest}`), 'the installed function names the newest dimension')
+  await db.execute(sql.raw(older.replace(`, ('${newest}', c.${newest})`, '')))
+  await db.execute(sql`DELETE FROM cell_margins WHERE dimension = ${newest}`)
+  const s = await push('KGZ', 12)
+  await processSubmission(database, s.id)
+  t.equal((await rows(db, sql`SELECT 1 FROM cell_margins WHERE dimension = ${newest}`)).length, 0, 'the older function keeps no margins of it')
+  t.ok((await marginState()).wrong > 0)
+
+  await migrate(database)
+  t.equal((await marginState()).wrong, 0, 'migrate refilled the margins')
+  const after = await push('TJK', 12)
+  await processSubmission(database, after.id)
+  t.equal((await marginState()).wrong, 0, 'and the reinstalled function follows the newest dimension')
+  t.ok((await verifyCells(db)).ok)
+})
