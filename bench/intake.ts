@@ -8,7 +8,7 @@
 //   BENCH_BATCHES=120 BENCH_CLIENTS=4 npx tsx bench/intake.ts
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import http from 'node:http'
 import { pipeline } from 'node:stream/promises'
@@ -126,6 +126,14 @@ async function main (): Promise<void> {
     }))
     let jsonSeconds = 0
     let adxSeconds = 0
+    // with BENCH_CPU_PROF, the phases' windows on the monotonic clock the profile's timestamps use (µs)
+    const phases: Array<{ phase: string, from: number, to: number }> = []
+    const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const from = Number(process.hrtime.bigint() / 1000n)
+      const result = await work()
+      phases.push({ phase: name, from, to: Number(process.hrtime.bigint() / 1000n) })
+      return result
+    }
     const perRound = Math.ceil(batches / rounds)
     const dvPerRound = Math.ceil(dvBatches / rounds)
     for (let round = 0; round < rounds; round++) {
@@ -133,17 +141,18 @@ async function main (): Promise<void> {
       copyBatched += await timed(() => inParallel(batchedTexts.slice(...slice), clients, (text) => copyRows(database.pool!, text)))
       copySingle += await timed(() => copyRows(database.pool!, singleTexts.slice(...slice).join('')))
       const sampler = setInterval(() => rssSamples.push(rssOf(child!.pid!)), 100)
-      intakeSeconds += await timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
+      intakeSeconds += await phase('records', () => timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
         const t0 = performance.now()
         const status = await post(agent, port, token, body)
         latencies.push(performance.now() - t0)
         if (status !== 202) failures++
-      }))
+      })))
       clearInterval(sampler)
       const dvSlice = [round * dvPerRound, Math.min(dvBatches, (round + 1) * dvPerRound)] as const
-      jsonSeconds += await dvSeconds(jsonBodies.slice(...dvSlice), 'application/json')
-      adxSeconds += await dvSeconds(adxBodies.slice(...dvSlice), 'application/adx+xml')
+      jsonSeconds += await phase('json', () => dvSeconds(jsonBodies.slice(...dvSlice), 'application/json'))
+      adxSeconds += await phase('adx', () => dvSeconds(adxBodies.slice(...dvSlice), 'application/adx+xml'))
     }
+    if (process.env.BENCH_CPU_PROF) writeFileSync(`${process.env.BENCH_CPU_PROF}/phases.json`, JSON.stringify(phases))
     const copyRate = batches * BATCH / copyBatched
     const copySingleRate = batches * BATCH / copySingle
     const intakeRate = (batches - failures) * BATCH / intakeSeconds

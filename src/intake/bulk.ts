@@ -57,18 +57,44 @@ function copyValue (value: string): string {
   return NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : value
 }
 
-async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {
-  const prefix = `${copyValue(owner.submissionId)}\t${copyValue(owner.partnerId)}\t`
+/**
+ * The COPY text of a submission's records (tab-separated, one line each, keys drawn here), as
+ * UTF-8 bytes. Each line is one join of its columns written into one buffer: building the text by
+ * concatenation and encoding it afterwards cost about 1.5 µs more per record, on the path where
+ * the API's CPU bounds intake.
+ */
+export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord[]): Buffer {
   const keys = drawRecordKeys(records.length)
-  const lines = new Array<string>(records.length)
   const width = VALUE_COLUMNS.length
+  // submission, partner, record id, live, the values, count, record key
+  const columns = new Array<string>(width + 6)
+  columns[0] = copyValue(owner.submissionId)
+  columns[1] = copyValue(owner.partnerId)
+  columns[3] = 't'
+  let bytes = Buffer.allocUnsafe(records.length * 256 + 1024)
+  let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    let line = prefix + copyValue(r.recordId) + '\tt'
-    for (let c = 0; c < width; c++) line += '\t' + copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
-    lines[i] = line + `\t${r.count}\t${keys[i]}`
+    columns[2] = copyValue(r.recordId)
+    for (let c = 0; c < width; c++) columns[4 + c] = copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
+    columns[4 + width] = String(r.count)
+    columns[5 + width] = keys[i] + '\n'
+    const line = columns.join('\t')
+    // a UTF-16 code unit is at most 3 bytes of UTF-8
+    if (at + 3 * line.length > bytes.length) bytes = grown(bytes, at, 3 * line.length)
+    at += bytes.write(line, at)
   }
-  await pipeline(Readable.from([lines.join('\n') + '\n']), client.query(copyFrom(`COPY records (${COLUMNS}) FROM STDIN`)))
+  return bytes.subarray(0, at)
+}
+
+function grown (bytes: Buffer, used: number, more: number): Buffer {
+  const next = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + more))
+  bytes.copy(next, 0, 0, used)
+  return next
+}
+
+async function copyRecords (client: pg.PoolClient, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {
+  await pipeline(Readable.from([copyLines(owner, records)]), client.query(copyFrom(`COPY records (${COLUMNS}) FROM STDIN`)))
 }
 
 async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonly CanonicalRecord[]): Promise<void> {

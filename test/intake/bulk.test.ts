@@ -59,6 +59,8 @@ t.test('COPY inside a transaction on PostgreSQL (unnest on PGlite) stores the sa
   const recs = canonical(1200, {}, 3)
   // The schema never lets these through; the writer must still not mangle them.
   recs[0] = canonical(1, { screeningConsequence: 'a\tb\\c\nd\re' }, 7)[0]
+  // multi-byte text far longer than a line's share of the COPY buffer: it must grow, not cut
+  for (let i = 1; i < 40; i++) recs[i] = canonical(1, { outcome: 'Ёü€𝄞'.repeat(200 + i) })[0]
   const how = await db.transaction((tx) => insertRecords(tx, { submissionId: id, partnerId: 'bulk-kaz', country: 'KAZ' }, recs, { copy: true }))
   t.equal(how, database.kind === 'postgres' ? 'copy' : 'unnest')
   t.same(await stored(id), expected(recs))
