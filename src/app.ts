@@ -116,14 +116,14 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   // JSON nested a million levels deep costs the parser hundreds of MB: the depth is counted first.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      assertJsonDepth(body as string)
+      assertJsonDepth(body as Buffer)
     } catch (err) {
       done(err as Error, undefined)
       return
     }
-    parseJson(request, body as string, done)
+    parseJson(request, (body as Buffer).toString('utf8'), done)
   })
   await app.register(formbody)
   await app.register(swagger, openapiOptions({ config, schemas: deps.schemas, shapes: OPENAPI_SHAPES }))

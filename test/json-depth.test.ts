@@ -6,11 +6,15 @@ import { buildTestHub } from './helpers.js'
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
 
 t.test('the scan counts arrays and objects, not brackets inside strings', async (t) => {
-  t.doesNotThrow(() => assertJsonDepth(nested(MAX_JSON_DEPTH)))
-  t.throws(() => assertJsonDepth(nested(MAX_JSON_DEPTH + 1)), /deeper than 8/)
-  t.doesNotThrow(() => assertJsonDepth(JSON.stringify({ a: '[[[[[[[[[[{{{{{{{{{{', b: 'say \\"[[[[[[[[[[' })))
-  t.throws(() => assertJsonDepth(`{"a":"\\"",${'"b":'.repeat(1)}${nested(9)}}`), /deeper/, 'an escaped quote does not end the string early')
-  t.doesNotThrow(() => assertJsonDepth(`${nested(4)}\n${nested(4)}\n`), 'NDJSON lines each start at the top')
+  const depthOf = (text: string) => assertJsonDepth(Buffer.from(text))
+  t.doesNotThrow(() => depthOf(nested(MAX_JSON_DEPTH)))
+  t.throws(() => depthOf(nested(MAX_JSON_DEPTH + 1)), /deeper than 8/)
+  t.doesNotThrow(() => depthOf(JSON.stringify({ a: '[[[[[[[[[[{{{{{{{{{{', b: 'say \\"[[[[[[[[[[' })))
+  t.throws(() => depthOf(`{"a":"\\"",${'"b":'.repeat(1)}${nested(9)}}`), /deeper/, 'an escaped quote does not end the string early')
+  t.doesNotThrow(() => depthOf(`${nested(4)}\n${nested(4)}\n`), 'NDJSON lines each start at the top')
+  // multi-byte text (Cyrillic, an emoji) in strings and keys: counted by bytes, the answer is the same
+  t.doesNotThrow(() => depthOf(JSON.stringify({ ключ: 'Ёж [[[[[[[[[[ 🩺 "', b: [[['ü']]] })))
+  t.throws(() => depthOf(`{"ж":"🩺",${'"b":'.repeat(1)}${nested(9)}}`), /deeper/)
 })
 
 t.test('a body nested deeper than 8 levels is a 400 problem before parsing', async (t) => {

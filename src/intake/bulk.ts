@@ -71,7 +71,7 @@ export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord
   columns[0] = copyValue(owner.submissionId)
   columns[1] = copyValue(owner.partnerId)
   columns[3] = 't'
-  let bytes = Buffer.allocUnsafe(records.length * 256 + 1024)
+  let bytes: Buffer = Buffer.allocUnsafe(records.length * 256 + 1024)
   let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]

@@ -343,6 +343,7 @@ function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
 
 /** JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known. */
 function parsedBody (type: string | undefined, bytes: Buffer): unknown {
+  if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(bytes)
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
@@ -351,7 +352,6 @@ function parsedBody (type: string | undefined, bytes: Buffer): unknown {
     const line = isParseFailure(failure) ? failure.error.line : 1
     throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
   }
-  if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(text)
   return type === 'application/json' ? parseJsonBody(text) : text
 }
 
