@@ -1,11 +1,11 @@
 // Aggregate intake: ADX documents and DHIS2 dataValueSets turned into data values of
 // migrant-health-aggregate, each with the place in the document a fault should name.
 // Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
-import { SaxesParser, type SaxesTagPlain } from 'saxes'
-import { problem, type FieldError } from '../problem.js'
+import type { FieldError } from '../problem.js'
+import { ADX_FAULT, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
-export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
+export { ADX_NAMESPACE } from './adx.js'
 // the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
 export const AGGREGATE_VERSION = '1.1.0'
 export const AGGREGATE_DEFAULT = { schema: AGGREGATE_SCHEMA, version: AGGREGATE_VERSION }
@@ -42,86 +42,7 @@ function countOf (value: unknown): unknown {
   return typeof value === 'string' && INTEGER.test(value.trim()) ? Number(value.trim()) : value
 }
 
-function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what: string): never {
-  const listed = errors.slice(0, 100)
-  throw problem(status, `${errors.length} fault${errors.length === 1 ? '' : 's'} in the ${what}; nothing was stored`, {
-    errors: listed, ...(errors.length > listed.length ? { errorsOmitted: errors.length - listed.length } : {})
-  })
-}
-
 // ---- ADX ----
-
-/** An element of an ADX document: its attributes (namespace declarations included) and its line. */
-interface AdxElement { attributes: Record<string, string>, line: number }
-interface AdxDataValue extends AdxElement {
-  /** holds an annotation element: a protected cell of another hub's answer when it has no value */
-  annotated: boolean
-}
-interface AdxGroup extends AdxElement { dataValues: AdxDataValue[] }
-
-const ADX_FAULT = 'ADX document'
-
-/**
- * The groups and data values of an ADX document, read in one pass by saxes (a streaming parser
- * that checks well-formedness and namespaces as it goes, about ten times faster here than
- * fast-xml-parser's validation followed by its full parse). DOCTYPE and entity declarations are
- * refused before parsing (external entities, entity expansion); an undefined entity is a fault of
- * the parser. Every fault names the line.
- */
-function readAdx (text: string): AdxGroup[] {
-  const declaration = /<!(DOCTYPE|ENTITY)\b/i.exec(text)
-  if (declaration) {
-    const line = text.slice(0, declaration.index).split('\n').length
-    refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], ADX_FAULT)
-  }
-  // namespaces are resolved here for the root only: saxes's own resolution builds an object per attribute
-  const parser = new SaxesParser<{ xmlns: false, position: true }>({ xmlns: false, position: true })
-  const groups: AdxGroup[] = []
-  // depth 1 is the root, 2 its groups, 3 their data values, 4 what a data value holds
-  let depth = 0
-  let group: AdxGroup | undefined
-  let dataValue: AdxDataValue | undefined
-  let rootFault: FieldError | undefined
-  let rooted = false
-  // the line a tag starts on (opentag comes at its end, which may be lines later)
-  let line = 1
-  parser.on('opentagstart', () => { line = parser.line })
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    depth++
-    const local = tag.name.slice(tag.name.indexOf(':') + 1)
-    if (depth === 1) {
-      rooted = true
-      const prefix = tag.name.length > local.length ? tag.name.slice(0, tag.name.length - local.length - 1) : ''
-      if (local !== 'adx') rootFault = { line, path: `/${tag.name}`, message: 'the root element must be adx' }
-      else if (tag.attributes[prefix === '' ? 'xmlns' : `xmlns:${prefix}`] !== ADX_NAMESPACE) rootFault = { line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` }
-      if (rootFault) throw new RootFault()
-    } else if (depth === 2 && local === 'group') {
-      groups.push(group = { attributes: tag.attributes, line, dataValues: [] })
-    } else if (depth === 3 && group && local === 'dataValue') {
-      group.dataValues.push(dataValue = { attributes: tag.attributes, line, annotated: false })
-    } else if (depth === 4 && dataValue && local === 'annotation') {
-      dataValue.annotated = true
-    }
-  })
-  parser.on('closetag', () => {
-    if (depth === 2) group = undefined
-    if (depth === 3) dataValue = undefined
-    depth--
-  })
-  parser.on('doctype', () => { throw new Error('a DOCTYPE is refused') })
-  try {
-    parser.write(text).close()
-  } catch (err) {
-    if (err instanceof RootFault && rootFault) refuse('badRequest', [rootFault], ADX_FAULT)
-    // saxes's messages start with "line:column: "; the line goes in its own member
-    const message = (err as Error).message.replace(/^[^:]*:?\d+:\d+: /, '')
-    refuse('badRequest', [{ line: parser.line, path: '', message: `not well-formed XML: ${message}` }], ADX_FAULT)
-  }
-  if (!rooted) refuse('badRequest', [{ line: parser.line, path: '', message: 'not well-formed XML: no root element' }], ADX_FAULT)
-  return groups
-}
-
-class RootFault extends Error {}
 
 // namespace declarations are no dimensions
 function isNamespaceDeclaration (attribute: string): boolean {

@@ -1,0 +1,233 @@
+// Reading ADX XML into its groups and data values, each with its line. A plain document (what
+// DHIS2 and mhx itself write: an XML declaration, elements with double- or single-quoted
+// attributes, whitespace, comments) is read by a strict scanner; anything else it meets (an entity
+// or character reference, CDATA, a processing instruction, a carriage return, a name outside
+// ASCII, a character outside the Basic Multilingual Plane, or any fault) sends the whole document to saxes, which checks well-formedness and
+// names the fault. The scanner accepts only documents saxes accepts, with the same result
+// (test/intake/adx.test.ts holds them side by side, a thousand mutated documents included). Why:
+// saxes was the largest part of the API's CPU per ADX data value; the scanner takes about half its
+// time, and its attribute objects share one shape, which the steps after it read faster.
+import { SaxesParser, type SaxesTagPlain } from 'saxes'
+import { problem, type FieldError } from '../problem.js'
+
+export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
+export const ADX_FAULT = 'ADX document'
+
+/** An element of an ADX document: its attributes (namespace declarations included) and its line. */
+export interface AdxElement { attributes: Record<string, string>, line: number }
+export interface AdxDataValue extends AdxElement {
+  /** holds an annotation element: a protected cell of another hub's answer when it has no value */
+  annotated: boolean
+}
+export interface AdxGroup extends AdxElement { dataValues: AdxDataValue[] }
+
+export function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what: string): never {
+  const listed = errors.slice(0, 100)
+  throw problem(status, `${errors.length} fault${errors.length === 1 ? '' : 's'} in the ${what}; nothing was stored`, {
+    errors: listed, ...(errors.length > listed.length ? { errorsOmitted: errors.length - listed.length } : {})
+  })
+}
+
+/**
+ * The groups and data values of an ADX document. DOCTYPE and entity declarations are refused
+ * before parsing (external entities, entity expansion); an undefined entity is a fault of the
+ * parser. Every fault names the line.
+ */
+export function readAdx (text: string): AdxGroup[] {
+  const declaration = /<!(DOCTYPE|ENTITY)\b/i.exec(text)
+  if (declaration) {
+    const line = text.slice(0, declaration.index).split('\n').length
+    refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], ADX_FAULT)
+  }
+  return scanPlainAdx(text) ?? parseAdxXml(text)
+}
+
+class RootFault extends Error {
+  constructor (readonly fault: FieldError) { super(fault.message) }
+}
+
+/** What the elements of a document make, whichever reader found them. */
+class AdxBuilder {
+  readonly groups: AdxGroup[] = []
+  rooted = false
+  // depth 1 is the root, 2 its groups, 3 their data values, 4 what a data value holds
+  private depth = 0
+  private group: AdxGroup | undefined
+  private dataValue: AdxDataValue | undefined
+
+  open (name: string, attributes: Record<string, string>, line: number): void {
+    this.depth++
+    const local = name.slice(name.indexOf(':') + 1)
+    if (this.depth === 1) {
+      this.rooted = true
+      const prefix = name.length > local.length ? name.slice(0, name.length - local.length - 1) : ''
+      if (local !== 'adx') throw new RootFault({ line, path: `/${name}`, message: 'the root element must be adx' })
+      if (attributes[prefix === '' ? 'xmlns' : `xmlns:${prefix}`] !== ADX_NAMESPACE) throw new RootFault({ line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` })
+    } else if (this.depth === 2 && local === 'group') {
+      this.groups.push(this.group = { attributes, line, dataValues: [] })
+    } else if (this.depth === 3 && this.group && local === 'dataValue') {
+      this.group.dataValues.push(this.dataValue = { attributes, line, annotated: false })
+    } else if (this.depth === 4 && this.dataValue && local === 'annotation') {
+      this.dataValue.annotated = true
+    }
+  }
+
+  close (): void {
+    if (this.depth === 2) this.group = undefined
+    if (this.depth === 3) this.dataValue = undefined
+    this.depth--
+  }
+}
+
+/** saxes (a streaming parser that checks well-formedness as it goes) for any document. */
+export function parseAdxXml (text: string): AdxGroup[] {
+  // namespaces are resolved by the builder for the root only: saxes's own resolution builds an object per attribute
+  const parser = new SaxesParser<{ xmlns: false, position: true }>({ xmlns: false, position: true })
+  const builder = new AdxBuilder()
+  // the line a tag starts on (opentag comes at its end, which may be lines later); opentagstart
+  // comes after the character that ends the name, so a name ending a line has moved to the next
+  let line = 1
+  parser.on('opentagstart', () => { line = parser.columnIndex === 0 ? parser.line - 1 : parser.line })
+  parser.on('opentag', (tag: SaxesTagPlain) => builder.open(tag.name, tag.attributes, line))
+  parser.on('closetag', () => builder.close())
+  parser.on('doctype', () => { throw new Error('a DOCTYPE is refused') })
+  try {
+    parser.write(text).close()
+  } catch (err) {
+    if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)
+    // saxes's messages start with "line:column: "; the line goes in its own member
+    const message = (err as Error).message.replace(/^[^:]*:?\d+:\d+: /, '')
+    refuse('badRequest', [{ line: parser.line, path: '', message: `not well-formed XML: ${message}` }], ADX_FAULT)
+  }
+  if (!builder.rooted) refuse('badRequest', [{ line: parser.line, path: '', message: 'not well-formed XML: no root element' }], ADX_FAULT)
+  return builder.groups
+}
+
+// What sends a document to saxes before the scan: references (&), CDATA ends, carriage returns
+// (line ends saxes normalizes), a byte-order mark, characters XML forbids, and surrogates (names
+// are held to ASCII by NAME_CHAR; text and attribute values may hold any other character).
+// eslint-disable-next-line no-control-regex -- the characters XML 1.0 forbids are the point
+const NOT_PLAIN = /[&\r\uFEFF\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/
+const XML_DECLARATION = /<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(?:"1\.0"|'1\.0')(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(?:"[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\n]*\?>/y
+// ASCII name characters: 1 may start a name, 2 may follow
+const NAME_CHAR = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c)
+  NAME_CHAR[c] = /[A-Za-z_]/.test(ch) ? 1 : /[0-9.:-]/.test(ch) ? 2 : 0
+}
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09
+const LT = 0x3c
+const GT = 0x3e
+const SLASH = 0x2f
+const QUOTE = 0x22
+const APOSTROPHE = 0x27
+
+/** Where the name starting at `from` ends, or -1 when no name starts there. */
+function nameEnd (text: string, from: number): number {
+  if (NAME_CHAR[text.charCodeAt(from)] !== 1) return -1
+  let at = from + 1
+  while (NAME_CHAR[text.charCodeAt(at)] > 0) at++
+  return at
+}
+
+/**
+ * A start tag's attributes, from just after its name: [attributes, where the tag ends, whether it
+ * closes itself], or undefined for anything saxes must see (no space before an attribute, no
+ * quotes, a duplicate, `<`, a tab or line end in a value, `__proto__`).
+ */
+function startTagRest (text: string, from: number): [Record<string, string>, number, boolean] | undefined {
+  const attributes: Record<string, string> = {}
+  let at = from
+  for (;;) {
+    const spaced = at
+    while (isSpace(text.charCodeAt(at))) at++
+    const c = text.charCodeAt(at)
+    if (c === GT) return [attributes, at + 1, false]
+    if (c === SLASH) return text.charCodeAt(at + 1) === GT ? [attributes, at + 2, true] : undefined
+    if (at === spaced) return undefined
+    const end = nameEnd(text, at)
+    if (end === -1) return undefined
+    const name = text.slice(at, end)
+    at = end
+    while (isSpace(text.charCodeAt(at))) at++
+    if (text.charCodeAt(at) !== 0x3d) return undefined // =
+    at++
+    while (isSpace(text.charCodeAt(at))) at++
+    const quote = text.charCodeAt(at)
+    if (quote !== QUOTE && quote !== APOSTROPHE) return undefined
+    const close = text.indexOf(quote === QUOTE ? '"' : '\'', at + 1)
+    if (close === -1) return undefined
+    for (let i = at + 1; i < close; i++) {
+      const v = text.charCodeAt(i)
+      if (v === LT || v === 0x0a || v === 0x09) return undefined
+    }
+    if (name === '__proto__' || Object.hasOwn(attributes, name)) return undefined
+    attributes[name] = text.slice(at + 1, close)
+    at = close + 1
+  }
+}
+
+/** A plain document's groups, or undefined when saxes must read it (see NOT_PLAIN and the returns). */
+export function scanPlainAdx (text: string): AdxGroup[] | undefined {
+  if (NOT_PLAIN.test(text) || text.includes(']]>')) return undefined
+  const builder = new AdxBuilder()
+  const open: string[] = []
+  let closed = false
+  XML_DECLARATION.lastIndex = 0
+  let at = XML_DECLARATION.test(text) ? XML_DECLARATION.lastIndex : 0
+  // lines counted up to `counted`
+  let line = 1
+  let counted = 0
+  const lineAt = (position: number): number => {
+    for (let nl = text.indexOf('\n', counted); nl !== -1 && nl < position; nl = text.indexOf('\n', nl + 1)) line++
+    counted = position
+    return line
+  }
+  for (;;) {
+    const lt = text.indexOf('<', at)
+    // outside the root only whitespace; inside, text is no part of ADX (NOT_PLAIN checked its characters)
+    if (open.length === 0) {
+      const end = lt === -1 ? text.length : lt
+      while (at < end && isSpace(text.charCodeAt(at))) at++
+      if (at !== end) return undefined
+    }
+    if (lt === -1) break
+    const next = text.charCodeAt(lt + 1)
+    if (next === 0x21) { // <!: only a comment: no -- inside, not ending in -
+      if (!text.startsWith('<!--', lt)) return undefined
+      const end = text.indexOf('-->', lt + 4)
+      if (end === -1) return undefined
+      const comment = text.slice(lt + 4, end)
+      if (comment.includes('--') || comment.endsWith('-')) return undefined
+      at = end + 3
+    } else if (next === SLASH) { // </name>
+      const end = nameEnd(text, lt + 2)
+      if (end === -1 || open.length === 0 || text.slice(lt + 2, end) !== open[open.length - 1]) return undefined
+      at = end
+      while (isSpace(text.charCodeAt(at))) at++
+      if (text.charCodeAt(at) !== GT) return undefined
+      at++
+      open.pop()
+      builder.close()
+    } else { // <name attributes> or <name attributes/>; a processing instruction (<?) is no name
+      const end = nameEnd(text, lt + 1)
+      if (end === -1 || closed) return undefined
+      const name = text.slice(lt + 1, end)
+      const rest = startTagRest(text, end)
+      if (rest === undefined) return undefined
+      const [attributes, after, selfClosing] = rest
+      at = after
+      try {
+        builder.open(name, attributes, lineAt(lt))
+      } catch (err) {
+        // the same fault saxes finds: everything up to here was well-formed
+        if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)
+        throw err
+      }
+      if (selfClosing) builder.close()
+      else open.push(name)
+    }
+    if (open.length === 0 && builder.rooted) closed = true
+  }
+  return closed ? builder.groups : undefined
+}
