@@ -6,8 +6,8 @@ import { basename, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ApiError, type FieldError, type HubClient } from './client.js'
 import { CliError, type Output } from './io.js'
-import { AGGREGATE_DEFAULT } from '../intake/aggregate.js'
-import { fileSha256, formatOf, openRecords, type FileItem, type HeaderCheck } from './records.js'
+import { AGGREGATE_DEFAULT, type Dhis2Mapping } from '../intake/aggregate.js'
+import { fileSha256, formatOf, isXmlFile, openRecords, type FileItem, type HeaderCheck } from './records.js'
 
 export const DEFAULT_SCHEMA = 'migrant-health-event'
 export const DEFAULT_VERSION = '1.0.0'
@@ -125,7 +125,9 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   const checkHeader = format === 'csv' || format === 'xlsx'
     ? await headerCheck(client, schemaName ?? DEFAULT_SCHEMA, schemaVersion ?? DEFAULT_VERSION)
     : undefined
-  const source = openRecords(file, format, checkHeader)
+  // a DHIS2 ADX export is mapped here, with the reporter's mapping from the hub, and sent in batches of data values
+  const dhis2Adx = format === 'dhis2' && isXmlFile(file)
+  const source = openRecords(file, format, checkHeader, dhis2Adx ? await dhis2MappingOf(client) : undefined)
   if (options.schema && source.schema && options.schema !== source.schema) {
     throw new CliError(`${file} says schema "${source.schema}" but --schema says "${options.schema}"`, 2)
   }
@@ -141,7 +143,7 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   let batch: Batch = { number: 1, items: [] }
   const flush = async () => {
     if (batch.items.length === 0) return
-    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: format === 'dhis2' })
+    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: format === 'dhis2' && !dhis2Adx })
     summary.batches.push(result)
     summary.records += result.records
     if (!options.dryRun) saveReceipts(receiptsFile, summary)
@@ -169,6 +171,16 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
 }
 
 interface BatchContext { sha256: string, schema: string, version: string, options: PushOptions, dhis2: boolean }
+
+/** The reporter's DHIS2 mapping as the hub holds it, or undefined when it has none. */
+async function dhis2MappingOf (client: HubClient): Promise<Dhis2Mapping | undefined> {
+  try {
+    return (await client.request<Dhis2Mapping>('GET', '/v1/mappings/dhis2', {})).body
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined
+    throw err
+  }
+}
 
 /** The fields of a record schema (of a data value for an aggregate one), from the hub, as a header check. */
 async function headerCheck (client: HubClient, schema: string, version: string): Promise<HeaderCheck | undefined> {

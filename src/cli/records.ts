@@ -5,7 +5,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { parse as csvParser } from 'csv-parse'
 import ExcelJS from 'exceljs'
-import { AGGREGATE_DEFAULT, parseAdx } from '../intake/aggregate.js'
+import { AGGREGATE_DEFAULT, fromDhis2Adx, parseAdx, type Dhis2Mapping, type ImportedDataValues } from '../intake/aggregate.js'
 import { HttpProblem } from '../problem.js'
 import { CliError } from './io.js'
 
@@ -53,10 +53,20 @@ export async function fileSha256 (file: string): Promise<string> {
   return hash.digest('hex')
 }
 
-export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck): RecordSource {
+/** An XML file by its name: with --format dhis2, a DHIS2 ADX export rather than a dataValueSet. */
+export function isXmlFile (file: string): boolean {
+  return /\.(xml|adx)$/i.test(file)
+}
+
+/**
+ * The items of a file. A DHIS2 ADX export (--format dhis2, an .xml or .adx file) is read through
+ * `dhis2Mapping`, the reporter's mapping as the hub holds it (undefined: it has none).
+ */
+export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck, dhis2Mapping?: Dhis2Mapping): RecordSource {
+  if (format === 'dhis2' && isXmlFile(file)) return adxRecords(file, (text) => fromDhis2Adx(text, dhis2Mapping))
   if (format === 'json' || format === 'dhis2') return jsonRecords(file, format)
   if (format === 'xlsx') return xlsxRecords(file, checkHeader)
-  if (format === 'adx') return adxRecords(file)
+  if (format === 'adx') return adxRecords(file, parseAdx)
   const stream = createReadStream(file)
   const bytesRead = () => stream.bytesRead
   return { format, bytesRead, items: format === 'csv' ? csvItems(stream, checkHeader) : ndjsonItems(stream) }
@@ -206,22 +216,25 @@ function xlsxRecords (file: string, checkHeader?: HeaderCheck): RecordSource {
   return { format: 'xlsx', bytesRead: () => read, items: items() }
 }
 
-/** ADX: parsed here as the service parses it (DOCTYPE refused), into data values of migrant-health-aggregate. */
-function adxRecords (file: string): RecordSource {
-  let imported: ReturnType<typeof parseAdx>
+/**
+ * ADX: parsed here as the service parses it (DOCTYPE refused; a DHIS2 export through the mapping),
+ * into data values of migrant-health-aggregate; a fault names its line.
+ */
+function adxRecords (file: string, importer: (text: string) => ImportedDataValues): RecordSource {
+  let imported: ImportedDataValues
   try {
-    imported = parseAdx(readFileSync(file, 'utf8'))
+    imported = importer(readFileSync(file, 'utf8'))
   } catch (err) {
     if (!(err instanceof HttpProblem)) throw err
-    const errors = (err.extra.errors ?? []) as Array<{ path: string, message: string }>
-    throw new CliError(`${file}: ${err.message}${errors.slice(0, 20).map((e) => `\n  ${e.path}: ${e.message}`).join('')}`)
+    const errors = (err.extra.errors ?? []) as Array<{ line?: number, path: string, message: string }>
+    throw new CliError(`${file}: ${err.message}${errors.slice(0, 20).map((e) => `\n  ${e.line === undefined ? '' : `line ${e.line}: `}${e.path}: ${e.message}`).join('')}`)
   }
   const size = statSync(file).size
   let read = 0
   async function* items (): AsyncIterable<FileItem> {
     for (let i = 0; i < imported.dataValues.length; i++) {
       read = Math.round(size * (i + 1) / imported.dataValues.length)
-      yield { record: imported.dataValues[i], position: i }
+      yield { record: imported.dataValues[i], line: imported.lines?.[i], position: i }
     }
   }
   return { format: 'adx', schema: AGGREGATE_DEFAULT.schema, version: AGGREGATE_DEFAULT.version, bytesRead: () => read, items: items() }

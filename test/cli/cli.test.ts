@@ -351,4 +351,14 @@ t.test('push reads XLSX (first sheet), semicolon CSV, ADX and DHIS2 dataValueSet
   const dhis2 = await mhx('push', 'dhis2-datavalueset.json', '--format', 'dhis2', ...reporter)
   t.equal(dhis2.code, 0, dhis2.stderr)
   t.match(dhis2.stdout, /submitted 2 of 2 records/)
+
+  // DHIS2's ADX export, read through the mapping the hub holds: the same two data values, checked
+  // (they are live now: a real push would be a 409), and a code the mapping lacks named with its line
+  const dhis2Adx = await mhx('push', join(process.cwd(), 'docs/examples/dhis2.adx.xml'), '--format', 'dhis2', '--dry-run', ...reporter)
+  t.equal(dhis2Adx.code, 0, dhis2Adx.stderr)
+  t.match(dhis2Adx.stdout, /validated 2 of 2 records/)
+  writeFileSync(join(dir, 'dhis2-unmapped.xml'), readFileSync('docs/examples/dhis2.adx.xml', 'utf8').replace('MHX_AGE="Y25_29"', 'MHX_AGE="Y99_104"'))
+  const unmapped = await mhx('push', 'dhis2-unmapped.xml', '--format', 'dhis2', ...reporter)
+  t.equal(unmapped.code, 1)
+  t.match(unmapped.stderr, /line 12: \/adx\/group\[2\]\/dataValue\[1\]\/@MHX_AGE: unmapped option "Y99_104"/)
 })
