@@ -8,7 +8,7 @@
 //   BENCH_BATCHES=120 BENCH_CLIENTS=4 npx tsx bench/intake.ts
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import http from 'node:http'
 import { pipeline } from 'node:stream/promises'
@@ -128,10 +128,17 @@ async function main (): Promise<void> {
     let adxSeconds = 0
     // with BENCH_CPU_PROF, the phases' windows on the monotonic clock the profile's timestamps use (µs)
     const phases: Array<{ phase: string, from: number, to: number }> = []
+    // CPU seconds each phase cost the API and PostgreSQL (all its processes), to tell where the time goes
+    const cpu: Record<string, { api: number, postgres: number }> = {}
     const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
       const from = Number(process.hrtime.bigint() / 1000n)
+      const api0 = cpuSecondsOf([child!.pid!])
+      const pg0 = cpuSecondsOf(postgresPids())
       const result = await work()
       phases.push({ phase: name, from, to: Number(process.hrtime.bigint() / 1000n) })
+      const spent = cpu[name] ??= { api: 0, postgres: 0 }
+      spent.api += cpuSecondsOf([child!.pid!]) - api0
+      spent.postgres += cpuSecondsOf(postgresPids()) - pg0
       return result
     }
     const perRound = Math.ceil(batches / rounds)
@@ -177,6 +184,8 @@ async function main (): Promise<void> {
     console.log(`  aggregate JSON, ${fmt(dataValues)} data values:      ${fmt(dataValues / jsonSeconds)} data values/s (${jsonSeconds.toFixed(2)} s)`)
     console.log(`  aggregate ADX, ${fmt(dataValues)} data values:       ${fmt(dataValues / adxSeconds)} data values/s (${adxSeconds.toFixed(2)} s, ${dvFailures} failed in both)`)
     console.log(`  data values / records per second: JSON ${(dataValues / jsonSeconds / intakeRate).toFixed(2)}, ADX ${(dataValues / adxSeconds / intakeRate).toFixed(2)}`)
+    const perValue = (name: string, values: number) => `${(cpu[name].api / values * 1e6).toFixed(1)} + ${(cpu[name].postgres / values * 1e6).toFixed(1)}`
+    console.log(`  CPU µs per value, API + PostgreSQL: records ${perValue('records', batches * BATCH)}, JSON ${perValue('json', dataValues)}, ADX ${perValue('adx', dataValues)}`)
     console.log(`  intake / raw COPY (batched):  ${(intakeRate / copyRate).toFixed(2)}`)
     console.log(`  intake / raw COPY (one stream): ${(intakeRate / copySingleRate).toFixed(2)}`)
     console.log(`  latency of a 1,000-record submission, ${clients} clients: p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms`)
@@ -313,6 +322,29 @@ async function accessToken (agent: http.Agent, port: number, key: CryptoKey): Pr
   const res = await request(agent, port, '/v1/oauth/token', { 'content-type': 'application/x-www-form-urlencoded' }, form)
   if (res.status !== 200) throw new Error(`token: ${res.status} ${res.body}`)
   return JSON.parse(res.body).access_token
+}
+
+/** user + system CPU seconds of these processes (Linux /proc; 0 for one that is gone) */
+function cpuSecondsOf (pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      // the fields after the command name, which may hold spaces: utime and stime are the 12th and 13th
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {}
+  }
+  return ticks / 100
+}
+/** PostgreSQL's processes on this machine (the server the bench uses is local) */
+function postgresPids (): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')
+    } catch {
+      return false
+    }
+  })
 }
 
 /** kB */
