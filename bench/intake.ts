@@ -114,7 +114,7 @@ async function main (): Promise<void> {
     let copySingle = 0
     let intakeSeconds = 0
     // Aggregate intake: the same number of data values as JSON and as ADX, 1,000 per submission, in
-    // the same rounds (after each round's records), so they meet the same table sizes and heap.
+    // the same rounds (before or after each round's records, by turns), so they meet the same table sizes and heap.
     const dataValues = envInt('BENCH_DATA_VALUES', 100_000)
     const dvBatches = Math.ceil(dataValues / BATCH)
     const dvSlices = Array.from({ length: dvBatches }, (_, b) => Array.from({ length: Math.min(BATCH, dataValues - b * BATCH) }, (_, i) => b * BATCH + i))
@@ -147,17 +147,29 @@ async function main (): Promise<void> {
       const slice = [round * perRound, Math.min(batches, (round + 1) * perRound)] as const
       copyBatched += await timed(() => inParallel(batchedTexts.slice(...slice), clients, (text) => copyRows(database.pool!, text)))
       copySingle += await timed(() => copyRows(database.pool!, singleTexts.slice(...slice).join('')))
-      const sampler = setInterval(() => rssSamples.push(rssOf(child!.pid!)), 100)
-      intakeSeconds += await phase('records', () => timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
-        const t0 = performance.now()
-        const status = await post(agent, port, token, body)
-        latencies.push(performance.now() - t0)
-        if (status !== 202) failures++
-      })))
-      clearInterval(sampler)
+      const records = async () => {
+        const sampler = setInterval(() => rssSamples.push(rssOf(child!.pid!)), 100)
+        intakeSeconds += await phase('records', () => timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
+          const t0 = performance.now()
+          const status = await post(agent, port, token, body)
+          latencies.push(performance.now() - t0)
+          if (status !== 202) failures++
+        })))
+        clearInterval(sampler)
+      }
       const dvSlice = [round * dvPerRound, Math.min(dvBatches, (round + 1) * dvPerRound)] as const
-      jsonSeconds += await phase('json', () => dvSeconds(jsonBodies.slice(...dvSlice), 'application/json'))
-      adxSeconds += await phase('adx', () => dvSeconds(adxBodies.slice(...dvSlice), 'application/adx+xml'))
+      const counts = async () => {
+        jsonSeconds += await phase('json', () => dvSeconds(jsonBodies.slice(...dvSlice), 'application/json'))
+        adxSeconds += await phase('adx', () => dvSeconds(adxBodies.slice(...dvSlice), 'application/adx+xml'))
+      }
+      // records and data values take turns going first, so neither always meets the other's heap and table
+      if (round % 2 === 0) {
+        await records()
+        await counts()
+      } else {
+        await counts()
+        await records()
+      }
     }
     if (process.env.BENCH_CPU_PROF) writeFileSync(`${process.env.BENCH_CPU_PROF}/phases.json`, JSON.stringify(phases))
     const copyRate = batches * BATCH / copyBatched
