@@ -5,7 +5,6 @@ import type { FieldError } from '../problem.js'
 import { ADX_FAULT, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
-export { ADX_NAMESPACE } from './adx.js'
 // the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
 export const AGGREGATE_VERSION = '1.1.0'
 export const AGGREGATE_DEFAULT = { schema: AGGREGATE_SCHEMA, version: AGGREGATE_VERSION }

@@ -6,10 +6,10 @@
 // A protected cell keeps its dataValue without a value and with an annotation: mhx's intake skips it rather
 // than reading a zero.
 import { XMLBuilder } from 'fast-xml-parser'
+import { ADX_NAMESPACE } from '../../intake/adx.js'
 import { ABSENT, SDMX_NAME, type Dimension } from '../dimensions.js'
 import { periodStart, singleFilter, spanMonths, type Answer } from './answer.js'
 
-export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
 /** The record type of a cell whose answer does not hold one (not by recordType, or 1.0.0 records: contacts). */
 export const ADX_DATA_ELEMENT = 'contact'
 export const ADX_DATA_SET = 'MIGRANT_HEALTH'
