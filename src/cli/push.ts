@@ -125,9 +125,8 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   const checkHeader = format === 'csv' || format === 'xlsx'
     ? await headerCheck(client, schemaName ?? DEFAULT_SCHEMA, schemaVersion ?? DEFAULT_VERSION)
     : undefined
-  // a DHIS2 ADX export is mapped here, with the reporter's mapping from the hub, and sent in batches of data values
-  const dhis2Adx = format === 'dhis2' && isXmlFile(file)
-  const source = openRecords(file, format, checkHeader, dhis2Adx ? await dhis2MappingOf(client) : undefined)
+  // a DHIS2 ADX export is mapped here, with the reporter's mapping from the hub, and sent as data values (source format adx)
+  const source = openRecords(file, format, checkHeader, format === 'dhis2' && isXmlFile(file) ? await dhis2MappingOf(client) : undefined)
   if (options.schema && source.schema && options.schema !== source.schema) {
     throw new CliError(`${file} says schema "${source.schema}" but --schema says "${options.schema}"`, 2)
   }
@@ -143,7 +142,7 @@ export async function pushFile (client: HubClient, options: PushOptions, stderr:
   let batch: Batch = { number: 1, items: [] }
   const flush = async () => {
     if (batch.items.length === 0) return
-    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: format === 'dhis2' && !dhis2Adx })
+    const result = await sendBatch(client, batch, { sha256, schema, version, options, dhis2: source.format === 'dhis2' })
     summary.batches.push(result)
     summary.records += result.records
     if (!options.dryRun) saveReceipts(receiptsFile, summary)
