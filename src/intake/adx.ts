@@ -135,20 +135,26 @@ function nameEnd (text: string, from: number): number {
  * closes itself], or undefined for anything saxes must see (no space before an attribute, no
  * quotes, a duplicate, `<`, a tab or line end in a value, `__proto__`).
  */
-function startTagRest (text: string, from: number): [Record<string, string>, number, boolean] | undefined {
+function startTagRest (text: string, from: number, names: string[]): [Record<string, string>, number, boolean] | undefined {
   const attributes: Record<string, string> = {}
   let at = from
-  for (;;) {
+  for (let k = 0; ; k++) {
     const spaced = at
     while (isSpace(text.charCodeAt(at))) at++
     const c = text.charCodeAt(at)
     if (c === GT) return [attributes, at + 1, false]
     if (c === SLASH) return text.charCodeAt(at + 1) === GT ? [attributes, at + 2, true] : undefined
     if (at === spaced) return undefined
-    const end = nameEnd(text, at)
-    if (end === -1) return undefined
-    const name = text.slice(at, end)
-    at = end
+    // the k-th attribute of a tag is mostly named as the last tag's: that string again, not a new one to look up
+    let name = names[k]
+    if (name !== undefined && text.startsWith(name, at) && NAME_CHAR[text.charCodeAt(at + name.length)] === 0) {
+      at += name.length
+    } else {
+      const end = nameEnd(text, at)
+      if (end === -1) return undefined
+      name = names[k] = text.slice(at, end)
+      at = end
+    }
     while (isSpace(text.charCodeAt(at))) at++
     if (text.charCodeAt(at) !== 0x3d) return undefined // =
     at++
@@ -172,6 +178,8 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
   if (NOT_PLAIN.test(text) || text.includes(']]>')) return undefined
   const builder = new AdxBuilder()
   const open: string[] = []
+  // the attribute names of the last start tag, by position
+  const names: string[] = []
   let closed = false
   XML_DECLARATION.lastIndex = 0
   let at = XML_DECLARATION.test(text) ? XML_DECLARATION.lastIndex : 0
@@ -213,7 +221,7 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
       const end = nameEnd(text, lt + 1)
       if (end === -1 || closed) return undefined
       const name = text.slice(lt + 1, end)
-      const rest = startTagRest(text, end)
+      const rest = startTagRest(text, end, names)
       if (rest === undefined) return undefined
       const [attributes, after, selfClosing] = rest
       at = after

@@ -9,7 +9,8 @@ import { sql } from 'drizzle-orm'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Queryable } from '../db/connect.js'
-import { STORED_FIELDS, type CanonicalRecord } from './registry.js'
+import { markRecordId, recordIdDigits } from './data-value-key.js'
+import { recordIdOf, STORED_FIELDS, type CanonicalRecord } from './registry.js'
 
 export { ABSENT } from './fields.js'
 
@@ -71,18 +72,23 @@ export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord
   columns[0] = copyValue(owner.submissionId)
   columns[1] = copyValue(owner.partnerId)
   columns[3] = 't'
+  // where a line's record id starts: after the submission and partner ids and their tabs
+  const recordIdAt = Buffer.byteLength(columns[0]) + Buffer.byteLength(columns[1]) + 2
   let bytes: Buffer = Buffer.allocUnsafe(records.length * 256 + 1024)
   let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    columns[2] = copyValue(r.recordId)
+    const derived = r.dimensionKey !== ''
+    columns[2] = derived ? recordIdDigits(r.dimensionKey) : copyValue(r.recordId)
     for (let c = 0; c < width; c++) columns[4 + c] = copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
     columns[4 + width] = String(r.count)
     columns[5 + width] = keys[i] + '\n'
     const line = columns.join('\t')
     // a UTF-16 code unit is at most 3 bytes of UTF-8
     if (at + 3 * line.length > bytes.length) bytes = grown(bytes, at, 3 * line.length)
-    at += bytes.write(line, at)
+    const written = bytes.write(line, at)
+    if (derived) markRecordId(bytes, at + recordIdAt)
+    at += written
   }
   return bytes.subarray(0, at)
 }
@@ -104,7 +110,7 @@ async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonl
   const columns = VALUE_COLUMNS.map(() => new Array<string>(n))
   for (let i = 0; i < n; i++) {
     const r = records[i]
-    recordId[i] = r.recordId
+    recordId[i] = recordIdOf(r)
     count[i] = r.count
     for (let c = 0; c < columns.length; c++) columns[c][i] = c === COUNTRY_AT ? owner.country : r.values[c]
   }

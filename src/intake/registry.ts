@@ -1,6 +1,5 @@
 // The shared record schemas and reference catalogs under schemas/, loaded once,
 // and the pure validation of a batch of records against them (no DB, no HTTP).
-import { hash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -8,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
+import { dataValueKey, recordIdOfKey } from './data-value-key.js'
 import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from './fields.js'
 
 export type SchemaKind = 'record-schema' | 'catalog'
@@ -32,8 +32,13 @@ export interface RecordFault {
  * field present (an absent optional one is `_Z`), the reporting country from the token.
  */
 export interface CanonicalRecord {
-  /** lower-cased: UUIDs compare case-insensitively; a data value's is derived from its reporter and dimensions */
+  /** a record's own recordId, lower-cased (UUIDs compare case-insensitively); `''` for a data value */
   recordId: string
+  /**
+   * a data value's key: the SHA-1 (hex) of its reporter and dimensions, of which its recordId is
+   * made (recordIdOf); `''` for a record. Two data values with the same dimensions share it.
+   */
+  dimensionKey: string
   /** 1 for a record, the count of a data value */
   count: number
   values: string[]
@@ -140,30 +145,10 @@ interface RecordSchemaEntry {
 /** the record's own field, the token's country, the condition group of the condition, or absent */
 type ValueSource = { kind: 'field', name: string } | { kind: 'country' } | { kind: 'conditionGroup', given: boolean } | { kind: 'absent' }
 
-// a data value's recordId: UUIDv5 in this namespace of (reporter, dimensions), so a live duplicate hits the unique index
-const DATA_VALUE_NAMESPACE = '6f1c5d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
-const NAMESPACE_BYTES = Buffer.from(DATA_VALUE_NAMESPACE.replace(/-/g, ''), 'hex')
-
-/**
- * RFC 9562 UUIDv5 of `name` in `namespace` (default: the data values'). The `uuid` package gave the
- * same ids at a quarter of the speed (it re-parses the namespace and encodes UTF-8 by hand per call):
- * at 1,000 data values per submission that was the larger part of their validation. The hash input
- * is written into one reused buffer (a buffer per call cost a fifth of the id).
- */
-export function uuidV5 (name: string, namespace: Buffer = NAMESPACE_BYTES): string {
-  // a UTF-16 code unit is at most 3 bytes of UTF-8
-  if (16 + 3 * name.length > uuidInput.length) uuidInput = Buffer.allocUnsafe(2 * (16 + 3 * name.length))
-  namespace.copy(uuidInput, 0, 0, 16)
-  const length = 16 + uuidInput.write(name, 16, 'utf8')
-  const digest = hash('sha1', uuidInput.subarray(0, length), 'hex')
-  // version 5 in the high nibble of byte 6, the RFC 4122 variant in the top bits of byte 8
-  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${VARIANT_DIGIT[digest[16]]}${digest.slice(17, 20)}-${digest.slice(20, 32)}`
+/** The recordId a canonical record is stored under: its own, or the UUIDv5 of a data value's key. */
+export function recordIdOf (record: CanonicalRecord): string {
+  return record.dimensionKey === '' ? record.recordId : recordIdOfKey(record.dimensionKey)
 }
-
-let uuidInput = Buffer.allocUnsafe(1024)
-// the RFC 4122 variant (10xx) as byte 8's first hex digit, by that digit
-const VARIANT_DIGIT: Record<string, string> = {}
-for (let d = 0; d < 16; d++) VARIANT_DIGIT[d.toString(16)] = ((d & 0x3) | 0x8).toString(16)
 
 interface ConditionRange {
   group: string
@@ -531,8 +516,8 @@ function validateRecords (schema: RecordSchemaEntry, reference: ReferenceData, r
     // a data value's key is its dimensions: two with the same ones in one submission would count twice
     const first = new Map<string, number>()
     for (let index = 0; index < canonical.length; index++) {
-      const seen = first.get(canonical[index].recordId)
-      if (seen === undefined) first.set(canonical[index].recordId, index)
+      const seen = first.get(canonical[index].dimensionKey)
+      if (seen === undefined) first.set(canonical[index].dimensionKey, index)
       else faultList.add({ index, path: '', message: `data value has the same dimensions as data value ${seen}: add their counts into one` })
     }
     if (!faultList.empty) return { faults: faultList.faults, faultsOmitted: faultList.omitted, records: [] }
@@ -720,9 +705,9 @@ function canonicalRecord (schema: RecordSchemaEntry, reference: ReferenceData, r
     // a data value may give the group itself (never with a condition: a cross-field rule)
     else if (source.kind === 'conditionGroup') values[i] = (source.given ? record.conditionGroup as string | undefined : undefined) ?? reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT
   }
-  if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), count: 1, values }
+  if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), dimensionKey: '', count: 1, values }
   if (ctx.reporter === undefined) throw new Error('schema registry: an aggregate data value needs the reporter in the validation context')
-  return { recordId: uuidV5(`${ctx.reporter}\t${values.join('\t')}`), count: record.count as number, values }
+  return { recordId: '', dimensionKey: dataValueKey(ctx.reporter, values), count: record.count as number, values }
 }
 
 // ---- small helpers ----

@@ -16,7 +16,7 @@ import { problem, type FieldError } from '../problem.js'
 import { insertRecords } from './bulk.js'
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from './idempotency.js'
 import { signReceipt } from './receipt.js'
-import type { SchemaRegistry } from './registry.js'
+import { recordIdOf, type SchemaRegistry } from './registry.js'
 
 /** At most this many record faults are listed in a 422; the rest are counted in errorsOmitted. */
 export const MAX_LISTED_ERRORS = 100
@@ -181,11 +181,12 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
       })
     } catch (err) {
       if (sqlState(err) !== '23505') throw err
-      const taken = await liveRecordIds(deps.database.db, caller.partnerId, result.records.map((r) => r.recordId))
+      const recordIds = result.records.map(recordIdOf)
+      const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
       if (!aggregate) throw recordIdsTaken(taken)
       // a data value's recordId is derived from its dimensions: name the data values, not the ids
       const live = new Set(taken)
-      const errors = result.records.flatMap((r, index) => live.has(r.recordId)
+      const errors = recordIds.flatMap((recordId, index) => live.has(recordId)
         ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
         : [])
       throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
