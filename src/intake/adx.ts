@@ -31,15 +31,20 @@ export function refuse (status: 'badRequest' | 'validation', errors: FieldError[
 /**
  * The groups and data values of an ADX document. DOCTYPE and entity declarations are refused
  * before parsing (external entities, entity expansion); an undefined entity is a fault of the
- * parser. Every fault names the line.
+ * parser. Every fault names the line. The scanner reads no declaration (any `<!` but a comment
+ * sends the document on), so they are looked for only on the way to saxes.
  */
 export function readAdx (text: string): AdxGroup[] {
+  return scanPlainAdx(text) ?? parseAdxXml(refuseDeclarations(text))
+}
+
+function refuseDeclarations (text: string): string {
   const declaration = /<!(DOCTYPE|ENTITY)\b/i.exec(text)
   if (declaration) {
     const line = text.slice(0, declaration.index).split('\n').length
     refuse('badRequest', [{ line, path: `<!${declaration[1].toUpperCase()}>`, message: `XML with a ${declaration[1].toUpperCase()} declaration is refused (external entities, entity expansion): send plain ADX` }], ADX_FAULT)
   }
-  return scanPlainAdx(text) ?? parseAdxXml(text)
+  return text
 }
 
 class RootFault extends Error {
@@ -138,12 +143,18 @@ function nameEnd (text: string, from: number): number {
 function startTagRest (text: string, from: number, names: string[]): [Record<string, string>, number, boolean] | undefined {
   const attributes: Record<string, string> = {}
   let at = from
+  // while every name is the last tag's at its place, none repeats (that tag had none twice)
+  let asLastTag = true
   for (let k = 0; ; k++) {
     const spaced = at
     while (isSpace(text.charCodeAt(at))) at++
     const c = text.charCodeAt(at)
-    if (c === GT) return [attributes, at + 1, false]
-    if (c === SLASH) return text.charCodeAt(at + 1) === GT ? [attributes, at + 2, true] : undefined
+    if (c === GT || c === SLASH) {
+      // `names` is this tag's names now, and no others: a place it left empty holds no older name
+      names.length = k
+      if (c === GT) return [attributes, at + 1, false]
+      return text.charCodeAt(at + 1) === GT ? [attributes, at + 2, true] : undefined
+    }
     if (at === spaced) return undefined
     // the k-th attribute of a tag is mostly named as the last tag's: that string again, not a new one to look up
     let name = names[k]
@@ -154,6 +165,7 @@ function startTagRest (text: string, from: number, names: string[]): [Record<str
       if (end === -1) return undefined
       name = names[k] = text.slice(at, end)
       at = end
+      asLastTag = false
     }
     while (isSpace(text.charCodeAt(at))) at++
     if (text.charCodeAt(at) !== 0x3d) return undefined // =
@@ -167,7 +179,7 @@ function startTagRest (text: string, from: number, names: string[]): [Record<str
       const v = text.charCodeAt(i)
       if (v === LT || v === 0x0a || v === 0x09) return undefined
     }
-    if (name === '__proto__' || Object.hasOwn(attributes, name)) return undefined
+    if (!asLastTag && (name === '__proto__' || Object.hasOwn(attributes, name))) return undefined
     attributes[name] = text.slice(at + 1, close)
     at = close + 1
   }

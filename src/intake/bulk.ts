@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Queryable } from '../db/connect.js'
-import { markRecordId, recordIdDigits } from './data-value-key.js'
+import { dataValueRecordId, writeDataValueRecordId } from './data-value-key.js'
 import { recordIdOf, STORED_FIELDS, type CanonicalRecord } from './registry.js'
 
 export { ABSENT } from './fields.js'
@@ -18,7 +18,8 @@ export interface RecordOwner { submissionId: string, partnerId: string, country:
 
 /** The stored columns a canonical record's values fill (intake/fields.ts), in order. */
 const VALUE_COLUMNS = STORED_FIELDS.map((f) => f.column as string)
-const COLUMNS = ['submission_id', 'partner_id', 'record_id', 'live', ...VALUE_COLUMNS, 'count', 'record_key'].join(', ')
+// the partner right before the values: a data value's recordId is hashed from them as written (copyLines)
+const COLUMNS = ['submission_id', 'record_id', 'live', 'partner_id', ...VALUE_COLUMNS, 'count', 'record_key'].join(', ')
 // the reporting country comes from the owner (its token), whatever the record said
 const COUNTRY_AT = STORED_FIELDS.findIndex((f) => f.name === 'reportingCountry')
 
@@ -62,36 +63,50 @@ function copyValue (value: string): string {
  * The COPY text of a submission's records (tab-separated, one line each, keys drawn here), as
  * UTF-8 bytes. Each line is one join of its columns written into one buffer: building the text by
  * concatenation and encoding it afterwards cost about 1.5 µs more per record, on the path where
- * the API's CPU bounds intake.
+ * the API's CPU bounds intake. A data value's recordId is hashed from its line as written (the
+ * partner and the values, as its name has them) and written over a placeholder.
  */
 export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord[]): Buffer {
   const keys = drawRecordKeys(records.length)
   const width = VALUE_COLUMNS.length
-  // submission, partner, record id, live, the values, count, record key
+  // submission, record id, live, partner, the values, count, record key
   const columns = new Array<string>(width + 6)
   columns[0] = copyValue(owner.submissionId)
-  columns[1] = copyValue(owner.partnerId)
-  columns[3] = 't'
-  // where a line's record id starts: after the submission and partner ids and their tabs
-  const recordIdAt = Buffer.byteLength(columns[0]) + Buffer.byteLength(columns[1]) + 2
+  columns[2] = 't'
+  columns[3] = copyValue(owner.partnerId)
+  // where a line's record id starts, and where its partner does (after the record id, `t` and their tabs)
+  const recordIdAt = Buffer.byteLength(columns[0]) + 1
+  const partnerAt = recordIdAt + RECORD_ID_PLACEHOLDER.length + 3
   let bytes: Buffer = Buffer.allocUnsafe(records.length * 256 + 1024)
   let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    const derived = r.dimensionKey !== ''
-    columns[2] = derived ? recordIdDigits(r.dimensionKey) : copyValue(r.recordId)
-    for (let c = 0; c < width; c++) columns[4 + c] = copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
-    columns[4 + width] = String(r.count)
-    columns[5 + width] = keys[i] + '\n'
+    // as written, a data value's values are its name only when nothing was escaped
+    let plain = columns[3] === owner.partnerId && owner.country === r.values[COUNTRY_AT]
+    for (let c = 0; c < width; c++) {
+      const value = c === COUNTRY_AT ? owner.country : r.values[c]
+      const escaped = copyValue(value)
+      if (escaped !== value) plain = false
+      columns[4 + c] = escaped
+    }
+    const hashed = r.recordId === '' && plain
+    columns[1] = r.recordId !== '' ? copyValue(r.recordId) : hashed ? RECORD_ID_PLACEHOLDER : dataValueRecordId(owner.partnerId, r.values)
+    const count = String(r.count)
+    const key = keys[i] + '\n'
+    columns[4 + width] = count
+    columns[5 + width] = key
     const line = columns.join('\t')
     // a UTF-16 code unit is at most 3 bytes of UTF-8
     if (at + 3 * line.length > bytes.length) bytes = grown(bytes, at, 3 * line.length)
     const written = bytes.write(line, at)
-    if (derived) markRecordId(bytes, at + recordIdAt)
+    // the name ends before the tab, count, tab and key (ASCII) that end the line
+    if (hashed) writeDataValueRecordId(bytes, at + partnerAt, at + written - count.length - key.length - 2, at + recordIdAt)
     at += written
   }
   return bytes.subarray(0, at)
 }
+
+const RECORD_ID_PLACEHOLDER = '0'.repeat(32)
 
 function grown (bytes: Buffer, used: number, more: number): Buffer {
   const next = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + more))
@@ -110,7 +125,7 @@ async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonl
   const columns = VALUE_COLUMNS.map(() => new Array<string>(n))
   for (let i = 0; i < n; i++) {
     const r = records[i]
-    recordId[i] = recordIdOf(r)
+    recordId[i] = recordIdOf(r, owner.partnerId)
     count[i] = r.count
     for (let c = 0; c < columns.length; c++) columns[c][i] = c === COUNTRY_AT ? owner.country : r.values[c]
   }
@@ -119,7 +134,7 @@ async function unnestRecords (q: Queryable, owner: RecordOwner, records: readonl
   const names = sql.raw(['record_id', ...VALUE_COLUMNS, 'count', 'record_key'].join(', '))
   await q.execute(sql`
     INSERT INTO records (${sql.raw(COLUMNS)})
-    SELECT ${owner.submissionId}::uuid, ${owner.partnerId}, r.record_id, true, ${sql.raw(VALUE_COLUMNS.map((c) => 'r.' + c).join(', '))}, r.count, r.record_key
+    SELECT ${owner.submissionId}::uuid, r.record_id, true, ${owner.partnerId}, ${sql.raw(VALUE_COLUMNS.map((c) => 'r.' + c).join(', '))}, r.count, r.record_key
     FROM unnest(${sql.param(recordId)}::uuid[], ${arrays}, ${sql.param(count)}::integer[], ${sql.param(keys)}::bigint[])
       AS r(${names})`)
 }

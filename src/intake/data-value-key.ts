@@ -1,75 +1,51 @@
-// A data value's key and recordId. Its recordId is the UUIDv5 (RFC 9562) of its reporter and its
-// stored values joined by tabs, in the namespace below, so that a live duplicate hits the unique
-// index on (partner, recordId) as a record's does. Stored data values depend on it: never change it.
+// A data value's recordId: the UUIDv5 (RFC 9562) of its reporter and its stored values joined by
+// tabs, in the namespace below, so that a live duplicate hits the unique index on (partner,
+// recordId) as a record's does. Stored data values depend on it: never change it.
 import { hash } from 'node:crypto'
 
 const DATA_VALUE_NAMESPACE = '6f1c5d2e-8a4b-4c3d-9e2f-1a2b3c4d5e6f'
 const NAMESPACE_BYTES = Buffer.from(DATA_VALUE_NAMESPACE.replace(/-/g, ''), 'hex')
 
-/**
- * A data value's key: the SHA-1 (hex) its recordId is made of. A key stays this digest until it
- * is written: formatting a UUID per data value (and hashing that cons string in a Map) cost as
- * much as the SHA-1 itself.
- */
-export function dataValueKey (reporter: string, values: readonly string[]): string {
-  // the namespace and reporter lead every name of a submission: written once, not per data value
-  if (reporter !== prefixReporter) {
-    prefixReporter = undefined
-    prefixLength = writeName(NAMESPACE_BYTES, `${reporter}\t`)
-    prefixReporter = reporter
-  }
-  const dimensions = values.join('\t')
-  if (prefixLength + 3 * dimensions.length > nameInput.length) {
-    prefixReporter = undefined
-    return sha1Of(NAMESPACE_BYTES, `${reporter}\t${dimensions}`)
-  }
-  return hash('sha1', nameInput.subarray(0, prefixLength + nameInput.write(dimensions, prefixLength, 'utf8')), 'hex')
-}
-
-let prefixReporter: string | undefined
-let prefixLength = 0
-
-/** The recordId of a data value's key (a UUID with hyphens, as PostgreSQL prints it). */
-export function recordIdOfKey (key: string): string {
-  return `${key.slice(0, 8)}-${key.slice(8, 12)}-5${key.slice(13, 16)}-${VARIANT_DIGIT[key[16]]}${key.slice(17, 20)}-${key.slice(20, 32)}`
-}
-
-/** The recordId of a key as it goes into COPY text: its first 32 hex digits, which markRecordId then makes a UUIDv5. */
-export function recordIdDigits (key: string): string {
-  return key.slice(0, 32)
+/** The recordId of a data value of `reporter` with these stored values. */
+export function dataValueRecordId (reporter: string, values: readonly string[]): string {
+  return uuidV5(`${reporter}\t${values.join('\t')}`)
 }
 
 /**
- * Sets version 5 and the RFC 4122 variant in the 32 hex digits of recordIdDigits written at `at`:
- * a UUID without hyphens, which PostgreSQL reads as it reads one with them.
+ * The recordId of a data value whose name (reporter, tab, values joined by tabs) is written as
+ * UTF-8 at bytes[from, to), written in its place at bytes[at, at + 32) as 32 hex digits (a UUID
+ * without hyphens, which PostgreSQL reads as one with them). The hash reads the name where it
+ * lies: the namespace is put in the 16 bytes before it, which are put back afterwards (`from`
+ * is at least 16). Joining the values a second time for the name cost the API more per data
+ * value than the SHA-1.
  */
-export function markRecordId (bytes: Buffer, at: number): void {
+export function writeDataValueRecordId (bytes: Buffer, from: number, to: number, at: number): void {
+  const before = from - 16
+  for (let i = 0; i < 16; i++) {
+    held[i] = bytes[before + i]
+    bytes[before + i] = NAMESPACE_BYTES[i]
+  }
+  const digest = hash('sha1', bytes.subarray(before, to), 'hex')
+  for (let i = 0; i < 16; i++) bytes[before + i] = held[i]
+  for (let i = 0; i < 32; i++) bytes[at + i] = digest.charCodeAt(i)
+  // version 5 in the high nibble of byte 6, the RFC 4122 variant in the top bits of byte 8
   bytes[at + 12] = 0x35
   bytes[at + 16] = VARIANT_BYTE[bytes[at + 16]]
 }
+
+const held = new Uint8Array(16)
 
 /**
  * RFC 9562 UUIDv5 of `name` in `namespace` (default: the data values'). The `uuid` package gave the
  * same ids at a quarter of the speed (it re-parses the namespace and encodes UTF-8 by hand per call).
  */
 export function uuidV5 (name: string, namespace: Buffer = NAMESPACE_BYTES): string {
-  return recordIdOfKey(sha1Of(namespace, name))
-}
-
-// the hash input written into one reused buffer: a buffer per call cost a fifth of the id
-function sha1Of (namespace: Buffer, name: string): string {
-  prefixReporter = undefined
-  // written first: writing may replace nameInput
-  const length = writeName(namespace, name)
-  return hash('sha1', nameInput.subarray(0, length), 'hex')
-}
-
-/** Writes namespace and name into nameInput (grown as needed); the length written. */
-function writeName (namespace: Buffer, name: string): number {
-  // a UTF-16 code unit is at most 3 bytes of UTF-8
+  // a UTF-16 code unit is at most 3 bytes of UTF-8; the hash input goes into one reused buffer
   if (16 + 3 * name.length > nameInput.length) nameInput = Buffer.allocUnsafe(2 * (16 + 3 * name.length))
   namespace.copy(nameInput, 0, 0, 16)
-  return 16 + nameInput.write(name, 16, 'utf8')
+  const length = 16 + nameInput.write(name, 16, 'utf8')
+  const digest = hash('sha1', nameInput.subarray(0, length), 'hex')
+  return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${VARIANT_DIGIT[digest[16]]}${digest.slice(17, 20)}-${digest.slice(20, 32)}`
 }
 
 let nameInput = Buffer.allocUnsafe(1024)

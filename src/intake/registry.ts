@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
-import { dataValueKey, recordIdOfKey } from './data-value-key.js'
+import { dataValueRecordId } from './data-value-key.js'
 import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from './fields.js'
 
 export type SchemaKind = 'record-schema' | 'catalog'
@@ -32,13 +32,11 @@ export interface RecordFault {
  * field present (an absent optional one is `_Z`), the reporting country from the token.
  */
 export interface CanonicalRecord {
-  /** a record's own recordId, lower-cased (UUIDs compare case-insensitively); `''` for a data value */
-  recordId: string
   /**
-   * a data value's key: the SHA-1 (hex) of its reporter and dimensions, of which its recordId is
-   * made (recordIdOf); `''` for a record. Two data values with the same dimensions share it.
+   * a record's own recordId, lower-cased (UUIDs compare case-insensitively); `''` for a data value,
+   * whose recordId derives from its reporter and values (recordIdOf)
    */
-  dimensionKey: string
+  recordId: string
   /** 1 for a record, the count of a data value */
   count: number
   values: string[]
@@ -66,8 +64,6 @@ export interface ValidationResult {
 export interface ValidationContext {
   /** alpha-3 country of the submitting partner (from its token) */
   reportingCountry: string
-  /** the submitting partner: a data value's recordId is derived from it and the data value's dimensions */
-  reporter?: string
   maxErrors?: number
 }
 
@@ -145,9 +141,26 @@ interface RecordSchemaEntry {
 /** the record's own field, the token's country, the condition group of the condition, or absent */
 type ValueSource = { kind: 'field', name: string } | { kind: 'country' } | { kind: 'conditionGroup', given: boolean } | { kind: 'absent' }
 
-/** The recordId a canonical record is stored under: its own, or the UUIDv5 of a data value's key. */
-export function recordIdOf (record: CanonicalRecord): string {
-  return record.dimensionKey === '' ? record.recordId : recordIdOfKey(record.dimensionKey)
+/** The recordId a canonical record is stored under: its own, or that of a data value of `reporter`. */
+export function recordIdOf (record: CanonicalRecord, reporter: string): string {
+  return record.recordId === '' ? dataValueRecordId(reporter, record.values) : record.recordId
+}
+
+/**
+ * Data values of one submission with the same dimensions as an earlier one (they would count
+ * twice), as faults. Not part of validate: storing finds them for nothing (the unique index on
+ * recordIds), and this runs when it did, or for a dry run.
+ */
+export function duplicateDataValues (records: readonly CanonicalRecord[], reporter: string): RecordFault[] {
+  const first = new Map<string, number>()
+  const faults: RecordFault[] = []
+  records.forEach((record, index) => {
+    const recordId = recordIdOf(record, reporter)
+    const seen = first.get(recordId)
+    if (seen === undefined) first.set(recordId, index)
+    else faults.push({ index, path: '', message: `data value has the same dimensions as data value ${seen}: add their counts into one` })
+  })
+  return faults
 }
 
 interface ConditionRange {
@@ -511,18 +524,7 @@ function validateRecords (schema: RecordSchemaEntry, reference: ReferenceData, r
     for (const fault of recordFaults(schema, reference, records[index], index, ctx, firstIndexOfRecordId)) faultList.add(fault)
   }
   if (!faultList.empty) return { faults: faultList.faults, faultsOmitted: faultList.omitted, records: [] }
-  const canonical = records.map((record) => canonicalRecord(schema, reference, record as JsonObject, ctx))
-  if (schema.aggregate) {
-    // a data value's key is its dimensions: two with the same ones in one submission would count twice
-    const first = new Map<string, number>()
-    for (let index = 0; index < canonical.length; index++) {
-      const seen = first.get(canonical[index].dimensionKey)
-      if (seen === undefined) first.set(canonical[index].dimensionKey, index)
-      else faultList.add({ index, path: '', message: `data value has the same dimensions as data value ${seen}: add their counts into one` })
-    }
-    if (!faultList.empty) return { faults: faultList.faults, faultsOmitted: faultList.omitted, records: [] }
-  }
-  return { faults: [], faultsOmitted: 0, records: canonical }
+  return { faults: [], faultsOmitted: 0, records: records.map((record) => canonicalRecord(schema, reference, record as JsonObject, ctx)) }
 }
 
 function recordFaults (
@@ -705,9 +707,8 @@ function canonicalRecord (schema: RecordSchemaEntry, reference: ReferenceData, r
     // a data value may give the group itself (never with a condition: a cross-field rule)
     else if (source.kind === 'conditionGroup') values[i] = (source.given ? record.conditionGroup as string | undefined : undefined) ?? reference.conditionGroupOf(record.condition as string | undefined) ?? ABSENT
   }
-  if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), dimensionKey: '', count: 1, values }
-  if (ctx.reporter === undefined) throw new Error('schema registry: an aggregate data value needs the reporter in the validation context')
-  return { recordId: '', dimensionKey: dataValueKey(ctx.reporter, values), count: record.count as number, values }
+  if (!schema.aggregate) return { recordId: (record.recordId as string).toLowerCase(), count: 1, values }
+  return { recordId: '', count: record.count as number, values }
 }
 
 // ---- small helpers ----

@@ -16,7 +16,7 @@ import { problem, type FieldError } from '../problem.js'
 import { insertRecords } from './bulk.js'
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from './idempotency.js'
 import { signReceipt } from './receipt.js'
-import { recordIdOf, type SchemaRegistry } from './registry.js'
+import { duplicateDataValues, recordIdOf, type CanonicalRecord, type RecordFault, type SchemaRegistry } from './registry.js'
 
 /** At most this many record faults are listed in a 422; the rest are counted in errorsOmitted. */
 export const MAX_LISTED_ERRORS = 100
@@ -114,22 +114,33 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     const claim = await claimIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!, input.requestSha256, deps.now())
     if (claim.kind === 'replay') return { ...claim.response, replayed: true }
   }
+  // a 422 naming the faults of records (data values) by index, line or place in the document
+  const refuseFaults = (faults: RecordFault[], omitted: number): never => {
+    const errors: FieldError[] = faults.map((f) => ({
+      index: f.index,
+      ...(input.lines ? { line: input.lines[f.index] } : {}),
+      path: input.locate ? input.locate(f.index, f.path) : `/${items}/${f.index}${f.path}`,
+      message: f.message
+    }))
+    const total = errors.length + omitted
+    const bad = new Set(faults.map((f) => f.index)).size
+    throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${omitted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`, {
+      errors, ...(omitted > 0 ? { errorsOmitted: omitted } : {})
+    })
+  }
+  // two data values of one submission with the same dimensions would count twice
+  const refuseDuplicates = (records: CanonicalRecord[]): void => {
+    const duplicates = aggregate ? duplicateDataValues(records, caller.partnerId) : []
+    if (duplicates.length > 0) refuseFaults(duplicates.slice(0, MAX_LISTED_ERRORS), Math.max(0, duplicates.length - MAX_LISTED_ERRORS))
+  }
+
   try {
-    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, reporter: caller.partnerId, maxErrors: MAX_LISTED_ERRORS })
-    if (result.faults.length > 0 || result.faultsOmitted > 0) {
-      const errors: FieldError[] = result.faults.map((f) => ({
-        index: f.index,
-        ...(input.lines ? { line: input.lines[f.index] } : {}),
-        path: input.locate ? input.locate(f.index, f.path) : `/${items}/${f.index}${f.path}`,
-        message: f.message
-      }))
-      const total = errors.length + result.faultsOmitted
-      const bad = new Set(result.faults.map((f) => f.index)).size
-      throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${result.faultsOmitted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`, {
-        errors, ...(result.faultsOmitted > 0 ? { errorsOmitted: result.faultsOmitted } : {})
-      })
+    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
+    if (result.faults.length > 0 || result.faultsOmitted > 0) refuseFaults(result.faults, result.faultsOmitted)
+    if (input.dryRun) {
+      refuseDuplicates(result.records)
+      return { statusCode: 200, body: { valid: true, recordCount } }
     }
-    if (input.dryRun) return { statusCode: 200, body: { valid: true, recordCount } }
 
     const id = randomUUID()
     const at = deps.now()
@@ -181,7 +192,9 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
       })
     } catch (err) {
       if (sqlState(err) !== '23505') throw err
-      const recordIds = result.records.map(recordIdOf)
+      // the unique index on live recordIds met a duplicate in this submission, or a live one
+      refuseDuplicates(result.records)
+      const recordIds = result.records.map((r) => recordIdOf(r, caller.partnerId))
       const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
       if (!aggregate) throw recordIdsTaken(taken)
       // a data value's recordId is derived from its dimensions: name the data values, not the ids

@@ -73,6 +73,9 @@ const handedOn: Record<string, string> = {
   'Windows line ends': `<adx xmlns="${NS}">\r\n<group\r\norgUnit="KAZ"/>\r\n</adx>`,
   'a byte-order mark': `\uFEFF<adx xmlns="${NS}"/>`,
   'a duplicate attribute': `<adx xmlns="${NS}"><group orgUnit="KAZ" orgUnit="TJK"/></adx>`,
+  // names as the tags before had them at each place, yet twice in one tag
+  'a duplicate attribute named as the tags before': `<adx xmlns="${NS}"><group orgUnit="KAZ"><dataValue a="1" period="2"/><dataValue period="3"/><dataValue period="4" period="5"/></group></adx>`,
+  'a duplicate attribute after a new name': `<adx xmlns="${NS}"><group orgUnit="KAZ"><dataValue a="1" b="2"/><dataValue b="3" b="4"/></group></adx>`,
   'attributes without space between': `<adx xmlns="${NS}"><group orgUnit="KAZ"period="x"/></adx>`,
   'an unquoted attribute': `<adx xmlns="${NS}"><group orgUnit=KAZ/></adx>`,
   '< in an attribute value': `<adx xmlns="${NS}"><group orgUnit="K<Z"/></adx>`,

@@ -262,6 +262,21 @@ t.test('bad aggregate documents are refused whole, naming the element', async (t
   const noValue = await adx(good.replace(' value="2"', ''))
   t.match(noValue.json().errors[0], { path: '/adx/group[1]/dataValue[1]/@value', line: 4 }, 'no value and no annotation is a fault, with its line')
 
+  // the same dimensions twice in one document would count twice: a 422 naming the second, found by
+  // the store's unique index (or at once for a dry run), whatever else is live
+  const twice = [dataValue({ count: 3 }), dataValue({ sex: 'male' }), dataValue({ count: 4 }), dataValue({ sex: 'male', count: 9 })]
+  for (const url of ['/v1/submissions', '/v1/submissions?dryRun=true']) {
+    const res = await tjk.post({ ...AGG, dataValues: twice }, { url })
+    t.equal(res.statusCode, 422, `${url}: ${res.body}`)
+    t.match(res.json().errors, [
+      { index: 2, path: '/dataValues/2', message: 'data value has the same dimensions as data value 0: add their counts into one' },
+      { index: 3, path: '/dataValues/3', message: /same dimensions as data value 1/ }
+    ])
+  }
+  const twiceAdx = await adx(adxOf([[{}, 2], [{ sex: 'male' }, 1], [{}, 5]]).replace(/UZB"/g, 'TJK"'))
+  t.equal(twiceAdx.statusCode, 422, twiceAdx.body)
+  t.match(twiceAdx.json().errors, [{ path: '/adx/group[1]/dataValue[3]', line: 6, message: /same dimensions as data value 0/ }], 'ADX names the dataValue element and its line')
+
   const after = await rows<{ n: string }>(db, sql`SELECT count(*) AS n FROM records`)
   t.equal(after[0].n, before[0].n, 'nothing was stored')
 })
