@@ -141,12 +141,16 @@ function namedAt (text: string, at: number, name: string): boolean {
   return NAME_CHAR[text.charCodeAt(at + name.length)] === 0
 }
 
+/** The last start tag the scanner read: its attribute names in order, where it ended, whether it closed itself. */
+interface LastTag { names: string[], end: number, selfClosing: boolean }
+
 /**
- * A start tag's attributes, from just after its name: [attributes, where the tag ends, whether it
- * closes itself], or undefined for anything saxes must see (no space before an attribute, no
- * quotes, a duplicate, `<`, a tab or line end in a value, `__proto__`).
+ * A start tag's attributes, from just after its name (where it ends and whether it closes itself
+ * go in `tag`, with its names), or undefined for anything saxes must see (no space before an
+ * attribute, no quotes, a duplicate, `<`, a tab or line end in a value, `__proto__`).
  */
-function startTagRest (text: string, from: number, names: string[]): [Record<string, string>, number, boolean] | undefined {
+function startTagRest (text: string, from: number, tag: LastTag): Record<string, string> | undefined {
+  const names = tag.names
   const attributes: Record<string, string> = {}
   let at = from
   // while every name is the last tag's at its place, none repeats (that tag had none twice)
@@ -158,8 +162,10 @@ function startTagRest (text: string, from: number, names: string[]): [Record<str
     if (c === GT || c === SLASH) {
       // `names` is this tag's names now, and no others: a place it left empty holds no older name
       names.length = k
-      if (c === GT) return [attributes, at + 1, false]
-      return text.charCodeAt(at + 1) === GT ? [attributes, at + 2, true] : undefined
+      tag.selfClosing = c === SLASH
+      if (tag.selfClosing && text.charCodeAt(at + 1) !== GT) return undefined
+      tag.end = at + (tag.selfClosing ? 2 : 1)
+      return attributes
     }
     if (at === spaced) return undefined
     // the k-th attribute of a tag is mostly named as the last tag's: that string again, not a new one to look up
@@ -197,8 +203,7 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
   if (NOT_PLAIN.test(text) || text.includes(']]>')) return undefined
   const builder = new AdxBuilder()
   const open: string[] = []
-  // the attribute names of the last start tag, by position
-  const names: string[] = []
+  const tag: LastTag = { names: [], end: 0, selfClosing: false }
   let closed = false
   XML_DECLARATION.lastIndex = 0
   let at = XML_DECLARATION.test(text) ? XML_DECLARATION.lastIndex : 0
@@ -240,10 +245,9 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
       const end = nameEnd(text, lt + 1)
       if (end === -1 || closed) return undefined
       const name = text.slice(lt + 1, end)
-      const rest = startTagRest(text, end, names)
-      if (rest === undefined) return undefined
-      const [attributes, after, selfClosing] = rest
-      at = after
+      const attributes = startTagRest(text, end, tag)
+      if (attributes === undefined) return undefined
+      at = tag.end
       try {
         builder.open(name, attributes, lineAt(lt))
       } catch (err) {
@@ -251,7 +255,7 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
         if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)
         throw err
       }
-      if (selfClosing) builder.close()
+      if (tag.selfClosing) builder.close()
       else open.push(name)
     }
     if (open.length === 0 && builder.rooted) closed = true

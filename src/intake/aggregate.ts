@@ -69,11 +69,20 @@ function isProtected (dataValue: AdxDataValue): boolean {
   return dataValue.attributes.value === undefined && dataValue.annotated
 }
 
-/** Where data value i of the imported list sits: its group and dataValue (1-based) and line. */
-interface AdxPlace { group: number, value: number, line: number, groupLine: number }
+/** Where each data value of the imported list sits: its group and dataValue (1-based) and line. */
+class AdxPlaces {
+  readonly groups: number[] = []
+  readonly values: number[] = []
+  readonly lines: number[] = []
+  add (group: number, value: number, line: number): void {
+    this.groups.push(group)
+    this.values.push(value)
+    this.lines.push(line)
+  }
+}
 
-function noDataValue (faults: FieldError[], places: AdxPlace[], groups: AdxGroup[]): void {
-  if (places.length === 0 && faults.length === 0) {
+function noDataValue (faults: FieldError[], imported: number, groups: AdxGroup[]): void {
+  if (imported === 0 && faults.length === 0) {
     const skipped = groups.some((g) => g.dataValues.length > 0)
     faults.push({ path: '/adx', message: skipped ? 'every dataValue of the document is protected (an annotation, no value): nothing to count' : 'the document holds no dataValue' })
   }
@@ -89,7 +98,9 @@ export function parseAdx (text: string): ImportedDataValues {
   const groups = readAdx(text)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
-  const places: Array<AdxPlace & { fromGroup: Set<string> }> = []
+  // where each data value sits (numbers in arrays: an object per data value was garbage the API paid for)
+  const places = new AdxPlaces()
+  const fromGroups: Array<Set<string>> = []
   groups.forEach((group, g) => {
     const at = `/adx/group[${g + 1}]`
     const common: Record<string, unknown> = {}
@@ -101,7 +112,7 @@ export function parseAdx (text: string): ImportedDataValues {
       else common[attribute] = value
     }
     if (group.attributes.orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
-    const fromGroup = new Set(Object.keys(common))
+    fromGroups.push(new Set(Object.keys(common)))
     group.dataValues.forEach((element, v) => {
       if (isProtected(element)) return
       const dataValue = copyOf(common)
@@ -115,16 +126,18 @@ export function parseAdx (text: string): ImportedDataValues {
       if (element.attributes.dataElement === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
       if (element.attributes.value === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
       dataValues.push(dataValue)
-      places.push({ group: g + 1, value: v + 1, line: element.line, groupLine: group.line, fromGroup })
+      places.add(g + 1, v + 1, element.line)
     })
   })
-  noDataValue(faults, places, groups)
+  noDataValue(faults, places.lines.length, groups)
   if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
   return {
     dataValues,
-    lines: places.map((p) => p.line),
+    lines: places.lines,
     locate (index, path) {
-      const { group, value, fromGroup } = places[index]
+      const group = places.groups[index]
+      const value = places.values[index]
+      const fromGroup = fromGroups[group - 1]
       const field = path.slice(1)
       const element = `/adx/group[${group}]/dataValue[${value}]`
       if (field === '') return element
@@ -162,7 +175,9 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
   if (!mapping) refuse('validation', [{ path: '', message: 'you have no DHIS2 mapping yet: PUT /v1/mappings/dhis2 first (dataElements, categories or categoryOptionCombos, orgUnits)' }], ADX_FAULT)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
-  const places: Array<AdxPlace & { source: Record<string, string> }> = []
+  const places = new AdxPlaces()
+  // where each dimension of each data value came from
+  const sources: Array<Record<string, string>> = []
   groups.forEach((group, g) => {
     const at = `/adx/group[${g + 1}]`
     const common: Record<string, unknown> = {}
@@ -197,18 +212,18 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
       dataValue.count = countOf(value)
       from.count = `${here}/@value`
       dataValues.push(dataValue)
-      places.push({ group: g + 1, value: v + 1, line: element.line, groupLine: group.line, source: from })
+      places.add(g + 1, v + 1, element.line)
+      sources.push(from)
     })
   })
-  noDataValue(faults, places, groups)
+  noDataValue(faults, places.lines.length, groups)
   if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
   return {
     dataValues,
-    lines: places.map((p) => p.line),
+    lines: places.lines,
     locate (index, path) {
-      const { group, value, source } = places[index]
-      const element = `/adx/group[${group}]/dataValue[${value}]`
-      return path === '' ? element : source[path.slice(1)] ?? element
+      const element = `/adx/group[${places.groups[index]}]/dataValue[${places.values[index]}]`
+      return path === '' ? element : sources[index][path.slice(1)] ?? element
     }
   }
 }
