@@ -97,6 +97,15 @@ export function problem (kind: ProblemKind, detail: string, extra: Record<string
   return new HttpProblem(kind, detail, extra)
 }
 
+/** At most this many faults are listed in a problem; the rest are counted in errorsOmitted. */
+export const MAX_LISTED_ERRORS = 100
+
+/** A problem's `errors`: the first MAX_LISTED_ERRORS, and how many more (beyond `counted`, faults already left out) in `errorsOmitted`. */
+export function listedErrors (errors: FieldError[], counted = 0): { errors: FieldError[], errorsOmitted?: number } {
+  const omitted = counted + Math.max(0, errors.length - MAX_LISTED_ERRORS)
+  return { errors: errors.slice(0, MAX_LISTED_ERRORS), ...(omitted > 0 ? { errorsOmitted: omitted } : {}) }
+}
+
 export function kindForStatus (status: number): ProblemKind {
   const found = (Object.keys(STATUS) as ProblemKind[]).find((kind) => STATUS[kind] === status)
   if (found) return found

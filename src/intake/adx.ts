@@ -8,7 +8,7 @@
 // saxes was the largest part of the API's CPU per ADX data value; the scanner takes about half its
 // time, and its attribute objects share one shape, which the steps after it read faster.
 import { SaxesParser, type SaxesTagPlain } from 'saxes'
-import { problem, type FieldError } from '../problem.js'
+import { listedErrors, problem, type FieldError } from '../problem.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
 export const ADX_FAULT = 'ADX document'
@@ -22,10 +22,7 @@ export interface AdxDataValue extends AdxElement {
 export interface AdxGroup extends AdxElement { dataValues: AdxDataValue[] }
 
 export function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what: string): never {
-  const listed = errors.slice(0, 100)
-  throw problem(status, `${errors.length} fault${errors.length === 1 ? '' : 's'} in the ${what}; nothing was stored`, {
-    errors: listed, ...(errors.length > listed.length ? { errorsOmitted: errors.length - listed.length } : {})
-  })
+  throw problem(status, `${errors.length} fault${errors.length === 1 ? '' : 's'} in the ${what}; nothing was stored`, listedErrors(errors))
 }
 
 /**

@@ -12,14 +12,11 @@ import { SCOPE } from '../auth/scopes.js'
 import { inTransaction, rows, sqlState, type Database, type Queryable } from '../db/connect.js'
 import { submissions } from '../db/schema.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
-import { problem, type FieldError } from '../problem.js'
+import { listedErrors, MAX_LISTED_ERRORS, problem, type FieldError } from '../problem.js'
 import { insertRecords } from './bulk.js'
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from './idempotency.js'
 import { signReceipt } from './receipt.js'
 import { duplicateDataValues, recordIdOf, type CanonicalRecord, type RecordFault, type SchemaRegistry } from './registry.js'
-
-/** At most this many record faults are listed in a 422; the rest are counted in errorsOmitted. */
-export const MAX_LISTED_ERRORS = 100
 
 export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted' | 'replaced'
 
@@ -114,24 +111,24 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     const claim = await claimIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!, input.requestSha256, deps.now())
     if (claim.kind === 'replay') return { ...claim.response, replayed: true }
   }
-  // a 422 naming the faults of records (data values) by index, line or place in the document
-  const refuseFaults = (faults: RecordFault[], omitted: number): never => {
+  // a 422 naming the faults of records (data values) by index, line or place in the document;
+  // `uncounted` more were found but not kept (validation stops keeping them at MAX_LISTED_ERRORS)
+  const refuseFaults = (faults: RecordFault[], uncounted: number): never => {
     const errors: FieldError[] = faults.map((f) => ({
       index: f.index,
       ...(input.lines ? { line: input.lines[f.index] } : {}),
       path: input.locate ? input.locate(f.index, f.path) : `/${items}/${f.index}${f.path}`,
       message: f.message
     }))
-    const total = errors.length + omitted
+    const total = errors.length + uncounted
     const bad = new Set(faults.map((f) => f.index)).size
-    throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${omitted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`, {
-      errors, ...(omitted > 0 ? { errorsOmitted: omitted } : {})
-    })
+    throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${uncounted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`,
+      listedErrors(errors, uncounted))
   }
   // two data values of one submission with the same dimensions would count twice
   const refuseDuplicates = (records: CanonicalRecord[]): void => {
     const duplicates = aggregate ? duplicateDataValues(records, caller.partnerId) : []
-    if (duplicates.length > 0) refuseFaults(duplicates.slice(0, MAX_LISTED_ERRORS), Math.max(0, duplicates.length - MAX_LISTED_ERRORS))
+    if (duplicates.length > 0) refuseFaults(duplicates, 0)
   }
 
   try {
@@ -203,7 +200,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
         ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
         : [])
       throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
-        { errors: errors.slice(0, MAX_LISTED_ERRORS), ...(errors.length > MAX_LISTED_ERRORS ? { errorsOmitted: errors.length - MAX_LISTED_ERRORS } : {}) })
+        listedErrors(errors))
     }
     await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
     return answer
