@@ -3,6 +3,7 @@
 // of readAdx differently from saxes alone.
 import t from 'tap'
 import { parseAdxXml, readAdx, scanPlainAdx } from '../../src/intake/adx.js'
+import { parseAdx } from '../../src/intake/aggregate.js'
 import { HttpProblem } from '../../src/problem.js'
 
 const NS = 'urn:ihe:qrph:adx:2015'
@@ -125,4 +126,31 @@ t.test('a thousand mutations of a real document: readAdx always answers as saxes
     if (JSON.stringify(fast) !== JSON.stringify(slow)) t.same(fast, slow, JSON.stringify(text))
   }
   t.ok(scanned > 100, `the scanner read ${scanned} of them itself`)
+})
+
+t.test('data values are the group\'s dimensions and then the dataValue\'s attributes, whatever their layout', async (t) => {
+  // layouts that change from one dataValue to the next, a namespace declaration, an attribute
+  // overriding a group dimension in its place, and the same read by saxes (an entity reference)
+  const text = `<adx xmlns="${NS}">
+<group orgUnit="KZ-75" period="2026-03-01/P1M" sex="female" dataSet="x">
+<dataValue dataElement="contact" ageBand="20-24" value="3"/>
+<dataValue ageBand="25-29" dataElement="contact" value="4" sex="male"/>
+<dataValue dataElement="contact" ageBand="20-24" value="5" xmlns:x="urn:x"/>
+<dataValue dataElement="contact" ageBand="20-24" value="6"/>
+</group>
+<group orgUnit="KAZ" period="2026-04-01/P1M"><dataValue dataElement="case_notification" value=" 7 "/></group>
+</adx>`
+  const expected = [
+    { period: '2026-03', subnationalArea: 'KZ-75', sex: 'female', recordType: 'contact', ageBand: '20-24', count: 3 },
+    { period: '2026-03', subnationalArea: 'KZ-75', sex: 'male', ageBand: '25-29', recordType: 'contact', count: 4 },
+    { period: '2026-03', subnationalArea: 'KZ-75', sex: 'female', recordType: 'contact', ageBand: '20-24', count: 5 },
+    { period: '2026-03', subnationalArea: 'KZ-75', sex: 'female', recordType: 'contact', ageBand: '20-24', count: 6 },
+    { period: '2026-04', reportingCountry: 'KAZ', recordType: 'case_notification', count: 7 }
+  ]
+  for (const [how, document] of [['scanned', text], ['by saxes', text.replace('value="6"', 'value="&#54;"')]]) {
+    const { dataValues } = parseAdx(document)
+    t.same(dataValues, expected, how)
+    t.same(dataValues.map((v) => Object.keys(v)), expected.map((v) => Object.keys(v)), `${how}: in that order`)
+    t.ok(dataValues.every((v) => Object.getPrototypeOf(v) === Object.prototype), `${how}: plain objects`)
+  }
 })
