@@ -6,20 +6,37 @@
 // names the fault. The scanner accepts only documents saxes accepts, with the same result
 // (test/intake/adx.test.ts holds them side by side, a thousand mutated documents included). Why:
 // saxes was the largest part of the API's CPU per ADX data value; the scanner takes about half its
-// time, and its attribute objects share one shape, which the steps after it read faster.
+// time, and hands attributes over as names and values (one names array for a run of elements with
+// the same names) rather than an object per element built key by key.
 import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { listedErrors, problem, type FieldError } from '../problem.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
 export const ADX_FAULT = 'ADX document'
 
-/** An element of an ADX document: its attributes (namespace declarations included) and its line. */
-export interface AdxElement { attributes: Record<string, string>, line: number }
+/**
+ * An element of an ADX document: its attributes (namespace declarations included) as names and
+ * values in document order, and its line. Consecutive elements with the same names share one
+ * names array (never changed once an element holds it): a reader compares it to tell a layout
+ * it has seen, and no object per element is built key by key.
+ */
+export interface AdxElement { names: readonly string[], values: readonly string[], line: number }
 export interface AdxDataValue extends AdxElement {
   /** holds an annotation element: a protected cell of another hub's answer when it has no value */
   annotated: boolean
 }
 export interface AdxGroup extends AdxElement { dataValues: AdxDataValue[] }
+
+/** The value of an element's attribute `name`, if it has one. */
+export function attribute (element: AdxElement, name: string): string | undefined {
+  const at = element.names.indexOf(name)
+  return at === -1 ? undefined : element.values[at]
+}
+
+/** An element's attributes as an object (own properties, `__proto__` included, as any other name). */
+export function attributesOf (element: AdxElement): Record<string, string> {
+  return Object.fromEntries(element.names.map((name, i) => [name, element.values[i]]))
+}
 
 export function refuse (status: 'badRequest' | 'validation', errors: FieldError[], what: string): never {
   throw problem(status, `${errors.length} fault${errors.length === 1 ? '' : 's'} in the ${what}; nothing was stored`, listedErrors(errors))
@@ -57,18 +74,18 @@ class AdxBuilder {
   private group: AdxGroup | undefined
   private dataValue: AdxDataValue | undefined
 
-  open (name: string, attributes: Record<string, string>, line: number): void {
+  open (name: string, names: readonly string[], values: readonly string[], line: number): void {
     this.depth++
     const local = name.slice(name.indexOf(':') + 1)
     if (this.depth === 1) {
       this.rooted = true
       const prefix = name.length > local.length ? name.slice(0, name.length - local.length - 1) : ''
       if (local !== 'adx') throw new RootFault({ line, path: `/${name}`, message: 'the root element must be adx' })
-      if (attributes[prefix === '' ? 'xmlns' : `xmlns:${prefix}`] !== ADX_NAMESPACE) throw new RootFault({ line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` })
+      if (attribute({ names, values, line }, prefix === '' ? 'xmlns' : `xmlns:${prefix}`) !== ADX_NAMESPACE) throw new RootFault({ line, path: '/adx/@xmlns', message: `the adx element must be in namespace ${ADX_NAMESPACE}` })
     } else if (this.depth === 2 && local === 'group') {
-      this.groups.push(this.group = { attributes, line, dataValues: [] })
+      this.groups.push(this.group = { names, values, line, dataValues: [] })
     } else if (this.depth === 3 && this.group && local === 'dataValue') {
-      this.group.dataValues.push(this.dataValue = { attributes, line, annotated: false })
+      this.group.dataValues.push(this.dataValue = { names, values, line, annotated: false })
     } else if (this.depth === 4 && this.dataValue && local === 'annotation') {
       this.dataValue.annotated = true
     }
@@ -90,7 +107,10 @@ export function parseAdxXml (text: string): AdxGroup[] {
   // comes after the character that ends the name, so a name ending a line has moved to the next
   let line = 1
   parser.on('opentagstart', () => { line = parser.columnIndex === 0 ? parser.line - 1 : parser.line })
-  parser.on('opentag', (tag: SaxesTagPlain) => builder.open(tag.name, tag.attributes, line))
+  parser.on('opentag', (tag: SaxesTagPlain) => {
+    const names = Object.keys(tag.attributes)
+    builder.open(tag.name, names, names.map((name) => tag.attributes[name]), line)
+  })
   parser.on('closetag', () => builder.close())
   parser.on('doctype', () => { throw new Error('a DOCTYPE is refused') })
   try {
@@ -139,42 +159,42 @@ function namedAt (text: string, at: number, name: string): boolean {
 }
 
 /** The last start tag the scanner read: its attribute names in order, where it ended, whether it closed itself. */
-interface LastTag { names: string[], end: number, selfClosing: boolean }
+interface LastTag { names: readonly string[], end: number, selfClosing: boolean }
 
 /**
- * A start tag's attributes, from just after its name (where it ends and whether it closes itself
- * go in `tag`, with its names), or undefined for anything saxes must see (no space before an
+ * A start tag's attribute values, from just after its name (its names, where it ends and whether
+ * it closes itself go in `tag`), or undefined for anything saxes must see (no space before an
  * attribute, no quotes, a duplicate, `<`, a tab or line end in a value, `__proto__`).
  */
-function startTagRest (text: string, from: number, tag: LastTag): Record<string, string> | undefined {
-  const names = tag.names
-  const attributes: Record<string, string> = {}
+function startTagRest (text: string, from: number, tag: LastTag): string[] | undefined {
+  const last = tag.names
+  // the last tag's names array while every name is its at that place (then none repeats: that
+  // tag had none twice); a new array from the first that is not
+  let names: string[] | undefined
+  const values: string[] = []
   let at = from
-  // while every name is the last tag's at its place, none repeats (that tag had none twice)
-  let asLastTag = true
   for (let k = 0; ; k++) {
     const spaced = at
     while (isSpace(text.charCodeAt(at))) at++
     const c = text.charCodeAt(at)
     if (c === GT || c === SLASH) {
-      // `names` is this tag's names now, and no others: a place it left empty holds no older name
-      names.length = k
+      tag.names = names ?? (k === last.length ? last : last.slice(0, k))
       tag.selfClosing = c === SLASH
       if (tag.selfClosing && text.charCodeAt(at + 1) !== GT) return undefined
       tag.end = at + (tag.selfClosing ? 2 : 1)
-      return attributes
+      return values
     }
     if (at === spaced) return undefined
     // the k-th attribute of a tag is mostly named as the last tag's: that string again, not a new one to look up
-    let name = names[k]
+    let name = last[k]
     if (name !== undefined && namedAt(text, at, name)) {
       at += name.length
     } else {
       const end = nameEnd(text, at)
       if (end === -1) return undefined
-      name = names[k] = text.slice(at, end)
+      name = text.slice(at, end)
+      names ??= last.slice(0, k)
       at = end
-      asLastTag = false
     }
     while (isSpace(text.charCodeAt(at))) at++
     if (text.charCodeAt(at) !== 0x3d) return undefined // =
@@ -189,8 +209,12 @@ function startTagRest (text: string, from: number, tag: LastTag): Record<string,
       if (v === quote) break
       if (v === LT || v === 0x0a || v === 0x09 || close >= text.length) return undefined
     }
-    if (!asLastTag && (name === '__proto__' || Object.hasOwn(attributes, name))) return undefined
-    attributes[name] = text.slice(at + 1, close)
+    if (names !== undefined) {
+      // once the names differ from the last tag's, each must be no other attribute's of this tag
+      if (name === '__proto__' || names.includes(name)) return undefined
+      names.push(name)
+    }
+    values.push(text.slice(at + 1, close))
     at = close + 1
   }
 }
@@ -242,11 +266,11 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
       const end = nameEnd(text, lt + 1)
       if (end === -1 || closed) return undefined
       const name = text.slice(lt + 1, end)
-      const attributes = startTagRest(text, end, tag)
-      if (attributes === undefined) return undefined
+      const values = startTagRest(text, end, tag)
+      if (values === undefined) return undefined
       at = tag.end
       try {
-        builder.open(name, attributes, lineAt(lt))
+        builder.open(name, tag.names, values, lineAt(lt))
       } catch (err) {
         // the same fault saxes finds: everything up to here was well-formed
         if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)

@@ -2,7 +2,7 @@
 // migrant-health-aggregate, each with the place in the document a fault should name.
 // Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
 import type { FieldError } from '../problem.js'
-import { ADX_FAULT, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
+import { ADX_FAULT, attribute, attributesOf, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
 // the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
@@ -53,7 +53,7 @@ const ADX_MONTH = /^(\d{4}-(0[1-9]|1[0-2]))-01\/P1M$/
 
 /** A group's month (YYYY-MM), or a fault naming its period attribute. */
 function groupPeriod (group: AdxGroup, at: string, faults: FieldError[]): string | undefined {
-  const period = group.attributes.period
+  const period = attribute(group, 'period')
   if (period === undefined) {
     faults.push({ line: group.line, path: `${at}/@period`, message: 'a group needs a period (YYYY-MM-01/P1M)' })
     return undefined
@@ -66,7 +66,7 @@ function groupPeriod (group: AdxGroup, at: string, faults: FieldError[]): string
 // A dataValue without a value but with an annotation is a cell another hub did not release
 // (ADX out): it is no count, so it is skipped, never read as zero.
 function isProtected (dataValue: AdxDataValue): boolean {
-  return dataValue.attributes.value === undefined && dataValue.annotated
+  return dataValue.annotated && attribute(dataValue, 'value') === undefined
 }
 
 /** Where each data value of the imported list sits: its group and dataValue (1-based) and line. */
@@ -106,21 +106,22 @@ export function parseAdx (text: string): ImportedDataValues {
     const common: Record<string, unknown> = {}
     const period = groupPeriod(group, at, faults)
     if (period !== undefined) common.period = period
-    for (const [attribute, value] of Object.entries(group.attributes)) {
-      if (GROUP_ATTRIBUTES_IGNORED.has(attribute) || attribute === 'period' || isNamespaceDeclaration(attribute)) continue
-      if (attribute === 'orgUnit') Object.assign(common, placeOf(value))
-      else common[attribute] = value
-    }
-    if (group.attributes.orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
+    group.names.forEach((name, i) => {
+      if (GROUP_ATTRIBUTES_IGNORED.has(name) || name === 'period' || isNamespaceDeclaration(name)) return
+      if (name === 'orgUnit') Object.assign(common, placeOf(group.values[i]))
+      else common[name] = group.values[i]
+    })
+    if (attribute(group, 'orgUnit') === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
     const commonKeys = Object.keys(common)
     fromGroups.push(new Set(commonKeys))
     let layout: DataValueLayout | undefined
     group.dataValues.forEach((element, v) => {
       if (isProtected(element)) return
-      if (layout === undefined || !layout.fits(element.attributes)) layout = dataValueLayout(commonKeys, Object.keys(element.attributes))
-      const dataValue = layout.make(common, element.attributes)
-      if (element.attributes.dataElement === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
-      if (element.attributes.value === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
+      // consecutive dataValues with the same attribute names share one names array
+      if (layout === undefined || layout.names !== element.names) layout = dataValueLayout(commonKeys, element.names)
+      const dataValue = layout.make(common, element.values)
+      if (!layout.hasDataElement) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
+      if (!layout.hasValue) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
       dataValues.push(dataValue)
       places.add(g + 1, v + 1, element.line)
     })
@@ -146,13 +147,15 @@ export function parseAdx (text: string): ImportedDataValues {
 
 /** ADX data values of one attribute layout (a group's dimensions, a dataValue's attribute names in order). */
 interface DataValueLayout {
-  /** whether a dataValue's attributes have exactly this layout's names, in order */
-  fits: (attributes: Record<string, string>) => boolean
-  /** the data value of a group's dimensions and a dataValue's attributes */
-  make: (common: Record<string, unknown>, attributes: Record<string, string>) => Record<string, unknown>
+  /** the dataValue attribute names it was made for */
+  names: readonly string[]
+  hasDataElement: boolean
+  hasValue: boolean
+  /** the data value of a group's dimensions and a dataValue's attribute values */
+  make: (common: Record<string, unknown>, values: readonly string[]) => Record<string, unknown>
 }
 
-const layouts = new Map<string, DataValueLayout>()
+const layouts = new Map<string, Omit<DataValueLayout, 'names'>>()
 const LAYOUTS_KEPT = 64
 
 /**
@@ -164,39 +167,39 @@ const LAYOUTS_KEPT = 64
  * overrides it in its place. A `__proto__` key (which a literal would take as the prototype) is
  * added key by key instead.
  */
-function dataValueLayout (commonKeys: string[], names: string[]): DataValueLayout {
+function dataValueLayout (commonKeys: string[], names: readonly string[]): DataValueLayout {
   const key = `${commonKeys.join('\t')}\n${names.join('\t')}`
-  let layout = layouts.get(key)
-  if (layout) return layout
-  const fits = (attributes: Record<string, string>): boolean => {
-    let i = 0
-    for (const name in attributes) if (name !== names[i++]) return false
-    return i === names.length
+  let made = layouts.get(key)
+  if (made === undefined) {
+    made = { hasDataElement: names.includes('dataElement'), hasValue: names.includes('value'), make: compiledLayout(commonKeys, names) }
+    if (layouts.size >= LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value as string)
+    layouts.set(key, made)
   }
-  if ([...commonKeys, ...names].includes('__proto__')) return { fits, make: (common, attributes) => addedOneByOne(common, attributes) }
+  return { names, ...made }
+}
+
+function compiledLayout (commonKeys: string[], names: readonly string[]): DataValueLayout['make'] {
+  if ([...commonKeys, ...names].includes('__proto__')) return (common, values) => addedOneByOne(common, names, values)
   const quoted = (name: string): string => JSON.stringify(name)
   const fields = [
     ...commonKeys.map((k) => `${quoted(k)}: common[${quoted(k)}]`),
-    ...names.filter((n) => !isNamespaceDeclaration(n)).map((n) =>
-      n === 'dataElement' ? `recordType: attributes.dataElement` : n === 'value' ? `count: countOf(attributes.value)` : `${quoted(n)}: attributes[${quoted(n)}]`)
+    ...names.flatMap((n, i) => isNamespaceDeclaration(n)
+      ? []
+      : [n === 'dataElement' ? `recordType: values[${i}]` : n === 'value' ? `count: countOf(values[${i}])` : `${quoted(n)}: values[${i}]`])
   ]
   // the names are string literals by JSON.stringify (ajv compiles schemas the same way)
-  const literal = new Function('countOf', `return (common, attributes) => ({ ${fields.join(', ')} })`) as (count: typeof countOf) => DataValueLayout['make']
-  layout = { fits, make: literal(countOf) }
-  if (layouts.size >= LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value as string)
-  layouts.set(key, layout)
-  return layout
+  const literal = new Function('countOf', `return (common, values) => ({ ${fields.join(', ')} })`) as (count: typeof countOf) => DataValueLayout['make']
+  return literal(countOf)
 }
 
-function addedOneByOne (common: Record<string, unknown>, attributes: Record<string, string>): Record<string, unknown> {
+function addedOneByOne (common: Record<string, unknown>, names: readonly string[], values: readonly string[]): Record<string, unknown> {
   const dataValue = copyOf(common)
-  for (const attribute in attributes) {
-    const value = attributes[attribute]
-    if (isNamespaceDeclaration(attribute)) continue
-    if (attribute === 'dataElement') dataValue.recordType = value
-    else if (attribute === 'value') dataValue.count = countOf(value)
-    else dataValue[attribute] = value
-  }
+  names.forEach((name, i) => {
+    if (isNamespaceDeclaration(name)) return
+    if (name === 'dataElement') dataValue.recordType = values[i]
+    else if (name === 'value') dataValue.count = countOf(values[i])
+    else dataValue[name] = values[i]
+  })
   return dataValue
 }
 
@@ -236,14 +239,15 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
     const source: Record<string, string> = {}
     const period = groupPeriod(group, at, faults)
     if (period !== undefined) { common.period = period; source.period = `${at}/@period` }
-    const orgUnit = group.attributes.orgUnit
+    const groupAttributes = attributesOf(group)
+    const orgUnit = groupAttributes.orgUnit
     const place = orgUnit === undefined ? undefined : mapping.orgUnits[orgUnit]
     if (orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit' })
     else if (place === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: `unmapped orgUnit ${JSON.stringify(orgUnit.slice(0, 64))}: add it to orgUnits of your mapping (PUT /v1/mappings/dhis2)` })
     else for (const [field, value] of Object.entries(placeOf(place))) { common[field] = value; source[field] = `${at}/@orgUnit` }
-    const aoc = group.attributes.attributeOptionCombo
+    const aoc = groupAttributes.attributeOptionCombo
     if (aoc !== undefined) mapInto(common, source, mapping.attributeOptionCombos?.[aoc], `${at}/@attributeOptionCombo`, `attributeOptionCombo ${JSON.stringify(aoc.slice(0, 64))}`, 'attributeOptionCombos', group.line, faults)
-    for (const [category, option] of Object.entries(group.attributes)) {
+    for (const [category, option] of Object.entries(groupAttributes)) {
       if (DHIS2_GROUP_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
       mapCategory(common, source, mapping, category, option, `${at}/@${category}`, group.line, faults)
     }
@@ -252,13 +256,14 @@ export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): 
       const here = `${at}/dataValue[${v + 1}]`
       const dataValue = copyOf(common)
       const from = copyOf(source)
-      const { dataElement, value, categoryOptionCombo } = element.attributes
+      const attributes = attributesOf(element)
+      const { dataElement, value, categoryOptionCombo } = attributes
       if (dataElement === undefined) faults.push({ line: element.line, path: `${here}/@dataElement`, message: 'a dataValue needs a dataElement' })
       else mapInto(dataValue, from, mapping.dataElements[dataElement], `${here}/@dataElement`, `dataElement ${JSON.stringify(dataElement.slice(0, 64))}`, 'dataElements', element.line, faults)
       if (categoryOptionCombo !== undefined) mapInto(dataValue, from, mapping.categoryOptionCombos[categoryOptionCombo], `${here}/@categoryOptionCombo`, `categoryOptionCombo ${JSON.stringify(categoryOptionCombo.slice(0, 64))}`, 'categoryOptionCombos', element.line, faults)
-      for (const category in element.attributes) {
+      for (const category in attributes) {
         if (DHIS2_VALUE_ATTRIBUTES.has(category) || isNamespaceDeclaration(category)) continue
-        mapCategory(dataValue, from, mapping, category, element.attributes[category], `${here}/@${category}`, element.line, faults)
+        mapCategory(dataValue, from, mapping, category, attributes[category], `${here}/@${category}`, element.line, faults)
       }
       if (value === undefined) faults.push({ line: element.line, path: `${here}/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
       dataValue.count = countOf(value)
