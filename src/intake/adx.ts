@@ -125,11 +125,21 @@ export function parseAdxXml (text: string): AdxGroup[] {
   return builder.groups
 }
 
-// What sends a document to saxes before the scan: references (&), CDATA ends, carriage returns
-// (line ends saxes normalizes), a byte-order mark, characters XML forbids, and surrogates (names
-// are held to ASCII by NAME_CHAR; text and attribute values may hold any other character).
-// eslint-disable-next-line no-control-regex -- the characters XML 1.0 forbids are the point
-const NOT_PLAIN = /[&\r\uFEFF\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/
+// What sends a document to saxes: references (&), carriage returns (line ends saxes normalizes),
+// a byte-order mark, characters XML forbids, and surrogates (names are held to ASCII by NAME_CHAR;
+// text and attribute values may hold any other character). The scanner checks each character of
+// text, comments and attribute values itself as it passes them (plainText), which cost less than
+// a regular expression over the whole document first; CDATA ends are looked for once.
+const PLAIN_ASCII = new Uint8Array(128)
+for (let c = 0; c < 128; c++) PLAIN_ASCII[c] = (c >= 0x20 && c !== 0x26) || c === 0x0a || c === 0x09 ? 1 : 0
+function isPlainChar (c: number): boolean {
+  return c < 128 ? PLAIN_ASCII[c] === 1 : !((c >= 0xd800 && c <= 0xdfff) || c === 0xfeff || c === 0xfffe || c === 0xffff)
+}
+/** Whether text[from, to) holds only characters the scanner may read. */
+function plainText (text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isPlainChar(text.charCodeAt(i))) return false
+  return true
+}
 const XML_DECLARATION = /<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(?:"1\.0"|'1\.0')(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(?:"[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\n]*\?>/y
 // ASCII name characters: 1 may start a name, 2 may follow
 const NAME_CHAR = new Uint8Array(128)
@@ -207,7 +217,7 @@ function startTagRest (text: string, from: number, tag: LastTag): string[] | und
     for (;; close++) {
       const v = text.charCodeAt(close)
       if (v === quote) break
-      if (v === LT || v === 0x0a || v === 0x09 || close >= text.length) return undefined
+      if (v === LT || v === 0x0a || v === 0x09 || !isPlainChar(v) || close >= text.length) return undefined
     }
     if (names !== undefined) {
       // once the names differ from the last tag's, each must be no other attribute's of this tag
@@ -219,9 +229,9 @@ function startTagRest (text: string, from: number, tag: LastTag): string[] | und
   }
 }
 
-/** A plain document's groups, or undefined when saxes must read it (see NOT_PLAIN and the returns). */
+/** A plain document's groups, or undefined when saxes must read it (see isPlainChar and the returns). */
 export function scanPlainAdx (text: string): AdxGroup[] | undefined {
-  if (NOT_PLAIN.test(text) || text.includes(']]>')) return undefined
+  if (text.includes(']]>')) return undefined
   const builder = new AdxBuilder()
   const open: string[] = []
   const tag: LastTag = { names: [], end: 0, selfClosing: false }
@@ -238,12 +248,12 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
   }
   for (;;) {
     const lt = text.indexOf('<', at)
-    // outside the root only whitespace; inside, text is no part of ADX (NOT_PLAIN checked its characters)
+    // outside the root only whitespace; inside, text is no part of ADX, but its characters must be plain
     if (open.length === 0) {
       const end = lt === -1 ? text.length : lt
       while (at < end && isSpace(text.charCodeAt(at))) at++
       if (at !== end) return undefined
-    }
+    } else if (!plainText(text, at, lt === -1 ? text.length : lt)) return undefined
     if (lt === -1) break
     const next = text.charCodeAt(lt + 1)
     if (next === 0x21) { // <!: only a comment: no -- inside, not ending in -
@@ -251,7 +261,7 @@ export function scanPlainAdx (text: string): AdxGroup[] | undefined {
       const end = text.indexOf('-->', lt + 4)
       if (end === -1) return undefined
       const comment = text.slice(lt + 4, end)
-      if (comment.includes('--') || comment.endsWith('-')) return undefined
+      if (comment.includes('--') || comment.endsWith('-') || !plainText(text, lt + 4, end)) return undefined
       at = end + 3
     } else if (next === SLASH) { // </name>
       const end = nameEnd(text, lt + 2)

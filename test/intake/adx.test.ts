@@ -91,6 +91,13 @@ const handedOn: Record<string, string> = {
   'a declaration not at the start': ` <?xml version="1.0"?><adx xmlns="${NS}"/>`,
   'a non-ASCII element name': `<adx xmlns="${NS}"><группа/></adx>`,
   'a control character': `<adx xmlns="${NS}">\u0001</adx>`,
+  // the scanner checks every character of text, comments and values as it passes them
+  '& in text': `<adx xmlns="${NS}">a &amp; b<group orgUnit="KAZ"/></adx>`,
+  'a control character in a comment': `<adx xmlns="${NS}"><!-- \u0007 --><group orgUnit="KAZ"/></adx>`,
+  'U+FFFE in a comment': `<adx xmlns="${NS}"><!-- \uFFFE --></adx>`,
+  'a lone surrogate in text': `<adx xmlns="${NS}">\uD800<group orgUnit="KAZ"/></adx>`,
+  'a carriage return in an attribute value': `<adx xmlns="${NS}"><group orgUnit="K\rZ"/></adx>`,
+  'a byte-order mark in an attribute value': `<adx xmlns="${NS}"><group orgUnit="\uFEFFKAZ"/></adx>`,
   'an emoji (a surrogate pair)': `<adx xmlns="${NS}"><group note="🩺"/></adx>`,
   nothing: '',
   'only a declaration': '<?xml version="1.0"?>'
