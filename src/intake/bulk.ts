@@ -81,16 +81,16 @@ export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord
   let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
+    const dataValue = r.recordId === ''
     // as written, a data value's values are its name only when nothing was escaped
-    let plain = columns[3] === owner.partnerId && owner.country === r.values[COUNTRY_AT]
+    let hashed = dataValue && columns[3] === owner.partnerId && owner.country === r.values[COUNTRY_AT]
     for (let c = 0; c < width; c++) {
       const value = c === COUNTRY_AT ? owner.country : r.values[c]
       const escaped = copyValue(value)
-      if (escaped !== value) plain = false
+      if (hashed && escaped !== value) hashed = false
       columns[4 + c] = escaped
     }
-    const hashed = r.recordId === '' && plain
-    columns[1] = r.recordId !== '' ? copyValue(r.recordId) : hashed ? RECORD_ID_PLACEHOLDER : dataValueRecordId(owner.partnerId, r.values)
+    columns[1] = !dataValue ? copyValue(r.recordId) : hashed ? RECORD_ID_PLACEHOLDER : dataValueRecordId(owner.partnerId, r.values)
     const count = String(r.count)
     const key = keys[i] + '\n'
     columns[4 + width] = count

@@ -36,13 +36,13 @@ export function writeDataValueRecordId (bytes: Buffer, from: number, to: number,
 const held = new Uint8Array(16)
 
 /**
- * RFC 9562 UUIDv5 of `name` in `namespace` (default: the data values'). The `uuid` package gave the
- * same ids at a quarter of the speed (it re-parses the namespace and encodes UTF-8 by hand per call).
+ * RFC 9562 UUIDv5 of `name` in the data values' namespace. The `uuid` package gave the same ids at
+ * a quarter of the speed (it re-parses the namespace and encodes UTF-8 by hand per call).
  */
-export function uuidV5 (name: string, namespace: Buffer = NAMESPACE_BYTES): string {
+export function uuidV5 (name: string): string {
   // a UTF-16 code unit is at most 3 bytes of UTF-8; the hash input goes into one reused buffer
   if (16 + 3 * name.length > nameInput.length) nameInput = Buffer.allocUnsafe(2 * (16 + 3 * name.length))
-  namespace.copy(nameInput, 0, 0, 16)
+  NAMESPACE_BYTES.copy(nameInput, 0, 0, 16)
   const length = 16 + nameInput.write(name, 16, 'utf8')
   const digest = hash('sha1', nameInput.subarray(0, length), 'hex')
   return `${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-${VARIANT_DIGIT[digest[16]]}${digest.slice(17, 20)}-${digest.slice(20, 32)}`

@@ -148,14 +148,13 @@ export function recordIdOf (record: CanonicalRecord, reporter: string): string {
 
 /**
  * Data values of one submission with the same dimensions as an earlier one (they would count
- * twice), as faults. Not part of validate: storing finds them for nothing (the unique index on
- * recordIds), and this runs when it did, or for a dry run.
+ * twice), as faults, from their recordIds (recordIdOf). Not part of validate: storing finds them
+ * for nothing (the unique index on recordIds), and this runs when it did, or for a dry run.
  */
-export function duplicateDataValues (records: readonly CanonicalRecord[], reporter: string): RecordFault[] {
+export function duplicateDataValues (recordIds: readonly string[]): RecordFault[] {
   const first = new Map<string, number>()
   const faults: RecordFault[] = []
-  records.forEach((record, index) => {
-    const recordId = recordIdOf(record, reporter)
+  recordIds.forEach((recordId, index) => {
     const seen = first.get(recordId)
     if (seen === undefined) first.set(recordId, index)
     else faults.push({ index, path: '', message: `data value has the same dimensions as data value ${seen}: add their counts into one` })

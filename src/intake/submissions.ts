@@ -125,9 +125,10 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${uncounted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`,
       listedErrors(errors, uncounted))
   }
+  const recordIdsOf = (records: CanonicalRecord[]): string[] => records.map((r) => recordIdOf(r, caller.partnerId))
   // two data values of one submission with the same dimensions would count twice
-  const refuseDuplicates = (records: CanonicalRecord[]): void => {
-    const duplicates = aggregate ? duplicateDataValues(records, caller.partnerId) : []
+  const refuseDuplicates = (recordIds: string[]): void => {
+    const duplicates = aggregate ? duplicateDataValues(recordIds) : []
     if (duplicates.length > 0) refuseFaults(duplicates, 0)
   }
 
@@ -135,7 +136,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
     if (result.faults.length > 0 || result.faultsOmitted > 0) refuseFaults(result.faults, result.faultsOmitted)
     if (input.dryRun) {
-      refuseDuplicates(result.records)
+      if (aggregate) refuseDuplicates(recordIdsOf(result.records))
       return { statusCode: 200, body: { valid: true, recordCount } }
     }
 
@@ -190,8 +191,8 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     } catch (err) {
       if (sqlState(err) !== '23505') throw err
       // the unique index on live recordIds met a duplicate in this submission, or a live one
-      refuseDuplicates(result.records)
-      const recordIds = result.records.map((r) => recordIdOf(r, caller.partnerId))
+      const recordIds = recordIdsOf(result.records)
+      refuseDuplicates(recordIds)
       const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
       if (!aggregate) throw recordIdsTaken(taken)
       // a data value's recordId is derived from its dimensions: name the data values, not the ids
