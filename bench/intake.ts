@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/intake.ts            (DATABASE_URL names the server; default postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_BATCHES=120 BENCH_CLIENTS=4 npx tsx bench/intake.ts
+//   BENCH_CPU_PROF=/tmp/prof (a CPU profile of the API, phases' windows in phases.json); BENCH_NODE_FLAGS='--trace-opt' (the API's node flags)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -95,12 +96,19 @@ async function main (): Promise<void> {
     console.log(`  body size: ${(bodies[0].length / 1024).toFixed(0)} KiB per 1,000-record JSON batch`)
 
     // the API with the young generation npm start and the Docker image give it
-    child = spawn(process.execPath, ['--max-semi-space-size=64', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+    child = spawn(process.execPath, ['--max-semi-space-size=64', ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-interval=200', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
       env: { ...process.env, DATABASE_URL: url.toString(), MHX_KEK: kek, MHX_PUBLIC_URL: PUBLIC_URL, LOG_LEVEL: 'warn', MHX_ROLE: 'all', REDIS_URL: '' },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     const port = await new Promise<number>((resolve, reject) => {
-      child!.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port))
+      // the port line, among what BENCH_NODE_FLAGS such as --trace-opt print, which goes on to stderr
+      const onData = (chunk: Buffer) => {
+        const announced = /\{"port":(\d+)\}/.exec(chunk.toString())
+        if (!announced) return
+        child!.stdout!.off('data', onData).pipe(process.stderr)
+        resolve(Number(announced[1]))
+      }
+      child!.stdout!.on('data', onData)
       child!.once('exit', (code) => reject(new Error(`API exited with ${code}`)))
     })
     const agent = new http.Agent({ keepAlive: true, maxSockets: clients })
@@ -111,9 +119,14 @@ async function main (): Promise<void> {
     // which counted against them and not against the records.
     const warm = Array.from({ length: WARM_UP }, () => JSON.stringify({ schema: 'migrant-health-event', version: RECORD_VERSION, records: Array.from({ length: BATCH }, () => benchRecord()) }))
     for (const body of warm) await post(agent, port, token, body)
-    // the warm-up's data values are of years the measured ones do not use
+    // The warm-up's data values are of years the measured ones do not use, and spread over all of
+    // their dimension combinations, as the records' are by being random: the first 3,000 held one
+    // recordType and serviceCoverage, so the measured data values met code V8 had not seen yet (it
+    // deoptimized and recompiled the data values' validation several times, on its own threads)
+    const dataValues = envInt('BENCH_DATA_VALUES', 100_000)
+    const spread = Math.max(1, Math.floor(dataValues / (WARM_UP * BATCH)))
     for (let b = 0; b < WARM_UP; b++) {
-      const slice = Array.from({ length: BATCH }, (_, i) => b * BATCH + i)
+      const slice = Array.from({ length: BATCH }, (_, i) => (b * BATCH + i) * spread)
       await post(agent, port, token, JSON.stringify({ schema: 'migrant-health-aggregate', version: '1.1.0', dataValues: slice.map((i) => dataValueOf(i, 2022)) }))
       await post(agent, port, token, adxOf(slice.map((i) => dataValueOf(i, 2021))), 'application/adx+xml')
     }
@@ -128,7 +141,6 @@ async function main (): Promise<void> {
     let intakeSeconds = 0
     // Aggregate intake: the same number of data values as JSON and as ADX, 1,000 per submission, in
     // the same rounds (before or after each round's records, by turns), so they meet the same table sizes and heap.
-    const dataValues = envInt('BENCH_DATA_VALUES', 100_000)
     const dvBatches = Math.ceil(dataValues / BATCH)
     const dvSlices = Array.from({ length: dvBatches }, (_, b) => Array.from({ length: Math.min(BATCH, dataValues - b * BATCH) }, (_, i) => b * BATCH + i))
     const jsonBodies = dvSlices.map((slice) => JSON.stringify({ schema: 'migrant-health-aggregate', version: '1.1.0', dataValues: slice.map((i) => dataValueOf(i, 2024)) }))
@@ -142,14 +154,17 @@ async function main (): Promise<void> {
     // with BENCH_CPU_PROF, the phases' windows on the monotonic clock the profile's timestamps use (µs)
     const phases: Array<{ phase: string, from: number, to: number }> = []
     // CPU seconds each phase cost the API and PostgreSQL (all its processes), to tell where the time goes
-    const cpu: Record<string, { api: number, postgres: number }> = {}
+    // (and the API's main thread alone: the rest is V8's own threads, compiling and collecting garbage)
+    const cpu: Record<string, { api: number, main: number, postgres: number }> = {}
     const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
       const from = Number(process.hrtime.bigint() / 1000n)
       const api0 = cpuSecondsOf([child!.pid!])
+      const main0 = cpuSecondsOf([`${child!.pid!}/task/${child!.pid!}`])
       const pg0 = cpuSecondsOf(postgresPids())
       const result = await work()
       phases.push({ phase: name, from, to: Number(process.hrtime.bigint() / 1000n) })
-      const spent = cpu[name] ??= { api: 0, postgres: 0 }
+      const spent = cpu[name] ??= { api: 0, main: 0, postgres: 0 }
+      spent.main += cpuSecondsOf([`${child!.pid!}/task/${child!.pid!}`]) - main0
       spent.api += cpuSecondsOf([child!.pid!]) - api0
       spent.postgres += cpuSecondsOf(postgresPids()) - pg0
       return result
@@ -158,8 +173,8 @@ async function main (): Promise<void> {
     const dvPerRound = Math.ceil(dvBatches / rounds)
     for (let round = 0; round < rounds; round++) {
       const slice = [round * perRound, Math.min(batches, (round + 1) * perRound)] as const
-      copyBatched += await timed(() => inParallel(batchedTexts.slice(...slice), clients, (text) => copyRows(database.pool!, text)))
-      copySingle += await timed(() => copyRows(database.pool!, singleTexts.slice(...slice).join('')))
+      copyBatched += await phase('copyBatched', () => timed(() => inParallel(batchedTexts.slice(...slice), clients, (text) => copyRows(database.pool!, text))))
+      copySingle += await phase('copySingle', () => timed(() => copyRows(database.pool!, singleTexts.slice(...slice).join(''))))
       const records = async () => {
         const sampler = setInterval(() => rssSamples.push(rssOf(child!.pid!)), 100)
         intakeSeconds += await phase('records', () => timed(() => inParallel(bodies.slice(...slice), clients, async (body) => {
@@ -209,8 +224,10 @@ async function main (): Promise<void> {
     console.log(`  aggregate JSON, ${fmt(dataValues)} data values:      ${fmt(dataValues / jsonSeconds)} data values/s (${jsonSeconds.toFixed(2)} s)`)
     console.log(`  aggregate ADX, ${fmt(dataValues)} data values:       ${fmt(dataValues / adxSeconds)} data values/s (${adxSeconds.toFixed(2)} s, ${dvFailures} failed in both)`)
     console.log(`  data values / records per second: JSON ${(dataValues / jsonSeconds / intakeRate).toFixed(2)}, ADX ${(dataValues / adxSeconds / intakeRate).toFixed(2)}`)
-    const perValue = (name: string, values: number) => `${(cpu[name].api / values * 1e6).toFixed(1)} + ${(cpu[name].postgres / values * 1e6).toFixed(1)}`
-    console.log(`  CPU µs per value, API + PostgreSQL: records ${perValue('records', batches * BATCH)}, JSON ${perValue('json', dataValues)}, ADX ${perValue('adx', dataValues)}`)
+    const µs = (seconds: number, values: number) => (seconds / values * 1e6).toFixed(1)
+    const perValue = (name: string, values: number) => `${µs(cpu[name].api, values)} (main thread ${µs(cpu[name].main, values)}) + ${µs(cpu[name].postgres, values)}`
+    console.log(`  CPU µs per value, API (its main thread) + PostgreSQL: records ${perValue('records', batches * BATCH)}, JSON ${perValue('json', dataValues)}, ADX ${perValue('adx', dataValues)}`)
+    console.log(`  PostgreSQL CPU µs per row of raw COPY: 4 streams ${µs(cpu.copyBatched.postgres, batches * BATCH)}, one stream ${µs(cpu.copySingle.postgres, batches * BATCH)}`)
     console.log(`  intake / raw COPY (batched):  ${(intakeRate / copyRate).toFixed(2)}`)
     console.log(`  intake / raw COPY (one stream): ${(intakeRate / copySingleRate).toFixed(2)}`)
     console.log(`  latency of a 1,000-record submission, ${clients} clients: p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms`)
@@ -351,8 +368,8 @@ async function accessToken (agent: http.Agent, port: number, key: CryptoKey): Pr
   return JSON.parse(res.body).access_token
 }
 
-/** user + system CPU seconds of these processes (Linux /proc; 0 for one that is gone) */
-function cpuSecondsOf (pids: number[]): number {
+/** user + system CPU seconds of these processes, or of a thread as `pid/task/tid` (Linux /proc; 0 for one that is gone) */
+function cpuSecondsOf (pids: Array<number | string>): number {
   let ticks = 0
   for (const pid of pids) {
     try {
