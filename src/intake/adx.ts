@@ -10,6 +10,7 @@
 // the same names) rather than an object per element built key by key.
 import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { listedErrors, problem, type FieldError } from '../problem.js'
+import { TEXT_PIECE_BYTES, type Utf8Body } from './body.js'
 
 export const ADX_NAMESPACE = 'urn:ihe:qrph:adx:2015'
 export const ADX_FAULT = 'ADX document'
@@ -48,8 +49,8 @@ export function refuse (status: 'badRequest' | 'validation', errors: FieldError[
  * parser. Every fault names the line. The scanner reads no declaration (any `<!` but a comment
  * sends the document on), so they are looked for only on the way to saxes.
  */
-export function readAdx (text: string): AdxGroup[] {
-  return scanPlainAdx(text) ?? parseAdxXml(refuseDeclarations(text))
+export function readAdx (document: string | Utf8Body, pieceBytes: number = TEXT_PIECE_BYTES): AdxGroup[] {
+  return scanPlainAdx(document, pieceBytes) ?? parseAdxXml(refuseDeclarations(typeof document === 'string' ? document : document.text()))
 }
 
 function refuseDeclarations (text: string): string {
@@ -229,67 +230,116 @@ function startTagRest (text: string, from: number, tag: LastTag): string[] | und
   }
 }
 
-/** A plain document's groups, or undefined when saxes must read it (see isPlainChar and the returns). */
-export function scanPlainAdx (text: string): AdxGroup[] | undefined {
-  if (text.includes(']]>')) return undefined
+/**
+ * A plain document's groups, or undefined when saxes must read it (see isPlainChar and the
+ * returns). A body's bytes are read in pieces of about `pieceBytes` (adxPieces), each cut right
+ * before the `<` of a tag or comment: no tag, comment or attribute value spans two. A piece cut
+ * anywhere else (only in a document that is not plain) ends in a tag or comment the scanner cannot
+ * finish, which sends the document to saxes, as any other fault does.
+ */
+export function scanPlainAdx (document: string | Utf8Body, pieceBytes: number = TEXT_PIECE_BYTES): AdxGroup[] | undefined {
+  return scanPlainPieces(typeof document === 'string' ? [document] : adxPieces(document, pieceBytes))
+}
+
+function scanPlainPieces (pieces: Iterable<string>): AdxGroup[] | undefined {
   const builder = new AdxBuilder()
   const open: string[] = []
   const tag: LastTag = { names: [], end: 0, selfClosing: false }
   let closed = false
-  XML_DECLARATION.lastIndex = 0
-  let at = XML_DECLARATION.test(text) ? XML_DECLARATION.lastIndex : 0
-  // lines counted up to `counted`
+  let first = true
+  // the line of the current piece's start, and lines counted up to `counted` in it
   let line = 1
-  let counted = 0
-  const lineAt = (position: number): number => {
-    for (let nl = text.indexOf('\n', counted); nl !== -1 && nl < position; nl = text.indexOf('\n', nl + 1)) line++
-    counted = position
-    return line
-  }
-  for (;;) {
-    const lt = text.indexOf('<', at)
-    // outside the root only whitespace; inside, text is no part of ADX, but its characters must be plain
-    if (open.length === 0) {
-      const end = lt === -1 ? text.length : lt
-      while (at < end && isSpace(text.charCodeAt(at))) at++
-      if (at !== end) return undefined
-    } else if (!plainText(text, at, lt === -1 ? text.length : lt)) return undefined
-    if (lt === -1) break
-    const next = text.charCodeAt(lt + 1)
-    if (next === 0x21) { // <!: only a comment: no -- inside, not ending in -
-      if (!text.startsWith('<!--', lt)) return undefined
-      const end = text.indexOf('-->', lt + 4)
-      if (end === -1) return undefined
-      const comment = text.slice(lt + 4, end)
-      if (comment.includes('--') || comment.endsWith('-') || !plainText(text, lt + 4, end)) return undefined
-      at = end + 3
-    } else if (next === SLASH) { // </name>
-      const end = nameEnd(text, lt + 2)
-      if (end === -1 || open.length === 0 || text.slice(lt + 2, end) !== open[open.length - 1]) return undefined
-      at = end
-      while (isSpace(text.charCodeAt(at))) at++
-      if (text.charCodeAt(at) !== GT) return undefined
-      at++
-      open.pop()
-      builder.close()
-    } else { // <name attributes> or <name attributes/>; a processing instruction (<?) is no name
-      const end = nameEnd(text, lt + 1)
-      if (end === -1 || closed) return undefined
-      const name = text.slice(lt + 1, end)
-      const values = startTagRest(text, end, tag)
-      if (values === undefined) return undefined
-      at = tag.end
-      try {
-        builder.open(name, tag.names, values, lineAt(lt))
-      } catch (err) {
-        // the same fault saxes finds: everything up to here was well-formed
-        if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)
-        throw err
-      }
-      if (tag.selfClosing) builder.close()
-      else open.push(name)
+  for (const text of pieces) {
+    if (text.includes(']]>')) return undefined
+    let at = 0
+    if (first) {
+      XML_DECLARATION.lastIndex = 0
+      at = XML_DECLARATION.test(text) ? XML_DECLARATION.lastIndex : 0
+      first = false
     }
-    if (open.length === 0 && builder.rooted) closed = true
+    let counted = 0
+    const lineAt = (position: number): number => {
+      for (let nl = text.indexOf('\n', counted); nl !== -1 && nl < position; nl = text.indexOf('\n', nl + 1)) line++
+      counted = position
+      return line
+    }
+    for (;;) {
+      const lt = text.indexOf('<', at)
+      // outside the root only whitespace; inside, text is no part of ADX, but its characters must be plain
+      if (open.length === 0) {
+        const end = lt === -1 ? text.length : lt
+        while (at < end && isSpace(text.charCodeAt(at))) at++
+        if (at !== end) return undefined
+      } else if (!plainText(text, at, lt === -1 ? text.length : lt)) return undefined
+      if (lt === -1) break
+      const next = text.charCodeAt(lt + 1)
+      if (next === 0x21) { // <!: only a comment: no -- inside, not ending in -
+        if (!text.startsWith('<!--', lt)) return undefined
+        const end = text.indexOf('-->', lt + 4)
+        if (end === -1) return undefined
+        const comment = text.slice(lt + 4, end)
+        if (comment.includes('--') || comment.endsWith('-') || !plainText(text, lt + 4, end)) return undefined
+        at = end + 3
+      } else if (next === SLASH) { // </name>
+        const end = nameEnd(text, lt + 2)
+        if (end === -1 || open.length === 0 || text.slice(lt + 2, end) !== open[open.length - 1]) return undefined
+        at = end
+        while (isSpace(text.charCodeAt(at))) at++
+        if (text.charCodeAt(at) !== GT) return undefined
+        at++
+        open.pop()
+        builder.close()
+      } else { // <name attributes> or <name attributes/>; a processing instruction (<?) is no name
+        const end = nameEnd(text, lt + 1)
+        if (end === -1 || closed) return undefined
+        const name = text.slice(lt + 1, end)
+        const values = startTagRest(text, end, tag)
+        if (values === undefined) return undefined
+        at = tag.end
+        try {
+          builder.open(name, tag.names, values, lineAt(lt))
+        } catch (err) {
+          // the same fault saxes finds: everything up to here was well-formed
+          if (err instanceof RootFault) refuse('badRequest', [err.fault], ADX_FAULT)
+          throw err
+        }
+        if (tag.selfClosing) builder.close()
+        else open.push(name)
+      }
+      if (open.length === 0 && builder.rooted) closed = true
+    }
+    // the next piece starts on the line this one ends on
+    lineAt(text.length)
   }
   return closed ? builder.groups : undefined
+}
+
+const COMMENT_START = Buffer.from('<!--')
+const COMMENT_END = Buffer.from('-->')
+
+/**
+ * A document's text in pieces of about `size` bytes, each cut right before a `<` that no comment
+ * holds (in a plain document, the start of a tag or comment).
+ */
+function* adxPieces (body: Utf8Body, size: number): Generator<string> {
+  const { bytes } = body
+  let from = body.start
+  while (bytes.length - from > size) {
+    // the last `<` within `size` bytes, or the first after them (a long tag or text)
+    let cut = bytes.lastIndexOf(LT, from + size)
+    if (cut <= from) cut = bytes.indexOf(LT, from + size + 1)
+    if (cut === -1) break
+    // a `<` inside a comment (the last one begun before the cut, if it ends after it) is no cut:
+    // the comment's start is, or when the piece starts with it, the first `<` after its end
+    const comment = bytes.lastIndexOf(COMMENT_START, cut - 1)
+    if (comment >= from) {
+      const end = bytes.indexOf(COMMENT_END, comment + 4)
+      if (end === -1) break
+      if (end + 3 > cut) cut = comment > from ? comment : bytes.indexOf(LT, end + 3)
+      if (cut === -1) break
+    }
+    yield body.text(from, cut)
+    from = cut
+  }
+  yield body.text(from)
 }

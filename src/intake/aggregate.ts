@@ -3,6 +3,7 @@
 // Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
 import type { FieldError } from '../problem.js'
 import { ADX_FAULT, attribute, attributesOf, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
+import type { Utf8Body } from './body.js'
 import { AGGREGATE_SCHEMA } from './fields.js'
 
 // the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
@@ -94,8 +95,8 @@ function noDataValue (faults: FieldError[], imported: number, groups: AdxGroup[]
  * recordType), value (the count) and the other dimensions as attributes named as in the schema.
  * A dataValue without a value but with an annotation (a protected cell) is skipped.
  */
-export function parseAdx (text: string): ImportedDataValues {
-  const groups = readAdx(text)
+export function parseAdx (document: string | Utf8Body): ImportedDataValues {
+  const groups = readAdx(document)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
   // where each data value sits (numbers in arrays: an object per data value was garbage the API paid for)
@@ -225,8 +226,8 @@ const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionC
  * their mappings; an unmapped id, category or option, or two of them giving one dimension
  * different values, is a 422 naming the attribute.
  */
-export function fromDhis2Adx (text: string, mapping: Dhis2Mapping | undefined): ImportedDataValues {
-  const groups = readAdx(text)
+export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping | undefined): ImportedDataValues {
+  const groups = readAdx(document)
   if (!mapping) refuse('validation', [{ path: '', message: 'you have no DHIS2 mapping yet: PUT /v1/mappings/dhis2 first (dataElements, categories or categoryOptionCombos, orgUnits)' }], ADX_FAULT)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []

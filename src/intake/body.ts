@@ -1,6 +1,7 @@
 // Submission bodies as they arrive: the accepted media types, gzip undone as a stream under a
 // size cap (a bomb is stopped after `limit` bytes, never inflated whole), and the JSON parser
 // that names the line of a syntax error.
+import { isAscii, isUtf8 } from 'node:buffer'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { problem } from '../problem.js'
@@ -124,3 +125,32 @@ export function parseJsonBody (text: string): unknown {
     })
   }
 }
+
+/**
+ * A body's bytes known to be UTF-8, read as text a piece at a time. Why pieces: a string of more
+ * than 128 KiB is a V8 large object, placed on pages of its own that are mapped afresh for each
+ * one and unmapped when it dies; a 1,000-record body (~300 KB) cost ~1.2 µs per record that way,
+ * the page faults of copying into new pages, where a piece under that size costs ~0.03 µs.
+ */
+export class Utf8Body {
+  /** where the text starts: after a byte-order mark, which is no part of it */
+  readonly start: number
+  private constructor (readonly bytes: Buffer, private readonly encoding: 'latin1' | 'utf8') {
+    this.start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  }
+
+  /** The body, or undefined when its bytes are not UTF-8. */
+  static of (bytes: Buffer): Utf8Body | undefined {
+    // ASCII (the common case) is its own Latin-1: a copy, no decoding
+    if (isAscii(bytes)) return new Utf8Body(bytes, 'latin1')
+    return isUtf8(bytes) ? new Utf8Body(bytes, 'utf8') : undefined
+  }
+
+  /** The text of bytes [from, to): both must be at a character's first byte (an ASCII byte is one). */
+  text (from: number = this.start, to: number = this.bytes.length): string {
+    return this.bytes.toString(this.encoding, from, to)
+  }
+}
+
+/** Bytes of body text per piece: under V8's large-object size (128 KiB) with room to spare. */
+export const TEXT_PIECE_BYTES = 64 * 1024

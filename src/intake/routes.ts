@@ -10,7 +10,7 @@ import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
 import { assertJsonDepth } from '../json-depth.js'
-import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
+import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge, Utf8Body } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { ADX_NAMESPACE } from './adx.js'
 import { AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx } from './aggregate.js'
@@ -101,6 +101,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   const writerOrAdmin = authorizeAny(deps.authorize, SCOPE.submissionsWrite, SCOPE.admin)
   // SHA-256 of each body as sent (gzip undone), for the receipt and the Idempotency-Key fingerprint.
   const bodyHashes = new WeakMap<FastifyRequest, string>()
+  const adxBodies = new WeakMap<FastifyRequest, Utf8Body>()
 
   // Bodies of this plugin's routes arrive as bytes: hashed, then parsed (JSON here, CSV/NDJSON once the schema is known).
   app.removeContentTypeParser('application/json')
@@ -108,7 +109,11 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     try {
       const bytes = raw as Buffer
       bodyHashes.set(request, createHash('sha256').update(bytes).digest('hex'))
-      done(null, parsedBody(mediaTypeOf(request.headers['content-type']), bytes))
+      const body = parsedBody(mediaTypeOf(request.headers['content-type']), bytes)
+      if (!(body instanceof Utf8Body)) return done(null, body)
+      // the contract (the route's schema) holds ADX as a string; its bytes wait here, to be read a piece at a time
+      adxBodies.set(request, body)
+      done(null, '')
     } catch (err) {
       done(err as Error, undefined)
     }
@@ -193,7 +198,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     const caller = callerOf(request)
     const type = mediaTypeOf(request.headers['content-type'])
     const query = request.query
-    const batch = await batchOf(type, request.body as unknown, callerOf(request).partnerId, query)
+    const batch = await batchOf(type, adxBodies.get(request) ?? request.body as unknown, callerOf(request).partnerId, query)
     const bodySha256 = bodyHashes.get(request) as string
     const requestSha256 = createHash('sha256')
       .update(`${request.method} /v1/submissions\n${type}\n${query.format ?? ''}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
@@ -275,7 +280,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     if (query.format === 'dhis2') {
       const mapping = await getDhis2Mapping(deps.database.db, partnerId)
       if (type === 'application/adx+xml') {
-        const imported = fromDhis2Adx(body as string, mapping)
+        const imported = fromDhis2Adx(body as Utf8Body, mapping)
         return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
       }
       if (type !== 'application/json') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json or a DHIS2 ADX export as application/adx+xml')
@@ -283,7 +288,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
     }
     if (type === 'application/adx+xml') {
-      const imported = parseAdx(body as string)
+      const imported = parseAdx(body as Utf8Body)
       return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
     }
     if (type === 'application/json') {
@@ -342,18 +347,20 @@ function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
   return { dataValues: json.dataValues.map((dv: unknown) => typeof dv === 'object' && dv !== null && !Array.isArray(dv) ? { ...defaults, ...dv } : dv) }
 }
 
-/** JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known. */
+/**
+ * JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known; ADX
+ * stays bytes, read as text a piece at a time (Utf8Body).
+ */
 function parsedBody (type: string | undefined, bytes: Buffer): unknown {
   if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(bytes)
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-  } catch {
+  const body = Utf8Body.of(bytes)
+  if (!body) {
     const failure = parseNdjson(bytes)
     const line = isParseFailure(failure) ? failure.error.line : 1
     throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
   }
-  return type === 'application/json' ? parseJsonBody(text) : text
+  if (type === 'application/adx+xml') return body
+  return type === 'application/json' ? parseJsonBody(body.text()) : body.text()
 }
 
 /** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */

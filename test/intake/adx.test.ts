@@ -4,6 +4,7 @@
 import t from 'tap'
 import { attribute, parseAdxXml, readAdx, scanPlainAdx } from '../../src/intake/adx.js'
 import { parseAdx } from '../../src/intake/aggregate.js'
+import { Utf8Body } from '../../src/intake/body.js'
 import { HttpProblem } from '../../src/problem.js'
 
 const NS = 'urn:ihe:qrph:adx:2015'
@@ -112,6 +113,45 @@ t.test('anything else is handed to saxes, which reads it or names its fault', as
   t.same(outcome(readAdx, handedOn['an entity reference']), { groups: [{ names: ['orgUnit', 'note'], values: ['KAZ', 'a & b'], line: 1, dataValues: [] }] })
 })
 
+/** the body a client would send with this text (a lone surrogate becomes U+FFFD on the way) */
+const bodyOf = (text: string): Utf8Body => Utf8Body.of(Buffer.from(text))!
+
+t.test('read from its bytes a piece at a time, a document gives what its whole text gives, wherever the pieces are cut', async (t) => {
+  const documents: Record<string, string> = {
+    ...plain,
+    ...handedOn,
+    'comments holding < and tags': `<adx xmlns="${NS}"><!-- a < b <c> --><group orgUnit="KAZ" period="2026-03-01/P1M"><!--<dataValue value="1"/>--><dataValue dataElement="contact" value="2"/>
+</group><!-- < --></adx>
+<!--<-->`,
+    'a comment never closed': `<adx xmlns="${NS}"><group orgUnit="KAZ"/><!-- <group/> </adx>`
+  }
+  for (const [name, text] of Object.entries(documents)) {
+    const body = bodyOf(text)
+    const whole = outcome(readAdx, body.text())
+    const scanned = outcome(scanPlainAdx, body.text())
+    // every piece size, from one byte (a cut before every `<`) to the whole document: the same
+    // answer, and read by the scanner exactly when the whole text is (a cut inside a comment or tag would send it to saxes)
+    for (let size = 1; size <= text.length + 1; size++) {
+      const pieces = outcome((_) => readAdx(body, size), text)
+      const scannedInPieces = outcome((_) => scanPlainAdx(body, size), text)
+      if (JSON.stringify(pieces) !== JSON.stringify(whole) || JSON.stringify(scannedInPieces) !== JSON.stringify(scanned)) {
+        t.same([pieces, scannedInPieces], [whole, scanned], `${name}, pieces of ${size} bytes`)
+        break
+      }
+    }
+    t.pass(`${name}: the same in pieces of every size`)
+  }
+  // a byte-order mark is no part of the text
+  const bom = Utf8Body.of(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(plain['the shape mhx writes'])]))!
+  t.same(readAdx(bom, 8), readAdx(plain['the shape mhx writes']))
+  // a document of 1,000 data values, past V8's large-object size, in pieces of the default size
+  const many = `<adx xmlns="${NS}">\n<group orgUnit="KAZ" period="2026-03-01/P1M">\n${Array.from({ length: 1000 }, (_, i) => `<!-- ${i} < --><dataValue dataElement="contact" ageBand="20-24" note="${'x'.repeat(i % 300)}" value="${i + 1}"/>`).join('\n')}\n</group>\n</adx>\n`
+  t.ok(Buffer.byteLength(many) > 128 * 1024)
+  const read = readAdx(bodyOf(many))
+  t.same(read, readAdx(many))
+  t.same([read[0].dataValues.length, read[0].dataValues[999].line, attribute(read[0].dataValues[999], 'value')], [1000, 1002, '1000'])
+})
+
 t.test('a thousand mutations of a real document: readAdx always answers as saxes alone does', async (t) => {
   const base = plain['the shape mhx writes'] + '<!-- c -->'
   const pieces = ['<', '>', '/', '"', '\'', '=', ' ', '\n', '!', '-', '?', '&', ':', 'a', 'é', '\t', '<!--', '-->', '/>', '</group>', '<group>', 'xmlns="urn:x"']
@@ -128,6 +168,12 @@ t.test('a thousand mutations of a real document: readAdx always answers as saxes
     }
     const fast = outcome(readAdx, text)
     const slow = outcome(parseAdxXml, text)
+    // and from its bytes, in pieces of 1 to 24 bytes
+    const size = 1 + random(24)
+    const body = bodyOf(text)
+    const inPieces = outcome((_) => readAdx(body, size), text)
+    const wholeText = outcome(readAdx, body.text())
+    if (JSON.stringify(inPieces) !== JSON.stringify(wholeText)) t.same(inPieces, wholeText, `${JSON.stringify(text)} in pieces of ${size} bytes`)
     const byScanner = outcome(scanPlainAdx, text) as { groups?: unknown }
     if (!('groups' in byScanner) || byScanner.groups !== undefined) scanned++
     if (JSON.stringify(fast) !== JSON.stringify(slow)) t.same(fast, slow, JSON.stringify(text))
