@@ -2,8 +2,10 @@
 // size cap (a bomb is stopped after `limit` bytes, never inflated whole), and the JSON parser
 // that names the line of a syntax error.
 import { isAscii, isUtf8 } from 'node:buffer'
+import { randomUUID } from 'node:crypto'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { createGunzip } from 'node:zlib'
+import type { JsonCuts } from '../json-depth.js'
 import { problem } from '../problem.js'
 
 export const SUBMISSION_MEDIA_TYPES = ['application/json', 'application/x-ndjson', 'text/csv', 'application/adx+xml'] as const
@@ -154,3 +156,41 @@ export class Utf8Body {
 
 /** Bytes of body text per piece: under V8's large-object size (128 KiB) with room to spare. */
 export const TEXT_PIECE_BYTES = 64 * 1024
+
+/**
+ * A JSON body's value, its largest array member (a submission's records or data values) parsed a
+ * piece at a time where scanJsonBody found cuts, so that no text is a V8 large object (Utf8Body).
+ * The same value as JSON.parse of the whole text: each piece must hold one element or more, the
+ * rest of the body must parse with the member in its place, and that member must be the one
+ * JSON.parse keeps (a name given twice keeps the last). Anything else, a fault included, is parsed
+ * whole, for the answer (or the 400 naming the line) the whole text gives.
+ */
+export function parseJsonPieces (body: Utf8Body, cuts: JsonCuts | undefined): unknown {
+  return (cuts && parsedInPieces(body, cuts)) ?? parseJsonBody(body.text())
+}
+
+/** The value parsed a piece at a time, or undefined where it must be parsed whole (exported for tests). */
+export function parsedInPieces (body: Utf8Body, cuts: JsonCuts): Record<string, unknown> | undefined {
+  try {
+    const name: unknown = JSON.parse(body.text(cuts.nameFrom, cuts.nameTo))
+    if (typeof name !== 'string' || name === '__proto__') return undefined
+    // a value no body can hold (it cannot guess it): the member read in pieces is the one kept
+    const marker = `\u0000${randomUUID()}`
+    const rest: unknown = JSON.parse(body.text(body.start, cuts.open) + JSON.stringify(marker) + body.text(cuts.close + 1))
+    if (typeof rest !== 'object' || rest === null || Array.isArray(rest) || !Object.hasOwn(rest, name)) return undefined
+    const object = rest as Record<string, unknown>
+    if (object[name] !== marker) return undefined
+    const elements: unknown[] = []
+    let from = cuts.open + 1
+    for (const to of [...cuts.cuts, cuts.close]) {
+      const piece = JSON.parse(`[${body.text(from, to)}]`) as unknown[]
+      if (piece.length === 0) return undefined
+      for (const element of piece) elements.push(element)
+      from = to + 1
+    }
+    object[name] = elements
+    return object
+  } catch {
+    return undefined
+  }
+}

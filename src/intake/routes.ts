@@ -9,8 +9,8 @@ import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
-import { assertJsonDepth } from '../json-depth.js'
-import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonBody, SUBMISSION_MEDIA_TYPES, tooLarge, Utf8Body } from './body.js'
+import { MAX_JSON_DEPTH, scanJsonBody } from '../json-depth.js'
+import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonPieces, SUBMISSION_MEDIA_TYPES, TEXT_PIECE_BYTES, tooLarge, Utf8Body } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { ADX_NAMESPACE } from './adx.js'
 import { AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx } from './aggregate.js'
@@ -352,7 +352,7 @@ function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
  * stays bytes, read as text a piece at a time (Utf8Body).
  */
 function parsedBody (type: string | undefined, bytes: Buffer): unknown {
-  if (type === 'application/json' || type === 'application/x-ndjson') assertJsonDepth(bytes)
+  const cuts = type === 'application/json' || type === 'application/x-ndjson' ? scanJsonBody(bytes, MAX_JSON_DEPTH, type === 'application/json' ? TEXT_PIECE_BYTES : Infinity) : undefined
   const body = Utf8Body.of(bytes)
   if (!body) {
     const failure = parseNdjson(bytes)
@@ -360,7 +360,7 @@ function parsedBody (type: string | undefined, bytes: Buffer): unknown {
     throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
   }
   if (type === 'application/adx+xml') return body
-  return type === 'application/json' ? parseJsonBody(body.text()) : body.text()
+  return type === 'application/json' ? parseJsonPieces(body, cuts) : body.text()
 }
 
 /** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
