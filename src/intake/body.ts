@@ -1,6 +1,7 @@
 // Submission bodies as they arrive: the accepted media types, gzip undone as a stream under a
-// size cap (a bomb is stopped after `limit` bytes, never inflated whole), and the JSON parser
-// that names the line of a syntax error.
+// size cap (a bomb is stopped after `limit` bytes, never inflated whole), the body's UTF-8 text
+// read a piece at a time (Utf8Body; JSON by parseJsonPieces), and the JSON parser that names the
+// line of a syntax error.
 import { isAscii, isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
