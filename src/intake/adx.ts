@@ -329,9 +329,12 @@ function* adxPieces (body: Utf8Body, size: number): Generator<string> {
     let cut = bytes.lastIndexOf(LT, from + size)
     if (cut <= from) cut = bytes.indexOf(LT, from + size + 1)
     if (cut === -1) break
-    // a `<` inside a comment (the last one begun before the cut, if it ends after it) is no cut:
-    // the comment's start is, or when the piece starts with it, the first `<` after its end
-    const comment = bytes.lastIndexOf(COMMENT_START, cut - 1)
+    // a `<` inside a comment (the last one begun in the piece, if it ends after the cut) is no cut:
+    // the comment's start is, or when the piece starts with it, the first `<` after its end. Looked
+    // for in the piece only: a search back through the whole document at every cut would cost
+    // time growing with the square of its size
+    const inPiece = bytes.subarray(from, cut).lastIndexOf(COMMENT_START)
+    const comment = inPiece === -1 ? -1 : from + inPiece
     if (comment >= from) {
       const end = bytes.indexOf(COMMENT_END, comment + 4)
       if (end === -1) break
