@@ -5,7 +5,7 @@
 // (migrant-health-aggregate JSON and ADX, 1,000 per submission) per second in the same rounds.
 //
 //   npx tsx bench/intake.ts            (DATABASE_URL names the server; default postgres://postgres@127.0.0.1:5432/test)
-//   BENCH_BATCHES=120 BENCH_CLIENTS=4 npx tsx bench/intake.ts
+//   BENCH_BATCHES=120 BENCH_CLIENTS=4 BENCH_WARM_UP=20 npx tsx bench/intake.ts
 //   BENCH_CPU_PROF=/tmp/prof (a CPU profile of the API, phases' windows in phases.json); BENCH_NODE_FLAGS='--trace-opt' (the API's node flags)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -35,7 +35,6 @@ const BATCH = 1000
 // records of the record model's current version, as the data values (migrant-health-aggregate 1.1.0):
 // both held to the same cross-field rules (1.0.0 has none: its records cost 0.3–0.5 µs less to validate in process)
 const RECORD_VERSION = '1.1.0'
-const WARM_UP = 3
 
 /** The API alone in this process (child mode): no worker, so the figures are the intake's. */
 async function serve (): Promise<void> {
@@ -58,6 +57,7 @@ async function main (): Promise<void> {
   const batches = envInt('BENCH_BATCHES', 120)
   const clients = envInt('BENCH_CLIENTS', 4)
   const rounds = envInt('BENCH_ROUNDS', 4)
+  const warmUp = envInt('BENCH_WARM_UP', 20)
   const adminUrl = loadConfig().databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test'
   const benchDatabase = await freshDatabase(adminUrl)
   const dbName = benchDatabase.name
@@ -114,18 +114,19 @@ async function main (): Promise<void> {
     const agent = new http.Agent({ keepAlive: true, maxSockets: clients })
     const token = await accessToken(agent, port, pair.privateKey)
 
-    // Warm-up (JIT, pool, statement plans), as many submissions of each path: without it the data
-    // values' first submissions ran unoptimized while V8 compiled their code on its own threads,
-    // which counted against them and not against the records.
-    const warm = Array.from({ length: WARM_UP }, () => JSON.stringify({ schema: 'migrant-health-event', version: RECORD_VERSION, records: Array.from({ length: BATCH }, () => benchRecord()) }))
-    for (const body of warm) await post(agent, port, token, body)
+    // Warm-up (JIT, pool, statement plans), as many submissions of each path, taking turns. Three
+    // of each were too few: V8 still compiled the code run once per submission (the query builder,
+    // streams, the driver) during the measured rounds, on its own threads, about half of their
+    // CPU (perf), in whichever path's turn each function happened to become hot. The data values'
+    // first submissions also ran unoptimized, which counted against them and not the records.
     // The warm-up's data values are of years the measured ones do not use, and spread over all of
     // their dimension combinations, as the records' are by being random: the first 3,000 held one
     // recordType and serviceCoverage, so the measured data values met code V8 had not seen yet (it
     // deoptimized and recompiled the data values' validation several times, on its own threads)
     const dataValues = envInt('BENCH_DATA_VALUES', 100_000)
-    const spread = Math.max(1, Math.floor(dataValues / (WARM_UP * BATCH)))
-    for (let b = 0; b < WARM_UP; b++) {
+    const spread = Math.max(1, Math.floor(dataValues / (warmUp * BATCH)))
+    for (let b = 0; b < warmUp; b++) {
+      await post(agent, port, token, JSON.stringify({ schema: 'migrant-health-event', version: RECORD_VERSION, records: Array.from({ length: BATCH }, () => benchRecord()) }))
       const slice = Array.from({ length: BATCH }, (_, i) => (b * BATCH + i) * spread)
       await post(agent, port, token, JSON.stringify({ schema: 'migrant-health-aggregate', version: '1.1.0', dataValues: slice.map((i) => dataValueOf(i, 2022)) }))
       await post(agent, port, token, adxOf(slice.map((i) => dataValueOf(i, 2021))), 'application/adx+xml')
@@ -216,7 +217,7 @@ async function main (): Promise<void> {
     agent.destroy()
 
     const [{ n }] = (await database.pool!.query(`SELECT count(*)::int AS n FROM records WHERE partner_id = 'bench-kaz'`)).rows as Array<{ n: number }>
-    const expected = (batches + WARM_UP + 20) * BATCH + 2 * (dataValues + WARM_UP * BATCH)
+    const expected = (batches + warmUp + 20) * BATCH + 2 * (dataValues + warmUp * BATCH)
     console.log('')
     console.log(`  raw COPY, ${clients} streams of 1,000-row batches: ${fmt(copyRate)} rows/s (${copyBatched.toFixed(2)} s)`)
     console.log(`  raw COPY, one stream of all ${batches * BATCH} rows:  ${fmt(copySingleRate)} rows/s (${copySingle.toFixed(2)} s)`)
