@@ -9,7 +9,7 @@ import { problem } from './problem.js'
 /** No body the API accepts nests deeper than this (a submission is 3, a partner with its keys 4). */
 export const MAX_JSON_DEPTH = 8
 
-/** Throws a 400 problem when arrays and objects in `body` nest deeper than `max`. One pass, no allocation. */
+/** Throws a 400 problem when arrays and objects in `body` nest deeper than `max`. One pass over the bytes. */
 export function assertJsonDepth (body: Uint8Array, max: number = MAX_JSON_DEPTH): void {
   scanJsonBody(body, max, Infinity)
 }

@@ -334,8 +334,8 @@ function* adxPieces (body: Utf8Body, size: number): Generator<string> {
     // for in the piece only: a search back through the whole document at every cut would cost
     // time growing with the square of its size
     const inPiece = bytes.subarray(from, cut).lastIndexOf(COMMENT_START)
-    const comment = inPiece === -1 ? -1 : from + inPiece
-    if (comment >= from) {
+    if (inPiece !== -1) {
+      const comment = from + inPiece
       const end = bytes.indexOf(COMMENT_END, comment + 4)
       if (end === -1) break
       if (end + 3 > cut) cut = comment > from ? comment : bytes.indexOf(LT, end + 3)

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseCsvSync } from 'csv-parse/sync'
 import { CsvError } from 'csv-parse'
+import { Utf8Body } from './body.js'
 import { defaultSchemasDir } from './registry.js'
 
 export interface ParsedBody {
@@ -116,18 +117,11 @@ function recordFromRow (header: string[], row: string[], integers: readonly stri
 
 // a BOM is tolerated (spreadsheets add it); bytes that are not UTF-8 are refused rather than replaced
 function decodeBody (body: string | Buffer): string | ParseFailure {
-  let text: string
-  if (typeof body === 'string') {
-    text = body
-  } else {
-    try {
-      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body)
-    } catch {
-      const line = lineOfFirstReplacement(body)
-      return { error: { line, message: `line ${line} is not valid UTF-8` } }
-    }
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  if (typeof body === 'string') return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body
+  const decoded = Utf8Body.of(body)
+  if (decoded) return decoded.text()
+  const line = lineOfFirstReplacement(body)
+  return { error: { line, message: `line ${line} is not valid UTF-8` } }
 }
 
 function lineOfFirstReplacement (body: Buffer): number {

@@ -9,7 +9,7 @@ import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
-import { MAX_JSON_DEPTH, scanJsonBody } from '../json-depth.js'
+import { assertJsonDepth, MAX_JSON_DEPTH, scanJsonBody } from '../json-depth.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonPieces, SUBMISSION_MEDIA_TYPES, TEXT_PIECE_BYTES, tooLarge, Utf8Body } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { ADX_NAMESPACE } from './adx.js'
@@ -352,7 +352,9 @@ function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
  * stays bytes, read as text a piece at a time (Utf8Body).
  */
 function parsedBody (type: string | undefined, bytes: Buffer): unknown {
-  const cuts = type === 'application/json' || type === 'application/x-ndjson' ? scanJsonBody(bytes, MAX_JSON_DEPTH, type === 'application/json' ? TEXT_PIECE_BYTES : Infinity) : undefined
+  // the depth is checked before anything is decoded; a JSON body's scan also finds where to cut it
+  const cuts = type === 'application/json' ? scanJsonBody(bytes, MAX_JSON_DEPTH, TEXT_PIECE_BYTES) : undefined
+  if (type === 'application/x-ndjson') assertJsonDepth(bytes)
   const body = Utf8Body.of(bytes)
   if (!body) {
     const failure = parseNdjson(bytes)
