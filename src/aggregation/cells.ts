@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import { affectedRows, inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
-import { CELL_COLUMNS, columnList, columnsEqual, dimensionName, KEY_MODULUS, marginsOfCells } from './dimensions.js'
+import { CELL_COLUMNS, columnList, columnsEqual, dimensionName, KEY_MODULUS, marginsOfCells } from '../model/cells.js'
 
 export type CellKey = Record<string, string>
 /** A cell whose count or key sum differs from its records (`keySumDiffers` when the key sum does). */

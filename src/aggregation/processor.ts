@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm'
 import { affectedRows, inTransaction, rows, sqlState, type Database, type Queryable } from '../db/connect.js'
 import { announceCellChange } from './versions.js'
-import { columnList, columnsEqual, KEY_MODULUS } from './dimensions.js'
+import { columnList, columnsEqual, KEY_MODULUS } from '../model/cells.js'
 
 export type ProcessOutcome =
   | { kind: 'missing', submissionId: string }

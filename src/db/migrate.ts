@@ -5,7 +5,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
 import type { PgliteDatabase } from 'drizzle-orm/pglite'
 import { sql } from 'drizzle-orm'
-import { MARGIN_COLUMNS, marginsOfCells, marginsTriggerFunction } from '../aggregation/dimensions.js'
+import { MARGIN_COLUMNS, marginsOfCells, marginsTriggerFunction } from '../model/cells.js'
 import { inTransaction, rows, type Database, type Queryable } from './connect.js'
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url))

@@ -4,7 +4,7 @@ import {
   bigint, bigserial, boolean, char, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
 import type { PgColumn } from 'drizzle-orm/pg-core'
-import { ABSENT, DIMENSION_FIELDS, hasAbsentDefault, type DimensionName } from '../intake/fields.js'
+import { ABSENT, DIMENSION_FIELDS, hasAbsentDefault, type DimensionName } from '../model/fields.js'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 
@@ -98,7 +98,7 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 
 /**
  * The dimensions of a cell, which every record carries too (so cells are a GROUP BY of records),
- * from the field definitions (intake/fields.ts). Absent optional values are '_Z' (SDMX "not
+ * from the field definitions (model/fields.ts). Absent optional values are '_Z' (SDMX "not
  * applicable"), never NULL; a dimension a record may lack defaults to '_Z', so older rows get it.
  */
 const cellDimensions = () => ({

@@ -4,7 +4,7 @@
 import type { FieldError } from '../problem.js'
 import { ADX_FAULT, attribute, attributesOf, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
 import type { Utf8Body } from './body.js'
-import { AGGREGATE_SCHEMA } from './fields.js'
+import { AGGREGATE_SCHEMA } from '../model/fields.js'
 
 // the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
 export const AGGREGATE_VERSION = '1.1.0'

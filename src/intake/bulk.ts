@@ -12,11 +12,11 @@ import type { Queryable } from '../db/connect.js'
 import { dataValueRecordId, writeDataValueRecordId } from './data-value-key.js'
 import { recordIdOf, STORED_FIELDS, type CanonicalRecord } from './registry.js'
 
-export { ABSENT } from './fields.js'
+export { ABSENT } from '../model/fields.js'
 
 export interface RecordOwner { submissionId: string, partnerId: string, country: string }
 
-/** The stored columns a canonical record's values fill (intake/fields.ts), in order. */
+/** The stored columns a canonical record's values fill (model/fields.ts), in order. */
 const VALUE_COLUMNS = STORED_FIELDS.map((f) => f.column as string)
 // the partner right before the values: a data value's recordId is hashed from them as written (copyLines)
 const COLUMNS = ['submission_id', 'record_id', 'live', 'partner_id', ...VALUE_COLUMNS, 'count', 'record_key'].join(', ')

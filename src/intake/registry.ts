@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { dataValueRecordId } from './data-value-key.js'
-import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from './fields.js'
+import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from '../model/fields.js'
 
 export type SchemaKind = 'record-schema' | 'catalog'
 
@@ -322,7 +322,7 @@ function compileRecordSchema (ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry
     const known = fieldNamed(field)
     const derivedNotSent = known?.type === 'derived' && !(aggregate && known.aggregateSince !== undefined)
     if ((!known || derivedNotSent || (aggregate && known.recordOnly)) && !(aggregate && field === 'count')) {
-      throw new Error(`schema registry: ${listing.path} has field ${field}, which intake/fields.ts does not define for it`)
+      throw new Error(`schema registry: ${listing.path} has field ${field}, which model/fields.ts does not define for it`)
     }
   }
   const sources: ValueSource[] = STORED_FIELDS.map((f) => {

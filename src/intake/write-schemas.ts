@@ -1,11 +1,11 @@
 // npm run schemas: writes the published record schemas under schemas/ from the field definitions
-// (intake/fields.ts), the catalogs and the cross-field rules; npm run schemas:check fails on drift.
+// (model/fields.ts), the catalogs and the cross-field rules; npm run schemas:check fails on drift.
 // migrant-health-event 1.0.0 is published and frozen: only its annotations are written.
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import {
   aggregateFieldsOf, AGGREGATE_SCHEMA, compareVersions, FIELDS, fieldsOf, RECORD_SCHEMA, UUID_V4_SINCE, type FieldDefinition
-} from './fields.js'
+} from '../model/fields.js'
 import { defaultSchemasDir } from './registry.js'
 
 /** The generated schemas: each with the migrant-health-event version whose fields it holds. */
@@ -137,7 +137,7 @@ function annotatedSchema (name: string, version: string, dir: string): Json {
   const properties = document.properties as Record<string, Json>
   for (const [fieldName, property] of Object.entries(properties)) {
     const field = FIELDS.find((f) => f.name === fieldName) as FieldDefinition | undefined
-    if (!field) throw new Error(`${name} ${version}: field ${fieldName} has no definition in intake/fields.ts`)
+    if (!field) throw new Error(`${name} ${version}: field ${fieldName} has no definition in model/fields.ts`)
     for (const key of Object.keys(property)) if (key.startsWith('x-mhx-')) delete property[key]
     Object.assign(property, annotations(field))
   }
@@ -164,7 +164,7 @@ function main (): void {
     } catch {}
     if (committed === text) continue
     if (check) {
-      process.stderr.write(`schemas/${file} is out of date with intake/fields.ts: run \`npm run schemas\` and commit it\n`)
+      process.stderr.write(`schemas/${file} is out of date with model/fields.ts: run \`npm run schemas\` and commit it\n`)
       drifted++
     } else {
       writeFileSync(target, text)

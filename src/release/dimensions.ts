@@ -1,7 +1,7 @@
 // The dimensions of an aggregate cell: their column, their SDMX name, and the values a filter may name.
 // Vocabularies come from the shipped schemas and catalogs, through the schema registry.
 import { isCountryCode } from '../admin/regions.js'
-import { ABSENT, DIMENSION_FIELDS, FIELDS, type DimensionName, type FieldDefinition } from '../intake/fields.js'
+import { ABSENT, DIMENSION_FIELDS, FIELDS, type DimensionName, type FieldDefinition } from '../model/fields.js'
 import type { SchemaRegistry } from '../intake/registry.js'
 
 /** The value stored in a cell for an absent optional dimension (SDMX "not applicable"). */

@@ -3,7 +3,7 @@
 // released count n + d is unbiased (E[d | n] = 0), has variance V where the support allows it,
 // is never negative, and no count 1…js−1 is released unchanged. The same (n, key) always gives
 // the same d: the same record set is released the same way in every answer.
-import { KEY_MODULUS } from '../aggregation/dimensions.js'
+import { KEY_MODULUS } from '../model/cells.js'
 
 export interface PtableParameters {
   /** Largest deviation. */

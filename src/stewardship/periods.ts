@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import type { DataVersion } from '../aggregation/versions.js'
 import { announceCellChange } from '../aggregation/versions.js'
-import { columnList, columnsEqual } from '../aggregation/dimensions.js'
+import { columnList, columnsEqual } from '../model/cells.js'
 import { appendAudit } from '../audit/log.js'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { rows, type Queryable } from '../../src/db/connect.js'
-import { CELL_COLUMNS } from '../../src/aggregation/dimensions.js'
+import { CELL_COLUMNS } from '../../src/model/cells.js'
 
 export type RecordRow = Record<typeof CELL_COLUMNS[number] | 'condition', string>
 

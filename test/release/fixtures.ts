@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { cells } from '../../src/db/schema.js'
 import type { Database } from '../../src/db/connect.js'
-import { KEY_MODULUS } from '../../src/aggregation/dimensions.js'
+import { KEY_MODULUS } from '../../src/model/cells.js'
 import type { Dimension } from '../../src/release/dimensions.js'
 import { buildPtable, perturb, type Ptable } from '../../src/release/ptable.js'
 

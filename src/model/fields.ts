@@ -1,6 +1,6 @@
 // The one definition of every record field. The published JSON Schemas (scripts/schemas.ts), the
 // database columns (db/schema.ts), the COPY column list (intake/bulk.ts), the cell key
-// (aggregation/dimensions.ts), the query dimensions (release/dimensions.ts) and the CSV header
+// (model/cells.ts), the query dimensions (release/dimensions.ts) and the CSV header
 // derive from this list: adding a field is one entry here, `npm run schemas` and `npm run db:generate`.
 
 /** How a field's values are checked; the code lists of `country*` and `subnationalArea` come from the catalogs. */

@@ -1,6 +1,6 @@
 // The roll-up cache: a new data version always recomputes; past the TTL the old entry answers once more while one refresh runs.
 import t from 'tap'
-import { createRollupCache } from '../../src/release/aggregate.js'
+import { createRollupCache } from '../../src/release/rollup.js'
 
 t.test('versions, TTL, refresh and the quiet rule', async (t) => {
   let clock = 1_000_000

@@ -1,7 +1,7 @@
 // The columns that identify a cell: period × reporting country × every record dimension.
 // Records carry the same columns (absent optional values as '_Z'), so cells are a GROUP BY of records.
 import { sql, type SQL } from 'drizzle-orm'
-import { DIMENSION_FIELDS } from '../intake/fields.js'
+import { DIMENSION_FIELDS } from './fields.js'
 
 /** Column names in the order of the cells primary key (cells_pkey), from the field definitions. */
 export const CELL_COLUMNS: readonly string[] = DIMENSION_FIELDS.map((f) => f.column as string)

@@ -1,7 +1,7 @@
 // Rolling finest-grain cells up to what a query asks, and a small cache of recent roll-ups.
 import { sql, type SQL } from 'drizzle-orm'
 import type { DataVersion } from '../aggregation/versions.js'
-import { columnList, KEY_MODULUS, MARGIN_TOTAL } from '../aggregation/dimensions.js'
+import { columnList, KEY_MODULUS, MARGIN_TOTAL } from '../model/cells.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
 import type { Ptable } from './ptable.js'
