@@ -22,42 +22,60 @@ export const Problem = Type.Object({
 }, { additionalProperties: true, $id: 'Problem', description: 'RFC 9457 problem details' })
 export type Problem = Static<typeof Problem>
 
-/** Stable problem types, one per kind of error, relative to the service's URL (answers make them absolute). */
+/**
+ * Stable problem types, one per kind of failure (not per HTTP status: a client tells a missing grant
+ * from a missing consent by `type` alone), relative to the service's URL (answers make them
+ * absolute; each is explained at its URI).
+ */
 export const PROBLEM_TYPES = {
-  badRequest: '/problems/bad-request',
+  badRequest: '/problems/malformed-request',
   validation: '/problems/validation',
-  unauthorized: '/problems/unauthorized',
-  forbidden: '/problems/forbidden',
+  unauthorized: '/problems/unauthenticated',
+  forbidden: '/problems/scope-missing',
+  notOwner: '/problems/not-owner',
+  grantMissing: '/problems/grant-missing',
+  consentMissing: '/problems/consent-missing',
+  originFilterRequired: '/problems/origin-filter-required',
   notFound: '/problems/not-found',
+  noResults: '/problems/no-results',
   conflict: '/problems/conflict',
-  tooLarge: '/problems/payload-too-large',
+  grantSetExposesCountry: '/problems/grant-set-exposes-country',
+  tooLarge: '/problems/body-too-large',
   unsupportedMediaType: '/problems/unsupported-media-type',
   notAcceptable: '/problems/not-acceptable',
   timeout: '/problems/request-timeout',
   uriTooLong: '/problems/uri-too-long',
   headersTooLarge: '/problems/headers-too-large',
-  tooManyRequests: '/problems/too-many-requests',
-  unavailable: '/problems/service-unavailable',
+  tooManyRequests: '/problems/rate-limited',
+  queryBudgetExhausted: '/problems/query-budget-exhausted',
+  unavailable: '/problems/unavailable',
   internal: '/problems/internal'
 } as const
 export type ProblemKind = keyof typeof PROBLEM_TYPES
 
 const TITLES: Record<ProblemKind, string> = {
-  badRequest: 'Bad Request',
-  validation: 'Unprocessable Content',
-  unauthorized: 'Unauthorized',
-  forbidden: 'Forbidden',
-  notFound: 'Not Found',
+  badRequest: 'Malformed request',
+  validation: 'Invalid content',
+  unauthorized: 'Not authenticated',
+  forbidden: 'Scope missing',
+  notOwner: 'Not the owner',
+  grantMissing: 'Grant missing',
+  consentMissing: 'Consent missing',
+  originFilterRequired: 'Origin filter required',
+  notFound: 'Not found',
+  noResults: 'No results',
   conflict: 'Conflict',
-  tooLarge: 'Content Too Large',
-  unsupportedMediaType: 'Unsupported Media Type',
-  notAcceptable: 'Not Acceptable',
-  timeout: 'Request Timeout',
-  uriTooLong: 'URI Too Long',
-  headersTooLarge: 'Request Header Fields Too Large',
-  tooManyRequests: 'Too Many Requests',
-  unavailable: 'Service Unavailable',
-  internal: 'Internal Server Error'
+  grantSetExposesCountry: 'Grant set exposes a country',
+  tooLarge: 'Body too large',
+  unsupportedMediaType: 'Unsupported media type',
+  notAcceptable: 'Not acceptable',
+  timeout: 'Request timeout',
+  uriTooLong: 'URI too long',
+  headersTooLarge: 'Headers too large',
+  tooManyRequests: 'Rate limited',
+  queryBudgetExhausted: 'Query budget exhausted',
+  unavailable: 'Unavailable',
+  internal: 'Internal error'
 }
 
 const STATUS: Record<ProblemKind, number> = {
@@ -65,8 +83,14 @@ const STATUS: Record<ProblemKind, number> = {
   validation: 422,
   unauthorized: 401,
   forbidden: 403,
+  notOwner: 403,
+  grantMissing: 403,
+  consentMissing: 403,
+  originFilterRequired: 403,
   notFound: 404,
+  noResults: 404,
   conflict: 409,
+  grantSetExposesCountry: 409,
   tooLarge: 413,
   unsupportedMediaType: 415,
   notAcceptable: 406,
@@ -74,8 +98,16 @@ const STATUS: Record<ProblemKind, number> = {
   uriTooLong: 414,
   headersTooLarge: 431,
   tooManyRequests: 429,
+  queryBudgetExhausted: 429,
   unavailable: 503,
   internal: 500
+}
+
+/** The kind an HTTP status stands for when nothing more is known (errors raised by Fastify or Node). */
+const KIND_OF_STATUS: Record<number, ProblemKind> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'notFound', 406: 'notAcceptable', 408: 'timeout',
+  409: 'conflict', 413: 'tooLarge', 414: 'uriTooLong', 415: 'unsupportedMediaType', 422: 'validation', 429: 'tooManyRequests',
+  431: 'headersTooLarge', 500: 'internal', 503: 'unavailable'
 }
 
 /** An error that the central handler answers as problem+json, message kept. */
@@ -107,9 +139,7 @@ export function listedErrors (errors: FieldError[], counted = 0): { errors: Fiel
 }
 
 export function kindForStatus (status: number): ProblemKind {
-  const found = (Object.keys(STATUS) as ProblemKind[]).find((kind) => STATUS[kind] === status)
-  if (found) return found
-  return status >= 500 ? 'internal' : 'badRequest'
+  return KIND_OF_STATUS[status] ?? (status >= 500 ? 'internal' : 'badRequest')
 }
 
 export function problemFor (status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
@@ -123,19 +153,26 @@ export function problemResponses (...codes: number[]): Record<number, typeof Pro
 }
 
 const DESCRIPTIONS: Record<ProblemKind, string> = {
-  badRequest: 'A query parameter, path parameter or the request itself is malformed; errors[].path names the parameter.',
+  badRequest: 'A query parameter, path parameter or the request itself is malformed (a body that is not JSON, say); errors[].path names the parameter.',
   validation: 'The body does not satisfy the schema (or a record its record schema); every fault is listed in errors[], with the record index or line.',
-  unauthorized: 'No bearer token, or one that is expired, revoked or not signed by this hub. Get a new one from POST /v1/oauth/token.',
-  forbidden: 'The token lacks the scope this route needs, or the partner has no grant for what was asked.',
+  unauthorized: 'No bearer token, or one that is expired, revoked, issued before the partner last changed (suspension, keys, roles, narrower grants), or not signed by this hub. Get a new one from POST /v1/oauth/token.',
+  forbidden: 'The token lacks the scope this route needs (the route\'s security requirement names it).',
+  notOwner: 'The resource belongs to another partner or country: a steward acts on its own country only, a reporter on its own submissions.',
+  grantMissing: 'The partner has no grant on a unit the query uses: the region asked for, or a country it singles out (by=country, by=subnationalArea, a country or sub-national filter). missingGrants names them.',
+  consentMissing: 'A country the query counts has not consented to this reader (its steward decides; see GET /v1/consents). missingConsents names them; never a partial answer.',
+  originFilterRequired: 'The grant on a unit covers the nationals of one country only: add exactly that countryOfOrigin filter. originRequired names the unit and the country.',
   notFound: 'No such route or resource.',
-  conflict: 'The request conflicts with the current state (an id already taken, a request with this Idempotency-Key still running, a submission already retracted).',
-  tooLarge: 'The body is larger than this route accepts; detail names the limit. Split the submission.',
+  noResults: 'The query is allowed but no value can be released (nothing counted, or every value withheld); a format that cannot say "nothing" (ADX, SDMX data) answers this instead of an empty document.',
+  conflict: 'The request conflicts with the current state (an id already taken, a record already live, a request with this Idempotency-Key still running, a submission already retracted).',
+  grantSetExposesCountry: 'The change would let a partner compute a country it may not read from what it may read (its grants, origin grants and the countries it reads exactly), by adding and subtracting totals. Nothing was changed; partners and countries name who and what would be exposed.',
+  tooLarge: 'The body is larger than this route accepts; detail names the limit. Split the submission (mhx push does).',
   unsupportedMediaType: 'The Content-Type is not one this route accepts; detail lists them.',
   notAcceptable: 'None of the media types in Accept can be produced; detail lists those that can.',
   timeout: 'The request did not arrive in time.',
   uriTooLong: 'The request target is too long.',
   headersTooLarge: 'The request headers are too large.',
-  tooManyRequests: 'Too many requests: wait the number of seconds in Retry-After.',
+  tooManyRequests: 'Too many requests from this partner (or address) this minute: wait the seconds in Retry-After.',
+  queryBudgetExhausted: 'The partner has asked its daily number of distinct queries (MHX_QUERY_BUDGET); queries already answered stay free. New ones can be asked after the seconds in Retry-After (00:00 UTC).',
   unavailable: 'The hub cannot answer now (its database, queue or audit log is unavailable, or it is shutting down): retry after the seconds in Retry-After.',
   internal: 'The hub failed; quote the instance (the request id) when reporting it.'
 }

@@ -18,7 +18,9 @@ export const partners = pgTable('partners', {
   // Registered public keys (a JWKS) used to check the partner's client assertions.
   jwks: jsonb('jwks').notNull(),
   createdAt: createdAt(),
-  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  // The last suspension, key change, role change or grant narrowing: tokens issued before it are refused.
+  changedAt: timestamp('changed_at', { withTimezone: true, mode: 'date' })
 })
 
 /** A right to read the aggregates of one geographic unit (country or region code), optionally with a stricter k. */

@@ -19,7 +19,7 @@ t.test('without a token, a bad body or query is 401, never 422 or 400 (nothing i
   for (const attempt of attempts) {
     const res = await hub.app.inject({ ...attempt, headers: { authorization: 'Bearer not.a.token' } })
     t.equal(res.statusCode, 401, `${attempt.method} ${attempt.url}: ${res.body}`)
-    t.equal(res.json().type, `${hub.config.publicUrl}/problems/unauthorized`)
+    t.equal(res.json().type, `${hub.config.publicUrl}/problems/unauthenticated`)
     const none = await hub.app.inject(attempt)
     t.equal(none.statusCode, 401, `${attempt.method} ${attempt.url} with no token`)
   }

@@ -15,7 +15,7 @@ async function getPartners (authorization?: string) {
 function unauthorized (t: Test, res: Awaited<ReturnType<typeof getPartners>>) {
   t.equal(res.statusCode, 401, res.body)
   t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.equal(res.json().type, `${PUBLIC_URL}/problems/unauthorized`)
+  t.equal(res.json().type, `${PUBLIC_URL}/problems/unauthenticated`)
   t.match(res.headers['www-authenticate'], /^Bearer/)
 }
 
@@ -80,7 +80,7 @@ t.test('a client assertion is not an access token', async (t) => {
 t.test('a token without the scope is 403, and 403 only for that', async (t) => {
   const res = await getPartners(`Bearer ${await hub.token(reader)}`)
   t.equal(res.statusCode, 403)
-  t.equal(res.json().type, `${PUBLIC_URL}/problems/forbidden`)
+  t.equal(res.json().type, `${PUBLIC_URL}/problems/scope-missing`)
   t.match(res.json().detail, /admin/)
 })
 

@@ -49,7 +49,7 @@ t.test('other routes: MHX_RATE_API per partner, 429 problem+json with Retry-Afte
   }
   t.same(codes, [...Array(LIMIT).fill(200), 429])
   t.equal(last!.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.equal(last!.json().type, `${hub.config.publicUrl}/problems/too-many-requests`)
+  t.equal(last!.json().type, `${hub.config.publicUrl}/problems/rate-limited`)
   t.ok(Number(last!.headers['retry-after']) >= 1)
   const another = await hub.token(hub.admin)
   t.equal((await hub.app.inject({ url: '/v1/me', headers: { authorization: `Bearer ${another}` } })).statusCode, 200, 'another partner has its own budget')
