@@ -127,7 +127,7 @@ t.test('problem types are absolute URLs, served as pages', async (t) => {
   const page = await app.inject({ url: new URL(body.type).pathname })
   t.equal(page.statusCode, 200)
   t.match(page.headers['content-type'], /^text\/html/)
-  t.match(page.body, /401 Unauthorized/)
+  t.match(page.body, /401 Not authenticated/)
   const json = await app.inject({ url: '/problems/unauthenticated', headers: { accept: 'application/json' } })
   t.same(json.json().status, 401)
   t.equal((await app.inject({ url: '/problems/constructor' })).statusCode, 404)
