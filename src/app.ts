@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import pino from 'pino'
 import { adminRoutes } from './admin/routes.js'
 import { aggregationRoutes } from './aggregation/routes.js'
-import { AUTHORIZE_HOOK, createAuthenticator, createAuthorize } from './auth/bearer.js'
+import { createAuthenticator, createAuthorize } from './auth/bearer.js'
 import { createRateLimits } from './auth/rate-limits.js'
 import { listen } from './db/listen.js'
 import { HUB_KEYS_CHANNEL } from './auth/hub-keys.js'
@@ -73,6 +73,9 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     keepAliveTimeout: 72_000,
     requestTimeout: 120_000,
     return503OnClosing: true,
+    // Behind a proxy, X-Forwarded-For decides the address that the per-address limits count (a hop
+    // count is valid at run time, as Fastify's documentation says, though its type omits it).
+    trustProxy: config.trustProxy as boolean | string,
     clientErrorHandler: clientErrorHandler(config.publicUrl),
     ajv: { customOptions: BODY_AJV }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -98,20 +101,6 @@ export async function buildApp (deps: AppDeps): Promise<App> {
       .send(absoluteProblem(problemFor(404, `no route ${request.method} ${request.url.split('?')[0]}`), config.publicUrl, request.id))
   })
   await httpConventions(app, config)
-
-  // Authentication before anything is read or validated (401 before 422 or 400), whatever hook a
-  // route lists its authorize check under.
-  app.addHook('onRoute', (route) => {
-    for (const hook of ['preParsing', 'preValidation', 'preHandler'] as const) {
-      const listed = route[hook]
-      const hooks = (Array.isArray(listed) ? listed : listed ? [listed] : []) as Array<(...args: never[]) => unknown>
-      const checks = hooks.filter((h) => AUTHORIZE_HOOK in h)
-      if (checks.length === 0) continue
-      route[hook] = hooks.filter((h) => !(AUTHORIZE_HOOK in h)) as never
-      const first = route.onRequest
-      route.onRequest = [...checks, ...(Array.isArray(first) ? first : first ? [first] : [])] as never
-    }
-  })
 
   // JSON nested a million levels deep costs the parser hundreds of MB: the depth is counted first.
   const parseJson = app.getDefaultJsonParser('error', 'error')

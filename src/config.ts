@@ -37,8 +37,10 @@ export interface Config {
   metricsPort: number | undefined
   dbPoolMax: number
   dbStatementTimeoutMs: number
-  /** Token requests a minute per client and per address; 0 turns the limit off. */
+  /** Token requests a minute per claimed client (failures per address: ten times this); 0 turns the limits off. */
   rateToken: number
+  /** Fastify's trustProxy: whether (and which) proxies' X-Forwarded-For decides a request's address. */
+  trustProxy: boolean | number | string
   /** Requests a minute per partner on every other authenticated route; 0 turns the limit off. */
   rateApi: number
   /** Browser origins allowed to call the API (CORS); none by default. */
@@ -158,6 +160,7 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),
     rateToken: integer(env, 'MHX_RATE_TOKEN', 120, 0, 1_000_000),
     rateApi: integer(env, 'MHX_RATE_API', 1200, 0, 10_000_000),
+    trustProxy: trustProxy(env),
     corsOrigins: origins(env),
     consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
     dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
@@ -170,6 +173,21 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     throw new ConfigError(missing, `MHX_ROLE=${config.role} needs DATABASE_URL and REDIS_URL: the embedded database and in-process queue belong to one process (use MHX_ROLE=all)`)
   }
   return config
+}
+
+/**
+ * MHX_TRUST_PROXY: unset (no proxy: the peer's address counts), `true` (every hop), a number of hops,
+ * or a comma list of proxy addresses or CIDR ranges (what Fastify's trustProxy takes).
+ */
+function trustProxy (env: Env): boolean | number | string {
+  const raw = env.MHX_TRUST_PROXY?.trim()
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return integer(env, 'MHX_TRUST_PROXY', 0, 1, 100)
+  const items = raw.split(',').map((item) => item.trim())
+  const bad = items.find((item) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(item))
+  if (bad !== undefined) throw new ConfigError('MHX_TRUST_PROXY', `must be true, a number of hops or a comma list of addresses or CIDR ranges, got "${bad}"`)
+  return items.join(',')
 }
 
 /** The `mhx` CLI's settings: the service it talks to and, optionally, who it is. */

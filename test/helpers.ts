@@ -186,22 +186,25 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   }
 
   let adminToken: string | undefined
-  async function partner (input: { id?: string, roles: string[], country?: string | null, grants?: Array<{ region: string, k?: number }> }): Promise<TestPartner> {
+  /** An admin call; a token the admin lost to a change of its own (a suspension a test made) is renewed once. */
+  async function asAdmin (call: { method: 'POST' | 'PUT', url: string, payload: object }) {
     adminToken ??= await token(adminKey)
+    const res = await app.inject({ ...call, headers: { authorization: `Bearer ${adminToken}` } })
+    if (res.statusCode !== 401) return res
+    adminToken = await token(adminKey)
+    return app.inject({ ...call, headers: { authorization: `Bearer ${adminToken}` } })
+  }
+
+  async function partner (input: { id?: string, roles: string[], country?: string | null, grants?: Array<{ region: string, k?: number }> }): Promise<TestPartner> {
     const id = input.id ?? `p-${randomUUID().slice(0, 8)}`
     const key = await newPartnerKey(id)
-    const res = await app.inject({
+    const res = await asAdmin({
       method: 'POST', url: '/v1/admin/partners',
-      headers: { authorization: `Bearer ${adminToken}` },
       payload: { id, name: `Partner ${id}`, roles: input.roles, country: input.country ?? null, jwks: { keys: [key.publicJwk] } }
     })
     if (res.statusCode !== 201) throw new Error(`create partner ${id}: ${res.statusCode} ${res.body}`)
     if (input.grants) {
-      const g = await app.inject({
-        method: 'PUT', url: `/v1/admin/partners/${id}/grants`,
-        headers: { authorization: `Bearer ${adminToken}` },
-        payload: { grants: input.grants }
-      })
+      const g = await asAdmin({ method: 'PUT', url: `/v1/admin/partners/${id}/grants`, payload: { grants: input.grants } })
       if (g.statusCode !== 200) throw new Error(`grants for ${id}: ${g.statusCode} ${g.body}`)
     }
     return key

@@ -1,7 +1,7 @@
 // The disclosure attacks, run together and scored against the true counts.
 // Run: npx tsx bench/attacks/run.ts [--scale small|demo] [--db pglite|postgres] [--attack NAME,…] [--budget N]
 //      [--simulate-cellkey D,V,js]  (counts replaced by a simulated cell-key release: see simulate.ts)
-//   NAME: differencing, averaging, padding, time, utility (default: all). --db defaults to PostgreSQL
+//   NAME: differencing, averaging, padding, time, policy, utility (default: all). --db defaults to PostgreSQL
 //   when DATABASE_URL is set, else PGlite. Prints each attack's figures, its baseline and the targets.
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -10,10 +10,11 @@ import { COUNTRY_TABLES, differencing, printDifferencing, REGION_TABLES, type Di
 import { buildWorld, pct, type Dim, type Scale, type Score, type World } from './harness.js'
 import { padding, printReporter, timeDifferencing, type ReporterFigures } from './reporter.js'
 import { parsePtable, simulateCellKey } from './simulate.js'
+import { policyAttacks, printPolicy, type PolicyFigures } from './policy.js'
 import { recoveryCeiling, TARGETS } from './targets.js'
 import { printUtility, utility, type UtilityFigures } from './utility.js'
 
-export const ATTACKS = ['differencing', 'averaging', 'padding', 'time', 'utility'] as const
+export const ATTACKS = ['differencing', 'averaging', 'padding', 'time', 'policy', 'utility'] as const
 export type AttackName = typeof ATTACKS[number]
 
 /** What each attack reads, per scale: CI's small data must take seconds. */
@@ -36,6 +37,7 @@ export interface Figures {
   averaging?: AveragingFigures
   padding?: ReporterFigures
   time?: ReporterFigures
+  policy?: PolicyFigures[]
   utility?: UtilityFigures
 }
 
@@ -75,6 +77,11 @@ export async function runAttacks (world: World, plan: Plan, names: readonly Atta
     printReporter(figures.time, log)
     log(took())
   }
+  if (names.includes('policy')) {
+    figures.policy = await policyAttacks(world)
+    printPolicy(figures.policy, log)
+    log(took())
+  }
   return figures
 }
 
@@ -84,7 +91,8 @@ export function verdicts (figures: Figures): Array<{ name: string, score: Score,
     ...(figures.differencing ?? []).map((f): [string, Score] => [`differencing (${f.attacker})`, f.overall]),
     ['averaging', figures.averaging?.score],
     ['padding', figures.padding?.score],
-    ['time differencing', figures.time?.score]
+    ['time differencing', figures.time?.score],
+    ...(figures.policy ?? []).map((f): [string, Score] => [`policy (${f.attack})`, f.score])
   ]
   return scores.flatMap(([name, score]) => {
     if (!score) return []

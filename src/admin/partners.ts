@@ -9,7 +9,8 @@ import { inTransaction, type Database, type Queryable, type Tx } from '../db/con
 import { grants, partners } from '../db/schema.js'
 import { problem } from '../problem.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
-import { findRegion, isCountryCode, type Region } from './regions.js'
+import { findRegion, isCountryCode } from './regions.js'
+import { exposures, type Exposure, type GrantSet } from '../policy/grant-set.js'
 
 export interface Partner {
   id: string
@@ -25,7 +26,7 @@ export interface Partner {
 /** A right to read a unit; with `countryOfOrigin`, only its data about nationals of that country (an origin grant). */
 
 export interface NewPartner { id: string, name: string, roles: string[], country?: string | null, jwks: { keys: JWK[] } }
-export interface PartnerChange { status?: 'active' | 'suspended', name?: string, jwks?: { keys: JWK[] } }
+export interface PartnerChange { status?: 'active' | 'suspended', name?: string, jwks?: { keys: JWK[] }, roles?: string[], country?: unknown }
 
 type PartnerRow = typeof partners.$inferSelect
 
@@ -96,18 +97,43 @@ export async function listPartners (q: Queryable, limit: number, cursor?: string
 }
 
 export async function changePartner (database: Database, actor: string, id: string, change: PartnerChange, now: Date): Promise<Partner> {
+  if (change.country !== undefined) {
+    throw problem('validation', 'a partner\'s country is its identity and is not changed: register a new partner', { errors: [{ path: '/country', message: 'cannot be changed' }] })
+  }
   if (change.jwks) await assertUsableJwks(change.jwks)
   return inTransaction(database, async (tx) => {
-    if (change.status === 'suspended') await assertNotLastAdmin(tx, id)
-    const updated = await tx.update(partners).set({ ...change, updatedAt: now }).where(eq(partners.id, id)).returning()
-    if (updated.length === 0) throw problem('notFound', `no partner ${id}`)
+    const [current] = await tx.select().from(partners).where(eq(partners.id, id)).for('update')
+    if (!current) throw problem('notFound', `no partner ${id}`)
+    const roles = change.roles ? [...new Set(change.roles)] : current.roles
+    if (change.roles) {
+      assertCountry(current.country, roles)
+      // What the partner reads exactly may have changed with its roles: its set is checked again.
+      const found = exposures(await grantSetOf(tx, id, current.country, await partnerGrants(tx, id)))
+      if (found.length > 0) throw refuseExposure(found)
+    }
+    const losesAdmin = current.roles.includes('admin') && (change.status === 'suspended' || !roles.includes('admin'))
+    if (losesAdmin && current.status === 'active') await assertNotLastAdmin(tx, id)
+    const rolesChanged = change.roles !== undefined && (roles.length !== current.roles.length || roles.some((r) => !current.roles.includes(r)))
+    // Tokens issued before a suspension, a key change or a role change are refused from now on.
+    const tokensDie = change.status === 'suspended' || change.jwks !== undefined || rolesChanged
+    const [updated] = await tx.update(partners).set({
+      ...(change.status ? { status: change.status } : {}),
+      ...(change.name ? { name: change.name } : {}),
+      ...(change.jwks ? { jwks: change.jwks } : {}),
+      ...(change.roles ? { roles } : {}),
+      ...(tokensDie ? { changedAt: now } : {}),
+      updatedAt: now
+    }).where(eq(partners.id, id)).returning()
     const detail: Record<string, unknown> = {}
     if (change.status) detail.status = change.status
     if (change.name) detail.name = change.name
     if (change.jwks) detail.kids = change.jwks.keys.map((k) => k.kid)
+    if (change.roles) detail.roles = roles
     await appendAudit(tx, { partnerId: actor, action: 'partner.change', subject: id, detail }, now)
     await announcePartnerChange(tx, id)
-    return toPartner(updated[0])
+    // A steward role added or removed changes which countries can consent.
+    if (rolesChanged) await announceStewardshipChange(tx)
+    return toPartner(updated)
   })
 }
 
@@ -119,65 +145,41 @@ async function assertNotLastAdmin (tx: Tx, id: string): Promise<void> {
   const admins = await tx.select({ id: partners.id }).from(partners)
     .where(and(eq(partners.status, 'active'), sql`'admin' = ANY(${partners.roles})`)).for('update')
   if (admins.length === 1 && admins[0].id === id) {
-    throw problem('conflict', `${id} is the last active admin; make another admin active before suspending it`)
+    throw problem('conflict', `${id} is the last active admin; make another admin active before suspending it or taking its admin role`)
   }
 }
 
-/**
- * A grant set must not let a partner compute a country it has no grant for from the units it
- * has: an ungranted country c is exposed when its indicator vector e_c lies in the span of the
- * granted units' member vectors (any linear combination of readable totals, with any rational
- * coefficients: {KAZ+KGZ, KGZ+TJK, KAZ+TJK} gives KAZ = (ab − bc + ac) / 2). An exact rank test
- * over integers, not a union test. Returns the first exposed country (code order) and a unit
- * that takes part.
- */
-export function differencingLeak (units: Region[]): { unit: string, country: string, countries: string[] } | undefined {
-  const granted = new Set(units.filter((u) => u.kind === 'country').map((u) => u.code))
-  const countries = [...new Set(units.flatMap((u) => u.members))].sort()
-  const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
-  const exposed = countries.filter((country) => !granted.has(country)
-    && reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
-  if (exposed.length === 0) return undefined
-  const part = units.find((u) => u.members.includes(exposed[0]) && u.members.length > 1) ?? units[0]
-  return { unit: part.code, country: exposed[0], countries: exposed }
+/** Whether `wanted` reads less than `before` somewhere: a grant gone, a stricter k, an origin added or changed. */
+export function narrows (before: readonly Grant[], wanted: readonly Grant[], hubK: number): boolean {
+  const after = new Map(wanted.map((g) => [g.region, g]))
+  return before.some((old) => {
+    const now = after.get(old.region)
+    if (!now) return true
+    if ((now.k ?? hubK) > (old.k ?? hubK)) return true
+    return (now.countryOfOrigin ?? null) !== null && now.countryOfOrigin !== (old.countryOfOrigin ?? null)
+  })
 }
 
-interface Pivot { row: bigint[], column: number }
-
-function gcd (a: bigint, b: bigint): bigint {
-  a = a < 0n ? -a : a
-  b = b < 0n ? -b : b
-  while (b !== 0n) [a, b] = [b, a % b]
-  return a
+/** The 409 of a change that would expose a country, naming the partners and countries; nothing is stored. */
+function refuseExposure (found: Exposure[]) {
+  const named = found.map((e) => e.countryOfOrigin ? `${e.country} (nationals of ${e.countryOfOrigin})` : e.country)
+  const partnerIds = [...new Set(found.map((e) => e.partner))]
+  return problem('grantSetExposesCountry',
+    `this change would let ${partnerIds.join(', ')} compute ${named.join(', ')} from totals it may read (${[...new Set(found.flatMap((e) => e.units))].join(', ') || 'its grants'} and its own country), without a grant on ${[...new Set(found.map((e) => e.country))].join(', ')}`,
+    { partners: partnerIds, countries: [...new Set(found.map((e) => e.country))].sort(), exposures: found })
 }
 
-/** `row` with `pivot`'s column eliminated, kept small by its gcd (fraction-free, exact). */
-function eliminate (row: bigint[], pivot: Pivot): bigint[] {
-  const factor = row[pivot.column]
-  if (factor === 0n) return row
-  const scale = pivot.row[pivot.column]
-  const out = row.map((x, i) => x * scale - pivot.row[i] * factor)
-  const g = out.reduce((acc, x) => gcd(acc, x), 0n)
-  return g > 1n ? out.map((x) => x / g) : out
-}
-
-function reduce (row: bigint[], basis: Pivot[]): bigint[] {
-  return basis.reduce(eliminate, row)
-}
-
-/** Row echelon form of `rows`: one pivot per independent row. */
-function echelon (rows: bigint[][]): Pivot[] {
-  const basis: Pivot[] = []
-  for (const row of rows) {
-    const reduced = reduce(row, basis)
-    const column = reduced.findIndex((x) => x !== 0n)
-    if (column >= 0) basis.push({ row: reduced, column })
+/** The grant set of a partner as it would be: its country and the units of `wanted` (resolved). */
+async function grantSetOf (q: Queryable, partnerId: string, country: string | null, wanted: readonly Grant[]): Promise<GrantSet> {
+  const resolved: GrantSet['grants'][number][] = []
+  for (const g of wanted) {
+    const unit = await findRegion(q, g.region)
+    if (unit) resolved.push({ unit, countryOfOrigin: g.countryOfOrigin ?? null })
   }
-  return basis
+  return { partnerId, country, grants: resolved }
 }
 
 export async function replaceGrants (database: Database, actor: string, partnerId: string, wanted: Grant[], minK: number, now: Date): Promise<Grant[]> {
-  const units: Region[] = []
   const faults: { path: string, message: string }[] = []
   const seen = new Set<string>()
   for (const [i, grant] of wanted.entries()) {
@@ -185,23 +187,21 @@ export async function replaceGrants (database: Database, actor: string, partnerI
     seen.add(grant.region)
     if (grant.k !== null && grant.k < minK) faults.push({ path: `/grants/${i}/k`, message: `k may only be stricter than the hub's: at least ${minK}` })
     if (grant.countryOfOrigin && !isCountryCode(grant.countryOfOrigin)) faults.push({ path: `/grants/${i}/countryOfOrigin`, message: `${grant.countryOfOrigin} is not an ISO 3166-1 alpha-3 code` })
-    const region = await findRegion(database.db, grant.region)
-    if (!region) faults.push({ path: `/grants/${i}/region`, message: `unknown region or country ${grant.region}` })
-    // An origin grant reads one origin's data only: it cannot be subtracted from full grants.
-    else if (!grant.countryOfOrigin) units.push(region)
+    if (!await findRegion(database.db, grant.region)) faults.push({ path: `/grants/${i}/region`, message: `unknown region or country ${grant.region}` })
   }
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
-  const leak = differencingLeak(units)
-  if (leak) {
-    throw problem('conflict', `these grants would reveal ${leak.countries.join(', ')}: a combination of the granted units (${leak.unit} among them) adds up to ${leak.country} alone, which is not granted`, { country: leak.country, countries: leak.countries })
-  }
   return inTransaction(database, async (tx) => {
-    const [partner] = await tx.select({ id: partners.id }).from(partners).where(eq(partners.id, partnerId)).for('update')
+    const [partner] = await tx.select({ id: partners.id, country: partners.country }).from(partners).where(eq(partners.id, partnerId)).for('update')
     if (!partner) throw problem('notFound', `no partner ${partnerId}`)
+    const found = exposures(await grantSetOf(tx, partnerId, partner.country, wanted))
+    if (found.length > 0) throw refuseExposure(found)
+    const before = await partnerGrants(tx, partnerId)
     await tx.delete(grants).where(eq(grants.partnerId, partnerId))
     if (wanted.length > 0) {
       await tx.insert(grants).values(wanted.map((g) => ({ partnerId, region: g.region, k: g.k, countryOfOrigin: g.countryOfOrigin ?? null, createdAt: now })))
     }
+    // Tokens issued before a narrowing are refused: what they were issued under no longer holds.
+    if (narrows(before, wanted, minK)) await tx.update(partners).set({ changedAt: now }).where(eq(partners.id, partnerId))
     await appendAudit(tx, { partnerId: actor, action: 'grants.replace', subject: partnerId, detail: { grants: wanted } }, now)
     await announcePartnerChange(tx, partnerId)
     // Stewards list the readers whose grants reach their country (a new grant is a pending consent).

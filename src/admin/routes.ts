@@ -4,8 +4,8 @@ import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
 import { appendAudit } from '../audit/log.js'
 import { MAX_PARTNER_KEYS } from '../auth/partner-keys.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
-import { ROLES } from '../auth/scopes.js'
+import { callerOf, securedBy } from '../auth/bearer.js'
+import { ROLES, SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { inTransaction } from '../db/connect.js'
 import { problem, problemResponses } from '../problem.js'
@@ -47,7 +47,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.post('/v1/admin/partners', {
     schema: {
-      tags: ['admin'], operationId: 'createPartner', summary: 'Register a partner with its public keys', security: BEARER,
+      tags: ['admin'], operationId: 'createPartner', summary: 'Register a partner with its public keys', security: securedBy(SCOPE.admin),
       body: Type.Object({
         id: PartnerId,
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -64,7 +64,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/partners', {
     schema: {
-      tags: ['admin'], operationId: 'listPartners', summary: 'List partners', security: BEARER,
+      tags: ['admin'], operationId: 'listPartners', summary: 'List partners', security: securedBy(SCOPE.admin),
       querystring: Type.Object(PageQuery),
       response: { 200: pageOf(Partner), ...problemResponses(400, 401, 403) }
     }
@@ -72,18 +72,21 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/partners/:id', {
     schema: {
-      tags: ['admin'], operationId: 'getPartner', summary: 'One partner', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartner', summary: 'One partner', security: securedBy(SCOPE.admin), params: IdParams,
       response: { 200: Partner, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => getPartner(db, request.params.id))
 
   app.patch('/v1/admin/partners/:id', {
     schema: {
-      tags: ['admin'], operationId: 'changePartner', summary: 'Suspend or reactivate a partner, rename it, or replace its keys', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'changePartner', summary: 'Suspend or reactivate a partner, rename it, replace its keys or change its roles', security: securedBy(SCOPE.admin), params: IdParams,
+      description: 'A suspension, a key change or a role change refuses every token the partner holds at once (its tokens issued before the change stop working, reactivation included). A role change is checked against the grant-set rule like a grant change (409 grant-set-exposes-country). A partner\'s country is its identity: changing it is a 422.',
       body: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
         name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-        jwks: Type.Optional(Jwks)
+        jwks: Type.Optional(Jwks),
+        roles: Type.Optional(Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 4, uniqueItems: true })),
+        country: Type.Optional(Type.Unknown({ description: 'not changeable: always refused (422)' }))
       }, { additionalProperties: false, minProperties: 1 }),
       response: { 200: Partner, ...problemResponses(401, 403, 404, 409, 422) }
     }
@@ -95,7 +98,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/partners/:id/grants', {
     schema: {
-      tags: ['admin'], operationId: 'getPartnerGrants', summary: 'A partner\'s grants', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'getPartnerGrants', summary: 'A partner\'s grants', security: securedBy(SCOPE.admin), params: IdParams,
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
@@ -105,7 +108,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.put('/v1/admin/partners/:id/grants', {
     schema: {
-      tags: ['admin'], operationId: 'replacePartnerGrants', summary: 'Replace a partner\'s grants', security: BEARER, params: IdParams,
+      tags: ['admin'], operationId: 'replacePartnerGrants', summary: 'Replace a partner\'s grants', security: securedBy(SCOPE.admin), params: IdParams,
       body: Type.Object({ grants: Type.Array(Grant, { maxItems: 500 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ grants: Type.Array(GrantOut) }), ...problemResponses(401, 403, 404, 409, 422) }
     }
@@ -118,14 +121,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/regions', {
     schema: {
-      tags: ['admin'], operationId: 'listStoredRegions', summary: 'Stored regions (every ISO country is also a region of one)', security: BEARER,
+      tags: ['admin'], operationId: 'listStoredRegions', summary: 'Stored regions (every ISO country is also a region of one)', security: securedBy(SCOPE.admin),
       response: { 200: Type.Object({ items: Type.Array(Region) }), ...problemResponses(401, 403) }
     }
   }, async () => ({ items: await listRegions(db) }))
 
   app.post('/v1/admin/regions', {
     schema: {
-      tags: ['admin'], operationId: 'createRegion', summary: 'Create a region (immutable once created)', security: BEARER,
+      tags: ['admin'], operationId: 'createRegion', summary: 'Create a region (immutable once created)', security: securedBy(SCOPE.admin),
       body: Type.Object({
         code: Type.String({ pattern: REGION_CODE_PATTERN, minLength: 2, maxLength: 64 }),
         name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -144,7 +147,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.post('/v1/admin/keys/rotate', {
     schema: {
-      tags: ['admin'], operationId: 'rotateHubKey', summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: BEARER,
+      tags: ['admin'], operationId: 'rotateHubKey', summary: 'Rotate a hub signing key; retired public keys stay in the JWKS', security: securedBy(SCOPE.admin),
       body: Type.Optional(Type.Object({ use: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('receipt')])) }, { additionalProperties: false })),
       response: { 200: Type.Object({ use: Type.String(), kid: Type.String(), retired: Type.Array(Type.String()) }), ...problemResponses(401, 403, 422) }
     }
@@ -161,7 +164,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
     schema: {
       tags: ['admin'],
       summary: 'Revoke a hub signing key at once (leaked): gone from the JWKS, its tokens and receipts no longer verify; an active key is replaced',
-      security: BEARER,
+      security: securedBy(SCOPE.admin),
       body: Type.Object({ kid: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
       response: {
         200: Type.Object({ kid: Type.String(), use: Type.String(), replacedBy: Type.Union([Type.String(), Type.Null()]) }),

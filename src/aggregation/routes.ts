@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
 import { appendAudit } from '../audit/log.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
+import { SCOPE } from '../auth/scopes.js'
+import { callerOf, securedBy } from '../auth/bearer.js'
 import { problemResponses } from '../problem.js'
 import { rebuildCells, verifyCells } from './cells.js'
 
@@ -31,7 +32,7 @@ const Rebuild = Type.Object({
 export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   app.get('/v1/admin/aggregates/verify', {
     schema: {
-      tags: ['admin'], operationId: 'verifyAggregates', summary: 'Check every cell against the stored records', security: BEARER,
+      tags: ['admin'], operationId: 'verifyAggregates', summary: 'Check every cell against the stored records', security: securedBy(SCOPE.admin),
       response: { 200: Verify, ...problemResponses(401, 403) }
     }
   }, async (request) => {
@@ -46,7 +47,7 @@ export const aggregationRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
 
   app.post('/v1/admin/aggregates/rebuild', {
     schema: {
-      tags: ['admin'], operationId: 'rebuildAggregates', summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: BEARER,
+      tags: ['admin'], operationId: 'rebuildAggregates', summary: 'Recompute every cell from the stored records (after a catalog change, or to repair)', security: securedBy(SCOPE.admin),
       response: { 200: Rebuild, ...problemResponses(401, 403) }
     }
   }, async (request) => {

@@ -1,5 +1,6 @@
 // The operator's view of the audit log and its verification.
-import { BEARER } from '../auth/bearer.js'
+import { SCOPE } from '../auth/scopes.js'
+import { securedBy } from '../auth/bearer.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
@@ -36,7 +37,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/audit', {
     schema: {
-      tags: ['admin'], operationId: 'listAudit', summary: 'The audit log, filtered by partner, action and time, paginated', security: BEARER,
+      tags: ['admin'], operationId: 'listAudit', summary: 'The audit log, filtered by partner, action and time, paginated', security: securedBy(SCOPE.admin),
       querystring: Type.Object({
         ...PageQuery,
         partner: Type.Optional(Type.String({ maxLength: 64, description: 'partner id (the actor)' })),
@@ -60,7 +61,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
 
   app.get('/v1/admin/audit/verify', {
     schema: {
-      tags: ['admin'], operationId: 'verifyAudit', summary: 'Walk the hash chain of the audit log; report the first broken link', security: BEARER,
+      tags: ['admin'], operationId: 'verifyAudit', summary: 'Walk the hash chain of the audit log; report the first broken link', security: securedBy(SCOPE.admin),
       response: { 200: ChainReport, ...problemResponses(401, 403) }
     }
   }, async () => {

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
 import { problem } from '../problem.js'
-import type { PartnerDirectory } from './directory.js'
+import { partnerVersion, type PartnerDirectory } from './directory.js'
 import type { HubKeys, PublicKey } from './hub-keys.js'
 import type { RateLimiter } from './rate-limits.js'
 import { scopesForRoles, type Scope } from './scopes.js'
@@ -22,7 +22,7 @@ declare module 'fastify' {
 
 export interface BearerDeps { directory: PartnerDirectory, keys: HubKeys, publicUrl: string, tokenTtlS: number, now: () => Date }
 
-interface VerifiedToken { partnerId: string, scopes: string[], tokenId: string, expMs: number, kid: string }
+interface VerifiedToken { partnerId: string, scopes: string[], tokenId: string, partnerVersion: number, expMs: number, kid: string }
 
 /** Clocks of the hub's replicas may differ this much; a replica may also take this long to hear of a rotation. */
 const SKEW_S = 60
@@ -78,6 +78,7 @@ export function createAuthenticator (deps: BearerDeps) {
       partnerId: payload.sub as string,
       scopes: typeof payload.scope === 'string' ? payload.scope.split(' ') : [],
       tokenId: payload.jti as string,
+      partnerVersion: typeof payload.partner_version === 'number' ? payload.partner_version : 0,
       expMs: (payload.exp as number) * 1000
     }
     if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value as string)
@@ -93,6 +94,9 @@ export function createAuthenticator (deps: BearerDeps) {
     const partner = await deps.directory.get(token.partnerId)
     if (!partner) throw unauthorized('the partner of this token no longer exists')
     if (partner.status !== 'active') throw unauthorized('the partner of this token is suspended')
+    // A suspension (reactivation after it included), a key or role change or a narrower grant set
+    // ends every token issued before it.
+    if (token.partnerVersion !== partnerVersion(partner.changedAt)) throw unauthorized('the access token was issued before the partner\'s last change (suspension, keys, roles or grants): get a new one')
     // A role removed since the token was issued takes its scope with it.
     const current = new Set<string>(scopesForRoles(partner.roles))
     return {
@@ -109,16 +113,15 @@ export type Authenticate = ReturnType<typeof createAuthenticator>
 /** `authorize(scope)` admits callers holding the scope; `authorize()` any authenticated partner. */
 export type Authorize = (scope?: Scope) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-/** Marks the hooks `authorize` makes: buildApp runs them at onRequest, before the body is read. */
-export const AUTHORIZE_HOOK = Symbol('mhx.authorize')
-
 /**
- * A hook that admits a caller holding `scope` (403 names it) and sets request.caller. Each
+ * An onRequest hook (every route context registers it there: authentication before the body is
+ * read or validated, 401 before 422) that admits a caller holding `scope` (403 names it) and sets
+ * request.caller. Each
  * request counts against its partner's budget (`limit`), or its address's when authentication fails.
  */
 export function createAuthorize (authenticate: Authenticate, limit: RateLimiter): Authorize {
   return (scope) => {
-    const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
       try {
         request.caller = await authenticate(request.headers.authorization)
       } catch (err) {
@@ -127,9 +130,8 @@ export function createAuthorize (authenticate: Authenticate, limit: RateLimiter)
         throw err
       }
       await withinBudget(limit, request, reply, `partner:${request.caller.partnerId}`)
-      if (scope && !request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`)
+      if (scope && !request.caller.scopes.has(scope)) throw problem('forbidden', `this route needs the scope ${scope}`, { requiredScope: scope })
     }
-    return Object.assign(hook, { [AUTHORIZE_HOOK]: true })
   }
 }
 
@@ -140,11 +142,19 @@ async function withinBudget (limit: RateLimiter, request: FastifyRequest, reply:
   throw problem('tooManyRequests', `too many requests; retry in ${waitS} s`)
 }
 
-/** The caller set by an authorize preHandler (routes without one never call this). */
+/** The caller set by the authorize hook (routes without one never call this). */
 export function callerOf (request: FastifyRequest): Caller {
-  if (!request.caller) throw new Error('route has no authorize preHandler')
+  if (!request.caller) throw new Error('route has no authorize hook')
   return request.caller
 }
 
-/** The OpenAPI security requirement of every bearer-protected route. */
-export const BEARER = [{ bearer: [] }]
+/**
+ * The OpenAPI security requirement of a bearer-protected route: one alternative per scope that
+ * admits (none: any partner's token). The order test holds each route's hook to what it declares.
+ */
+export function securedBy (...scopes: Scope[]): Array<{ bearer: string[] }> {
+  return scopes.length === 0 ? [{ bearer: [] }] : scopes.map((scope) => ({ bearer: [scope] }))
+}
+
+/** Any partner's token. */
+export const BEARER = securedBy()

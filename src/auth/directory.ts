@@ -18,6 +18,8 @@ export interface PartnerState {
   roles: string[]
   country: string | null
   grants: Grant[]
+  /** The last suspension, key, role or grant-narrowing change: tokens issued before it are refused. */
+  changedAt: Date | null
 }
 
 export interface PartnerDirectory {
@@ -40,7 +42,7 @@ export async function partnerGrants (q: Queryable, partnerId: string): Promise<G
 }
 
 export async function readPartnerState (q: Queryable, partnerId: string): Promise<PartnerState | undefined> {
-  const [partner] = await q.select({ status: partners.status, roles: partners.roles, country: partners.country })
+  const [partner] = await q.select({ status: partners.status, roles: partners.roles, country: partners.country, changedAt: partners.changedAt })
     .from(partners).where(eq(partners.id, partnerId)).limit(1)
   if (!partner) return undefined
   const granted = await partnerGrants(q, partnerId)
@@ -73,4 +75,14 @@ export async function createPartnerDirectory (database: Database): Promise<Partn
       await stopListening()
     }
   }
+}
+
+/**
+ * The version of a partner that its tokens carry (claim `partner_version`): its last change, in
+ * milliseconds, or 0. A token whose version is not the partner's current one was issued before
+ * the last change and is refused — an exact comparison, so neither the seconds of `iat` nor the
+ * clocks of the hub's processes matter.
+ */
+export function partnerVersion (changedAt: Date | null): number {
+  return changedAt === null ? 0 : changedAt.getTime()
 }

@@ -5,13 +5,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Redis } from 'ioredis'
 
 export const RATE_WINDOW_MS = 60_000
+/** An address may fail this many times more token requests than one client may make: many partners can share a gateway. */
+export const TOKEN_FAILURES_PER_CLIENT_LIMIT = 10
 
 /** Counts one request against `key`: undefined while within the budget, else the seconds to wait. */
 export type RateLimiter = (request: FastifyRequest, key: string) => Promise<number | undefined>
 
 export interface RateLimits {
-  /** MHX_RATE_TOKEN: keys `client:<id>` and `address:<ip>`. */
+  /** MHX_RATE_TOKEN per claimed client: keys `client:<id>`. */
   token: RateLimiter
+  /** Failed token requests per address (`address:<ip>`): ten times MHX_RATE_TOKEN, so one client's bad assertions do not hold back its neighbours. */
+  tokenFailures: RateLimiter
   /** MHX_RATE_API: keys `partner:<id>`, and `address:<ip>` for requests that fail authentication. */
   api: RateLimiter
 }
@@ -61,5 +65,9 @@ export async function createRateLimits (app: FastifyInstance, settings: RateLimi
     }
   }
 
-  return { token: limiter(settings.tokenPerMinute, 'token'), api: limiter(settings.apiPerMinute, 'api') }
+  return {
+    token: limiter(settings.tokenPerMinute, 'token'),
+    tokenFailures: limiter(settings.tokenPerMinute * TOKEN_FAILURES_PER_CLIENT_LIMIT, 'token-failures'),
+    api: limiter(settings.apiPerMinute, 'api')
+  }
 }

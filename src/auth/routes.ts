@@ -24,11 +24,14 @@ const TokenForm = Type.Object({
   client_id: Type.Optional(Type.String())
 }, { additionalProperties: true })
 
-/** 429 in RFC 6749's shape, with Retry-After (set on the reply before the error handler answers). */
+/** RFC 6749's code for "not now" (temporarily_unavailable), with Retry-After: a 429 an OAuth client understands. */
+function tooMany (what: string, key: string, waitS: number): OAuthError {
+  return new OAuthError('temporarily_unavailable', `too many ${what}; retry in ${waitS} s`, 429, `rate limit ${key}`, waitS)
+}
+
 async function withinTokenBudget (limit: RateLimiter, request: FastifyRequest, key: string): Promise<void> {
   const waitS = await limit(request, key)
-  if (waitS === undefined) return
-  throw new OAuthError('slow_down', `too many token requests; retry in ${waitS} s`, 429, `rate limit ${key}`, waitS)
+  if (waitS !== undefined) throw tooMany('token requests for this client', key, waitS)
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
@@ -44,15 +47,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
     }
   }
-  const perAddress = async (request: FastifyRequest) => withinTokenBudget(deps.rateLimits.token, request, `address:${request.ip}`)
-  // Counted before the signature is checked: verifying is what a flood of assertions would cost.
+  // Counted per claimed client before the signature is checked (verifying is what a flood of
+  // assertions would cost); per address only failures count, against a ceiling ten times higher,
+  // so one client's bad assertions never hold back another partner behind the same address.
   const perClient = async (request: FastifyRequest) => {
     const client = claimedClient(request.body as TokenRequest | undefined)
     if (client !== undefined) await withinTokenBudget(deps.rateLimits.token, request, `client:${client}`)
   }
 
   app.post('/v1/oauth/token', {
-    onRequest: [perAddress, formOnly],
+    onRequest: formOnly,
     preValidation: perClient,
     // An assertion is at most MAX_ASSERTION_BYTES; the rest of the form is a few hundred bytes.
     bodyLimit: 2 * MAX_ASSERTION_BYTES,
@@ -70,7 +74,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
       }
     },
     // RFC 6749 errors here, not problem+json: OAuth client libraries expect them.
-    errorHandler: (error, request, reply) => {
+    errorHandler: async (error, request, reply) => {
       const status = (error as { statusCode?: number }).statusCode
       let oauth: OAuthError
       if (error instanceof OAuthError) oauth = error
@@ -82,6 +86,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps
         // Our fault (the database is down, …): never tell the client its request was malformed.
         request.log.error({ err: error }, 'token endpoint failed')
         oauth = new OAuthError('server_error', 'the token endpoint failed; try again', 500)
+      }
+      if (oauth.status === 400 || oauth.status === 401) {
+        const key = `address:${request.ip}`
+        const waitS = await deps.rateLimits.tokenFailures(request, key)
+        if (waitS !== undefined) oauth = tooMany('failed token requests from this address', key, waitS)
       }
       request.log.info({ error: oauth.error, reason: oauth.reason }, 'token request refused')
       if (oauth.retryAfterS !== undefined) void reply.header('retry-after', String(oauth.retryAfterS))

@@ -7,6 +7,7 @@ import { partners, usedAssertions } from '../db/schema.js'
 import type { HubKeys } from './hub-keys.js'
 import { PARTNER_KEY_ALGS } from './partner-keys.js'
 import { scopesForRoles } from './scopes.js'
+import { partnerVersion } from './directory.js'
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 export const MAX_ASSERTION_LIFETIME_S = 300
@@ -58,7 +59,8 @@ export async function issueAccessToken (deps: TokenDeps, form: TokenRequest): Pr
   const scope = grantedScope(form.scope, allowed)
   const now = Math.floor(deps.now().getTime() / 1000)
   const { kid, alg, key } = await deps.keys.signingKey('token')
-  const accessToken = await new SignJWT({ scope, ...(partner.country ? { country: partner.country } : {}) })
+  // partner_version: the partner as it was when the token was issued; a later change ends the token.
+  const accessToken = await new SignJWT({ scope, ...(partner.country ? { country: partner.country } : {}), partner_version: partnerVersion(partner.changedAt) })
     .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
     .setIssuer(deps.publicUrl)
     .setAudience(deps.publicUrl)
@@ -94,7 +96,7 @@ function grantedScope (requested: string | undefined, allowed: string[]): string
   return asked.join(' ')
 }
 
-interface PartnerRow { id: string, roles: string[], country: string | null, status: string, jwks: unknown }
+interface PartnerRow { id: string, roles: string[], country: string | null, status: string, jwks: unknown, changedAt: Date | null }
 
 async function verifyClientAssertion (deps: TokenDeps, assertion: string, clientId?: string): Promise<PartnerRow> {
   let header: ReturnType<typeof decodeProtectedHeader>

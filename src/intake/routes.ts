@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
-import { AUTHORIZE_HOOK, BEARER, callerOf } from '../auth/bearer.js'
+import { callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
@@ -179,7 +179,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). `
         + 'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): '
         + 'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
-      security: BEARER,
+      security: securedBy(SCOPE.submissionsWrite),
       querystring: SubmissionQuery,
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ maxLength: 257, description: 'client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header)' }))
@@ -218,7 +218,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.get('/v1/submissions', {
     onRequest: writer,
     schema: {
-      tags: ['submissions'], operationId: 'listSubmissions', summary: 'Your own submissions, newest first', security: BEARER,
+      tags: ['submissions'], operationId: 'listSubmissions', summary: 'Your own submissions, newest first', security: securedBy(SCOPE.submissionsWrite),
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
       response: { 200: pageOf(Submission), ...problemResponses(400, 401, 403) }
     }
@@ -227,7 +227,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.get('/v1/submissions/:id', {
     onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], operationId: 'getSubmission', summary: 'One submission, with its status and receipt (its reporter or an admin)', security: BEARER,
+      tags: ['submissions'], operationId: 'getSubmission', summary: 'One submission, with its status and receipt (its reporter or an admin)', security: securedBy(SCOPE.submissionsWrite, SCOPE.admin),
       params: IdParams,
       response: { 200: Submission, ...problemResponses(401, 403, 404) }
     }
@@ -240,7 +240,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.delete('/v1/submissions/:id', {
     onRequest: writerOrAdmin,
     schema: {
-      tags: ['submissions'], operationId: 'retractSubmission', summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: BEARER,
+      tags: ['submissions'], operationId: 'retractSubmission', summary: 'Retract a submission: its records stop counting once processed, its recordIds are free at once', security: securedBy(SCOPE.submissionsWrite, SCOPE.admin),
       params: IdParams,
       response: { 202: Type.Object({ id: Type.String(), status: Type.Literal('retracting') }), ...problemResponses(401, 403, 404, 409) }
     }
@@ -252,9 +252,9 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.get('/v1/mappings/dhis2', {
-    preHandler: writer,
+    onRequest: writer,
     schema: {
-      tags: ['submissions'], operationId: 'getDhis2Mapping', summary: 'Your DHIS2 mapping (ids → dimensions), used by ?format=dhis2', security: BEARER,
+      tags: ['submissions'], operationId: 'getDhis2Mapping', summary: 'Your DHIS2 mapping (ids → dimensions), used by ?format=dhis2', security: securedBy(SCOPE.submissionsWrite),
       response: { 200: Dhis2MappingBody, ...problemResponses(401, 403, 404) }
     }
   }, async (request) => {
@@ -264,9 +264,9 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   })
 
   app.put('/v1/mappings/dhis2', {
-    preHandler: writer,
+    onRequest: writer,
     schema: {
-      tags: ['submissions'], operationId: 'putDhis2Mapping', summary: 'Set your DHIS2 mapping: dataElements, categoryOptionCombos, attributeOptionCombos → dimensions; orgUnits → country or sub-national code', security: BEARER,
+      tags: ['submissions'], operationId: 'putDhis2Mapping', summary: 'Set your DHIS2 mapping: dataElements, categoryOptionCombos, attributeOptionCombos → dimensions; orgUnits → country or sub-national code', security: securedBy(SCOPE.submissionsWrite),
       body: Dhis2MappingBody,
       response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 422) }
     }
@@ -368,7 +368,7 @@ function parsedBody (type: string | undefined, bytes: Buffer): unknown {
 /** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */
 function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...others: Scope[]) {
   const check = authorize(first)
-  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       await check(request, reply)
     } catch (err) {
@@ -377,5 +377,4 @@ function authorizeAny (authorize: RouteDeps['authorize'], first: Scope, ...other
       throw err
     }
   }
-  return Object.assign(hook, { [AUTHORIZE_HOOK]: true })
 }

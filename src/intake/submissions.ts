@@ -224,7 +224,7 @@ async function markReplaced (tx: Queryable, caller: Caller, replaced: string, by
     .from(submissions).where(eq(submissions.id, replaced)).for('update').limit(1)
   if (!row) throw problem('validation', `replaces: no submission ${replaced}`, { errors: [{ path: 'replaces', message: 'no such submission' }] })
   if (row.partnerId !== caller.partnerId) {
-    throw problem('forbidden', `replaces: submission ${replaced} is not yours; only its reporter may replace it`, { errors: [{ path: 'replaces', message: 'not your submission' }] })
+    throw problem('notOwner', `replaces: submission ${replaced} is not yours; only its reporter may replace it`, { errors: [{ path: 'replaces', message: 'not your submission' }] })
   }
   if (!row.counted) throw problem('validation', `replaces: submission ${replaced} is retracted or replaced already`, { errors: [{ path: 'replaces', message: 'retracted or replaced already' }] })
   await tx.update(submissions).set({ counted: false, replacedBy: by, generation: row.generation + 1, changedAt: at }).where(eq(submissions.id, replaced))

@@ -105,7 +105,8 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
       document.operationId ??= derivedOperationId(method, url)
       // Every route is either behind a token or public; say which, explicitly.
       const security = document.security as Json[] | undefined
-      document.security = security?.some((s) => 'bearer' in s) ? [...security, { oauth2: [] }] : (security ?? [])
+      // Each alternative names the scope that admits, for the bearer token and for the oauth2 flow that issues it.
+      document.security = security?.some((s) => 'bearer' in s) ? [...security, ...security.map((s) => ({ oauth2: s.bearer }))] : (security ?? [])
       if (document.querystring) document.querystring = optionalWhenDefaulted(document.querystring as Json)
       if (document.response) document.response = problemsAsProblemJson(document.response as Json)
       return { schema: document as typeof schema, url }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { BEARER } from '../auth/bearer.js'
+import { securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import type { RouteDeps } from '../deps.js'
 import { hasMetricsToken } from './metrics.js'
@@ -36,14 +36,14 @@ export const opsRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps)
 export const metricsRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const admin = deps.authorize(SCOPE.admin)
   app.get('/metrics', {
-    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
       if (hasMetricsToken(request.headers.authorization, deps.config.metricsToken)) return
       await admin(request, reply)
     },
     schema: {
       tags: ['ops'], operationId: 'getMetrics',
       summary: 'Prometheus metrics (admin token or MHX_METRICS_TOKEN)',
-      security: BEARER,
+      security: securedBy(SCOPE.admin),
       produces: ['text/plain']
     }
   }, async (_request, reply) => {

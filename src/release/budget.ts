@@ -3,7 +3,7 @@
 // one count small. A query already answered for the same data version is free (its key includes
 // the version), so dashboards that repeat themselves never run out.
 import { sql } from 'drizzle-orm'
-import { rows, type Queryable } from '../db/connect.js'
+import { inTransaction, rows, type Database } from '../db/connect.js'
 import { problem } from '../problem.js'
 
 export interface QueryBudget {
@@ -28,10 +28,10 @@ const MEMO_LIMIT = 200_000
 
 /**
  * Shared by every process through the database (one row per partner, day and query). Queries this
- * process has already counted are free without a round trip. Concurrent first asks of different
- * queries by one partner may overshoot the limit by the reads in flight (at most a few).
+ * process has already counted are free without a round trip. A first ask counts and admits under
+ * a lock of its partner-day, so no concurrency admits more than `limit` distinct queries a day.
  */
-export function createQueryBudget (db: Queryable, limit: number, now: () => Date): QueryBudget {
+export function createQueryBudget (database: Database, limit: number, now: () => Date): QueryBudget {
   const counted = new Set<string>()
   return {
     async charge (partnerId, queryKey) {
@@ -39,23 +39,25 @@ export function createQueryBudget (db: Queryable, limit: number, now: () => Date
       const day = utcDay(now())
       const memo = `${partnerId}\u0000${day}\u0000${queryKey}`
       if (counted.has(memo)) return
-      const [result] = await rows<{ inserted: string | number, known: boolean }>(db, sql`
-        WITH used AS (SELECT count(*) AS n FROM query_budget WHERE partner_id = ${partnerId} AND day = ${day}),
-        added AS (
-          INSERT INTO query_budget (partner_id, day, query_key)
-          SELECT ${partnerId}, ${day}, ${queryKey} WHERE (SELECT n FROM used) < ${limit}
-          ON CONFLICT DO NOTHING RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM added) AS inserted,
-          EXISTS (SELECT 1 FROM query_budget WHERE partner_id = ${partnerId} AND day = ${day} AND query_key = ${queryKey}) AS known`)
-      if (Number(result.inserted) === 0 && !result.known) {
+      const admitted = await inTransaction(database, async (tx) => {
+        await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`mhx:budget:${partnerId}:${day}`}))`)
+        const [known] = await rows<{ known: boolean, used: string | number }>(tx, sql`
+          SELECT EXISTS (SELECT 1 FROM query_budget WHERE partner_id = ${partnerId} AND day = ${day} AND query_key = ${queryKey}) AS known,
+            (SELECT count(*) FROM query_budget WHERE partner_id = ${partnerId} AND day = ${day}) AS used`)
+        if (known.known) return true
+        if (Number(known.used) >= limit) return false
+        await tx.execute(sql`INSERT INTO query_budget (partner_id, day, query_key) VALUES (${partnerId}, ${day}, ${queryKey})`)
+        return true
+      })
+      if (!admitted) {
         const retryAfter = secondsToNextDay(now())
-        throw problem('tooManyRequests', `the query budget of ${limit} distinct queries per UTC day is spent; repeating a query already answered is free, new ones can be asked again in ${retryAfter} s (at 00:00 UTC)`, { retryAfter, budget: limit })
+        throw problem('queryBudgetExhausted', `the query budget of ${limit} distinct queries per UTC day is spent; repeating a query already answered is free, new ones can be asked again in ${retryAfter} s (at 00:00 UTC)`, { retryAfter, budget: limit })
       }
       if (counted.size >= MEMO_LIMIT) counted.clear()
       counted.add(memo)
     },
     async purge () {
+      const { db } = database
       const today = utcDay(now())
       for (const memo of counted) if (memo.split('\u0000')[1] !== today) counted.delete(memo)
       const result = await rows<{ n: string | number }>(db, sql`WITH gone AS (DELETE FROM query_budget WHERE day < ${today} RETURNING 1) SELECT count(*) AS n FROM gone`)

@@ -171,3 +171,8 @@ export function countriesCounted (query: AggregateQuery, region: Region, vocabul
   }
   return [...counted].sort()
 }
+
+/** Whether a query shows or selects by a dimension near enforcement (x-mhx-sensitive). */
+export function usesSensitive (query: AggregateQuery, vocabulary: Vocabulary): boolean {
+  return [...query.by, ...Object.keys(query.filters)].some((d) => vocabulary.sensitive.has(d as Dimension))
+}

@@ -1,97 +1,99 @@
-// One aggregate read: check the query, check the grants as they are now, charge the budget, roll up
-// (perturbed by the cell-key method, or exact for a partner's own country), withhold below k, audit.
-import type { Grant } from '../auth/directory.js'
+// One aggregate read: check the query, ask the read policy, charge the budget, roll up (perturbed
+// by the cell-key method, or exact for a partner's own country), withhold below k, audit.
 import { listRegions, type Region } from '../admin/regions.js'
-import type { CellVersions } from '../aggregation/versions.js'
+import type { CellVersions, DataVersion } from '../aggregation/versions.js'
 import type { AuditWriter } from '../audit/writer.js'
 import type { Queryable } from '../db/connect.js'
 import { problem } from '../problem.js'
 import { representation, type Representation } from '../ops/http.js'
-import { MAX_CELLS, queryKey, rollUp, type Protection, type RolledCell, type RollupCache } from './rollup.js'
+import { decideRead, refusalProblem, type PolicyReader, type PolicyState, type ReadPermit, type ReadQuery } from '../policy/read.js'
+import { MAX_CELLS, queryKey, rollUp, type RolledCell, type RollupCache } from './rollup.js'
 import type { PartnerGate, QueryBudget } from './budget.js'
 import type { Vocabulary } from './dimensions.js'
 import { render, type Answer, type AnswerCell, type Disclosure, type Format, type RenderOptions } from './formats/index.js'
-import { permitRead, readability } from './grants.js'
 import type { Ptable } from './ptable.js'
-import { badParameter, checkFiltersInRegion, countriesCounted, parseAggregateQuery, type RawAggregateQuery } from './query.js'
-import { SCOPE } from '../auth/scopes.js'
-import { consentRefusal, type ConsentVerdict } from '../stewardship/consents.js'
-import { originRule } from '../stewardship/origin.js'
-import type { CoverageItem } from '../stewardship/periods.js'
-import { isStewardOf } from '../stewardship/steward.js'
+import { badParameter, checkFiltersInRegion, countriesCounted, countriesSingledOut, parseAggregateQuery, usesSensitive, type AggregateQuery, type RawAggregateQuery } from './query.js'
+import { periodKey, type StewardshipState } from '../stewardship/book.js'
+import { monthsBetween, type CoverageItem } from '../stewardship/periods.js'
 
 export interface ReleaseDeps {
   db: Queryable
   vocabulary: Vocabulary
   cache: RollupCache
   audit: AuditWriter
-  hubK: number
-  /** k of a read that uses a sensitive dimension. */
-  sensitiveK: number
   ptable: Ptable
+  hubK: number
+  sensitiveK: number
   budget: QueryBudget
   /** One partner's roll-ups (cache misses) take turns: at most MHX_READS_PER_PARTNER at once. */
   gate: PartnerGate
   /** A region by code (cached: regions are immutable). */
   regionOf (code: string): Promise<Region | undefined>
-  /** A partner's grants and country as they are now (the partner directory: a change acts on the next request). */
-  readerOf (partnerId: string): Promise<Reader>
+  /** The reader as it is now (the partner directory: a change acts on the next request), with this token's scopes. */
+  readerOf (caller: ReadCaller): Promise<PolicyReader>
+  /** What decideRead needs besides the reader, and the publications of published readers' months. */
+  policyState (): Promise<{ policy: PolicyState, stewardship: StewardshipState }>
   /** When the cells of these countries last changed (the data version). */
   versions: Pick<CellVersions, 'of'>
-  /** Whether the countries a read counts consent to its reader (the stewardship book: no round trip). */
-  consentOf (partnerId: string, reader: Reader, countries: readonly string[]): Promise<ConsentVerdict>
   /** The country-months of a read that are not published (the stewardship book, cells per data version). */
   coverageOf (countries: readonly string[], from: string, to: string): Promise<CoverageItem[]>
 }
 
-export interface Reader { grants: readonly Grant[], country: string | null, roles: readonly string[] }
-
 /** Who reads: the partner and the scopes of its token. */
 export interface ReadCaller { partnerId: string, scopes: ReadonlySet<string> }
 
-/** The answer to GET /v1/aggregates for `partnerId`; its audit row is appended (see AuditWriter) before it returns. */
+/** What the read policy sees of a parsed aggregate query. */
+export function readQueryOf (query: AggregateQuery, region: Region, vocabulary: Vocabulary): ReadQuery {
+  return {
+    purpose: 'counts',
+    unit: region,
+    counted: countriesCounted(query, region, vocabulary),
+    singledOut: countriesSingledOut(query, region, vocabulary),
+    origin: query.filters.countryOfOrigin,
+    sensitive: usesSensitive(query, vocabulary)
+  }
+}
+
+/**
+ * The data version of what a permitted read counts: live countries by their cells' version, countries
+ * read as published by the revisions of the months asked (a push elsewhere changes nothing for them).
+ */
+export async function readVersion (deps: Pick<ReleaseDeps, 'versions'>, permit: ReadPermit, stewardship: StewardshipState, from: string, to: string): Promise<DataVersion> {
+  const live = permit.countries.filter((c) => !permit.published.includes(c))
+  const version = await deps.versions.of(live)
+  if (permit.published.length === 0) return version
+  let lastUpdated = version.lastUpdated
+  const revisions = permit.published.map((country) => monthsBetween(from, to).map((month) => {
+    const publication = stewardship.publications.get(periodKey(country, month))
+    if (publication && (lastUpdated === null || publication.publishedAt > lastUpdated)) lastUpdated = publication.publishedAt
+    return publication?.revision ?? 0
+  }).join('.'))
+  return { key: `${version.key}|published:${permit.published.map((c, i) => `${c}=${revisions[i]}`).join(',')}`, changesHeard: version.changesHeard, lastUpdated }
+}
+
+/** The answer to GET /v1/aggregates for `caller`; its audit row is appended (see AuditWriter) before it returns. */
 export async function readAggregates (deps: ReleaseDeps, caller: ReadCaller, raw: RawAggregateQuery): Promise<Release> {
   const { partnerId } = caller
   const query = parseAggregateQuery(raw, deps.vocabulary)
   const region = await deps.regionOf(query.region)
   if (!region) throw badParameter('region', `unknown region or country "${query.region}" (see GET /v1/regions)`)
   checkFiltersInRegion(query, region, deps.vocabulary)
-  const reader = await deps.readerOf(partnerId)
-  const countries = countriesCounted(query, region, deps.vocabulary)
-  // A steward reads its own country's working data exactly, without a grant or a consent.
-  const stewardOwn = caller.scopes.has(SCOPE.steward) && countries.length > 0 && countries.every((c) => isStewardOf(reader, c))
-  if (!stewardOwn && !caller.scopes.has(SCOPE.aggregatesRead)) {
-    throw problem('forbidden', `a steward reads only its own country (${reader.country}) without the scope ${SCOPE.aggregatesRead}`)
-  }
-  let permit = { k: 1, units: [] as string[] }
-  let verdict: ConsentVerdict = { ok: true, k: 1, releaseByCountry: {} }
-  if (!stewardOwn) {
-    try {
-      // Only a refusal of the grant rules is a denial to audit; a failed lookup is not.
-      permit = permitRead(query, region, reader.grants, deps.hubK, deps.vocabulary, deps.sensitiveK)
-      originRule(query, reader.grants, permit.units)
-    } catch (err) {
-      const extra = (err as { extra?: { missingGrants?: string[], originRequired?: unknown } }).extra
-      await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingGrants: extra?.missingGrants ?? [], ...(extra?.originRequired ? { originRequired: extra.originRequired } : {}) } })
-      throw err
+  const [reader, { policy, stewardship }] = await Promise.all([deps.readerOf(caller), deps.policyState()])
+  const asked = readQueryOf(query, region, deps.vocabulary)
+  const verdict = decideRead(reader, asked, policy)
+  if (!verdict.ok) {
+    // A refusal by the rules is a denial to audit (the steward's access log shows it); a missing scope is not a read.
+    if (verdict.kind !== 'forbidden') {
+      const { ok: _ok, detail: _detail, ...why } = verdict
+      await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries: asked.counted, ...why } })
     }
-    verdict = await deps.consentOf(partnerId, reader, countries)
-    if (!verdict.ok) {
-      await deps.audit.append({ partnerId, action: 'aggregates.denied', subject: region.code, detail: { query: raw, countries, missingConsents: verdict.missingConsents } })
-      throw consentRefusal(region.code, verdict.missingConsents)
-    }
+    throw refusalProblem(verdict)
   }
-  // A ministry knows its own records: a read that counts only its own country is exact.
-  const own = stewardOwn || (reader.country !== null && countries.length > 0 && countries.every((c) => c === reader.country))
-  const protection: Protection = own ? 'none' : 'cellkey'
-  const k = own ? 1 : Math.max(permit.k, verdict.ok ? verdict.k : 0)
-  // Countries whose consent says `published` are read as their stewards last published them.
-  const published = own || !verdict.ok ? [] : countries.filter((c) => verdict.releaseByCountry[c] === 'published')
-  const disclosure: Disclosure = { method: protection, ptable: own ? null : deps.ptable.version }
-
-  const version = await deps.versions.of(countries)
+  const { countries, k, protection, published } = verdict
+  const disclosure: Disclosure = { method: protection, ptable: protection === 'none' ? null : deps.ptable.version }
+  const version = await readVersion(deps, verdict, stewardship, query.from, query.to)
   const key = queryKey(query, countries, protection) + (published.length > 0 ? `|published:${published.join(',')}` : '')
-  if (!own) await deps.budget.charge(partnerId, `${key}@${version.key}`)
+  if (protection !== 'none') await deps.budget.charge(partnerId, `${key}@${version.key}`)
   // Only the roll-up takes a turn: a cached answer costs nothing to wait for, and one partner's
   // heavy reads must not hold its cheap ones (nor, through the audit's group commit, everyone's).
   const entry = deps.cache.get(key, version, () => deps.gate(partnerId, () => rollUp(deps.db, query, countries, protection, deps.ptable, published)))
@@ -156,24 +158,37 @@ export interface RegionListing {
   name: string
   kind: 'country' | 'region'
   members: string[]
+  /** Its totals can be read (with countryOfOrigin, only with that filter). */
   readable: boolean
+  /** Its countries can be read one by one (by=country). */
   byCountry: boolean
+  /** The k of a totals read, when readable. */
   k: number | null
+  /** An origin grant: every read of it filters on this country of origin. */
+  countryOfOrigin: string | null
 }
 
-/** Every stored region, and every country the caller holds a grant on, with what the caller may read. */
-export async function regionsFor (deps: ReleaseDeps, partnerId: string): Promise<RegionListing[]> {
-  // The grants that decide reads (the partner directory), so the listing never disagrees with them.
-  const [stored, { grants }] = await Promise.all([listRegions(deps.db), deps.readerOf(partnerId)])
+/**
+ * Every stored region, and every country the caller holds a grant on or is, with what the read
+ * policy says the caller may read of it (so the listing never disagrees with reads).
+ */
+export async function regionsFor (deps: ReleaseDeps, caller: ReadCaller): Promise<RegionListing[]> {
+  const [stored, reader, { policy }] = await Promise.all([listRegions(deps.db), deps.readerOf(caller), deps.policyState()])
   const units = new Map<string, Region>(stored.map((r) => [r.code, r]))
-  for (const g of grants) {
-    if (units.has(g.region)) continue
-    const region = await deps.regionOf(g.region)
+  for (const code of [...reader.grants.map((g) => g.region), ...(reader.country ? [reader.country] : [])]) {
+    if (units.has(code)) continue
+    const region = await deps.regionOf(code)
     if (region) units.set(region.code, region)
   }
   return [...units.values()]
     .sort((a, b) => (a.kind === b.kind ? (a.code < b.code ? -1 : 1) : a.kind === 'region' ? -1 : 1))
-    .map((r) => ({ code: r.code, name: r.name, kind: r.kind, members: r.members, ...readability(r, grants, deps.hubK) }))
+    .map((r) => {
+      const countryOfOrigin = reader.grants.find((g) => g.region === r.code)?.countryOfOrigin ?? null
+      const ask = (singledOut: readonly string[]): ReadQuery => ({ purpose: 'counts', unit: r, counted: r.members, singledOut, origin: countryOfOrigin ? [countryOfOrigin] : undefined, sensitive: false })
+      const totals = decideRead(reader, ask([]), policy)
+      const byCountry = decideRead(reader, ask(r.kind === 'region' ? r.members : []), policy)
+      return { code: r.code, name: r.name, kind: r.kind, members: r.members, readable: totals.ok, byCountry: byCountry.ok, k: totals.ok ? totals.k : null, countryOfOrigin }
+    })
 }
 
 /** GET /v1/disclosure: the method and its parameters (the record keys never leave the database). */

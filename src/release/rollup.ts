@@ -5,6 +5,7 @@ import { columnList, KEY_MODULUS, MARGIN_TOTAL } from '../model/cells.js'
 import { rows, type Queryable } from '../db/connect.js'
 import { COLUMN, type Dimension } from './dimensions.js'
 import type { Ptable } from './ptable.js'
+import type { Protection } from '../policy/read.js'
 import type { AggregateQuery, PeriodType } from './query.js'
 
 /** A rolled-up cell: the values of the query's `by` dimensions (ABSENT as stored) and the sum. */
@@ -28,8 +29,8 @@ function dimensionExpr (dim: Dimension, periodType: PeriodType): SQL {
 
 const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `)
 
-/** How counts leave the hub: perturbed by the cell-key method, or exact (a partner's own country). */
-export type Protection = 'cellkey' | 'none'
+/** How counts leave the hub (decided by the read policy): perturbed by the cell-key method, or exact. */
+export type { Protection } from '../policy/read.js'
 
 /**
  * The record sets the cell-key method perturbs one by one ("atoms"): a released cell is the sum of

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
 import { createRegionLookup, listRegions } from '../admin/regions.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
+import { callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
 import { every } from '../ops/periodic.js'
@@ -16,7 +16,7 @@ import { isMeasureId, measure } from './formats/fhir.js'
 import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { buildPtable } from './ptable.js'
-import { consentVerdict, dayOf } from '../stewardship/consents.js'
+import { createPolicyContext } from '../policy/context.js'
 import { createCoverage } from '../stewardship/periods.js'
 import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
@@ -97,7 +97,8 @@ const RegionListing = Type.Object({
   members: Type.Array(Type.String()),
   readable: Type.Boolean({ description: 'the caller may read this unit\'s totals' }),
   byCountry: Type.Boolean({ description: 'the caller may also read it country by country (by=country, by=subnationalArea, country filters)' }),
-  k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' })
+  k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' }),
+  countryOfOrigin: Type.Union([Type.String(), Type.Null()], { description: 'an origin grant: every read of this unit must filter on exactly this countryOfOrigin' })
 })
 
 const ACCEPTED = 'application/json, text/csv, application/vnd.sdmx.data+csv;version=2.0.0, application/fhir+json or application/adx+xml'
@@ -105,7 +106,7 @@ const ACCEPTED = 'application/json, text/csv, application/vnd.sdmx.data+csv;vers
 export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const reader = deps.authorize(SCOPE.aggregatesRead)
   const { config } = deps
-  const budget = createQueryBudget(deps.database.db, config.queryBudget, deps.now)
+  const budget = createQueryBudget(deps.database, config.queryBudget, deps.now)
   const vocabulary = loadVocabulary(deps.schemas)
   const names = loadNames(deps.schemas)
   const { publicUrl } = config
@@ -115,12 +116,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     cache: createRollupCache(),
     audit: deps.readAudit,
     regionOf: createRegionLookup(deps.database.db),
-    readerOf: async (partnerId) => {
-      const state = await deps.directory.get(partnerId)
-      return { grants: state?.grants ?? [], country: state?.country ?? null, roles: state?.roles ?? [] }
-    },
-    consentOf: async (partnerId, reader, countries) => consentVerdict(await deps.stewardship.state(), { partnerId, ...reader }, countries,
-      { mode: config.consent, hubK: config.suppressionK, today: dayOf(deps.now()) }),
+    ...createPolicyContext(deps),
     coverageOf: createCoverage({ db: deps.database.db, book: deps.stewardship, versions: deps.cellVersions }),
     versions: deps.cellVersions,
     hubK: config.suppressionK,
@@ -143,16 +139,16 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async () => disclosureNotice(release, config))
 
   app.get('/v1/regions', {
-    preHandler: reader,
+    onRequest: reader,
     schema: {
-      tags: ['aggregates'], operationId: 'listRegions', summary: 'Regions and their members, and whether the caller may read them', security: BEARER,
+      tags: ['aggregates'], operationId: 'listRegions', summary: 'Regions and their members, and whether the caller may read them', security: securedBy(SCOPE.aggregatesRead),
       response: { 200: Type.Object({ items: Type.Array(RegionListing) }), ...problemResponses(401, 403) }
     }
-  }, async (request) => ({ items: await regionsFor(release, callerOf(request).partnerId) }))
+  }, async (request) => ({ items: await regionsFor(release, callerOf(request)) }))
 
   app.get('/v1/aggregates', {
     // A reader, or a steward reading its own country (readAggregates tells them apart).
-    preHandler: [deps.authorize(), async (request) => {
+    onRequest: [deps.authorize(), async (request) => {
       const { scopes } = callerOf(request)
       if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
     }],
@@ -167,7 +163,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       operationId: 'readAggregates',
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
       description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of GET /v1/fhir/Measure/migrant-health-contacts); application/adx+xml (ADX, the shape ADX intake takes). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
-      security: BEARER,
+      security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
       querystring: AggregatesQuery,
       response: {
         200: {

@@ -5,70 +5,11 @@ import { appendAudit } from '../audit/log.js'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
 import { consents } from '../db/schema.js'
 import { problem } from '../problem.js'
-import { announceStewardshipChange, consentKey, type Consent, type Release, type StewardshipState } from './book.js'
+import { announceStewardshipChange, type Release } from './book.js'
 import type { Steward } from './steward.js'
-
-export type ConsentMode = 'required' | 'grants'
-
-/** Who reads: the partner, its country and roles (a Caller fits). */
-export interface Reader { partnerId: string, country: string | null, roles: readonly string[] }
-
-export type ConsentVerdict =
-  | { ok: true, k: number, releaseByCountry: Record<string, Release> }
-  | { ok: false, missingConsents: string[] }
-
-export interface VerdictOptions {
-  mode: ConsentMode
-  hubK: number
-  /** Today, UTC, YYYY-MM-DD: a consent holds through its `until` day. */
-  today: string
-}
 
 /** The UTC day of a moment, YYYY-MM-DD. */
 export const dayOf = (at: Date) => at.toISOString().slice(0, 10)
-
-/** Whether this consent lets its reader read today. */
-export function consentHolds (consent: Consent | undefined, today: string): consent is Consent {
-  return consent !== undefined && consent.state === 'granted' && (consent.until === null || consent.until >= today)
-}
-
-/**
- * Whether `reader` may count every one of `countries`: each must have granted it an unexpired
- * consent, else the verdict names all that have not (a country without a steward can consent to
- * nobody, so only its own partners read it). The k is the strictest of the consents and the hub's;
- * each country's release is its consent's (a country's own partners read it live). With
- * MHX_CONSENT=grants every read is ok, live, at the hub's k (the first wave's rule).
- */
-export function consentVerdict (state: StewardshipState, reader: Reader, countries: readonly string[], options: VerdictOptions): ConsentVerdict {
-  const releaseByCountry: Record<string, Release> = {}
-  if (options.mode === 'grants') {
-    for (const c of countries) releaseByCountry[c] = 'live'
-    return { ok: true, k: options.hubK, releaseByCountry }
-  }
-  let k = options.hubK
-  const missing: string[] = []
-  for (const country of countries) {
-    // A country's own partners (its ministry) read it without asking it.
-    if (reader.country === country) {
-      releaseByCountry[country] = 'live'
-      continue
-    }
-    const consent = state.stewards.has(country) ? state.consents.get(consentKey(country, reader.partnerId)) : undefined
-    if (!consentHolds(consent, options.today)) {
-      missing.push(country)
-      continue
-    }
-    releaseByCountry[country] = consent.release
-    if (consent.k !== null && consent.k > k) k = consent.k
-  }
-  if (missing.length > 0) return { ok: false, missingConsents: [...new Set(missing)].sort() }
-  return { ok: true, k, releaseByCountry }
-}
-
-/** The 403 of a read refused for want of consent, naming the countries (problem+json `missingConsents`). */
-export function consentRefusal (unit: string, missingConsents: string[]) {
-  return problem('forbidden', `not allowed to read ${unit}: no consent of ${missingConsents.join(', ')} (their stewards decide)`, { missingConsents })
-}
 
 export interface ConsentItem {
   reader: string

@@ -181,23 +181,3 @@ export function createCoverage (deps: CoverageDeps) {
   }
 }
 export type CoverageOf = ReturnType<typeof createCoverage>
-
-/**
- * Who may see a unit's periods: the hub operator, the unit's own steward, and a reader holding a
- * grant on the unit and the consent of every member (as a read of it would need). Throws a 403
- * naming the missing grant or consents.
- */
-export function assertMayListPeriods (
-  caller: { partnerId: string, country: string | null, roles: readonly string[], scopes: ReadonlySet<string> },
-  region: { code: string, members: readonly string[] },
-  grants: readonly { region: string }[],
-  verdict: (countries: readonly string[]) => { ok: true } | { ok: false, missingConsents: string[] }
-): void {
-  if (caller.scopes.has('admin')) return
-  if (caller.scopes.has('data:steward') && region.members.length === 1 && region.members[0] === caller.country) return
-  if (!caller.scopes.has('aggregates:read') || !grants.some((g) => g.region === region.code)) {
-    throw problem('forbidden', `not allowed to see the periods of ${region.code}: no grant on it`, { missingGrants: [region.code] })
-  }
-  const v = verdict(region.members)
-  if (!v.ok) throw problem('forbidden', `not allowed to see the periods of ${region.code}: no consent of ${v.missingConsents.join(', ')}`, { missingConsents: v.missingConsents })
-}

@@ -4,15 +4,17 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
 import { COUNTRY_CODE_PATTERN, createRegionLookup } from '../admin/regions.js'
-import { BEARER, callerOf } from '../auth/bearer.js'
+import { BEARER, callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { problem, problemResponses } from '../problem.js'
 import { every } from '../ops/periodic.js'
 import { accessLog } from './access-log.js'
 import { checkpointAudit, CHECKPOINT_EVERY_MS, latestCheckpoint } from './checkpoints.js'
-import { consentVerdict, dayOf, decideConsent, listConsents } from './consents.js'
-import { assertMayListPeriods, listPeriods, publishPeriod } from './periods.js'
+import { decideConsent, listConsents } from './consents.js'
+import { listPeriods, publishPeriod } from './periods.js'
+import { createPolicyContext } from '../policy/context.js'
+import { decideRead, refusalProblem } from '../policy/read.js'
 import { stewardOf } from './steward.js'
 
 const Month = Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
@@ -68,23 +70,23 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   const { db } = deps.database
   const book = deps.stewardship
   const regionOf = createRegionLookup(db)
-  const verdictOptions = () => ({ mode: deps.config.consent, hubK: deps.config.suppressionK, today: dayOf(deps.now()) })
+  const policy = createPolicyContext(deps)
 
   // The steward's own country: one auth hook for every route in here.
   await app.register(async (plugin) => {
     const steward = plugin.withTypeProvider<TypeBoxTypeProvider>()
-    steward.addHook('preHandler', deps.authorize(SCOPE.steward))
+    steward.addHook('onRequest', deps.authorize(SCOPE.steward))
 
     steward.get('/v1/consents', {
       schema: {
-        tags: ['stewardship'], summary: 'Every reader whose grants reach the steward\'s country, with the country\'s decision', security: BEARER,
+        tags: ['stewardship'], summary: 'Every reader whose grants reach the steward\'s country, with the country\'s decision', security: securedBy(SCOPE.steward),
         response: { 200: Type.Object({ items: Type.Array(ConsentItem) }), ...problemResponses(401, 403) }
       }
     }, async (request) => ({ items: await listConsents(db, stewardOf(callerOf(request)).country) }))
 
     steward.put('/v1/consents/:readerId', {
       schema: {
-        tags: ['stewardship'], summary: 'Grant or refuse a reader the steward\'s country (acts on its next request, in every process)', security: BEARER,
+        tags: ['stewardship'], summary: 'Grant or refuse a reader the steward\'s country (acts on its next request, in every process)', security: securedBy(SCOPE.steward),
         params: Type.Object({ readerId: Type.String({ maxLength: 64 }) }),
         body: Type.Object({
           decision: Type.Union([Type.Literal('grant'), Type.Literal('refuse')]),
@@ -102,7 +104,7 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
 
     steward.post('/v1/periods/:country/:period/publish', {
       schema: {
-        tags: ['stewardship'], summary: 'Publish a month of the steward\'s country: published readers see exactly this revision', security: BEARER,
+        tags: ['stewardship'], summary: 'Publish a month of the steward\'s country: published readers see exactly this revision', security: securedBy(SCOPE.steward),
         params: Type.Object({ country: Type.String({ pattern: COUNTRY_CODE_PATTERN }), period: Month }),
         response: { 201: Publication, ...problemResponses(400, 401, 403, 422) }
       }
@@ -115,7 +117,7 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
 
     steward.get('/v1/access-log', {
       schema: {
-        tags: ['stewardship'], summary: 'Every read, and refused read, that counted or tried the steward\'s country, from the audit chain', security: BEARER,
+        tags: ['stewardship'], summary: 'Every read, and refused read, that counted or tried the steward\'s country, from the audit chain', security: securedBy(SCOPE.steward),
         querystring: Type.Object({
           ...PageQuery,
           from: Type.Optional(Type.String({ maxLength: 40, description: 'at or after (date or date-time)' })),
@@ -134,7 +136,7 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   const anyPartner = deps.authorize()
 
   app.get('/v1/periods', {
-    preHandler: anyPartner,
+    onRequest: anyPartner,
     schema: {
       tags: ['stewardship'], summary: 'Per country and month of a unit: not reported, open or published, revision, on time, changed since', security: BEARER,
       querystring: Type.Object({
@@ -149,14 +151,14 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     if (from > to) throw problem('badRequest', `from: ${from} is after to (${to})`, { errors: [{ path: 'from', message: 'after to' }] })
     const region = await regionOf(code)
     if (!region) throw problem('badRequest', `region: unknown region or country "${code}"`, { errors: [{ path: 'region', message: 'unknown' }] })
-    const caller = callerOf(request)
-    const [state, partner] = await Promise.all([book.state(), deps.directory.get(caller.partnerId)])
-    assertMayListPeriods(caller, region, partner?.grants ?? [], (countries) => consentVerdict(state, caller, countries, verdictOptions()))
-    return { items: await listPeriods(db, state, region.members, from, to, deps.config.dueDay) }
+    const [reader, { policy: state, stewardship }] = await Promise.all([policy.readerOf(callerOf(request)), policy.policyState()])
+    const verdict = decideRead(reader, { purpose: 'periods', unit: region, counted: region.members, singledOut: [], sensitive: false }, state)
+    if (!verdict.ok) throw refusalProblem(verdict)
+    return { items: await listPeriods(db, stewardship, region.members, from, to, deps.config.dueDay) }
   })
 
   app.get('/v1/audit/checkpoints/latest', {
-    preHandler: anyPartner,
+    onRequest: anyPartner,
     schema: {
       tags: ['stewardship'], summary: 'The latest hub-signed checkpoint of the audit chain (renewed at least every minute while it grows)', security: BEARER,
       response: { 200: Checkpoint, ...problemResponses(401, 404) }

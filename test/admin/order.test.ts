@@ -25,19 +25,41 @@ t.test('without a token, a bad body or query is 401, never 422 or 400 (nothing i
   }
 })
 
-t.test('every operator route (/v1/admin/…, from the OpenAPI document) refuses strangers (401) and other partners (403)', async (t) => {
-  const paths = (hub.app.swagger() as { paths: Record<string, Record<string, unknown>> }).paths
-  const routes = Object.entries(paths).filter(([path]) => path.startsWith('/v1/admin/'))
-    .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'admin') })))
-  t.ok(routes.length >= 14, `${routes.length} operator routes`)
-  const reader = await hub.partner({ roles: ['reader'] })
-  const asReader = { authorization: `Bearer ${await hub.token(reader)}` }
-  for (const route of routes) {
-    const payload = route.method === 'GET' ? undefined : { anything: true }
-    t.equal((await hub.app.inject({ ...route, payload })).statusCode, 401, `${route.method} ${route.url} without a token`)
-    const res = await hub.app.inject({ ...route, payload, headers: asReader })
-    t.equal(res.statusCode, 403, `${route.method} ${route.url} as a reader: ${res.body}`)
+t.test('every secured operation of the OpenAPI document: 401 before anything is read, 403 without its scope', async (t) => {
+  const paths = (hub.app.swagger() as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>>, requestBody?: unknown }>> }).paths
+  const roleOf: Record<string, string> = { 'submissions:write': 'reporter', 'aggregates:read': 'reader', admin: 'admin', 'data:steward': 'steward' }
+  const tokens = new Map<string, string>()
+  /** A token of a partner holding every scope but these (never admin: the hub's admins are counted below). */
+  async function tokenWithout (scopes: string[]): Promise<string> {
+    const roles = Object.entries(roleOf).filter(([scope]) => !scopes.includes(scope) && scope !== 'admin').map(([, role]) => role)
+    const key = roles.join()
+    if (!tokens.has(key)) tokens.set(key, await hub.token(await hub.partner({ roles, country: 'TKM' })))
+    return tokens.get(key)!
   }
+  let secured = 0
+  for (const [path, methods] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      const alternatives = (operation.security ?? []).filter((s) => 'bearer' in s).map((s) => s.bearer)
+      if (alternatives.length === 0) continue
+      secured++
+      const call = {
+        method: method.toUpperCase() as 'GET',
+        url: `${path.replace(/\{[^}]+\}/g, 'x')}?by=nonsense&from=bad&unknown=1`,
+        ...(operation.requestBody ? { payload: '{"unclosed": [', headers: { 'content-type': 'application/json' } } : {})
+      }
+      const name = `${method.toUpperCase()} ${path}`
+      const none = await hub.app.inject(call)
+      t.equal(none.statusCode, 401, `${name} without a token: ${none.body.slice(0, 120)}`)
+      const bad = await hub.app.inject({ ...call, headers: { ...call.headers, authorization: 'Bearer not.a.token' } })
+      t.equal(bad.statusCode, 401, `${name} with a bad token`)
+      const admitting = alternatives.flat()
+      if (admitting.length === 0) continue
+      const refused = await hub.app.inject({ ...call, headers: { ...call.headers, authorization: `Bearer ${await tokenWithout(admitting)}` } })
+      t.equal(refused.statusCode, 403, `${name} without ${admitting.join(' or ')}: ${refused.body.slice(0, 160)}`)
+      t.match(refused.json().type, /\/problems\/scope-missing$/, `${name}: the problem names the missing scope`)
+    }
+  }
+  t.ok(secured >= 30, `${secured} secured operations checked`)
 })
 
 t.test('the last active admin cannot be suspended (409); with a second admin it can', async (t) => {

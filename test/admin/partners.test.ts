@@ -2,8 +2,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { exportJWK, generateKeyPair } from 'jose'
 import t from 'tap'
-import { differencingLeak } from '../../src/admin/partners.js'
-import type { Region } from '../../src/admin/regions.js'
 import { buildTestHub, newPartnerKey, PUBLIC_URL } from '../helpers.js'
 
 const hub = await buildTestHub(t)
@@ -61,8 +59,8 @@ t.test('mass assignment is refused with 422 naming the field', async (t) => {
   const withStatus = await createPartner(await newPartnerBody('mass-1', { status: 'active', createdAt: '2020-01-01' }))
   t.equal(withStatus.statusCode, 422)
   t.match(withStatus.json().errors, [{ path: '/status', message: 'unknown field "status"' }])
-  const patchRoles = await hub.app.inject({ method: 'PATCH', url: '/v1/admin/partners/who-euro', headers: asAdmin, payload: { roles: ['admin'] } })
-  t.equal(patchRoles.statusCode, 422)
+  const patchRoles = await hub.app.inject({ method: 'PATCH', url: '/v1/admin/partners/who-euro', headers: asAdmin, payload: { roles: ['superuser'] } })
+  t.equal(patchRoles.statusCode, 422, 'roles may change, to roles that exist')
   t.match(patchRoles.json().errors[0].path, '/roles')
   const patchId = await hub.app.inject({ method: 'PATCH', url: '/v1/admin/partners/who-euro', headers: asAdmin, payload: { id: 'admin' } })
   t.equal(patchId.statusCode, 422)
@@ -153,20 +151,12 @@ t.test('grants: known units, stricter k only, no subtraction to an ungranted cou
   const leak = await put([{ region: 'central-asia' }, { region: 'KAZ' }, { region: 'KGZ' }, { region: 'TJK' }, { region: 'TKM' }])
   t.equal(leak.statusCode, 409)
   t.match(leak.json().detail, /UZB/)
-  t.equal(leak.json().country, 'UZB')
+  t.same(leak.json().countries, ['UZB'])
+  t.equal(leak.json().type, `${PUBLIC_URL}/problems/grant-set-exposes-country`)
   const all = await put([{ region: 'central-asia' }, { region: 'KAZ' }, { region: 'KGZ' }, { region: 'TJK' }, { region: 'TKM' }, { region: 'UZB' }])
   t.equal(all.statusCode, 200)
   const after = await hub.app.inject({ url: `/v1/admin/partners/${partner.id}/grants`, headers: asAdmin })
   t.equal(after.json().grants.length, 6, 'the refused set left the previous grants in place')
-})
-
-t.test('differencingLeak: sub-regions count as covering their members', async (t) => {
-  const unit = (code: string, members: string[]): Region => ({ code, name: code, members, kind: members.length === 1 && code === members[0] ? 'country' : 'region' })
-  const ca = unit('central-asia', ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'])
-  t.same(differencingLeak([ca, unit('south', ['TJK', 'TKM', 'UZB']), unit('KAZ', ['KAZ'])]), { unit: 'central-asia', country: 'KGZ', countries: ['KGZ'] })
-  t.equal(differencingLeak([ca, unit('south', ['TJK', 'TKM', 'UZB'])]), undefined, 'two countries left: no single one is revealed')
-  t.equal(differencingLeak([ca]), undefined)
-  t.equal(differencingLeak([unit('KAZ', ['KAZ'])]), undefined)
 })
 
 t.test('regions: created once, immutable, members must be countries', async (t) => {

@@ -93,7 +93,8 @@ t.test('a partner suspended after issue loses access on the next request', async
   unauthorized(t, await getPartners(`Bearer ${token}`))
   const back = await hub.app.inject({ method: 'PATCH', url: `/v1/admin/partners/${operator.id}`, headers: { authorization: `Bearer ${adminToken}` }, payload: { status: 'active' } })
   t.equal(back.statusCode, 200)
-  t.equal((await getPartners(`Bearer ${token}`)).statusCode, 200, 'reactivation restores the same token')
+  t.equal((await getPartners(`Bearer ${token}`)).statusCode, 401, 'reactivation does not restore a token issued before the suspension')
+  t.equal((await getPartners(`Bearer ${await hub.token(operator)}`)).statusCode, 200, 'a new token works')
 })
 
 t.test('key rotation: old tokens keep verifying, new tokens use the new kid', async (t) => {

@@ -11,23 +11,37 @@ async function askToken (hub: TestHub, payload: string, remoteAddress = '127.0.0
   return hub.app.inject({ method: 'POST', url: '/v1/oauth/token', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload })
 }
 
-t.test('a burst of bad assertions from one address gets 429 in RFC 6749 form, with Retry-After', async (t) => {
+t.test('failures per address: a ceiling ten times the per-client limit, 429 in RFC 6749 form with Retry-After', async (t) => {
   const hub = await buildTestHub(t, { config: { rateToken: LIMIT } })
   const attacker = await newPartnerKey('no-such-partner')
+  const ceiling = LIMIT * 10
   const answers = []
-  for (let i = 0; i < LIMIT + 3; i++) {
-    // A different claimed client each time: only the address budget can stop it.
+  for (let i = 0; i < ceiling + 3; i++) {
+    // A different claimed client each time: only the address's failures can stop it.
     answers.push(await askToken(hub, tokenForm(await clientAssertion(attacker, { iss: `guess-${i}`, sub: `guess-${i}` })), '203.0.113.7'))
   }
-  t.same(answers.slice(0, LIMIT).map((r) => r.statusCode), Array(LIMIT).fill(401))
-  for (const res of answers.slice(LIMIT)) {
+  t.same(answers.slice(0, ceiling).map((r) => r.statusCode), Array(ceiling).fill(401))
+  for (const res of answers.slice(ceiling)) {
     t.equal(res.statusCode, 429)
-    t.equal(res.json().error, 'slow_down')
+    t.equal(res.json().error, 'temporarily_unavailable', 'an RFC 6749 error code')
     t.type(res.json().error_description, 'string')
     t.ok(Number(res.headers['retry-after']) >= 1 && Number(res.headers['retry-after']) <= 60, `Retry-After ${res.headers['retry-after']}`)
   }
-  const other = await askToken(hub, tokenForm(await clientAssertion(hub.admin)), '198.51.100.1')
-  t.equal(other.statusCode, 200, 'another address is not held back')
+  t.equal((await askToken(hub, tokenForm(await clientAssertion(hub.admin)), '203.0.113.7')).statusCode, 200, 'a good assertion from that address still gets its token')
+})
+
+t.test('130 bad assertions naming one partner leave another partner at the same address unaffected', async (t) => {
+  const hub = await buildTestHub(t, { config: { rateToken: 120 } })
+  const victim = await hub.partner({ roles: ['reader'] })
+  const neighbour = await hub.partner({ roles: ['reader'] })
+  const forger = await newPartnerKey(victim.id)
+  const codes = []
+  for (let i = 0; i < 130; i++) codes.push((await askToken(hub, tokenForm(await clientAssertion(forger)), '198.51.100.20')).statusCode)
+  t.same([...new Set(codes.slice(0, 120))], [401], 'the forged assertions fail')
+  t.same([...new Set(codes.slice(120))], [429], 'and past the per-client limit they are slowed down')
+  const neighbours = []
+  for (let i = 0; i < 5; i++) neighbours.push((await askToken(hub, tokenForm(await clientAssertion(neighbour)), '198.51.100.20')).statusCode)
+  t.same(neighbours, Array(5).fill(200), 'the neighbour gets its tokens')
 })
 
 t.test('one client from many addresses is limited per client', async (t) => {

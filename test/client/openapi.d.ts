@@ -104,7 +104,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Suspend or reactivate a partner, rename it, or replace its keys */
+        /**
+         * Suspend or reactivate a partner, rename it, replace its keys or change its roles
+         * @description A suspension, a key change or a role change refuses every token the partner holds at once (its tokens issued before the change stop working, reactivation included). A role change is checked against the grant-set rule like a grant change (409 grant-set-exposes-country). A partner's country is its identity: changing it is a 422.
+         */
         patch: operations["changePartner"];
         trace?: never;
     };
@@ -1582,6 +1585,9 @@ export interface operations {
                             [key: string]: string | string[];
                         })[];
                     };
+                    roles?: ("reporter" | "reader" | "admin" | "steward")[];
+                    /** @description not changeable: always refused (422) */
+                    country?: unknown;
                 };
             };
         };
@@ -3071,6 +3077,8 @@ export interface operations {
                             byCountry: boolean;
                             /** @description the k of a totals read, when readable */
                             k: number | null;
+                            /** @description an origin grant: every read of this unit must filter on exactly this countryOfOrigin */
+                            countryOfOrigin: string | null;
                         }[];
                     };
                 };

@@ -45,6 +45,14 @@ t.test('every attack scores a real set of small counts within one day\'s budget'
   t.ok((figures.time?.score.small ?? 0) >= 50, 'time differencing has small targets')
 })
 
+t.test('the read policy\'s holes stay shut: exposing grant sets and region edits are refused', async (t) => {
+  const [own, origin, edit] = figures.policy ?? []
+  t.match(own, { status: 409, refusal: { type: /\/problems\/grant-set-exposes-country$/, countries: ['UZB'] } }, 'kz-moh {central-asia, KGZ, TJK, TKM}: 409 naming UZB')
+  t.match(origin, { status: 409, refusal: { type: /\/problems\/grant-set-exposes-country$/, countries: ['RUS'] } }, 'who-europe {ca-rus, central-asia·origin TJK}: 409 naming RUS')
+  t.equal(edit?.status, 409, 'a region edit that would expose UZB: regions are immutable')
+  for (const f of figures.policy ?? []) t.same([f.score.recovered, f.near], [0, 0], `${f.attack}: nothing of ${f.target} recovered or approached`)
+})
+
 t.test('a retraction gives back the release of the record set before it', async (t) => {
   t.ok(figures.padding?.restored, 'after padding')
   t.ok(figures.time?.restored, 'after time differencing')

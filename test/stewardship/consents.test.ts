@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { loadStewardshipState } from '../../src/stewardship/book.js'
-import { consentVerdict } from '../../src/stewardship/consents.js'
+import { decideRead } from '../../src/policy/read.js'
 import { buildTestHub, type TestHub, type TestPartner } from '../helpers.js'
 
 const hub: TestHub = await buildTestHub(t, { config: { consent: 'required' } })
@@ -93,10 +93,12 @@ t.test('a refused or expired consent acts on the next request, also in a second 
   await waitStatus(t, () => periods(replica), 200, 'granted through today')
   // The day after `until` the same state refuses (the clock of a read is its request's).
   const state = await loadStewardshipState(hub.database.db)
-  const reader = { partnerId: 'who-euro', country: null, roles: ['reader'] }
+  const reader = { partnerId: 'who-euro', country: null, roles: ['reader'], scopes: new Set(['aggregates:read']), grants: [{ region: 'KAZ', k: null }] }
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
-  t.match(consentVerdict(state, reader, ['KAZ'], { mode: 'required', hubK: 5, today }), { ok: true })
-  t.same(consentVerdict(state, reader, ['KAZ'], { mode: 'required', hubK: 5, today: tomorrow }), { ok: false, missingConsents: ['KAZ'] })
+  const read = { purpose: 'counts' as const, unit: { code: 'KAZ', members: ['KAZ'] }, counted: ['KAZ'], singledOut: [], sensitive: false }
+  const policy = { stewardship: state, consent: 'required' as const, hubK: 5, sensitiveK: 11 }
+  t.match(decideRead(reader, read, { ...policy, today }), { ok: true })
+  t.match(decideRead(reader, read, { ...policy, today: tomorrow }), { ok: false, kind: 'consentMissing', missingConsents: ['KAZ'] })
 })
 
 async function waitStatus (t: Test, call: () => Promise<{ statusCode: number }>, want: number, what: string) {
