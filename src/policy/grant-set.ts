@@ -30,13 +30,21 @@ export interface Exposure {
  */
 export function exposures (set: GrantSet): Exposure[] {
   const own: PolicyUnit[] = set.country ? [{ code: set.country, members: [set.country] }] : []
-  const full = set.grants.filter((g) => !g.countryOfOrigin).map((g) => g.unit)
+  const full = [...set.grants.filter((g) => !g.countryOfOrigin).map((g) => g.unit), ...own]
   const origins = [...new Set(set.grants.flatMap((g) => g.countryOfOrigin ? [g.countryOfOrigin] : []))].sort()
+  // One column per country any unit holds; the full grants' echelon is shared by every origin's view.
+  const countries = [...new Set(set.grants.flatMap((g) => g.unit.members).concat(set.country ?? []))].sort()
+  const column = new Map(countries.map((c, i) => [c, i]))
+  const vector = (u: PolicyUnit) => { const v = countries.map(() => 0n); for (const m of u.members) v[column.get(m)!] = 1n; return v }
+  const shared = reducedEchelon(full.map(vector))
   const out: Exposure[] = []
   const seen = new Set<string>()
   for (const origin of [null, ...origins]) {
-    const units = [...full, ...own, ...set.grants.filter((g) => origin !== null && g.countryOfOrigin === origin).map((g) => g.unit)]
-    for (const country of exposedBy(units)) {
+    const extra = set.grants.filter((g) => origin !== null && g.countryOfOrigin === origin).map((g) => g.unit)
+    const units = [...full, ...extra]
+    const direct = new Set(units.filter((u) => u.members.length === 1).map((u) => u.members[0]))
+    const basis = extra.length === 0 ? shared : reducedEchelon(extra.map(vector), shared)
+    for (const country of singled(basis).map((i) => countries[i]).filter((c) => !direct.has(c))) {
       // Exposed for all nationals is exposed within each origin too: name it once.
       if (seen.has(country)) continue
       if (origin === null) seen.add(country)
@@ -50,9 +58,17 @@ export function exposures (set: GrantSet): Exposure[] {
 export function exposedBy (units: readonly PolicyUnit[]): string[] {
   const direct = new Set(units.filter((u) => u.members.length === 1).map((u) => u.members[0]))
   const countries = [...new Set(units.flatMap((u) => u.members))].sort()
-  const basis = echelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
-  return countries.filter((country) => !direct.has(country)
-    && reduce(countries.map((c) => (c === country ? 1n : 0n)), basis).every((x) => x === 0n))
+  const basis = reducedEchelon(units.map((u) => countries.map((c) => (u.members.includes(c) ? 1n : 0n))))
+  return singled(basis).map((i) => countries[i]).filter((c) => !direct.has(c))
+}
+
+/**
+ * The columns (countries) whose indicator vector lies in the rows' span. In reduced row echelon
+ * form e_c reduces to zero exactly when c is a pivot column whose row holds nothing else, so the
+ * basis answers every country at once.
+ */
+function singled (basis: Pivot[]): number[] {
+  return basis.filter((p) => p.row.every((x, i) => i === p.column || x === 0n)).map((p) => p.column).sort((a, b) => a - b)
 }
 
 interface Pivot { row: bigint[], column: number }
@@ -78,13 +94,20 @@ function reduce (row: bigint[], basis: Pivot[]): bigint[] {
   return basis.reduce(eliminate, row)
 }
 
-/** Row echelon form of `rows`: one pivot per independent row. */
-function echelon (rows: bigint[][]): Pivot[] {
-  const basis: Pivot[] = []
+/**
+ * The reduced row echelon form of `basis` (itself reduced, never changed) with `rows` added: each
+ * new independent row is reduced by the pivots, then its pivot column is cleared from the others,
+ * so adding a few rows to a shared basis costs a few passes, not a new elimination.
+ */
+function reducedEchelon (rows: bigint[][], basis: readonly Pivot[] = []): Pivot[] {
+  let out = [...basis]
   for (const row of rows) {
-    const reduced = reduce(row, basis)
+    const reduced = reduce(row, out)
     const column = reduced.findIndex((x) => x !== 0n)
-    if (column >= 0) basis.push({ row: reduced, column })
+    if (column < 0) continue
+    const pivot = { row: reduced, column }
+    out = out.map((p) => ({ row: eliminate(p.row, pivot), column: p.column }))
+    out.push(pivot)
   }
-  return basis
+  return out
 }
