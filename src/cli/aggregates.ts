@@ -24,6 +24,8 @@ export interface AggregateAnswer {
   k: number
   disclosure?: { method: string, ptable: string | null }
   lastUpdated?: string | null
+  /** The country-months of the query that are not published: open (reported) or not reported. */
+  coverage?: Array<{ country: string, period: string, status: 'open' | 'not_reported' }>
   cells: AggregateCell[]
 }
 
@@ -86,8 +88,25 @@ export function formatAggregates (answer: AggregateAnswer): string {
     + `, k=${answer.k}, ${answer.cells.length} cells${suppressed ? ` (${suppressed} withheld: <${answer.k} below k)` : ''}`
     + `${answer.disclosure?.method === 'cellkey' ? ', counts perturbed (cell-key method; margins are not sums of cells)' : answer.disclosure?.method === 'none' ? ', exact counts (your own country)' : ''}`
     + `${answer.lastUpdated ? `, data as of ${answer.lastUpdated}` : ''}\n`
-  if (answer.cells.length === 0) return head + '(no cells: nothing recorded for this query)\n'
-  return head + formatTable([...by, 'count'], rows, [...by.map(() => false), true])
+  const coverage = coverageText(answer.coverage ?? [])
+  if (answer.cells.length === 0) {
+    const why = (answer.coverage ?? []).some((c) => c.status === 'open')
+      ? 'nothing to show yet: open months are reported but not published, and a reader of published data sees them once their steward publishes'
+      : (answer.coverage ?? []).length > 0 ? 'nothing reported for these months' : 'nothing recorded for this query in its published months'
+    return head + coverage + `(no cells: ${why})\n`
+  }
+  return head + coverage + formatTable([...by, 'count'], rows, [...by.map(() => false), true])
+}
+
+/** Unpublished country-months, grouped by country and status: "not reported" is never read as 0. */
+export function coverageText (coverage: NonNullable<AggregateAnswer['coverage']>): string {
+  if (coverage.length === 0) return ''
+  const groups = new Map<string, string[]>()
+  for (const c of coverage) {
+    const key = `${c.country} ${c.status === 'open' ? 'open (reported, not published)' : 'not reported'}`
+    groups.set(key, [...(groups.get(key) ?? []), c.period])
+  }
+  return [...groups].map(([key, periods]) => `coverage: ${key}: ${periods.join(', ')}\n`).join('')
 }
 
 export interface VerifyAnswer { ok: boolean, differences?: unknown[], [key: string]: unknown }
