@@ -4,7 +4,7 @@ import {
   bigint, bigserial, boolean, char, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
 import type { PgColumn } from 'drizzle-orm/pg-core'
-import { ABSENT, DIMENSION_FIELDS, hasAbsentDefault, type DimensionName } from '../model/fields.js'
+import { DIMENSION_FIELDS, hasAbsentDefault, valueBefore, type DimensionName } from '../model/fields.js'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 
@@ -101,16 +101,22 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
 /**
  * The dimensions of a cell, which every record carries too (so cells are a GROUP BY of records),
  * from the field definitions (model/fields.ts). Absent optional values are '_Z' (SDMX "not
- * applicable"), never NULL; a dimension a record may lack defaults to '_Z', so older rows get it.
+ * applicable"), never NULL; a dimension added later defaults to what older rows mean by lacking it
+ * (valueBefore: '_Z', or e.g. 'contact'), so they get it when the column is added.
  */
 const cellDimensions = () => ({
   period: char('period', { length: 7 }).notNull(),
   country: char('country', { length: 3 }).notNull(),
   ...Object.fromEntries(DIMENSION_FIELDS.filter((f) => f.dimension !== 'period' && f.dimension !== 'country').map((f) => {
     const column = text(f.column as string).notNull()
-    return [f.dimension as string, hasAbsentDefault(f) ? column.default(ABSENT) : column]
+    return [f.dimension as string, hasAbsentDefault(f) ? column.default(valueBefore(f)) : column]
   })) as Record<Exclude<DimensionName, 'period' | 'country'>, ReturnType<typeof text>>
 })
+
+/** The key of a table of cells: every dimension, in the order of DIMENSION_FIELDS (country and period first). */
+function cellKey (t: Record<DimensionName, PgColumn>): [PgColumn, ...PgColumn[]] {
+  return DIMENSION_FIELDS.map((f) => t[f.dimension as DimensionName]) as [PgColumn, ...PgColumn[]]
+}
 
 /**
  * One anonymized record. Optional dimensions absent from the record are stored as '_Z'
@@ -141,10 +147,7 @@ export const cells = pgTable('cells', {
   keySum: bigint('key_sum', { mode: 'number' }).notNull().default(0),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 }, (t) => [
-  primaryKey({
-    name: 'cells_pkey',
-    columns: DIMENSION_FIELDS.map((f) => t[f.dimension as DimensionName]) as unknown as [PgColumn, ...PgColumn[]]
-  }),
+  primaryKey({ name: 'cells_pkey', columns: cellKey(t) }),
   // The release path reads "when did this country's data last change" per request (answer cache key, lastUpdated).
   index('cells_country_updated_idx').on(t.country, t.updatedAt)
 ])
@@ -230,13 +233,7 @@ export const publishedCells = pgTable('published_cells', {
   ...cellDimensions(),
   count: bigint('count', { mode: 'number' }).notNull(),
   keySum: bigint('key_sum', { mode: 'number' }).notNull()
-}, (t) => [
-  primaryKey({
-    name: 'published_cells_pkey',
-    columns: [t.country, t.period, t.subnationalArea, t.countryOfOrigin, t.migrationStatus, t.migrationStage, t.sex,
-      t.ageBand, t.encounter, t.conditionGroup, t.screeningContext, t.screeningConsequence, t.insurance, t.outcome]
-  })
-])
+}, (t) => [primaryKey({ name: 'published_cells_pkey', columns: cellKey(t) })])
 
 /** Hub-signed checkpoints of the audit chain's head, so a cut tail or a rewritten chain is visible later. */
 export const auditCheckpoints = pgTable('audit_checkpoints', {

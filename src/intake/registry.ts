@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { dataValueRecordId } from './data-value-key.js'
-import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, type FieldDefinition } from '../model/fields.js'
+import { ABSENT, compareVersions, fieldNamed, RECORD_FIELDS, valueBefore, type FieldDefinition } from '../model/fields.js'
 
 export type SchemaKind = 'record-schema' | 'catalog'
 
@@ -132,6 +132,11 @@ interface RecordSchemaEntry {
   aggregate: boolean
   /** where each stored value comes from, in STORED_FIELDS order */
   sources: ValueSource[]
+  /**
+   * the stored values before the record's own are set: `_Z`, or for a field the schema predates
+   * what its records mean by lacking it (valueBefore: a 1.0.0 record is a contact)
+   */
+  initial: string[]
   /** the stored slot of each field the record gives itself (sources of kind `field`) */
   slotOf: Map<string, number>
   /** the cross-field rule of each allOf entry of the record (or data value) schema */
@@ -332,11 +337,12 @@ function compileRecordSchema (ajv: Ajv2020, file: LoadedFile): RecordSchemaEntry
     }
     return fields.includes(f.name) ? { kind: 'field', name: f.name } : { kind: 'absent' }
   })
+  const initial = STORED_FIELDS.map((f, i) => sources[i].kind === 'absent' ? valueBefore(f) : ABSENT)
   const rules = (Array.isArray(item.allOf) ? item.allOf : []).map((entry) =>
     isJsonObject(entry) && isJsonObject(entry['x-mhx-rule']) ? entry['x-mhx-rule'] as unknown as RuleAnnotation : undefined)
   try {
     const slotOf = new Map(sources.flatMap((source, slot) => source.kind === 'field' ? [[source.name, slot] as const] : []))
-    return { document, validateFn: ajv.compile(withCodeSets(aggregate ? { ...item, $id: `${String(document.$id)}/dataValue` } : document) as JsonObject), fields, aggregate, sources, slotOf, rules }
+    return { document, validateFn: ajv.compile(withCodeSets(aggregate ? { ...item, $id: `${String(document.$id)}/dataValue` } : document) as JsonObject), fields, aggregate, sources, initial, slotOf, rules }
   } catch (error) {
     throw new Error(`schema registry: record schema ${listing.path} does not compile: ${(error as Error).message}`, { cause: error })
   }
@@ -692,7 +698,7 @@ function duplicateRecordIdFault (
 
 function canonicalRecord (schema: RecordSchemaEntry, reference: ReferenceData, record: JsonObject, ctx: ValidationContext): CanonicalRecord {
   const { sources, slotOf } = schema
-  const values = new Array<string>(sources.length).fill(ABSENT)
+  const values = schema.initial.slice()
   // the record's own keys, each to its slot: reading every field by name (`record[name]`) was a
   // megamorphic keyed load per field, mostly of absent ones, once records and data values of
   // different shapes had gone through it (the larger part of a data value's validation)

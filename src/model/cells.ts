@@ -38,8 +38,9 @@ function marginPairs (): string {
 
 /**
  * The trigger function that keeps cell_margins equal to marginsOfCells() as cells change (the
- * triggers themselves are in migration 0009). It is made from the field definitions and installed
- * at every start (`migrate`), so a dimension added to the fields is a margin without a hand edit.
+ * triggers themselves are in migration 0009). It is made from the field definitions and written
+ * into a migration by `npm run db:generate` when they change (db/write-migrations.ts, checked by
+ * `npm run migrations:check`), so a dimension added to the fields is a margin without a hand edit.
  * Statement-level with transition tables: one margin upsert per statement, not per cell.
  */
 export function marginsTriggerFunction (): string {
@@ -93,7 +94,12 @@ $fn$`
  * of migration 0009 keep cell_margins equal to this.
  */
 export function marginsOfCells (): SQL {
-  return sql.raw(`SELECT m.dimension, c.country, c.period, m.value, sum(c.count) AS count, sum(c.key_sum) % ${KEY_MODULUS} AS key_sum
+  return sql.raw(marginsOfCellsText())
+}
+
+/** marginsOfCells() as text, for a migration. */
+export function marginsOfCellsText (): string {
+  return `SELECT m.dimension, c.country, c.period, m.value, sum(c.count) AS count, sum(c.key_sum) % ${KEY_MODULUS} AS key_sum
     FROM cells c CROSS JOIN LATERAL (VALUES ${marginPairs()}) AS m (dimension, value)
-    GROUP BY 1, 2, 3, 4 HAVING sum(c.count) <> 0`)
+    GROUP BY 1, 2, 3, 4 HAVING sum(c.count) <> 0`
 }

@@ -26,6 +26,11 @@ export interface FieldDefinition {
   readonly since: string
   /** required in the versions that have it (else optional: absent is stored as `_Z`) */
   readonly required: boolean
+  /**
+   * What a record of a version before `since` means by lacking the field, stored instead of `_Z`
+   * (1.0.0 records are all contacts); also what rows stored before the field existed get.
+   */
+  readonly before?: string
   /** column in `records` (and in `cells` when a dimension); undefined: not stored (reportingCountry is `country`) */
   readonly column?: string
   /** a cell dimension: the name a query uses (`by=`, filters) */
@@ -140,7 +145,7 @@ export const FIELDS = [
     label: { en: 'Outcome', ru: 'Исход' }
   },
   {
-    name: 'recordType', type: 'codes', since: '1.1.0', required: true, column: 'record_type', dimension: 'recordType', sdmx: 'RECORD_TYPE',
+    name: 'recordType', type: 'codes', since: '1.1.0', before: 'contact', required: true, column: 'record_type', dimension: 'recordType', sdmx: 'RECORD_TYPE',
     codes: ['contact', 'case_notification'],
     description: 'What the record counts: a health-service contact or a case notification (counts are of one or the other, never both unmarked)',
     label: { en: 'Record type', ru: 'Тип записи' }
@@ -214,9 +219,14 @@ export const DIMENSION_FIELDS: readonly FieldDefinition[] = (() => {
   return [...first, ...dims.filter((f) => !first.includes(f))]
 })()
 
-/** A column added after 1.0.0 defaults to `_Z`: rows stored before it lack the field. */
+/** A column added after 1.0.0 has a default: rows stored before it lack the field. */
 export function hasAbsentDefault (field: FieldDefinition): boolean {
   return field.since !== '1.0.0'
+}
+
+/** What a record lacking the field because its version predates it holds: `before`, else `_Z`. */
+export function valueBefore (field: FieldDefinition): string {
+  return field.before ?? ABSENT
 }
 
 export function fieldNamed (name: string): FieldDefinition | undefined {

@@ -165,8 +165,9 @@ function canonicalProblems (record: Rec, canonical: CanonicalRecord, country: st
     const expected = field === 'reportingCountry' ? country : field === 'recordId' ? String(record.recordId).toLowerCase() : (record[field] ?? '_Z')
     if (value(field) !== expected) problems.push(`${field}: ${value(field)} instead of ${String(expected)}`)
   }
-  // fields of a later version are absent, never dropped or invented
-  for (const field of ['recordType', 'returnedFrom', 'tbOutcome', 'serviceCoverage']) if (value(field) !== '_Z') problems.push(`${field} not _Z`)
+  // fields of a later version are absent, never dropped or invented; a 1.0.0 record is a contact
+  if (value('recordType') !== 'contact') problems.push(`recordType ${value('recordType')}, not contact`)
+  for (const field of ['returnedFrom', 'tbOutcome', 'serviceCoverage']) if (value(field) !== '_Z') problems.push(`${field} not _Z`)
   return problems
 }
 
