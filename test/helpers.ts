@@ -64,13 +64,16 @@ function migratedPgliteSeed (): Promise<Blob> {
   return pgliteSeed
 }
 
-/** A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory. */
-export async function testDatabase (t: Teardown, kind: 'postgres' | 'pglite' | 'env' = 'env'): Promise<Database> {
+/**
+ * A migrated database of this test file's own: a new PostgreSQL database, or PGlite in memory.
+ * `migrationsFolder`: migrated by those migrations instead (e.g. up to an older one).
+ */
+export async function testDatabase (t: Teardown, kind: 'postgres' | 'pglite' | 'env' = 'env', options: { migrationsFolder?: string } = {}): Promise<Database> {
   const usePostgres = kind === 'postgres' || (kind === 'env' && baseConfig.databaseUrl !== undefined)
   if (!usePostgres) {
-    const database = await connectPglite(undefined, await migratedPgliteSeed())
+    const database = await connectPglite(undefined, options.migrationsFolder === undefined ? await migratedPgliteSeed() : undefined)
     // the seed is migrated already: this applies nothing, or what came since (it checks, as at every start)
-    await migrate(database)
+    await migrate(database, options.migrationsFolder)
     t.teardown(() => database.close())
     return database
   }
@@ -83,7 +86,7 @@ export async function testDatabase (t: Teardown, kind: 'postgres' | 'pglite' | '
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
   const database = await connectPostgres({ url: url.toString(), poolMax: 10, statementTimeoutMs: 30_000 })
-  await migrate(database)
+  await migrate(database, options.migrationsFolder)
   t.teardown(async () => {
     await database.close()
     const cleanup = new pg.Client({ connectionString: adminUrl })
