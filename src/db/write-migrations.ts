@@ -82,6 +82,23 @@ export async function tableDrift (folder = MIGRATIONS_FOLDER): Promise<string[]>
 }
 
 /**
+ * drizzle-kit's migration of db/schema.ts against the last snapshot, appended to the folder as its
+ * `generate` does (without its questions about renames: for a field added, as in the tests).
+ * Undefined when no table changes.
+ */
+export async function writeTableMigration (folder: string, name: string): Promise<string | undefined> {
+  const previous = lastSnapshot(folder)
+  const current = generateDrizzleJson(schema, previous.id) as unknown as Snapshot
+  const statements = await generateMigration(previous, current)
+  return statements.length === 0 ? undefined : appendMigration(folder, name, statements.join(`\n${BREAKPOINT}\n`) + '\n', current)
+}
+
+/** What db:generate adds after the tables' migration: the margins' one, when the fields changed them. */
+export function followFields (folder = MIGRATIONS_FOLDER): string | undefined {
+  return marginsFunctionCurrent(folder) ? undefined : appendMigration(folder, MARGINS_MIGRATION_NAME, marginsMigrationSql())
+}
+
+/**
  * Appends a migration to the folder as drizzle-kit does (the SQL file, a journal entry, a snapshot
  * of the tables after it): `snapshot` defaults to the last one (a migration that changes no table).
  */
@@ -123,10 +140,8 @@ async function main (): Promise<void> {
   }
   // drizzle-kit's own (it asks about renames), with the caller's arguments (e.g. --name=...)
   drizzleKit(process.argv.slice(2))
-  if (!marginsFunctionCurrent(folder)) {
-    const tag = appendMigration(folder, MARGINS_MIGRATION_NAME, marginsMigrationSql())
-    process.stdout.write(`[✓] the margins' trigger function follows the fields ➜ migrations/${tag}.sql\n`)
-  }
+  const tag = followFields(folder)
+  if (tag) process.stdout.write(`[✓] the margins' trigger function follows the fields ➜ migrations/${tag}.sql\n`)
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main()
