@@ -584,6 +584,7 @@ function schemaFaults (schema: RecordSchemaEntry, record: unknown, index: number
   const faults: RecordFault[] = []
   const seen = new Set<string>()
   const rulesBroken = new Set<RuleAnnotation>()
+  const ruleFaults = new Set<RecordFault>()
   for (const error of validateFn.errors ?? []) {
     // a cross-field rule is told once, with its own message, whichever of its keywords failed
     const rule = /^#\/allOf\/(\d+)\//.exec(error.schemaPath)
@@ -591,7 +592,9 @@ function schemaFaults (schema: RecordSchemaEntry, record: unknown, index: number
       const annotation = schema.rules[Number(rule[1])]
       if (annotation && !rulesBroken.has(annotation)) {
         rulesBroken.add(annotation)
-        faults.push({ index, path: annotation.path, message: annotation.message })
+        const fault = { index, path: annotation.path, message: annotation.message }
+        ruleFaults.add(fault)
+        faults.push(fault)
       }
       if (annotation) continue
     }
@@ -601,7 +604,9 @@ function schemaFaults (schema: RecordSchemaEntry, record: unknown, index: number
     seen.add(fault.path)
     faults.push(fault)
   }
-  return faults
+  // Nor a rule's about a field whose value the schema refused: the field's own fault says what to
+  // fix (a condition outside WHO's categories, D49, also breaks the older rule on chapter ranges).
+  return ruleFaults.size === 0 ? faults : faults.filter((fault) => !(ruleFaults.has(fault) && seen.has(fault.path)))
 }
 
 function faultFromAjvError (error: ErrorObject, index: number): RecordFault {

@@ -29,6 +29,7 @@ interface Catalogs {
   countries: string[]
   areas: string[]
   conditionGroups: string[]
+  icd10Categories: string[]
   rules: Json[]
 }
 
@@ -40,7 +41,38 @@ function catalogs (dir: string, rules: string): Catalogs {
   const countries = (readJson(dir, 'countries/1.0.0.json').countries as Array<{ alpha3: string }>).map((c) => c.alpha3)
   const areas = (readJson(dir, 'subnational-areas/1.0.0.json').areas as Array<{ code: string }>).map((a) => a.code)
   const conditionGroups = (readJson(dir, 'condition-groups/1.0.0.json').groups as Array<{ group: string }>).map((g) => g.group)
-  return { countries, areas, conditionGroups, rules: readJson(dir, `${rules}.json`).rules as Json[] }
+  const icd10Categories = readJson(dir, 'icd10-categories/1.0.0.json').categories as string[]
+  return { countries, areas, conditionGroups, icd10Categories, rules: readJson(dir, `${rules}.json`).rules as Json[] }
+}
+
+/** `0-46-9` for digits 0…4 and 6…9: consecutive runs as ranges, for a character class. */
+function digitClass (digits: number[]): string {
+  const runs: string[] = []
+  for (let i = 0; i < digits.length; i++) {
+    let j = i
+    while (j + 1 < digits.length && digits[j + 1] === digits[j] + 1) j++
+    runs.push(j === i ? String(digits[i]) : j === i + 1 ? `${digits[i]}${digits[j]}` : `${digits[i]}-${digits[j]}`)
+    i = j
+  }
+  return runs.join('')
+}
+
+/**
+ * A condition of WHO's ICD-10 (icd10-categories catalog): one of the categories, or a subcategory
+ * of one (a dot and a digit, and WHO's optional fifth character). The categories as a trie by
+ * letter and tens digit (`A(?:0[0-9]|1[5-9]|…)`): a pattern a standard validator runs as it is.
+ */
+export function icd10Pattern (categories: readonly string[]): string {
+  const byLetter = new Map<string, Map<string, number[]>>()
+  for (const category of [...categories].sort()) {
+    if (!/^[A-Z][0-9]{2}$/.test(category)) throw new Error(`icd10-categories: ${category} is not a three-character category`)
+    const tens = byLetter.get(category[0]) ?? new Map<string, number[]>()
+    byLetter.set(category[0], tens)
+    tens.set(category[1], [...(tens.get(category[1]) ?? []), Number(category[2])])
+  }
+  const letters = [...byLetter].map(([letter, tens]) =>
+    `${letter}(?:${[...tens].map(([ten, units]) => units.length === 1 ? `${ten}${units[0]}` : `${ten}[${digitClass(units)}]`).join('|')})`)
+  return `^(?:${letters.join('|')})(?:\\.[0-9][0-9]?)?$`
 }
 
 function annotations (field: FieldDefinition): Json {
@@ -61,7 +93,7 @@ function propertyOf (field: FieldDefinition, version: string, c: Catalogs): Json
     case 'country': return { ...described, enum: c.countries }
     case 'countryOrUnknown': return { ...described, enum: [...c.countries, 'unknown'] }
     case 'subnationalArea': return { ...described, enum: c.areas }
-    case 'icd10': return { ...described, pattern: '^[A-Z][0-9]{2}(\\.[0-9A-Z]{1,2})?$', maxLength: 6 }
+    case 'icd10': return { ...described, pattern: icd10Pattern(c.icd10Categories), maxLength: 6 }
     case 'codes': return { ...described, enum: field.codes }
     case 'derived':
       // only a data value may give a derived field (aggregateFieldsOf), as a code of its catalog

@@ -10,7 +10,7 @@ export type FieldType =
   | 'country' // ISO 3166-1 alpha-3 of the countries catalog
   | 'countryOrUnknown' // the same, or "unknown"
   | 'subnationalArea' // ISO 3166-2 first-level code of the subnational-areas catalog
-  | 'icd10' // an ICD-10 code; its condition group is a dimension of its own
+  | 'icd10' // a category of WHO's ICD-10 (icd10-categories catalog) or a subcategory of one; its condition group is a dimension of its own
   | 'codes' // one of `codes`
   | 'derived' // not sent: computed from another field (the condition group)
 
@@ -112,7 +112,7 @@ export const FIELDS = [
   },
   {
     name: 'condition', type: 'icd10', since: '1.0.0', required: false, column: 'condition',
-    description: 'an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog)',
+    description: 'a category of WHO\'s ICD-10 (2019 edition) such as A15, B20 or O80, or a subcategory of one such as O80.1 (a dot and a digit, and WHO\'s optional fifth character): see the icd10-categories catalog (optional; mapped to a condition group by the condition-groups catalog)',
     label: { en: 'Condition (ICD-10)', ru: 'Заболевание (МКБ-10)' }
   },
   {

@@ -857,7 +857,7 @@ export interface components {
                      * @enum {string}
                      */
                     encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
-                    /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+                    /** @description a category of WHO's ICD-10 (2019 edition) such as A15, B20 or O80, or a subcategory of one such as O80.1 (a dot and a digit, and WHO's optional fifth character): see the icd10-categories catalog (optional; mapped to a condition group by the condition-groups catalog) */
                     condition?: string;
                     /**
                      * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)
@@ -958,7 +958,7 @@ export interface components {
                      * @enum {string}
                      */
                     encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
-                    /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+                    /** @description a category of WHO's ICD-10 (2019 edition) such as A15, B20 or O80, or a subcategory of one such as O80.1 (a dot and a digit, and WHO's optional fifth character): see the icd10-categories catalog (optional; mapped to a condition group by the condition-groups catalog) */
                     condition?: string;
                     /**
                      * @description the condition group of the ICD-10 code (condition-groups catalog); a data value (migrant-health-aggregate from 1.1.0) may give the group itself instead of condition, as another hub answers by it
@@ -1122,7 +1122,7 @@ export interface components {
              * @enum {string}
              */
             encounter: "primary_care" | "emergency_care" | "inpatient" | "antenatal_care" | "delivery" | "postnatal_care" | "immunization" | "mental_health_psychosocial" | "occupational_injury" | "screening" | "other";
-            /** @description an ICD-10 code such as A15, B20 or O80.1 (optional; mapped to a condition group by the condition-groups catalog) */
+            /** @description a category of WHO's ICD-10 (2019 edition) such as A15, B20 or O80, or a subcategory of one such as O80.1 (a dot and a digit, and WHO's optional fifth character): see the icd10-categories catalog (optional; mapped to a condition group by the condition-groups catalog) */
             condition?: string;
             /**
              * @description Context of a screening (optional), to monitor compulsory screening (WHA 61.17)

@@ -100,7 +100,11 @@ t.test('every cross-field rule is refused with its own message, at its index', a
     const errors = res.json().errors as Array<{ index: number, path: string, message: string }>
     t.equal(errors.length, rules.length, `one fault per broken rule (${items})`)
     rules.forEach((rule, i) => {
-      t.same(errors.find((e) => e.index === i + 1), { index: i + 1, path: `/${items}/${i + 1}${rule.path}`, message: rule.message }, rule.id)
+      const fault = errors.find((e) => e.index === i + 1)
+      // A code outside every chapter is outside WHO's categories too: the field's own fault
+      // (icd10-categories) answers for it, and the rule is not told twice.
+      if (rule.id === 'condition-is-icd10-category') t.match(fault, { index: i + 1, path: `/${items}/${i + 1}/condition`, message: /^condition must be a category of WHO's ICD-10/ }, rule.id)
+      else t.same(fault, { index: i + 1, path: `/${items}/${i + 1}${rule.path}`, message: rule.message }, rule.id)
     })
   }
   t.equal((await kaz.post({ ...V11, records: [record11({ recordId: '3f1c2b4a-1d2e-1f5a-8b9c-0d1e2f3a4b5c' })] })).statusCode, 422, 'a version-1 UUID is refused in 1.1.0')
