@@ -1,7 +1,7 @@
-// The one definition of every record field. The published JSON Schemas (scripts/schemas.ts), the
+// The one definition of every record field. The published JSON Schemas (intake/write-schemas.ts), the
 // database columns (db/schema.ts), the COPY column list (intake/bulk.ts), the cell key
 // (model/cells.ts), the query dimensions (release/dimensions.ts) and the CSV header
-// derive from this list: adding a field is one entry here, `npm run schemas` and `npm run db:generate`.
+// derive from this list: adding a field is one entry here, `npm run schemas` and `npm run db:generate` (docs/fields.md).
 
 /** How a field's values are checked; the code lists of `country*` and `subnationalArea` come from the catalogs. */
 export type FieldType =
