@@ -54,7 +54,7 @@ if (!CELL_COLUMNS.includes('disability')) throw new Error('the added field is no
 
 // A database of the committed migrations holding data from before the field: records and their
 // cells written as the service wrote them then (every column but the new one).
-const database = await testDatabase(t, 'env', { migrationsFolder: MIGRATIONS_FOLDER })
+const database = await testDatabase(t)
 const db = database.db
 const before = CELL_COLUMNS.filter((c) => c !== 'disability')
 const known: Record<string, string> = {
