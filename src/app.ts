@@ -31,7 +31,8 @@ import { createAuditWriter } from './audit/writer.js'
 import { createStewardshipBook } from './stewardship/book.js'
 import { stewardshipRoutes } from './stewardship/routes.js'
 import type { AppDeps, RouteDeps } from './deps.js'
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, type FieldError, type Problem } from './problem.js'
+import { databaseOutage as databaseOutageOf, type Outage } from './ops/outage.js'
+import { HttpProblem, PROBLEM_CONTENT_TYPE, problem, problemFor, type FieldError, type Problem } from './problem.js'
 
 export type App = FastifyInstance
 
@@ -72,7 +73,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
     requestTimeout: 120_000,
-    return503OnClosing: true,
+    // refused while closing by the hook below, as problem+json (fastify's own 503 is a bare body)
+    return503OnClosing: false,
     // Behind a proxy, X-Forwarded-For decides the address that the per-address limits count (a hop
     // count is valid at run time, as Fastify's documentation says, though its type omits it).
     trustProxy: config.trustProxy as boolean | string,
@@ -90,11 +92,21 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
   })
   app.decorateRequest('caller', null)
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const [status, body] = problemOf(error, request)
+  // The database's outages: logged once at each end, and every request they fail answered 503.
+  const databaseOutage = deps.databaseOutage ?? databaseOutageOf(deps.database, app.log)
+  if (!deps.databaseOutage) app.addHook('onClose', async () => databaseOutage.close())
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const [status, body] = await problemOf(error, request, databaseOutage)
     // A problem that says when to come back (the query budget: at 00:00 UTC) says it in the header.
     if (error instanceof HttpProblem && typeof error.extra.retryAfter === 'number') void reply.header('retry-after', String(error.extra.retryAfter))
     return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(absoluteProblem(body, config.publicUrl, request.id))
+  })
+  // Shutting down (SIGTERM): requests under way finish; one that still arrives (on a kept-alive
+  // connection) is refused with 503 and Retry-After, and fastify closes its connection.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async () => {
+    if (closing) throw problem('unavailable', 'the hub is shutting down: retry after the seconds in Retry-After (another instance may answer at once)')
   })
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type(PROBLEM_CONTENT_TYPE)
@@ -134,7 +146,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     const own = stewardship = await createStewardshipBook(deps.database)
     app.addHook('onClose', () => own.close())
   }
-  const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log })
+  const readAudit = createAuditWriter(deps.database.db, { mode: config.readAudit, now, logger: app.log, outage: databaseOutage })
   app.addHook('onClose', () => readAudit.close())
   // A key rotated or revoked by another process: reload at once (a revoked key must stop working).
   const keysListener = { listening: false }
@@ -163,8 +175,12 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   return app
 }
 
-/** One central error handler: 4xx keep their message, 5xx say only "Internal Server Error". */
-function problemOf (error: FastifyError, request: FastifyRequest): [number, Problem] {
+/**
+ * One central error handler: 4xx keep their message; the database being away is a 503 (counted
+ * against its outage, not logged per request); any other 5xx says only "Internal Server Error" and
+ * is logged with its cause, the answer's `instance` (the request id) finding the log line.
+ */
+async function problemOf (error: FastifyError, request: FastifyRequest, databaseOutage: Outage): Promise<[number, Problem]> {
   if (error instanceof HttpProblem) return [error.status, error.toProblem()]
   if (error.validation) {
     const part = error.validationContext ?? 'body'
@@ -173,6 +189,9 @@ function problemOf (error: FastifyError, request: FastifyRequest): [number, Prob
     return [status, problemFor(status, `invalid ${part}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors })]
   }
   const status = error.statusCode ?? 500
+  if (status >= 500 && await databaseOutage.explains(error, 'requests')) {
+    return [503, problem('unavailable', 'the database is unavailable: retry after the seconds in Retry-After').toProblem()]
+  }
   if (status >= 500) {
     request.log.error({ err: error }, 'request failed')
     return [status, problemFor(status, 'Internal Server Error')]

@@ -14,6 +14,7 @@ import type { Config } from './config.js'
 import type { Database } from './db/connect.js'
 import type { SchemaRegistry } from './intake/registry.js'
 import type { Metrics } from './ops/metrics.js'
+import type { Outage } from './ops/outage.js'
 import type { StewardshipBook } from './stewardship/book.js'
 
 export interface AppDeps {
@@ -36,10 +37,12 @@ export interface AppDeps {
   logger?: Logger
   /** Where rate-limit counters live, shared by every API process; without it, in this process. */
   rateLimitRedis?: Redis
+  /** The database's outages, shared with the process's worker (one log line at each end); without it, the app's own. */
+  databaseOutage?: Outage
 }
 
 /** What every capability's routes receive: the app's dependencies, resolved. */
-export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitRedis'>> {
+export interface RouteDeps extends Required<Omit<AppDeps, 'logger' | 'rateLimitRedis' | 'databaseOutage'>> {
   authorize: Authorize
   rateLimits: RateLimits
   /** Audit rows of reads, group-committed (MHX_READ_AUDIT); the audit routes drain it before they look. */

@@ -17,6 +17,7 @@ import { connectPglite, connectPostgres, type Database } from './db/connect.js'
 import { migrate } from './db/migrate.js'
 import { loadSchemaRegistry } from './intake/registry.js'
 import { createMetrics, serveMetrics, type Metrics } from './ops/metrics.js'
+import { databaseOutage as databaseOutageOf } from './ops/outage.js'
 
 export interface Service {
   app?: App
@@ -51,11 +52,13 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     ? createBullmqQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix }, logger)
     : createInProcessQueue()
   const metrics = createMetrics({ queue, database, processMetrics: true })
+  // one log of the database's outages for the process: its API and worker count into it
+  const databaseOutage = databaseOutageOf(database, logger)
   // With MHX_ROLE=all the worker tells the API's data versions of its changes at once (others hear NOTIFY).
   const cellVersions = config.role === 'all' ? await createCellVersions(database) : undefined
   // The worker (and the sweep) run in every role but api: with MHX_ROLE=all, next to the API.
   const aggregation: AggregationRuntime | undefined = config.role !== 'api'
-    ? await startAggregation({ config, database, queue, metrics, logger, cellVersions })
+    ? await startAggregation({ config, database, queue, metrics, logger, cellVersions, databaseOutage })
     : undefined
   const metricsServer = config.role === 'worker' && config.metricsPort !== undefined && config.metricsToken
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, token: config.metricsToken })
@@ -71,7 +74,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
     else if (admin.created) logger.info('created the admin partner with the key from MHX_ADMIN_PUBLIC_JWK')
     // Rate-limit counters in Redis when there is one: every API replica counts against the same budget.
     rateLimitRedis = config.redisUrl ? connectRateLimitRedis(config.redisUrl) : undefined
-    app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger, rateLimitRedis })
+    app = await buildApp({ config, database, queue, keys, schemas, metrics, cellVersions, now, logger, rateLimitRedis, databaseOutage })
     await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, database: database.kind, queue: queue.kind, ms: Date.now() - started }, 'mhx started')
@@ -88,6 +91,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
       await cellVersions?.close()
       await new Promise((resolve) => metricsServer ? metricsServer.close(resolve) : resolve(undefined))
       await queue.close()
+      databaseOutage.close()
       await database.close()
     }
   }

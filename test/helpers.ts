@@ -161,7 +161,7 @@ export interface TestHub {
 let schemaRegistry: SchemaRegistry | undefined
 
 /** The app on a fresh database with an admin partner whose key the test holds. */
-export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date, rateLimitRedis?: Redis, schemas?: SchemaRegistry } = {}): Promise<TestHub> {
+export async function buildTestHub (t: Teardown, options: { config?: Partial<Config>, database?: Database, now?: () => Date, rateLimitRedis?: Redis, schemas?: SchemaRegistry, logger?: pino.Logger } = {}): Promise<TestHub> {
   const config = testConfig(options.config)
   const database = options.database ?? await testDatabase(t)
   const queue = createInProcessQueue()
@@ -175,7 +175,7 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
   const schemas = options.schemas ?? (schemaRegistry ??= await loadSchemaRegistry())
   const directory = await createPartnerDirectory(database)
   const cellVersions = await createCellVersions(database)
-  const app = await buildApp({ config, database, queue, keys, schemas, directory, cellVersions, now: options.now, logger: pino({ level: 'silent' }), rateLimitRedis: options.rateLimitRedis })
+  const app = await buildApp({ config, database, queue, keys, schemas, directory, cellVersions, now: options.now, logger: options.logger ?? pino({ level: 'silent' }), rateLimitRedis: options.rateLimitRedis })
   t.teardown(async () => { await app.close(); await directory.close(); await cellVersions.close() })
 
   async function token (partner: TestPartner, scope?: string): Promise<string> {

@@ -3,7 +3,8 @@
 import { Queue, Worker, type Job } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
-import { AGGREGATE_QUEUE, aggregationJobId, type AggregationJob, type AggregationQueue } from './queue.js'
+import { createOutage, type Affected, type Outage } from '../ops/outage.js'
+import { AGGREGATE_QUEUE, aggregationJobId, QueueUnavailable, type AggregationJob, type AggregationQueue } from './queue.js'
 
 export interface BullmqSettings {
   redisUrl: string
@@ -14,6 +15,8 @@ export interface BullmqQueue extends AggregationQueue {
   kind: 'bullmq'
   /** The underlying queue (tests, benchmarks). */
   queue: Queue
+  /** Redis's outages as this process sees them, logged once at each end (its worker reports here too). */
+  outage: Outage
 }
 
 const ENQUEUE_TIMEOUT_MS = 2_000
@@ -30,7 +33,10 @@ export const JOB_OPTIONS = {
   removeOnFail: { count: 10_000, age: 7 * 86_400 }
 }
 
-export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logger, 'warn'>): BullmqQueue {
+type OutageLogger = Pick<Logger, 'warn' | 'info'>
+const SILENT: OutageLogger = { warn () {}, info () {} }
+
+export function createBullmqQueue (settings: BullmqSettings, logger: OutageLogger = SILENT): BullmqQueue {
   // No offline queue: while Redis is down, add() fails at once instead of piling up in memory.
   const connection = new Redis(settings.redisUrl, {
     enableOfflineQueue: false,
@@ -39,12 +45,25 @@ export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logge
     retryStrategy,
     reconnectOnError: reconnectOnReadonly
   })
-  let lastWarned = 0
-  connection.on('error', (err) => {
-    // One line per outage, not one per reconnect attempt.
-    if (Date.now() - lastWarned > 30_000) logger?.warn({ err: err.message }, 'aggregation queue: Redis unavailable')
-    lastWarned = Date.now()
+  async function ready (): Promise<boolean> {
+    if (connection.status !== 'ready') return false
+    try {
+      return await within(connection.ping(), 1_000) === 'PONG'
+    } catch {
+      return false
+    }
+  }
+  // One line when Redis goes away and one when it is back, not one per reconnect attempt or job.
+  const outage = createOutage({
+    dependency: 'Redis',
+    meanwhile: 'submissions are still accepted, their aggregation jobs left to the outbox sweep',
+    logger,
+    // every fault of this connection is Redis being away or unreachable
+    classify: () => 'down',
+    probe: ready
   })
+  connection.on('error', (err) => { void outage.explains(err) })
+  connection.on('ready', () => outage.recovered())
   const queue = new Queue<AggregationJob>(AGGREGATE_QUEUE, { connection, prefix: settings.prefix, defaultJobOptions: JOB_OPTIONS })
   queue.on('error', () => {})
 
@@ -59,18 +78,29 @@ export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logge
     if (connection.status !== 'ready') throw new Error(`aggregation queue unavailable (Redis ${connection.status})`)
   }
 
-  async function add (job: AggregationJob): Promise<void> {
-    await usable()
-    await within(queue.add('aggregate', job, { jobId: aggregationJobId(job) }), ENQUEUE_TIMEOUT_MS)
+  /** Runs `work` on Redis; a failure is Redis being away, counted (`what`) against its outage. */
+  async function onRedis<T> (work: () => Promise<T>, what?: Affected): Promise<T> {
+    try {
+      await usable()
+      return await within(work(), ENQUEUE_TIMEOUT_MS)
+    } catch (err) {
+      await outage.explains(err, what)
+      throw new QueueUnavailable((err as Error).message, { cause: err })
+    }
+  }
+
+  async function add (job: AggregationJob, what?: Affected): Promise<void> {
+    await onRedis(() => queue.add('aggregate', job, { jobId: aggregationJobId(job) }), what)
   }
 
   return {
     kind: 'bullmq',
     queue,
-    enqueue: add,
+    outage,
+    enqueue: (job) => add(job, 'jobs'),
+    // the sweep's: its jobs were counted when they were first refused
     async requeue (job) {
-      await usable()
-      const existing = await within(queue.getJob(aggregationJobId(job)), ENQUEUE_TIMEOUT_MS)
+      const existing = await onRedis(() => queue.getJob(aggregationJobId(job)))
       if (existing) {
         const state = await existing.getState()
         // A finished job under this id would swallow the add (same jobId): the effect is still
@@ -85,15 +115,9 @@ export function createBullmqQueue (settings: BullmqSettings, logger?: Pick<Logge
       const counts = await within(queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'), ENQUEUE_TIMEOUT_MS)
       return Object.values(counts).reduce((a, b) => a + b, 0)
     },
-    async ready () {
-      if (connection.status !== 'ready') return false
-      try {
-        return await within(connection.ping(), 1_000) === 'PONG'
-      } catch {
-        return false
-      }
-    },
+    ready,
     async close () {
+      outage.close()
       await queue.close().catch(() => {})
       connection.disconnect()
     }
@@ -105,7 +129,11 @@ export interface WorkerSettings extends BullmqSettings {
   lockMs: number
   /** Runs one job; a throw is a failed attempt, retried with exponential backoff. */
   handler: (job: AggregationJob, attempt: number) => Promise<void>
-  logger?: Pick<Logger, 'warn' | 'error'>
+  logger?: Pick<Logger, 'warn' | 'error' | 'info'>
+  /** Redis's outage log to report into (the process's queue's); without it, the worker's own. */
+  outage?: Outage
+  /** Whether a job's failure is an outage logged elsewhere (the database's): then it is not logged per job. */
+  explained?: (err: unknown) => Promise<boolean>
 }
 
 export interface AggregationWorker {
@@ -121,12 +149,25 @@ export function startBullmqWorker (settings: WorkerSettings): AggregationWorker 
     retryStrategy,
     reconnectOnError: reconnectOnReadonly
   })
+  const outage = settings.outage ?? createOutage({
+    dependency: 'Redis',
+    meanwhile: 'aggregation waits',
+    logger: settings.logger ?? SILENT,
+    classify: () => 'down',
+    probe: async () => connection.status === 'ready'
+  })
   let lastWarned = 0
   const warn = (err: Error) => {
-    if (Date.now() - lastWarned > 30_000) settings.logger?.warn({ err: err.message }, 'aggregation worker: Redis unavailable')
+    // Redis away: its outage log says so once; anything else at most every 30 s.
+    if (connection.status !== 'ready' || REDIS_AWAY.test(err.message)) {
+      void outage.explains(err)
+      return
+    }
+    if (Date.now() - lastWarned > 30_000) settings.logger?.warn({ err: err.message }, 'aggregation worker: Redis error')
     lastWarned = Date.now()
   }
   connection.on('error', warn)
+  connection.on('ready', () => outage.recovered())
   const worker = new Worker<AggregationJob>(AGGREGATE_QUEUE, async (job: Job<AggregationJob>) => {
     await settings.handler(job.data, job.attemptsMade + 1)
   }, {
@@ -143,17 +184,23 @@ export function startBullmqWorker (settings: WorkerSettings): AggregationWorker 
   worker.on('error', warn)
   worker.on('failed', (job, err) => {
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-      settings.logger?.error({ err: err.message, jobId: job.id }, 'aggregation job failed for good; the outbox sweep will enqueue it again')
+      void (settings.explained?.(err) ?? Promise.resolve(false)).then((known) => {
+        if (!known) settings.logger?.error({ err: err.message, jobId: job.id }, 'aggregation job failed for good; the outbox sweep will enqueue it again')
+      })
     }
   })
   return {
     worker,
     async close () {
+      if (!settings.outage) outage.close()
       await worker.close()
       connection.disconnect()
     }
   }
 }
+
+// ioredis's words for a connection that is gone or never came
+const REDIS_AWAY = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|Connection is closed|connect ETIMEDOUT/
 
 async function within<T> (value: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined

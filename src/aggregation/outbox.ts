@@ -3,7 +3,7 @@
 import { sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import { rows, type Queryable } from '../db/connect.js'
-import type { AggregationJob, AggregationQueue } from './queue.js'
+import { QueueUnavailable, type AggregationJob, type AggregationQueue } from './queue.js'
 
 /**
  * Called by the intake after its transaction commits. Never throws: when the queue is down the
@@ -14,7 +14,8 @@ export async function announce (queue: AggregationQueue, job: AggregationJob, lo
     await queue.enqueue(job)
     return true
   } catch (err) {
-    logger?.warn({ err, submissionId: job.submissionId, generation: job.generation }, 'aggregation job not enqueued; the outbox sweep will enqueue it')
+    // an outage of the queue is logged by the queue, once, with the jobs it left to the sweep
+    if (!(err instanceof QueueUnavailable)) logger?.warn({ err, submissionId: job.submissionId, generation: job.generation }, 'aggregation job not enqueued; the outbox sweep will enqueue it')
     return false
   }
 }

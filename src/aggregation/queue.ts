@@ -20,6 +20,17 @@ export interface AggregationQueue {
   close (): Promise<void>
 }
 
+/**
+ * A job the queue could not take because its store (Redis) is away: the queue's outage log counts it,
+ * so the caller need not log it (the outbox sweep enqueues it once the queue is back).
+ */
+export class QueueUnavailable extends Error {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'QueueUnavailable'
+  }
+}
+
 /** The BullMQ queue name (keys are `<prefix>:aggregate:…`). */
 export const AGGREGATE_QUEUE = 'aggregate'
 

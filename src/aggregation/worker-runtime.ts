@@ -4,7 +4,8 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { Database } from '../db/connect.js'
 import type { Metrics } from '../ops/metrics.js'
-import { startBullmqWorker } from './bullmq-queue.js'
+import { databaseOutage as databaseOutageOf, type Outage } from '../ops/outage.js'
+import { startBullmqWorker, type BullmqQueue } from './bullmq-queue.js'
 import type { InProcessQueue } from './in-process-queue.js'
 import { sweepOutbox } from './outbox.js'
 import { processSubmission } from './processor.js'
@@ -26,10 +27,12 @@ export interface RuntimeDeps {
   logger: Logger
   /** This process's data versions, when it also answers reads: told of a change at once. */
   cellVersions?: CellVersions
+  /** The database's outages, shared with the process's API (one log line at each end); without it, the worker's own. */
+  databaseOutage?: Outage
 }
 
 /** Processes one job and records it in the metrics; throws on failure (the queue retries). */
-export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics' | 'cellVersions'>) {
+export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics' | 'cellVersions' | 'databaseOutage'>) {
   return async (job: AggregationJob, attempt: number): Promise<void> => {
     if (attempt > 1) deps.metrics.jobsRetried.inc()
     try {
@@ -42,6 +45,8 @@ export function jobHandler (deps: Pick<RuntimeDeps, 'database' | 'metrics' | 'ce
       deps.metrics.jobs.inc({ outcome: 'completed' })
     } catch (err) {
       deps.metrics.jobs.inc({ outcome: 'failed' })
+      // a job is counted against an outage once, at its first attempt
+      await deps.databaseOutage?.explains(err, attempt === 1 ? 'jobs' : undefined)
       throw err
     }
   }
@@ -51,7 +56,8 @@ const IN_PROCESS_ATTEMPTS = 5
 
 export async function startAggregation (deps: RuntimeDeps): Promise<AggregationRuntime> {
   const { config, database, queue, metrics, logger } = deps
-  const handle = jobHandler(deps)
+  const databaseOutage = deps.databaseOutage ?? databaseOutageOf(database, logger)
+  const handle = jobHandler({ ...deps, databaseOutage })
   let closeWorker: () => Promise<void>
 
   if (queue.kind === 'in-process') {
@@ -63,7 +69,7 @@ export async function startAggregation (deps: RuntimeDeps): Promise<AggregationR
           return await handle(job, attempt)
         } catch (err) {
           if (attempt >= IN_PROCESS_ATTEMPTS) {
-            logger.error({ err, submissionId: job.submissionId }, 'aggregation job failed; the outbox sweep will retry it')
+            if (!await databaseOutage.explains(err)) logger.error({ err, submissionId: job.submissionId }, 'aggregation job failed; the outbox sweep will retry it')
             return
           }
           await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt))
@@ -79,7 +85,9 @@ export async function startAggregation (deps: RuntimeDeps): Promise<AggregationR
       concurrency: config.workerConcurrency,
       lockMs: config.workerLockMs,
       handler: handle,
-      logger
+      logger,
+      outage: (queue as BullmqQueue).outage,
+      explained: (err) => databaseOutage.explains(err)
     })
     closeWorker = () => worker.close()
   }
@@ -91,10 +99,11 @@ export async function startAggregation (deps: RuntimeDeps): Promise<AggregationR
       try {
         const result = await sweepOutbox(database.db, queue, { olderThanMs })
         metrics.sweepReenqueued.inc(result.enqueued)
-        if (result.found > 0) logger.info({ found: result.found, enqueued: result.enqueued, queueDown: result.failed }, 'outbox sweep')
+        // a queue that is away is told by its own outage log
+        if (result.enqueued > 0) logger.info({ found: result.found, enqueued: result.enqueued, queueDown: result.failed }, 'outbox sweep')
         return result.enqueued
       } catch (err) {
-        logger.warn({ err }, 'outbox sweep failed; the next one tries again')
+        if (!await databaseOutage.explains(err)) logger.warn({ err }, 'outbox sweep failed; the next one tries again')
         return 0
       } finally {
         sweeping = undefined
@@ -115,6 +124,7 @@ export async function startAggregation (deps: RuntimeDeps): Promise<AggregationR
       clearInterval(timer)
       await sweeping
       await closeWorker()
+      if (!deps.databaseOutage) databaseOutage.close()
     }
   }
 }

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino'
 import { createBatcher } from '../db/batch.js'
 import type { Queryable } from '../db/connect.js'
+import type { Outage } from '../ops/outage.js'
 import { problem } from '../problem.js'
 import { appendAudit, type AuditEntry } from './log.js'
 
@@ -33,6 +34,8 @@ export interface AuditWriterOptions {
   /** async: wait before writing again after a failure. */
   retryMs?: number
   logger?: Pick<Logger, 'error'>
+  /** The database's outage: a failure it explains is counted there, not logged once per read. */
+  outage?: Pick<Outage, 'explains'>
 }
 
 const MAX_BATCH = 500
@@ -52,7 +55,7 @@ function syncWriter (q: Queryable, now: () => Date, options: AuditWriterOptions)
       try {
         await batcher.queue({ ...entry, at: entry.at ?? now() })
       } catch (err) {
-        options.logger?.error({ err }, 'an audit row could not be written; the read is refused')
+        if (!await options.outage?.explains(err, 'requests')) options.logger?.error({ err }, 'an audit row could not be written; the read is refused')
         throw problem('unavailable', 'the audit log cannot be written now: reads are refused until it can')
       }
     },
@@ -83,9 +86,9 @@ function asyncWriter (q: Queryable, now: () => Date, options: AuditWriterOptions
   }
 
   function flush (): Promise<void> {
-    flushing ??= writeAll().then(() => { failing = false }, (err) => {
+    flushing ??= writeAll().then(() => { failing = false }, async (err) => {
       failing = true
-      options.logger?.error({ err, pending: pending.length }, 'audit rows could not be written; reads are refused until they are')
+      if (!await options.outage?.explains(err)) options.logger?.error({ err, pending: pending.length }, 'audit rows could not be written; reads are refused until they are')
       if (!closed) retry = setTimeout(() => { void flush() }, retryMs).unref()
     }).finally(() => {
       flushing = null

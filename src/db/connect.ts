@@ -48,6 +48,34 @@ export function sqlState (err: unknown): string | undefined {
   return undefined
 }
 
+// What says the database cannot answer now, as opposed to a fault of the statement: SQLSTATE class 08
+// (connection exception), 57P01-57P03 (admin or crash shutdown, cannot connect now: a restart) and
+// 53300 (too many connections); the network's errnos; and the drivers' own words for a connection
+// that broke, a pool that could not connect in time, or a database already closed.
+const UNAVAILABLE_STATE = /^(?:08...|57P0[123]|53300)$/
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const UNAVAILABLE_MESSAGE = /^(?:Connection terminated|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end|timeout exceeded when trying to connect|Query read timeout|PGlite is closed)/
+
+/**
+ * Whether a fault is the database being away ('down'), may be ('maybe': a statement timeout, which
+ * an outage causes as well as a heavy statement), or is not (undefined). The one place that knows.
+ */
+export function databaseFault (err: unknown): 'down' | 'maybe' | undefined {
+  const seen = new Set<unknown>()
+  const pending: unknown[] = [err]
+  while (pending.length > 0 && seen.size < 8) {
+    const e = pending.shift() as { code?: unknown, message?: unknown, cause?: unknown, errors?: unknown } | undefined
+    if (!e || typeof e !== 'object' || seen.has(e)) continue
+    seen.add(e)
+    const code = typeof e.code === 'string' ? e.code : ''
+    if (UNAVAILABLE_STATE.test(code) || UNAVAILABLE_ERRNO.has(code)) return 'down'
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return 'down'
+    if (code === '57014' && typeof e.message === 'string' && /statement timeout/.test(e.message)) return 'maybe'
+    pending.push(e.cause, ...(Array.isArray(e.errors) ? e.errors : []))
+  }
+  return undefined
+}
+
 /**
  * Runs `work` in a transaction that always gives its connection back. drizzle's node-postgres
  * `transaction` leaks the pool client when BEGIN itself fails (a backend terminated while idle in
@@ -98,6 +126,7 @@ export async function connectPostgres (options: PostgresOptions): Promise<Databa
     throw new ConfigError('DATABASE_URL', `cannot connect to PostgreSQL at ${where}: ${(err as Error).message}`)
   }
   const db = drizzlePg(pool, { schema }) as unknown as Db
+  let closed = false
   return {
     kind: 'postgres',
     db,
@@ -111,6 +140,8 @@ export async function connectPostgres (options: PostgresOptions): Promise<Databa
       }
     },
     async close () {
+      if (closed) return
+      closed = true
       await pool.end()
     }
   }

@@ -14,7 +14,7 @@ import { submissions } from '../db/schema.js'
 import { decodeCursor, encodeCursor, type Page } from '../paging.js'
 import { listedErrors, MAX_LISTED_ERRORS, problem, type FieldError } from '../problem.js'
 import { insertRecords } from './bulk.js'
-import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from './idempotency.js'
+import { claimIdempotencyKey, storedAnswer } from './idempotency.js'
 import { signReceipt } from './receipt.js'
 import { duplicateDataValues, recordIdOf, type CanonicalRecord, type RecordFault, type SchemaRegistry } from './registry.js'
 
@@ -106,10 +106,10 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   const country = caller.country
   if (!country) throw problem('conflict', `partner ${caller.partnerId} has no country, so it cannot report; ask the hub operator`)
 
-  const claimed = input.idempotencyKey !== undefined && !input.dryRun
-  if (claimed) {
-    const claim = await claimIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!, input.requestSha256, deps.now())
-    if (claim.kind === 'replay') return { ...claim.response, replayed: true }
+  const key = input.dryRun ? undefined : input.idempotencyKey
+  if (key !== undefined) {
+    const stored = await storedAnswer(deps.database.db, caller.partnerId, key, input.requestSha256, deps.now())
+    if (stored) return { ...stored, replayed: true }
   }
   // a 422 naming the faults of records (data values) by index, line or place in the document;
   // `uncounted` more were found but not kept (validation stops keeping them at MAX_LISTED_ERRORS)
@@ -132,87 +132,85 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
     if (duplicates.length > 0) refuseFaults(duplicates, 0)
   }
 
-  try {
-    const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
-    if (result.faults.length > 0 || result.faultsOmitted > 0) refuseFaults(result.faults, result.faultsOmitted)
-    if (input.dryRun) {
-      if (aggregate) refuseDuplicates(recordIdsOf(result.records))
-      return { statusCode: 200, body: { valid: true, recordCount } }
-    }
-
-    const id = randomUUID()
-    const at = deps.now()
-    const receipt = await signReceipt(deps.keys, {
-      iss: deps.publicUrl,
-      sub: caller.partnerId,
-      iat: Math.floor(at.getTime() / 1000),
-      submissionId: id,
-      country,
-      schema: input.schema,
-      schemaVersion: input.version,
-      recordCount,
-      bodySha256: input.bodySha256
-    })
-    const answer: IntakeAnswer = {
-      statusCode: 202,
-      body: { id, status: 'accepted', recordCount, receipt },
-      location: `/v1/submissions/${id}`
-    }
-    try {
-      await inTransaction(deps.database, async (tx) => {
-        await tx.insert(submissions).values({
-          id,
-          partnerId: caller.partnerId,
-          country,
-          schemaName: input.schema,
-          schemaVersion: input.version,
-          recordCount,
-          bodySha256: input.bodySha256,
-          counted: true,
-          applied: false,
-          generation: 1,
-          receipt,
-          createdAt: at,
-          changedAt: at,
-          replaces: input.replaces ?? null
-        })
-        // The replaced submission stops counting and frees its recordIds in this transaction; the
-        // worker swaps the two in the cells in one transaction of its own.
-        if (input.replaces !== undefined) await markReplaced(tx, caller, input.replaces, id, at)
-        await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records, { copy: deps.database.kind === 'postgres' })
-        if (claimed) await completeIdempotencyKey(tx, caller.partnerId, input.idempotencyKey!, answer)
-        await appendAudit(tx, {
-          partnerId: caller.partnerId,
-          action: 'submission.accept',
-          subject: id,
-          detail: { schema: input.schema, version: input.version, recordCount, bodySha256: input.bodySha256 }
-        }, at)
-      })
-    } catch (err) {
-      if (sqlState(err) !== '23505') throw err
-      // the unique index on live recordIds met a duplicate in this submission, or a live one
-      const recordIds = recordIdsOf(result.records)
-      refuseDuplicates(recordIds)
-      const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
-      if (!aggregate) throw recordIdsTaken(taken)
-      // a data value's recordId is derived from its dimensions: name the data values, not the ids
-      const live = new Set(taken)
-      const errors = recordIds.flatMap((recordId, index) => live.has(recordId)
-        ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
-        : [])
-      throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
-        listedErrors(errors))
-    }
-    await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
-    return answer
-  } catch (err) {
-    if (claimed) {
-      await releaseIdempotencyKey(deps.database.db, caller.partnerId, input.idempotencyKey!).catch((releaseErr: unknown) => {
-        deps.log?.warn({ err: releaseErr }, 'idempotency key not released; it expires after 5 minutes')
-      })
-    }
-    throw err
+  const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
+  if (result.faults.length > 0 || result.faultsOmitted > 0) refuseFaults(result.faults, result.faultsOmitted)
+  if (input.dryRun) {
+    if (aggregate) refuseDuplicates(recordIdsOf(result.records))
+    return { statusCode: 200, body: { valid: true, recordCount } }
   }
+
+  const id = randomUUID()
+  const at = deps.now()
+  const receipt = await signReceipt(deps.keys, {
+    iss: deps.publicUrl,
+    sub: caller.partnerId,
+    iat: Math.floor(at.getTime() / 1000),
+    submissionId: id,
+    country,
+    schema: input.schema,
+    schemaVersion: input.version,
+    recordCount,
+    bodySha256: input.bodySha256
+  })
+  const answer: IntakeAnswer = {
+    statusCode: 202,
+    body: { id, status: 'accepted', recordCount, receipt },
+    location: `/v1/submissions/${id}`
+  }
+  let replay: IntakeAnswer | undefined
+  try {
+    await inTransaction(deps.database, async (tx) => {
+      // first, so that the key is held while the rest is written, and freed if any of it fails
+      const stored = key === undefined ? undefined : await claimIdempotencyKey(tx, caller.partnerId, key, input.requestSha256, answer, at)
+      if (stored) {
+        replay = { ...stored, replayed: true }
+        return
+      }
+      await tx.insert(submissions).values({
+        id,
+        partnerId: caller.partnerId,
+        country,
+        schemaName: input.schema,
+        schemaVersion: input.version,
+        recordCount,
+        bodySha256: input.bodySha256,
+        counted: true,
+        applied: false,
+        generation: 1,
+        receipt,
+        createdAt: at,
+        changedAt: at,
+        replaces: input.replaces ?? null
+      })
+      // The replaced submission stops counting and frees its recordIds in this transaction; the
+      // worker swaps the two in the cells in one transaction of its own.
+      if (input.replaces !== undefined) await markReplaced(tx, caller, input.replaces, id, at)
+      await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records, { copy: deps.database.kind === 'postgres' })
+      await appendAudit(tx, {
+        partnerId: caller.partnerId,
+        action: 'submission.accept',
+        subject: id,
+        detail: { schema: input.schema, version: input.version, recordCount, bodySha256: input.bodySha256 }
+      }, at)
+    })
+  } catch (err) {
+    if (sqlState(err) !== '23505') throw err
+    // the unique index on live recordIds met a duplicate in this submission, or a live one
+    const recordIds = recordIdsOf(result.records)
+    refuseDuplicates(recordIds)
+    const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
+    if (!aggregate) throw recordIdsTaken(taken)
+    // a data value's recordId is derived from its dimensions: name the data values, not the ids
+    const live = new Set(taken)
+    const errors = recordIds.flatMap((recordId, index) => live.has(recordId)
+      ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
+      : [])
+    throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
+      listedErrors(errors))
+  }
+  if (replay) return replay
+  await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
+  return answer
 }
 
 /**
