@@ -150,7 +150,9 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   app.addHook('onClose', () => readAudit.close())
   // A key rotated or revoked by another process: reload at once (a revoked key must stop working).
   const keysListener = { listening: false }
-  const stopKeysListener = await listen(deps.database, HUB_KEYS_CHANNEL, () => { deps.keys.reload().catch((err: unknown) => app.log.warn({ err }, 'reloading hub keys failed')) }, keysListener)
+  const stopKeysListener = await listen(deps.database, HUB_KEYS_CHANNEL, () => {
+    deps.keys.reload().catch(async (err: unknown) => { if (!await databaseOutage.explains(err)) app.log.warn({ err }, 'reloading hub keys failed') })
+  }, keysListener)
   app.addHook('onClose', () => stopKeysListener())
   const rateLimits = await createRateLimits(app, { tokenPerMinute: config.rateToken, apiPerMinute: config.rateApi, redis: deps.rateLimitRedis, prefix: config.queuePrefix })
   const authenticate = createAuthenticator({ directory, keys: deps.keys, publicUrl: config.publicUrl, tokenTtlS: config.tokenTtlS, now })

@@ -3,6 +3,7 @@
 // and the same counts as the in-process mode. Each ends with verify clean and every accepted
 // record counted exactly once.
 import { randomUUID } from 'node:crypto'
+import { Writable } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import t, { type Test } from 'tap'
@@ -49,10 +50,12 @@ function config (prefix: string) {
   return testConfig({ redisUrl: redis.url, queuePrefix: prefix, workerConcurrency: 4, workerLockMs: 2_000, sweepAfterMs: 300, sweepIntervalMs: 250 })
 }
 
-t.test('Redis stopped, started again and flushed in the middle of a load: nothing lost, nothing twice', async (t) => {
+t.test('Redis stopped, started again and flushed in the middle of a load: nothing lost, nothing twice, one log line at each end', async (t) => {
   const database = await setup(t)
   const cfg = config(`t-outage-${randomUUID().slice(0, 8)}`)
-  const queue = createBullmqQueue({ redisUrl: redis.url, prefix: cfg.queuePrefix })
+  const lines: Array<{ level: number, msg: string, jobs?: number }> = []
+  const logger = pino({ level: 'info' }, new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } }))
+  const queue = createBullmqQueue({ redisUrl: redis.url, prefix: cfg.queuePrefix }, logger)
   const metrics = createMetrics({ queue, database })
   const runtime = await startAggregation({ config: cfg, database, queue, metrics, logger: silent })
   t.teardown(async () => { await runtime.close(); await queue.close() })
@@ -67,12 +70,18 @@ t.test('Redis stopped, started again and flushed in the middle of a load: nothin
     const records = Array.from({ length: 1 + Math.floor(random() * 20) }, () => randomRecord(random, country))
     const s = await insertSubmission(database.db, `moh-${country.toLowerCase()}`, country, records)
     live.push(...records)
-    if (!await announce(queue, { submissionId: s.id, generation: 1 })) refused++
+    if (!await announce(queue, { submissionId: s.id, generation: 1 }, logger)) refused++
   }
   t.ok(refused >= 40, `the producer failed fast while Redis was down (${refused} refused) and the submissions stayed committed`)
   await waitFor(async () => await pending(database.db) === 0, 60_000, 100)
   await assertExactlyOnce(t, database, live)
   t.ok((await metrics.sweepReenqueued.get()).values[0].value >= refused, 'the sweep enqueued what the producer could not')
+  const said = lines.filter((l) => l.level >= 40 || /^Redis/.test(l.msg))
+  t.match(said, [
+    { level: 40, msg: /^Redis unavailable: submissions are still accepted/ },
+    { level: 30, msg: /^Redis available again after/, jobs: refused }
+  ], `the outage told once at each end, with the ${refused} jobs left to the sweep`)
+  t.equal(said.length, 2, 'no line per refused job')
 })
 
 t.test('a new queue\'s first jobs wait for its first connection; with Redis away they fail fast', async (t) => {
