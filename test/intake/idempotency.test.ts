@@ -52,7 +52,7 @@ t.test('the holder alive: a same-key request waits, then 409 with Retry-After; t
     const blocked = async () => {
       await admin.query('SELECT pg_stat_clear_snapshot()')
       return (await admin.query<{ pid: number }>(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'COPY records%'")).rows
+        'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = \'Lock\' AND query LIKE \'COPY records%\'')).rows
     }
     await waitFor(async () => (await blocked()).length === 1, 10_000, 20)
     const [{ pid }] = await blocked()
