@@ -61,6 +61,20 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/**
+ * The most records one submission may hold (MHX_MAX_RECORDS at most). Measured (bench/faults.ts,
+ * bench/RESULTS.md): a 566,000-record CSV took 48 s and 1.1 GB on this 2-core machine, its COPY alone
+ * 28 s of the 30 s statement timeout; 100,000 records take about 6 s. `mhx push` splits a file into
+ * batches of 10,000 anyway.
+ */
+export const MAX_RECORDS_LIMIT = 100_000
+/**
+ * Records PostgreSQL stores per millisecond of a submission's COPY, counted low: about 20 were
+ * measured on this machine under a load average of 12 (bench/RESULTS.md). A limit the statement
+ * timeout cannot cover at this rate is refused at start.
+ */
+export const RECORDS_PER_STATEMENT_MS = 10
+
 function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
@@ -92,6 +106,15 @@ function oneOf<T extends string> (env: Env, name: string, values: readonly T[], 
     throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`)
   }
   return raw as T
+}
+
+function maxRecords (env: Env): number {
+  const value = integer(env, 'MHX_MAX_RECORDS', 10000, 1, Number.MAX_SAFE_INTEGER)
+  if (value > MAX_RECORDS_LIMIT) {
+    throw new ConfigError('MHX_MAX_RECORDS', `must be at most ${MAX_RECORDS_LIMIT}, got ${value}: a larger submission does not fit its statement timeout and memory (docs/operations.md); `
+      + '`mhx push` sends a file of any size in batches')
+  }
+  return value
 }
 
 function queuePrefix (env: Env): string {
@@ -146,7 +169,7 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     tokenTtlS: integer(env, 'MHX_TOKEN_TTL_S', 300, 10, 3600),
     adminPublicJwkPath: env.MHX_ADMIN_PUBLIC_JWK || undefined,
     role: role ?? oneOf(env, 'MHX_ROLE', ['all', 'api', 'worker'] as const, 'all'),
-    maxRecords: integer(env, 'MHX_MAX_RECORDS', 10000, 1, 1_000_000),
+    maxRecords: maxRecords(env),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     kek,
     metricsToken: env.MHX_METRICS_TOKEN || undefined,
@@ -164,6 +187,12 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     corsOrigins: origins(env),
     consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
     dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
+  }
+  // the largest submission allowed must be stored within one statement's timeout
+  const needsMs = Math.ceil(config.maxRecords / RECORDS_PER_STATEMENT_MS)
+  if (config.databaseUrl && config.dbStatementTimeoutMs < needsMs) {
+    throw new ConfigError('MHX_MAX_RECORDS', `${config.maxRecords} records cannot be stored within MHX_DB_STATEMENT_TIMEOUT_MS (${config.dbStatementTimeoutMs} ms): `
+      + `allow at most ${config.dbStatementTimeoutMs * RECORDS_PER_STATEMENT_MS} records, or a timeout of at least ${needsMs} ms`)
   }
   if (config.metricsPort !== undefined && !config.metricsToken) {
     throw new ConfigError('MHX_METRICS_PORT', 'needs MHX_METRICS_TOKEN: the worker\'s /metrics answers only to that token')

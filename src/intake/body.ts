@@ -22,7 +22,7 @@ export function bodyLimitFor (maxRecords: number): number {
 }
 
 export function tooLarge (limit: number, maxRecords: number) {
-  return problem('tooLarge', `the body is larger than ${limit} bytes, the limit for ${maxRecords} records (MHX_MAX_RECORDS); split the submission`)
+  return problem('tooLarge', `the body is larger than ${limit} bytes, the limit for ${maxRecords} records (MHX_MAX_RECORDS); split the submission (\`mhx push\` sends a file of any size in batches)`)
 }
 
 /** The media type of a request (lower-case, parameters dropped), or undefined without one. */

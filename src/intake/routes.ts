@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
 import { callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE, type Scope } from '../auth/scopes.js'
+import { createHeapTrimmer } from '../ops/heap.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
@@ -83,6 +84,8 @@ export const OPENAPI_SHAPES = { SubmissionBody: JsonSubmission, Accepted, Submis
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const PRUNE_EVERY_MS = 15 * 60 * 1000
+/** A submission this large leaves enough garbage to be worth a collection of its own (src/ops/heap.ts). */
+const LARGE_SUBMISSION_RECORDS = 20_000
 
 export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, deps) => {
   const { config } = deps
@@ -97,6 +100,8 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     now: deps.now,
     log: app.log
   }
+  const heap = createHeapTrimmer()
+  app.addHook('onClose', async () => heap.close())
   const writer = deps.authorize(SCOPE.submissionsWrite)
   const writerOrAdmin = authorizeAny(deps.authorize, SCOPE.submissionsWrite, SCOPE.admin)
   // SHA-256 of each body as sent (gzip undone), for the receipt and the Idempotency-Key fingerprint.
@@ -199,6 +204,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     const type = mediaTypeOf(request.headers['content-type'])
     const query = request.query
     const batch = await batchOf(type, adxBodies.get(request) ?? request.body as unknown, callerOf(request).partnerId, query)
+    if (batch.records.length >= LARGE_SUBMISSION_RECORDS) heap.soon()
     const bodySha256 = bodyHashes.get(request) as string
     const requestSha256 = createHash('sha256')
       .update(`${request.method} /v1/submissions\n${type}\n${query.format ?? ''}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')

@@ -98,7 +98,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   const items = aggregate ? 'dataValues' : 'records'
   const recordCount = input.records.length
   if (recordCount > deps.maxRecords) {
-    throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${recordCount}: split it`)
+    throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${recordCount}: split it (\`mhx push\` sends a file of any size in batches)`)
   }
   if (recordCount === 0) {
     throw problem('validation', `the submission holds no ${aggregate ? 'data values' : 'records'}`, { errors: [{ path: `/${items}`, message: 'at least one is required' }] })
