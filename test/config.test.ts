@@ -44,8 +44,19 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ MHX_RATE_API: 'many' }, 'MHX_RATE_API'],
   [{ MHX_CORS_ORIGINS: '*' }, 'MHX_CORS_ORIGINS'],
   [{ MHX_CORS_ORIGINS: 'https://dash.example.org/app' }, 'MHX_CORS_ORIGINS'],
-  [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS']
+  [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS'],
+  // more than a submission can hold (docs/operations.md), or than the statement timeout can store
+  [{ MHX_MAX_RECORDS: '100001' }, 'MHX_MAX_RECORDS'],
+  [{ DATABASE_URL: 'postgres://127.0.0.1/x', MHX_MAX_RECORDS: '100000', MHX_DB_STATEMENT_TIMEOUT_MS: '5000' }, 'MHX_MAX_RECORDS']
 ]
+
+t.test('the largest limit fits the default statement timeout; a shorter timeout lowers what is allowed', async (t) => {
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/x', MHX_MAX_RECORDS: '100000' }).maxRecords, 100_000)
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/x', MHX_MAX_RECORDS: '50000', MHX_DB_STATEMENT_TIMEOUT_MS: '5000' }).maxRecords, 50_000)
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://127.0.0.1/x', MHX_MAX_RECORDS: '50001', MHX_DB_STATEMENT_TIMEOUT_MS: '5000' }),
+    { message: /^MHX_MAX_RECORDS: 50001 records cannot be stored within MHX_DB_STATEMENT_TIMEOUT_MS \(5000 ms\): allow at most 50000 records, or a timeout of at least 5001 ms$/ })
+  t.throws(() => loadConfig({ MHX_MAX_RECORDS: '566000' }), { message: /^MHX_MAX_RECORDS: must be at most 100000, got 566000: .*`mhx push`/ })
+})
 
 t.test('each fault names its variable', async (t) => {
   for (const [env, variable] of faults) {
