@@ -31,7 +31,7 @@ export interface Config {
   sweepAfterMs: number
   /** Redis key prefix of the BullMQ queues (several services or test runs can share one Redis). */
   queuePrefix: string
-  /** BullMQ job lock: a worker killed mid-job gives its job back after about this long. */
+  /** BullMQ job lock: a worker killed mid-job gives its job back within about 1.5 times this. */
   workerLockMs: number
   /** A worker-only process serves /metrics on this port (needs MHX_METRICS_TOKEN). */
   metricsPort: number | undefined
@@ -177,7 +177,8 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     sweepIntervalMs: integer(env, 'MHX_SWEEP_INTERVAL_MS', 10_000, 100, 3_600_000),
     sweepAfterMs: integer(env, 'MHX_SWEEP_AFTER_MS', 30_000, 0, 86_400_000),
     queuePrefix: queuePrefix(env),
-    workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+    // renewed every half of it: 10 s gives a killed worker's jobs back within 15 s (docs/operations.md)
+    workerLockMs: integer(env, 'MHX_WORKER_LOCK_MS', 10_000, 1_000, 600_000),
     metricsPort: env.MHX_METRICS_PORT ? integer(env, 'MHX_METRICS_PORT', 0, 1, 65535) : undefined,
     dbPoolMax: integer(env, 'MHX_DB_POOL_MAX', 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, 'MHX_DB_STATEMENT_TIMEOUT_MS', 30_000, 100, 3_600_000),

@@ -174,8 +174,10 @@ export function startBullmqWorker (settings: WorkerSettings): AggregationWorker 
     connection,
     prefix: settings.prefix,
     concurrency: settings.concurrency,
+    // The lock is renewed every half of it while the job runs; a killed worker's lock lapses and the
+    // next stalled check (every half lock) gives its job back: within 1.5 locks (docs/operations.md).
     lockDuration: settings.lockMs,
-    stalledInterval: settings.lockMs,
+    stalledInterval: Math.max(500, Math.round(settings.lockMs / 2)),
     // A stalled job (its worker died) is safe to run again: the processor is idempotent.
     maxStalledCount: 10,
     removeOnComplete: JOB_OPTIONS.removeOnComplete,

@@ -108,6 +108,8 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
       // Each alternative names the scope that admits, for the bearer token and for the oauth2 flow that issues it.
       document.security = security?.some((s) => 'bearer' in s) ? [...security, ...security.map((s) => ({ oauth2: s.bearer }))] : (security ?? [])
       if (document.querystring) document.querystring = optionalWhenDefaulted(document.querystring as Json)
+      // Any route may answer 503 with Retry-After: the database away, or the hub shutting down (docs/operations.md).
+      if (document.response && !('503' in (document.response as Json))) document.response = { ...(document.response as Json), 503: { $ref: ref('Problem') } }
       if (document.response) document.response = problemsAsProblemJson(document.response as Json)
       return { schema: document as typeof schema, url }
     },
