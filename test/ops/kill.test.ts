@@ -22,7 +22,7 @@ if (!baseConfig.databaseUrl || !baseConfig.redisUrl) {
 
 t.setTimeout(120_000)
 const PUBLIC_URL = 'http://mhx.kill.test'
-const { redis, db, databaseUrl, dataDir } = await processWorld(t, 'kill')
+const { redis, db, databaseUrl, dataDir } = await processWorld(t, 'api-kill')
 const admin = await newPartnerKey('admin', 'EdDSA')
 writeFileSync(join(dataDir, 'admin.jwk'), JSON.stringify({ keys: [admin.publicJwk] }))
 const env = {
@@ -30,7 +30,7 @@ const env = {
   DATABASE_URL: databaseUrl,
   REDIS_URL: redis.url,
   MHX_ROLE: 'api',
-  MHX_QUEUE_PREFIX: `t-kill-${randomUUID().slice(0, 8)}`,
+  MHX_QUEUE_PREFIX: `t-apikill-${randomUUID().slice(0, 8)}`,
   MHX_DATA_DIR: dataDir,
   MHX_KEK: randomBytes(32).toString('base64'),
   MHX_PUBLIC_URL: PUBLIC_URL,
