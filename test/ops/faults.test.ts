@@ -9,7 +9,8 @@ import pino from 'pino'
 import t from 'tap'
 import { databaseFault } from '../../src/db/connect.js'
 import { createOutage } from '../../src/ops/outage.js'
-import { buildTestHub, freePort } from '../helpers.js'
+import { PROBLEM_TYPES } from '../../src/problem.js'
+import { buildTestHub, freePort, PUBLIC_URL } from '../helpers.js'
 import { reporterOf, records, SCHEMA } from '../intake/intake-fixtures.js'
 
 /** A logger whose lines the test reads. */
@@ -87,7 +88,7 @@ t.test('a fault that is not an outage is a 500 problem+json carrying the request
   const res = await hub.app.inject({ url: '/test/bug', headers: { 'x-request-id': 'req-bug-1' } })
   t.equal(res.statusCode, 500)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
-  t.match(res.json(), { type: 'http://mhx.test/problems/internal', status: 500, detail: 'Internal Server Error', instance: 'req-bug-1' })
+  t.match(res.json(), { type: `${PUBLIC_URL}${PROBLEM_TYPES.internal}`, status: 500, detail: 'Internal Server Error', instance: 'req-bug-1' })
   t.notOk(res.headers['retry-after'])
   const logged = lines.find((l) => l.msg === 'request failed')
   t.match(logged, { reqId: 'req-bug-1', err: { message: /cannot read properties/ } })
@@ -120,7 +121,7 @@ t.test('shutting down: a request under way finishes, one that arrives meanwhile 
   t.match(second, /\r\nretry-after: \d+\r\n/i)
   t.match(second, /\r\nconnection: close\r\n/i)
   const problemBody = JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))
-  t.match(problemBody, { type: 'http://mhx.test/problems/service-unavailable', status: 503, detail: /shutting down/, instance: /./ })
+  t.match(problemBody, { type: `${PUBLIC_URL}${PROBLEM_TYPES.unavailable}`, status: 503, detail: /shutting down/, instance: /./ })
 })
 
 t.test('the database away: every route answers 503 problem+json with Retry-After, readiness names it, one log line', async (t) => {
@@ -140,7 +141,7 @@ t.test('the database away: every route answers 503 problem+json with Retry-After
     t.equal(res.statusCode, 503, res.body)
     t.match(res.headers['content-type'], /^application\/problem\+json/)
     t.match(res.headers['retry-after'], /^\d+$/)
-    t.match(res.json(), { type: 'http://mhx.test/problems/service-unavailable', status: 503, detail: /database is unavailable/, instance: /./ })
+    t.match(res.json(), { type: `${PUBLIC_URL}${PROBLEM_TYPES.unavailable}`, status: 503, detail: /database is unavailable/, instance: /./ })
   }
   const ready = await hub.app.inject({ url: '/health/ready' })
   t.equal(ready.statusCode, 503)

@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm'
 import pg from 'pg'
 import t from 'tap'
 import { rows } from '../../src/db/connect.js'
+import { PROBLEM_TYPES } from '../../src/problem.js'
 import { baseConfig, clientAssertion, freePort, newPartnerKey, tokenForm, waitFor, type TestPartner } from '../helpers.js'
 import { processWorld } from '../aggregation/redis.js'
 import { records, SCHEMA } from '../intake/intake-fixtures.js'
@@ -182,9 +183,9 @@ t.test('API SIGTERM under load: requests under way finish; those that arrive mea
   t.match(refused, /^HTTP\/1\.1 503 /, 'the request that arrived meanwhile was refused')
   t.match(refused, /\r\ncontent-type: application\/problem\+json/i)
   t.match(refused, /\r\nretry-after: \d+\r\n/i)
-  t.match(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)), { type: `${PUBLIC_URL}/problems/service-unavailable`, status: 503, detail: /shutting down/ })
+  t.match(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)), { type: `${PUBLIC_URL}${PROBLEM_TYPES.unavailable}`, status: 503, detail: /shutting down/ })
 
-  const others = answers.filter((a) => !(a.status === 202 || (a.status === 503 && /^application\/problem\+json/.test(a.type ?? '') && /^\d+$/.test(a.retryAfter ?? '') && a.problem?.type === `${PUBLIC_URL}/problems/service-unavailable`)))
+  const others = answers.filter((a) => !(a.status === 202 || (a.status === 503 && /^application\/problem\+json/.test(a.type ?? '') && /^\d+$/.test(a.retryAfter ?? '') && a.problem?.type === `${PUBLIC_URL}${PROBLEM_TYPES.unavailable}`)))
   t.same(others, [], `every answer under load was a 202 or a 503 problem+json with Retry-After (${answers.length} answers, ${networkErrors} refused connections)`)
   await redis.stop()
 })
