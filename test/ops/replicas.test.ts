@@ -117,8 +117,11 @@ t.test('a grant removed through API A is refused by API B within 1 s', async (t)
   const removed = await call(A, adminToken, 'PUT', `/v1/admin/partners/${reader.id}/grants`, { grants: [] })
   t.equal(removed.status, 200)
   const since = Date.now()
-  await waitFor(async () => (await read()).status === 403, 1_000, 20)
+  // A narrowed grant set ends the tokens issued under it (401); a new token reads nothing (403).
+  await waitFor(async () => (await read()).status === 401, 1_000, 20)
   t.comment(`refused by B ${Date.now() - since} ms after A answered`)
+  const fresh = await call(B, await token(B, reader), 'GET', '/v1/aggregates?region=KAZ&from=2026-01&to=2026-03')
+  t.equal(fresh.status, 403, 'a new token: the grant is gone')
 })
 
 t.test('rate limits are one budget across both APIs', async (t) => {
