@@ -12,6 +12,7 @@ import { createRollupCache } from './rollup.js'
 import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
+import { adxQuery, hasReleasedValue } from './formats/adx.js'
 import { isMeasureId, measure } from './formats/fhir.js'
 import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
@@ -182,12 +183,14 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async (request, reply) => {
     const format = negotiate(request.headers.accept)
     if (!format) throw problem('notAcceptable', `this route answers ${ACCEPTED}`)
-    const { labels, ...raw } = request.query as Record<string, string | undefined>
+    const { labels, ...asked } = request.query as Record<string, string | undefined>
     if (format === 'sdmx') {
-      const fault = sdmxFault(raw)
+      const fault = sdmxFault(asked)
       if (fault) throw fault
     }
+    const raw = format === 'adx' ? adxQuery(asked) : asked
     const { answer, body } = await readAggregates(release, callerOf(request), raw)
+    if (format === 'adx' && !hasReleasedValue(answer)) throw problem('noResults', 'no value of this read is released (none counted, or every count below k): an ADX document holds at least one value')
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { measure, toMeasureReport } from '../../../src/release/formats/fhir.js'
 import { render } from '../../../src/release/formats/index.js'
-import { fhirValidator } from './fhir-schema.js'
+import { fhirValidator } from './standards.js'
 import { answerOf, names, PUBLIC_URL } from './fixtures.js'
 
 const invalid = fhirValidator()

@@ -7,7 +7,7 @@ import { SDMX_NAME } from '../../../src/release/dimensions.js'
 import { SDMX_DIMENSIONS } from '../../../src/release/formats/sdmx.js'
 import { buildTestHub } from '../../helpers.js'
 import { CENTRAL_ASIA, insertCells } from '../fixtures.js'
-import { fhirValidator } from './fhir-schema.js'
+import { fhirValidator } from './standards.js'
 
 const hub = await buildTestHub(t)
 const { app } = hub
@@ -103,17 +103,25 @@ t.test('FHIR: a valid MeasureReport with the JSON answer\'s counts; the Measure 
   t.match(missing.headers['content-type'], /^application\/problem\+json/)
 })
 
-t.test('ADX: the JSON answer\'s released counts, a group per country-month', async (t) => {
+t.test('ADX: the JSON answer\'s released counts by record type, a group per country-month; nothing released is 404 no-results', async (t) => {
   const query = `${SPAN}&by=country,period,sex`
-  const json = (await read(query)).json()
+  const json = (await read(`${query},recordType`)).json()
   const res = await read(query, 'application/adx+xml')
   t.equal(res.statusCode, 200, res.body)
   t.match(res.headers['content-type'], /^application\/adx\+xml/)
   const adx = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'group' || n === 'dataValue' }).parse(res.body).adx
-  const cells = adx.group.flatMap((g: { orgUnit: string, period: string, dataValue: Array<{ sex: string, value?: string }> }) =>
-    g.dataValue.map((v) => ({ country: g.orgUnit, period: g.period.slice(0, 7), sex: v.sex, count: v.value === undefined ? null : Number(v.value) })))
-  t.same(cells, json.cells.map((c: Record<string, unknown>) => ({ country: c.country, period: c.period, sex: c.sex, count: c.count })))
+  const cells = adx.group.flatMap((g: { orgUnit: string, period: string, dataValue: Array<{ dataElement: string, sex: string, value: string }> }) =>
+    g.dataValue.map((v) => ({ country: g.orgUnit, period: g.period.slice(0, 7), sex: v.sex, recordType: v.dataElement, count: Number(v.value) })))
+  t.same(cells, json.cells.filter((c: { count: number | null }) => c.count !== null)
+    .map((c: Record<string, unknown>) => ({ country: c.country, period: c.period, sex: c.sex, recordType: c.recordType === null ? 'contact' : c.recordType, count: c.count })))
   t.ok(adx.group.every((g: { period: string }) => /^\d{4}-\d{2}-01\/P1M$/.test(g.period)))
+
+  const none = await read('region=KAZ&from=2026-01&to=2026-01&ageBand=0-4', 'application/adx+xml')
+  t.equal(none.statusCode, 404, 'the one cell is below k')
+  t.match(none.headers['content-type'], /^application\/problem\+json/)
+  t.equal(none.json().type, 'http://mhx.test/problems/no-results')
+  t.equal((await read('region=KAZ&from=2026-01&to=2026-01&ageBand=0-4')).statusCode, 200, 'the same read as JSON lists its withheld cell')
+  t.equal((await read(`${SPAN}&by=country,period,sex,ageBand`, 'application/adx+xml')).statusCode, 400, 'no room left in by for recordType')
 })
 
 t.test('labels: CSV <dim>_label columns and the JSON labels map, in English or Russian; other languages refused', async (t) => {
