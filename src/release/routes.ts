@@ -1,8 +1,9 @@
 // Readers' routes: the regions they may read, and the aggregates behind their grants.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
-import { createRegionLookup, listRegions } from '../admin/regions.js'
+import { createRegionLookup } from '../admin/regions.js'
 import { callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
@@ -14,7 +15,8 @@ import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
 import { adxQuery, hasReleasedValue } from './formats/adx.js'
 import { isMeasureId, measure } from './formats/fhir.js'
-import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
+import { sdmxFault } from './formats/sdmx.js'
+import { sdmxRoutes } from './sdmx-routes.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { buildPtable } from './ptable.js'
 import { createPolicyContext } from '../policy/context.js'
@@ -126,6 +128,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     budget,
     gate: createPartnerGate(config.readsPerPartner)
   }
+  // A reader, or a steward reading its own country (readAggregates tells them apart).
+  const readerOrSteward = [deps.authorize(), async (request: FastifyRequest) => {
+    const { scopes } = callerOf(request)
+    if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
+  }]
   every(app, BUDGET_PURGE_EVERY_MS, 'purging past days of the query budget', () => budget.purge())
 
   app.get('/v1/disclosure', {
@@ -148,11 +155,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async (request) => ({ items: await regionsFor(release, callerOf(request)) }))
 
   app.get('/v1/aggregates', {
-    // A reader, or a steward reading its own country (readAggregates tells them apart).
-    onRequest: [deps.authorize(), async (request) => {
-      const { scopes } = callerOf(request)
-      if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
-    }],
+    onRequest: readerOrSteward,
     // The query parser makes a repeated parameter an array: refuse it before the schema sees it.
     preValidation: async (request) => {
       for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
@@ -197,23 +200,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     return sendRepresentation(request, reply, body(format, { names, publicUrl, labels: labels as Language | undefined }))
   })
 
-  let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined
-  app.get('/v1/sdmx/structure', {
-    schema: {
-      tags: ['aggregates'],
-      operationId: 'getSdmxStructure',
-      summary: 'The SDMX structure of the aggregates: data structure definition, codelists (en, ru) and dataflow',
-      description: 'An SDMX-JSON 2.0 structure message. Every SDMX-CSV answer of GET /v1/aggregates uses this structure (STRUCTURE_ID MHX:MIGRANT_HEALTH(1.0.0)) and only its codes.',
-      security: [],
-      response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: Type.Object({ meta: Type.Object({}, { additionalProperties: true }), data: Type.Object({}, { additionalProperties: true }) }) } } } }
-    }
-  }, async (_request, reply) => {
-    // Built again only when a region was created (regions are immutable): a public route stays cheap.
-    const regions = await listRegions(deps.database.db)
-    const key = regions.map((r) => r.code).join(',')
-    if (structure?.key !== key) structure = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString()) }
-    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure.body)
-  })
+  await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward })
 
   app.get('/v1/fhir/Measure/:id', {
     schema: {

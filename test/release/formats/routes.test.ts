@@ -139,3 +139,36 @@ t.test('what no format offers is still 406', async (t) => {
   t.equal(res.statusCode, 406)
   t.match(res.json().detail, /application\/fhir\+json/)
 })
+
+t.test('SDMX: each version of the structure at its SDMX REST path; the data path reads as GET /v1/aggregates does', async (t) => {
+  const structureAt = async (version: string) => app.inject({ method: 'GET', url: `/v1/sdmx/structure/datastructure/MHX/MIGRANT_HEALTH/${version}` })
+  const old = (await structureAt('1.0.0')).json().data.dataStructures[0]
+  t.equal(old.version, '1.0.0')
+  t.notOk(old.dataStructureComponents.dimensionList.dimensions.some((d: { id: string }) => d.id === 'RECORD_TYPE'), '1.0.0 has no record type')
+  t.equal((await structureAt('latest')).json().data.dataStructures[0].version, '1.1.0')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/sdmx/structure/dataflow/MHX/MIGRANT_HEALTH/~' })).json().data.dataflows[0].version, '1.1.0')
+  t.equal((await structureAt('2.0.0')).statusCode, 400)
+
+  const key = SDMX_DIMENSIONS.filter((d) => d !== 'period').map((d) => d === 'country' ? 'KAZ' : d === 'sex' ? '' : '_T').join('.')
+  const url = `/v1/sdmx/data/MHX,MIGRANT_HEALTH,1.1.0/${key}?startPeriod=2026-01&endPeriod=2026-01`
+  const csv = await read('region=KAZ&from=2026-01&to=2026-01&by=sex', SDMX)
+  const data = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${bearer}`, accept: SDMX } })
+  t.equal(data.statusCode, 200, data.body)
+  t.match(data.headers['content-type'], /^application\/vnd\.sdmx\.data\+csv; version=2\.0\.0/)
+  t.equal(data.body, csv.body, 'the same read, the same SDMX-CSV as GET /v1/aggregates')
+  const again = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${bearer}`, accept: SDMX, 'if-none-match': data.headers.etag as string } })
+  t.equal(again.statusCode, 304, 'a tag of the data message')
+  const json = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${bearer}` } })
+  t.match(json.headers['content-type'], /^application\/vnd\.sdmx\.data\+json; version=2\.0\.0/)
+  t.equal(json.json().data.dataSets[0].action, 'Information')
+
+  t.equal((await app.inject({ method: 'GET', url })).statusCode, 401, 'a token first')
+  const stranger = await hub.partner({ roles: ['reader'], grants: [{ region: 'KGZ' }] })
+  const refused = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await hub.token(stranger)}` } })
+  t.equal(refused.statusCode, 403, 'the grants of GET /v1/aggregates')
+  t.equal((await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${bearer}`, accept: 'application/xml' } })).statusCode, 406)
+  t.equal((await app.inject({ method: 'GET', url: url.replace('MHX,MIGRANT_HEALTH,1.1.0', 'ECB,EXR,1.0'), headers: { authorization: `Bearer ${bearer}` } })).statusCode, 404)
+  const nothing = await app.inject({ method: 'GET', url: url.replace(/2026-01/g, '2025-01'), headers: { authorization: `Bearer ${bearer}` } })
+  t.equal(nothing.statusCode, 404)
+  t.equal(nothing.json().type, 'http://mhx.test/problems/no-results')
+})

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
+import addFormats from 'ajv-formats'
 
 const require = createRequire(import.meta.url)
 const STANDARDS = join(import.meta.dirname, '../../standards')
@@ -32,7 +33,8 @@ export function fhirValidator () {
 export function sdmxJsonValidator (file: 'structure-2.0.0' | 'data-2.1.0') {
   const { id, $schema: _, ...schema } = json(`sdmx-json/${file}.schema.json`) as { id?: string, $schema?: string } & Record<string, unknown>
   // Their patterns escape `-` as JSON Schema's ECMA 262 allows without the u flag: Ajv compiles them without it.
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false })
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false })
+  addFormats.default(ajv)
   const validate = ajv.compile({ ...(id ? { $id: id } : {}), ...schema })
   return (message: unknown) => (validate(message) as boolean) ? [] : faults(validate)
 }
