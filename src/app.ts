@@ -25,6 +25,7 @@ import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http
 import { openapiOptions } from './ops/openapi.js'
 import { metricsRoutes, opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
+import { fhirErrors } from './release/fhir-routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter } from './audit/writer.js'
@@ -89,6 +90,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // Errors of FHIR requests are FHIR: an OperationOutcome instead of problem+json (docs/formats.md).
+  app.addHook('onSend', fhirErrors(config.publicUrl))
   app.decorateRequest('caller', null)
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const [status, body] = problemOf(error, request)

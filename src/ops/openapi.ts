@@ -92,7 +92,8 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
         { name: 'auth', description: 'Tokens (RFC 7523 private_key_jwt) and the hub keys' },
         { name: 'schemas', description: 'Shared record schemas and catalogs' },
         { name: 'submissions', description: 'Reporters push anonymized records' },
-        { name: 'aggregates', description: 'Readers pull regional aggregates' },
+        { name: 'aggregates', description: 'Readers pull regional aggregates (JSON, CSV, SDMX, FHIR, ADX)' },
+        { name: 'fhir', description: 'The FHIR R4 resources behind every canonical URL the MeasureReports name' },
         { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
         { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
         { name: 'ops', description: 'Health, metrics, documentation' }

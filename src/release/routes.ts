@@ -14,9 +14,9 @@ import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
 import { adxQuery, hasReleasedValue } from './formats/adx.js'
-import { isMeasureId, measure } from './formats/fhir.js'
 import { sdmxFault } from './formats/sdmx.js'
 import { sdmxRoutes } from './sdmx-routes.js'
+import { fhirRoutes } from './fhir-routes.js'
 import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
 import { buildPtable } from './ptable.js'
 import { createPolicyContext } from '../policy/context.js'
@@ -166,7 +166,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       tags: ['aggregates'],
       operationId: 'readAggregates',
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of GET /v1/fhir/Measure/migrant-health-contacts); application/adx+xml (ADX, the shape ADX intake takes). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
+      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of the Measure the read counts: migrant-health-contacts or migrant-health-case-notifications when it filters one recordType, else migrant-health-records; errors as OperationOutcome); application/adx+xml (ADX, the shape ADX intake takes, valid against the IHE adx_loose.xsd: split by recordType unless it filters one, withheld cells named in XML comments; a read with no released value is 404 no-results). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
       querystring: AggregatesQuery,
       response: {
@@ -202,21 +202,5 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
 
   await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward })
 
-  app.get('/v1/fhir/Measure/:id', {
-    schema: {
-      tags: ['aggregates'],
-      operationId: 'getFhirMeasure',
-      summary: 'A FHIR R4 Measure that aggregate answers report on (MeasureReport.measure)',
-      security: [],
-      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-      response: {
-        200: { description: 'FHIR R4 Measure', content: { 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('Measure') }, { additionalProperties: true }) } } },
-        ...problemResponses(404)
-      }
-    }
-  }, async (request, reply) => {
-    const { id } = request.params
-    if (!isMeasureId(id)) throw problem('notFound', `no Measure "${id}" (this hub reports migrant-health-contacts)`)
-    return reply.type(CONTENT_TYPE.fhir).send(measure(id, publicUrl, names))
-  })
+  await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
 }

@@ -11,12 +11,13 @@ import { fhirValidator } from './standards.js'
 
 const hub = await buildTestHub(t)
 const { app } = hub
+// Cells of 1.1.0 records (a record type each): contacts and one month of TB case notifications.
 await insertCells(hub.database, [
-  { country: 'KAZ', ageBand: '80+', sex: 'female', count: 12, subnationalArea: 'KZ-75' },
-  { country: 'KAZ', ageBand: '0-4', sex: 'male', count: 2 },
-  { country: 'KGZ', period: '2026-02', sex: 'female', conditionGroup: 'tb', count: 30 },
-  { country: 'TJK', period: '2026-03', count: 40, conditionGroup: 'hiv' },
-  { country: 'UZB', period: '2026-05', count: 60, sex: 'female', outcome: 'treated' }
+  { country: 'KAZ', ageBand: '80+', sex: 'female', count: 12, subnationalArea: 'KZ-75', recordType: 'contact' },
+  { country: 'KAZ', ageBand: '0-4', sex: 'male', count: 2, recordType: 'contact' },
+  { country: 'KGZ', period: '2026-02', sex: 'female', conditionGroup: 'tb', count: 30, recordType: 'case_notification' },
+  { country: 'TJK', period: '2026-03', count: 40, conditionGroup: 'hiv', recordType: 'contact' },
+  { country: 'UZB', period: '2026-05', count: 60, sex: 'female', outcome: 'treated', recordType: 'contact' }
 ])
 const iom = await hub.partner({ roles: ['reader'], grants: [{ region: 'central-asia' }, ...CENTRAL_ASIA.map((c) => ({ region: c }))] })
 const bearer = await hub.token(iom)
@@ -80,8 +81,18 @@ t.test('SDMX-CSV of several query shapes loads into one table, every code in the
   t.equal((await read(`${SPAN}&by=country&sex=female,male`)).statusCode, 200, 'the same query is fine as JSON')
 })
 
-t.test('FHIR: a valid MeasureReport with the JSON answer\'s counts; the Measure it names is served', async (t) => {
-  for (const query of [SPAN, `${SPAN}&by=country`, `${SPAN}&by=country,sex&labels=ru`]) {
+/** Every URL under the hub's own address a resource names (canonical URLs, systems, references), but the hub's own address. */
+function hubUrls (resource: unknown, out = new Set<string>()): Set<string> {
+  if (typeof resource === 'string' && resource.startsWith('http://mhx.test/')) out.add(resource)
+  else if (Array.isArray(resource)) resource.forEach((r) => hubUrls(r, out))
+  else if (typeof resource === 'object' && resource !== null) Object.values(resource).forEach((r) => hubUrls(r, out))
+  return out
+}
+
+t.test('FHIR: a valid MeasureReport with the JSON answer\'s counts; every canonical URL it names resolves to a valid resource', async (t) => {
+  const resolved = new Map<string, Record<string, unknown>>()
+  const queue: string[] = []
+  for (const query of [SPAN, `${SPAN}&by=country`, `${SPAN}&by=country,sex&labels=ru`, `${SPAN}&by=recordType,countryOfOrigin`, `${SPAN}&recordType=contact&by=ageBand`, 'region=KAZ&from=2026-01&to=2026-06&by=subnationalArea,period']) {
     const json = (await read(query)).json()
     const res = await read(query, 'application/fhir+json')
     t.equal(res.statusCode, 200, res.body)
@@ -92,15 +103,51 @@ t.test('FHIR: a valid MeasureReport with the JSON answer\'s counts; the Measure 
       ? [report.group[0].population[0].count ?? null]
       : report.group[0].stratifier[0].stratum.map((s: { population: Array<{ count?: number }> }) => s.population[0].count ?? null)
     t.same(counts, json.cells.map((c: { count: number | null }) => c.count), `${query}: the same counts`)
-    const measure = await app.inject({ method: 'GET', url: new URL(report.measure).pathname })
-    t.equal(measure.statusCode, 200)
-    t.equal(measure.json().url, report.measure)
-    t.same(invalidFhir(measure.json()), [])
+    t.equal(report.measure, `http://mhx.test/v1/fhir/Measure/${query.includes('recordType=contact') ? 'migrant-health-contacts' : 'migrant-health-records'}`)
+    queue.push(...hubUrls(report))
   }
-  t.ok((await read('region=KAZ&from=2026-01&to=2026-06&by=ageBand', 'application/fhir+json')).json().group[0].stratifier[0].stratum.some((s: { population: Array<{ _count?: unknown }> }) => s.population[0]._count), 'a protected stratum is masked')
-  const missing = await app.inject({ method: 'GET', url: '/v1/fhir/Measure/nothing' })
-  t.equal(missing.statusCode, 404)
-  t.match(missing.headers['content-type'], /^application\/problem\+json/)
+  queue.push('http://mhx.test/v1/fhir/metadata')
+  // Follow every URL of every resource fetched, until none is new: the whole graph resolves.
+  while (queue.length > 0) {
+    const url = queue.shift()!
+    if (resolved.has(url)) continue
+    t.match(url, /^http:\/\/mhx\.test\/v1\/fhir\//, `${url} lives under /v1/fhir/`)
+    const res = await app.inject({ method: 'GET', url: new URL(url).pathname })
+    t.equal(res.statusCode, 200, `${url} resolves`)
+    t.match(res.headers['content-type'], /^application\/fhir\+json/)
+    const resource = res.json()
+    t.same(invalidFhir(resource), [], `${url}: valid ${resource.resourceType}`)
+    if ('url' in resource) t.equal(resource.url, url, `${url}: the canonical URL of what it answers`)
+    resolved.set(url, resource)
+    queue.push(...[...hubUrls(resource)].filter((u) => u.startsWith('http://mhx.test/v1/fhir/')))
+  }
+  const types = [...resolved.values()].map((r) => r.resourceType)
+  for (const type of ['Measure', 'CodeSystem', 'ValueSet', 'StructureDefinition', 'Organization', 'CapabilityStatement']) t.ok(types.includes(type), `a ${type} among the ${resolved.size} resolved`)
+  t.ok(resolved.has('http://mhx.test/v1/fhir/CodeSystem/region') && resolved.has('http://mhx.test/v1/fhir/StructureDefinition/disclosure'))
+
+  const contacts = (await read(`${SPAN}&recordType=contact`, 'application/fhir+json')).json()
+  const notifications = (await read(`${SPAN}&recordType=case_notification`, 'application/fhir+json')).json()
+  t.equal(notifications.measure, 'http://mhx.test/v1/fhir/Measure/migrant-health-case-notifications')
+  t.ok(contacts.group[0].population[0].count !== notifications.group[0].population[0].count, 'contacts and case notifications are counted apart')
+})
+
+t.test('FHIR errors are OperationOutcome: on /v1/fhir/ routes and whenever Accept asks for FHIR', async (t) => {
+  const outcome = (res: Awaited<ReturnType<typeof read>>, status: number, code: string) => {
+    t.equal(res.statusCode, status)
+    t.match(res.headers['content-type'], /^application\/fhir\+json/)
+    const body = res.json()
+    t.same(invalidFhir(body), [], 'a valid OperationOutcome')
+    t.match(body, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code }] })
+    return body
+  }
+  outcome(await app.inject({ method: 'GET', url: '/v1/fhir/Measure/nothing' }), 404, 'not-found')
+  outcome(await app.inject({ method: 'GET', url: '/v1/fhir/Patient/1' }), 404, 'not-found')
+  const bad = outcome(await read('region=KAZ&from=2026-13&to=2026-01', 'application/fhir+json'), 400, 'invalid')
+  t.match(bad.issue[0].details.coding[0], { system: 'http://mhx.test/v1/fhir/CodeSystem/problem-type' })
+  t.ok(bad.issue.length > 1, 'an issue per field named')
+  outcome(await app.inject({ method: 'GET', url: `/v1/aggregates?${SPAN}`, headers: { accept: 'application/fhir+json' } }), 401, 'login')
+  const json = await read('region=KAZ&from=2026-13&to=2026-01')
+  t.match(json.headers['content-type'], /^application\/problem\+json/, 'other requests keep problem+json')
 })
 
 t.test('ADX: the JSON answer\'s released counts by record type, a group per country-month; nothing released is 404 no-results', async (t) => {

@@ -1,5 +1,6 @@
 // Property: the answers of random reads, in every standard format, are what the standard's own schema accepts
-// (ADX: IHE's adx_loose.xsd through xmllint; SDMX-JSON data: the 2.1.0 data schema) and carry only codes of the
+// (ADX: IHE's adx_loose.xsd through xmllint; SDMX-JSON data: the 2.1.0 data schema; FHIR: HL7's R4 JSON schema,
+// and every canonical URL a MeasureReport names resolves to a valid resource) and carry only codes of the
 // published SDMX codelists, on every dimension; the SDMX REST data path releases the counts GET /v1/aggregates does.
 import { parse } from 'csv-parse/sync'
 import fc from 'fast-check'
@@ -9,7 +10,7 @@ import { sdmxCode, sdmxDimensions, SDMX_VERSION, TOTAL } from '../../../src/rele
 import { MAX_BY } from '../../../src/release/query.js'
 import { buildTestHub } from '../../helpers.js'
 import { CENTRAL_ASIA, insertCells, type CellInput } from '../fixtures.js'
-import { adxFaults, sdmxJsonValidator, XMLLINT } from './standards.js'
+import { adxFaults, fhirValidator, sdmxJsonValidator, XMLLINT } from './standards.js'
 
 const hub = await buildTestHub(t)
 const { app } = hub
@@ -72,6 +73,14 @@ const unpublished = (row: Record<string, string>) => [
   ...(TIME_PERIOD.test(row.TIME_PERIOD) ? [] : [`TIME_PERIOD=${row.TIME_PERIOD}`])
 ]
 const invalidData = sdmxJsonValidator('data-2.1.0')
+const invalidFhir = fhirValidator()
+/** Every canonical URL the MeasureReports named (strings under the hub's FHIR path). */
+const canonical = new Set<string>()
+function collectUrls (node: unknown): void {
+  if (typeof node === 'string' && node.startsWith('http://mhx.test/')) canonical.add(node)
+  else if (Array.isArray(node)) node.forEach(collectUrls)
+  else if (typeof node === 'object' && node !== null) Object.values(node).forEach(collectUrls)
+}
 
 interface Read { region: string, span: [string, string, 'month' | 'quarter'], by: Dimension[], filters: Array<[Dimension, string[]]> }
 const readArbitrary = fc.record({
@@ -96,7 +105,7 @@ function keyOf (r: Read): string {
   }).join('.')
 }
 
-t.test('random reads: every ADX, SDMX-CSV and SDMX-JSON answer valid, every code in its codelist', async (t) => {
+t.test('random reads: every ADX, FHIR, SDMX-CSV and SDMX-JSON answer valid, every code in its codelist', async (t) => {
   const seen = { json: 0, refused: 0, adx: 0, adxNoResults: 0, sdmxCsv: 0, sdmxData: 0, sdmxRefused: 0 }
   await fc.assert(fc.asyncProperty(readArbitrary, async (r) => {
     const query = queryOf(r)
@@ -123,6 +132,12 @@ t.test('random reads: every ADX, SDMX-CSV and SDMX-JSON answer valid, every code
         seen.adx++
       }
     }
+
+    const fhir = await get(`/v1/aggregates?${query}&labels=ru`, 'application/fhir+json')
+    const report = fhir.json()
+    const fhirFaults = invalidFhir(report)
+    if (fhir.statusCode !== 200 || fhirFaults.length > 0) throw new Error(`${query}: FHIR ${fhir.statusCode}, not valid against HL7's R4 schema: ${fhirFaults.join('; ')}`)
+    collectUrls(report)
 
     const csv = await get(`/v1/aggregates?${query}`, 'application/vnd.sdmx.data+csv;version=2.0.0')
     const several = r.filters.some(([d, values]) => values.length > 1 && !r.by.includes(d))
@@ -178,4 +193,12 @@ t.test('random reads: every ADX, SDMX-CSV and SDMX-JSON answer valid, every code
   t.comment(JSON.stringify(seen))
   t.ok(seen.json > 20 && seen.sdmxCsv > 5 && seen.sdmxData > 5 && seen.sdmxRefused > 0, `reads of each kind: ${JSON.stringify(seen)}`)
   if (XMLLINT) t.ok(seen.adx > 5 && seen.adx + seen.adxNoResults === seen.json, 'ADX answers validated')
+
+  const unresolved: string[] = []
+  for (const url of canonical) {
+    const res = await app.inject({ method: 'GET', url: new URL(url).pathname })
+    if (res.statusCode !== 200 || !url.startsWith('http://mhx.test/v1/fhir/') || invalidFhir(res.json()).length > 0) unresolved.push(`${url}: ${res.statusCode}`)
+  }
+  t.ok(canonical.size > 10, `${canonical.size} canonical URLs named`)
+  t.same(unresolved, [], 'every canonical URL of every MeasureReport resolves to a valid FHIR resource')
 })
