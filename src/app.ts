@@ -49,8 +49,9 @@ export const LOG_REDACT = [
 
 // Bodies are validated strictly: a silent repair of health data is a data-quality bug.
 const BODY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false }
-// Query strings and params arrive as text: numbers and booleans may coerce.
-const QUERY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: true, useDefaults: true, strict: false }
+// Query strings and params arrive as text: numbers and booleans may coerce. Verbose: a pattern fault is told by
+// the parameter's description (fieldError), not by the pattern.
+const QUERY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: true, useDefaults: true, strict: false, verbose: true }
 
 function compilerFor (options: AjvOptions) {
   const ajv = new Ajv(options)
@@ -206,6 +207,11 @@ export function fieldError (e: ErrorObject, part: string): FieldError {
   }
   if (e.keyword === 'enum') {
     return { path: base, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` }
+  }
+  const description = (e.parentSchema as { description?: unknown } | undefined)?.description
+  if (e.keyword === 'pattern' && part !== 'body' && typeof description === 'string') {
+    const got = String(e.data)
+    return { path: base, message: `must be ${description}, got "${got.length > 80 ? `${got.slice(0, 80)}…` : got}"` }
   }
   return { path: base, message: e.message ?? 'is invalid' }
 }

@@ -17,7 +17,8 @@ import { adxQuery, hasReleasedValue } from './formats/adx.js'
 import { sdmxFault } from './formats/sdmx.js'
 import { sdmxRoutes } from './sdmx-routes.js'
 import { fhirRoutes } from './fhir-routes.js'
-import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
+import { badParameter } from './query.js'
+import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
 import { createPolicyContext } from '../policy/context.js'
 import { createCoverage } from '../stewardship/periods.js'
@@ -27,18 +28,6 @@ const BUDGET_PURGE_EVERY_MS = 60 * 60_000
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
 const Dimension = Type.Unsafe<string>({ type: 'string', enum: [...DIMENSIONS], description: 'a dimension of the aggregates' })
-// No schema `default`: Ajv's useDefaults would write it into the query (and so into audit rows and cache keys).
-const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], description: 'month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
-
-const AggregatesQuery = Type.Object({
-  region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),
-  from: Type.String({ maxLength: 7, description: 'first month, YYYY-MM' }),
-  to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
-  by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
-  periodType: Type.Optional(PeriodType),
-  labels: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ru')], { description: 'names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays' })),
-  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
-}, { additionalProperties: false })
 
 const Cell = Type.Object({
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String({ description: `its ${d} (a by dimension); null: absent in the records (_Z in SDMX)` })))])),
@@ -87,7 +76,7 @@ const AnswerSchema = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
 }, {
   description: 'An aggregates answer (application/json)',
-  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
+  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', coverage: [{ country: 'TKM', period: '2026-03', status: 'not_reported' }], cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
 })
 
 /** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts). */
@@ -168,7 +157,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
       description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of the Measure the read counts: migrant-health-contacts or migrant-health-case-notifications when it filters one recordType, else migrant-health-records; errors as OperationOutcome); application/adx+xml (ADX, the shape ADX intake takes, valid against the IHE adx_loose.xsd: split by recordType unless it filters one, withheld cells named in XML comments; a read with no released value is 404 no-results). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
-      querystring: AggregatesQuery,
+      querystring: aggregatesQuery(vocabulary),
       response: {
         200: {
           description: 'The cells, sorted by the by dimensions; zero cells are not listed',
@@ -180,7 +169,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
             'application/adx+xml': { schema: Type.String() }
           }
         },
-        ...problemResponses(400, 401, 403, 406, 429, 503)
+        ...problemResponses(400, 401, 403, 404, 406, 429, 503)
       }
     }
   }, async (request, reply) => {

@@ -84,8 +84,8 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
     endPeriod: Type.Optional(Type.String({ maxLength: 7, pattern: '^\\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$', description: 'the last period, of the kind of startPeriod (default: the current one)' })),
     dimensionAtObservation: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_-]*$', description: 'accepted and ignored: observations are always flat, at AllDimensions' }))
   }, { additionalProperties: false })
-  const flowParam = Type.String({ maxLength: 64, description: `${SDMX_AGENCY},${SDMX_DSD_ID},<version> (or ${SDMX_DSD_ID}, or ${SDMX_AGENCY},${SDMX_DSD_ID}: the newest); versions ${SDMX_VERSIONS.join(', ')}, latest or ~` })
-  const keyParam = Type.String({ maxLength: 4000, description: 'the series key: one position per dimension of the structure but TIME_PERIOD, in its order, separated by dots; in each, a code, codes joined by + (or), nothing (every code), or _T (the total). REF_AREA names the countries or regions read (it cannot be left empty).' })
+  const flowParam = Type.String({ maxLength: 64, pattern: '^([A-Za-z0-9_@$*-]+,)?[A-Za-z0-9_@$-]+(,[A-Za-z0-9_.~*+-]+)?$', description: `${SDMX_AGENCY},${SDMX_DSD_ID},<version> (or ${SDMX_DSD_ID}, or ${SDMX_AGENCY},${SDMX_DSD_ID}: the newest); versions ${SDMX_VERSIONS.join(', ')}, latest or ~` })
+  const keyParam = Type.String({ maxLength: 4000, pattern: '^[A-Za-z0-9_@$+.*-]*$', description: 'the series key: one position per dimension of the structure but TIME_PERIOD, in its order, separated by dots; in each, a code, codes joined by + (or), nothing (every code), or _T (the total). REF_AREA names the countries or regions read (it cannot be left empty).' })
   const dataSchema = {
     tags: ['aggregates'],
     operationId: 'readSdmxData',
