@@ -3,7 +3,7 @@ import t from 'tap'
 import { measure, measureOf, MEASURES, toMeasureReport, type MeasureId } from '../../../src/release/formats/fhir.js'
 import { capabilityStatement, codeSystem, codeSystemNames, EXTENSION_NAMES, hubOrganization, operationOutcome, structureDefinition, valueSet } from '../../../src/release/formats/fhir-terminology.js'
 import { render } from '../../../src/release/formats/index.js'
-import { problemFor } from '../../../src/problem.js'
+import { PROBLEM_TYPES, problemFor } from '../../../src/problem.js'
 import { fhirValidator } from './standards.js'
 import { answerOf, names, PUBLIC_URL, vocabulary } from './fixtures.js'
 
@@ -108,10 +108,10 @@ t.test('the terminology behind the canonical URLs: every resource valid against 
   for (const name of EXTENSION_NAMES) t.same(invalid(structureDefinition(name, PUBLIC_URL)!), [], `StructureDefinition ${name}`)
   t.same(invalid(hubOrganization('hub', PUBLIC_URL)!), [])
   t.same(invalid(capabilityStatement(PUBLIC_URL, '2026-07-01T00:00:00.000Z')), [])
-  const outcome = operationOutcome({ ...problemFor(400, 'region: is required', { errors: [{ path: 'region', message: 'is required' }] }), type: 'http://mhx.test/problems/bad-request', instance: 'req-1' }, PUBLIC_URL)
+  const outcome = operationOutcome({ ...problemFor(400, 'region: is required', { errors: [{ path: 'region', message: 'is required' }] }), type: `http://mhx.test${PROBLEM_TYPES.badRequest}`, instance: 'req-1' }, PUBLIC_URL)
   t.same(invalid(outcome), [])
   t.match(outcome.issue, [
-    { severity: 'error', code: 'invalid', details: { coding: [{ system: 'http://mhx.test/v1/fhir/CodeSystem/problem-type', code: 'bad-request' }] }, diagnostics: 'region: is required (request req-1)' },
+    { severity: 'error', code: 'invalid', details: { coding: [{ system: 'http://mhx.test/v1/fhir/CodeSystem/problem-type', code: PROBLEM_TYPES.badRequest.split('/').pop() }] }, diagnostics: 'region: is required (request req-1)' },
     { code: 'invalid', diagnostics: 'region: is required' }
   ])
 })
