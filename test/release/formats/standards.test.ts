@@ -30,6 +30,8 @@ const VALUES: Partial<Record<Dimension, string[]>> = {
   returnedFrom: ['_Z', 'RUS', 'TUR'],
   tbOutcome: ['_Z', 'cured', 'lost_to_follow_up'],
   serviceCoverage: ['_Z', 'covered', 'not_covered'],
+  screeningContext: ['_Z', 'arrival', 'work_permit'],
+  screeningConsequence: ['_Z', 'none', 'referral'],
   subnationalArea: ['_Z', 'KZ-75', 'KG-C']
 }
 const DIMS = Object.keys(VALUES) as Dimension[]
