@@ -25,6 +25,7 @@ import { absoluteProblem, clientErrorHandler, httpConventions } from './ops/http
 import { openapiOptions } from './ops/openapi.js'
 import { metricsRoutes, opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
+import { fhirErrors } from './release/fhir-routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter } from './audit/writer.js'
@@ -49,8 +50,9 @@ export const LOG_REDACT = [
 
 // Bodies are validated strictly: a silent repair of health data is a data-quality bug.
 const BODY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: false, strict: false }
-// Query strings and params arrive as text: numbers and booleans may coerce.
-const QUERY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: true, useDefaults: true, strict: false }
+// Query strings and params arrive as text: numbers and booleans may coerce. Verbose: a pattern fault is told by
+// the parameter's description (fieldError), not by the pattern.
+const QUERY_AJV: AjvOptions = { allErrors: true, removeAdditional: false, coerceTypes: true, useDefaults: true, strict: false, verbose: true }
 
 function compilerFor (options: AjvOptions) {
   const ajv = new Ajv(options)
@@ -91,6 +93,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // Errors of FHIR requests are FHIR: an OperationOutcome instead of problem+json (docs/formats.md).
+  app.addHook('onSend', fhirErrors(config.publicUrl))
   app.decorateRequest('caller', null)
   // The database's outages: logged once at each end, and every request they fail answered 503.
   const databaseOutage = deps.databaseOutage ?? databaseOutageOf(deps.database, app.log)
@@ -224,6 +228,11 @@ export function fieldError (e: ErrorObject, part: string): FieldError {
   }
   if (e.keyword === 'enum') {
     return { path: base, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` }
+  }
+  const description = (e.parentSchema as { description?: unknown } | undefined)?.description
+  if (e.keyword === 'pattern' && part !== 'body' && typeof description === 'string') {
+    const got = String(e.data)
+    return { path: base, message: `must be ${description}, got "${got.length > 80 ? `${got.slice(0, 80)}…` : got}"` }
   }
   return { path: base, message: e.message ?? 'is invalid' }
 }

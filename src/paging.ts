@@ -6,7 +6,7 @@ export interface Page<T> { items: T[], nextCursor: string | null }
 
 export const PageQuery = {
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+  cursor: Type.Optional(Type.String({ maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'the nextCursor of the page before' }))
 }
 
 export function pageOf<T extends TSchema> (item: T) {

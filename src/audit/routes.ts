@@ -40,8 +40,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, dep
       tags: ['admin'], operationId: 'listAudit', summary: 'The audit log, filtered by partner, action and time, paginated', security: securedBy(SCOPE.admin),
       querystring: Type.Object({
         ...PageQuery,
-        partner: Type.Optional(Type.String({ maxLength: 64, description: 'partner id (the actor)' })),
-        action: Type.Optional(Type.String({ maxLength: 64 })),
+        partner: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9][a-z0-9._-]{1,62}$', description: 'a partner id (the actor)' })),
+        action: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z]+(\\.[a-z_]+)*$', description: 'an action, e.g. aggregates.read, aggregates.denied, submission.accept, grants.replace' })),
         since: Type.Optional(Type.String({ format: 'date-time', description: 'at or after this time' })),
         until: Type.Optional(Type.String({ format: 'date-time', description: 'at or before this time' })),
         order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc', description: 'desc: newest first' })

@@ -92,7 +92,8 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
         { name: 'auth', description: 'Tokens (RFC 7523 private_key_jwt) and the hub keys' },
         { name: 'schemas', description: 'Shared record schemas and catalogs' },
         { name: 'submissions', description: 'Reporters push anonymized records' },
-        { name: 'aggregates', description: 'Readers pull regional aggregates' },
+        { name: 'aggregates', description: 'Readers pull regional aggregates (JSON, CSV, SDMX, FHIR, ADX)' },
+        { name: 'fhir', description: 'The FHIR R4 resources behind every canonical URL the MeasureReports name' },
         { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
         { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
         { name: 'ops', description: 'Health, metrics, documentation' }
@@ -115,7 +116,13 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
     },
     transformObject: (documentObject) => {
       const document = (documentObject as { openapiObject: Json & { components?: Json } }).openapiObject
-      document.components = { ...document.components, schemas: { ...(document.components?.schemas as Json | undefined), ...components } }
+      document.components = {
+        ...document.components,
+        schemas: { ...(document.components?.schemas as Json | undefined), ...components, OperationOutcome },
+        headers: HEADERS,
+        parameters: { IfNoneMatch }
+      }
+      withHttpConventions(document.paths as Record<string, Record<string, Json>>)
       return document
     }
   }
@@ -177,7 +184,7 @@ const problemDescriptions = {
   400: 'Bad request: a parameter is malformed (the problem names it)',
   401: 'No valid bearer token',
   403: 'The token lacks the scope, or the partner the grant',
-  404: 'Not found',
+  404: 'Not found (or, as an ADX or SDMX data answer, no-results: nothing to send)',
   406: 'None of the accepted media types can be produced',
   409: 'Conflict with the current state',
   413: 'The body is too large',
@@ -188,4 +195,91 @@ const problemDescriptions = {
   431: 'The request headers are too large',
   500: 'Internal error',
   503: 'Unavailable for now: see Retry-After'
+}
+
+/** Response headers, declared once (components.headers) and referenced where they are sent. */
+const HEADERS: Record<string, Json> = {
+  'X-Request-Id': { description: 'The id of this request (a problem\'s instance): the X-Request-Id the client sent when it is 1 to 128 of [A-Za-z0-9_.-], else a new UUID', schema: { type: 'string' } },
+  ETag: { description: 'A weak tag of the representation (its bytes before content coding): send it in If-None-Match to get 304 while it is unchanged', schema: { type: 'string' } },
+  'Last-Modified': { description: 'When the data of the answer last changed (an HTTP-date)', schema: { type: 'string' } },
+  Location: { description: 'The URL path of the resource created', schema: { type: 'string', format: 'uri-reference' } },
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } },
+  'Idempotent-Replayed': { description: 'true: this is the stored answer of the first request with this Idempotency-Key (nothing was stored again)', schema: { type: 'string', enum: ['true'] } }
+}
+const header = (name: string) => ({ $ref: `#/components/headers/${name}` })
+
+const IfNoneMatch = {
+  name: 'If-None-Match',
+  in: 'header',
+  required: false,
+  description: 'ETags of representations the client holds (or *): a match is 304 Not Modified with no body',
+  schema: { type: 'string', maxLength: 1024 }
+}
+
+/** The error body of FHIR requests (a /v1/fhir/ route, or Accept: application/fhir+json): a FHIR R4 OperationOutcome. */
+const OperationOutcome = {
+  type: 'object',
+  description: 'FHIR R4 OperationOutcome: one issue for the problem (details: its problem type), one per field it names',
+  required: ['resourceType', 'issue'],
+  properties: {
+    resourceType: { const: 'OperationOutcome' },
+    issue: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['severity', 'code'],
+        properties: {
+          severity: { type: 'string', enum: ['fatal', 'error', 'warning', 'information'] },
+          code: { type: 'string', description: 'http://hl7.org/fhir/issue-type' },
+          details: { type: 'object', additionalProperties: true },
+          diagnostics: { type: 'string' }
+        }
+      }
+    }
+  }
+}
+
+/** Headers particular operations send, by operationId and status (the routes set them: see each route). */
+const OPERATION_HEADERS: Record<string, Record<string, string[]>> = {
+  readAggregates: { 200: ['Last-Modified'] },
+  readSdmxData: { 200: ['Last-Modified'] },
+  createPartner: { 201: ['Location'] },
+  submitRecords: { 202: ['Location', 'Idempotent-Replayed'] }
+}
+
+/** Operations that also answer FHIR, whose errors are then OperationOutcome. */
+const ALSO_FHIR = new Set(['readAggregates'])
+
+/**
+ * What every route does by the HTTP conventions (src/ops/http.ts, src/auth/bearer.ts), written into each operation:
+ * X-Request-Id on every response; on GET, If-None-Match, the ETag of a 200 and the 304 it may become; Retry-After on
+ * 429 and 503; 429 on every operation behind a token (MHX_RATE_API per partner; the token endpoint declares its own);
+ * the headers of OPERATION_HEADERS; OperationOutcome errors on FHIR routes.
+ */
+function withHttpConventions (paths: Record<string, Record<string, Json>>): void {
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const responses = (operation.responses ??= {}) as Record<string, Json>
+      const secured = (operation.security as Json[] | undefined)?.some((s) => 'bearer' in s) ?? false
+      if (secured && !responses['429']) responses['429'] = { description: problemDescriptions[429], content: { 'application/problem+json': { schema: { $ref: ref('Problem') } } } }
+      if (method === 'get') {
+        const parameters = (operation.parameters ??= []) as Json[]
+        if (!parameters.some((p) => p.$ref === '#/components/parameters/IfNoneMatch')) parameters.push({ $ref: '#/components/parameters/IfNoneMatch' })
+        responses['304'] ??= { description: 'Not Modified: If-None-Match names the current ETag (no body)' }
+      }
+      const fhir = path.startsWith('/v1/fhir/') || ALSO_FHIR.has(operation.operationId as string)
+      for (const [status, response] of Object.entries(responses)) {
+        const headers = (response.headers ??= {}) as Json
+        headers['X-Request-Id'] = header('X-Request-Id')
+        if (method === 'get' && (status === '200' || status === '304')) headers.ETag = header('ETag')
+        if (status === '429' || status === '503') headers['Retry-After'] = header('Retry-After')
+        for (const name of OPERATION_HEADERS[operation.operationId as string]?.[status] ?? []) headers[name] = header(name)
+        const content = response.content as Record<string, Json> | undefined
+        if (fhir && Number(status) >= 400 && content?.['application/problem+json']) {
+          const outcome = { 'application/fhir+json': { schema: { $ref: ref('OperationOutcome') } } }
+          response.content = path.startsWith('/v1/fhir/') ? outcome : { ...content, ...outcome }
+        }
+      }
+    }
+  }
 }

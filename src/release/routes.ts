@@ -1,8 +1,9 @@
 // Readers' routes: the regions they may read, and the aggregates behind their grants.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
-import { createRegionLookup, listRegions } from '../admin/regions.js'
+import { createRegionLookup } from '../admin/regions.js'
 import { callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem, problemResponses } from '../problem.js'
@@ -12,9 +13,12 @@ import { createRollupCache } from './rollup.js'
 import { createPartnerGate, createQueryBudget } from './budget.js'
 import { DIMENSIONS, loadVocabulary } from './dimensions.js'
 import { CONTENT_TYPE, loadNames, negotiate, type Language } from './formats/index.js'
-import { isMeasureId, measure } from './formats/fhir.js'
-import { sdmxFault, sdmxStructure } from './formats/sdmx.js'
-import { badParameter, MAX_BY, MAX_SPAN_MONTHS, PERIOD_TYPES } from './query.js'
+import { adxQuery, hasReleasedValue } from './formats/adx.js'
+import { sdmxFault } from './formats/sdmx.js'
+import { sdmxRoutes } from './sdmx-routes.js'
+import { fhirRoutes } from './fhir-routes.js'
+import { badParameter } from './query.js'
+import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
 import { createPolicyContext } from '../policy/context.js'
 import { createCoverage } from '../stewardship/periods.js'
@@ -24,18 +28,6 @@ const BUDGET_PURGE_EVERY_MS = 60 * 60_000
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()])
 const Dimension = Type.Unsafe<string>({ type: 'string', enum: [...DIMENSIONS], description: 'a dimension of the aggregates' })
-// No schema `default`: Ajv's useDefaults would write it into the query (and so into audit rows and cache keys).
-const PeriodType = Type.Unsafe<string>({ type: 'string', enum: [...PERIOD_TYPES], description: 'month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries' })
-
-const AggregatesQuery = Type.Object({
-  region: Type.String({ maxLength: 64, description: 'a country code (KAZ) or a region code (central-asia); exact case' }),
-  from: Type.String({ maxLength: 7, description: 'first month, YYYY-MM' }),
-  to: Type.String({ maxLength: 7, description: `last month, YYYY-MM (span at most ${MAX_SPAN_MONTHS} months)` }),
-  by: Type.Optional(Type.String({ maxLength: 300, description: `comma list of at most ${MAX_BY} of: ${DIMENSIONS.join(', ')}` })),
-  periodType: Type.Optional(PeriodType),
-  labels: Type.Optional(Type.Union([Type.Literal('en'), Type.Literal('ru')], { description: 'names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays' })),
-  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ maxLength: 4000, description: `filter: a value or a comma list (any of); _Z selects an absent value` }))]))
-}, { additionalProperties: false })
 
 const Cell = Type.Object({
   ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Nullable(Type.String({ description: `its ${d} (a by dimension); null: absent in the records (_Z in SDMX)` })))])),
@@ -84,7 +76,7 @@ const AnswerSchema = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), { description: 'with ?labels=: per dimension, the name of every code the answer shows' }))
 }, {
   description: 'An aggregates answer (application/json)',
-  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
+  examples: [{ region: 'central-asia', from: '2026-01', to: '2026-03', periodType: 'month', by: ['sex'], filters: {}, k: 5, disclosure: { method: 'cellkey', ptable: 'mhx-ptable-D3-V2-js3' }, lastUpdated: '2026-04-02T08:15:00.000Z', coverage: [{ country: 'TKM', period: '2026-03', status: 'not_reported' }], cells: [{ sex: 'female', count: 42, suppressed: null }, { sex: 'other', count: null, suppressed: 'primary' }] }]
 })
 
 /** Shapes the OpenAPI document shares by $ref (see src/ops/openapi.ts). */
@@ -125,6 +117,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     budget,
     gate: createPartnerGate(config.readsPerPartner)
   }
+  // A reader, or a steward reading its own country (readAggregates tells them apart).
+  const readerOrSteward = [deps.authorize(), async (request: FastifyRequest) => {
+    const { scopes } = callerOf(request)
+    if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
+  }]
   every(app, BUDGET_PURGE_EVERY_MS, 'purging past days of the query budget', () => budget.purge())
 
   app.get('/v1/disclosure', {
@@ -147,11 +144,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   }, async (request) => ({ items: await regionsFor(release, callerOf(request)) }))
 
   app.get('/v1/aggregates', {
-    // A reader, or a steward reading its own country (readAggregates tells them apart).
-    onRequest: [deps.authorize(), async (request) => {
-      const { scopes } = callerOf(request)
-      if (!scopes.has(SCOPE.aggregatesRead) && !scopes.has(SCOPE.steward)) throw problem('forbidden', `this route needs the scope ${SCOPE.aggregatesRead} (or ${SCOPE.steward} for your own country)`)
-    }],
+    onRequest: readerOrSteward,
     // The query parser makes a repeated parameter an array: refuse it before the schema sees it.
     preValidation: async (request) => {
       for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) {
@@ -162,9 +155,9 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
       tags: ['aggregates'],
       operationId: 'readAggregates',
       summary: 'Regional aggregates behind the caller\'s grants, with small cells suppressed',
-      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of GET /v1/fhir/Measure/migrant-health-contacts); application/adx+xml (ADX, the shape ADX intake takes). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
+      description: 'Accept: application/json (default); text/csv; application/vnd.sdmx.data+csv;version=2.0.0 (SDMX-CSV 2.0 of the structure at GET /v1/sdmx/structure: every dimension, _T where summed out, TIME_PERIOD always, OBS_STATUS E perturbed / A exact / O not released, CONF_STATUS A primary / F free); application/fhir+json (a FHIR R4 MeasureReport of the Measure the read counts: migrant-health-contacts or migrant-health-case-notifications when it filters one recordType, else migrant-health-records; errors as OperationOutcome); application/adx+xml (ADX, the shape ADX intake takes, valid against the IHE adx_loose.xsd: split by recordType unless it filters one, withheld cells named in XML comments; a read with no released value is 404 no-results). docs/formats.md shows each. Every read is audited: its audit row is committed before the answer is sent (with MHX_READ_AUDIT=async, queued before the answer and committed milliseconds later); while the audit log cannot be written, reads are refused with 503.',
       security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
-      querystring: AggregatesQuery,
+      querystring: aggregatesQuery(vocabulary),
       response: {
         200: {
           description: 'The cells, sorted by the by dimensions; zero cells are not listed',
@@ -176,57 +169,27 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
             'application/adx+xml': { schema: Type.String() }
           }
         },
-        ...problemResponses(400, 401, 403, 406, 429, 503)
+        ...problemResponses(400, 401, 403, 404, 406, 429, 503)
       }
     }
   }, async (request, reply) => {
     const format = negotiate(request.headers.accept)
     if (!format) throw problem('notAcceptable', `this route answers ${ACCEPTED}`)
-    const { labels, ...raw } = request.query as Record<string, string | undefined>
+    const { labels, ...asked } = request.query as Record<string, string | undefined>
     if (format === 'sdmx') {
-      const fault = sdmxFault(raw)
+      const fault = sdmxFault(asked)
       if (fault) throw fault
     }
+    const raw = format === 'adx' ? adxQuery(asked) : asked
     const { answer, body } = await readAggregates(release, callerOf(request), raw)
+    if (format === 'adx' && !hasReleasedValue(answer)) throw problem('noResults', 'no value of this read is released (none counted, or every count below k): an ADX document holds at least one value')
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization').type(CONTENT_TYPE[format])
     if (answer.lastUpdated) void reply.header('last-modified', new Date(answer.lastUpdated).toUTCString())
     // Rendered once per query, data version and k (the AnswerSchema above documents the JSON).
     return sendRepresentation(request, reply, body(format, { names, publicUrl, labels: labels as Language | undefined }))
   })
 
-  let structure: { key: string, body: ReturnType<typeof sdmxStructure> } | undefined
-  app.get('/v1/sdmx/structure', {
-    schema: {
-      tags: ['aggregates'],
-      operationId: 'getSdmxStructure',
-      summary: 'The SDMX structure of the aggregates: data structure definition, codelists (en, ru) and dataflow',
-      description: 'An SDMX-JSON 2.0 structure message. Every SDMX-CSV answer of GET /v1/aggregates uses this structure (STRUCTURE_ID MHX:MIGRANT_HEALTH(1.0.0)) and only its codes.',
-      security: [],
-      response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: Type.Object({ meta: Type.Object({}, { additionalProperties: true }), data: Type.Object({}, { additionalProperties: true }) }) } } } }
-    }
-  }, async (_request, reply) => {
-    // Built again only when a region was created (regions are immutable): a public route stays cheap.
-    const regions = await listRegions(deps.database.db)
-    const key = regions.map((r) => r.code).join(',')
-    if (structure?.key !== key) structure = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString()) }
-    return reply.type('application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8').send(structure.body)
-  })
+  await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward })
 
-  app.get('/v1/fhir/Measure/:id', {
-    schema: {
-      tags: ['aggregates'],
-      operationId: 'getFhirMeasure',
-      summary: 'A FHIR R4 Measure that aggregate answers report on (MeasureReport.measure)',
-      security: [],
-      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-      response: {
-        200: { description: 'FHIR R4 Measure', content: { 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('Measure') }, { additionalProperties: true }) } } },
-        ...problemResponses(404)
-      }
-    }
-  }, async (request, reply) => {
-    const { id } = request.params
-    if (!isMeasureId(id)) throw problem('notFound', `no Measure "${id}" (this hub reports migrant-health-contacts)`)
-    return reply.type(CONTENT_TYPE.fhir).send(measure(id, publicUrl, names))
-  })
+  await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
 }

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
-import { COUNTRY_CODE_PATTERN, createRegionLookup } from '../admin/regions.js'
+import { COUNTRY_CODE_PATTERN, createRegionLookup, REGION_CODE_PATTERN } from '../admin/regions.js'
 import { BEARER, callerOf, securedBy } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import { PageQuery, pageOf } from '../paging.js'
@@ -58,6 +58,9 @@ const Checkpoint = Type.Object({
   seq: Type.Integer(), hash: Type.String(), at: Type.String({ format: 'date-time' }),
   jws: Type.String({ description: 'compact JWS (typ mhx-audit-checkpoint+jwt) by the hub\'s receipt key over {seq, hash, at}; verify with /.well-known/jwks.json' })
 })
+
+/** A date (midnight UTC) or an RFC 3339 date-time. */
+const INSTANT_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$'
 
 function instant (raw: string | undefined, name: string): Date | undefined {
   if (raw === undefined) return undefined
@@ -120,8 +123,8 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
         tags: ['stewardship'], summary: 'Every read, and refused read, that counted or tried the steward\'s country, from the audit chain', security: securedBy(SCOPE.steward),
         querystring: Type.Object({
           ...PageQuery,
-          from: Type.Optional(Type.String({ maxLength: 40, description: 'at or after (date or date-time)' })),
-          to: Type.Optional(Type.String({ maxLength: 40, description: 'at or before (date or date-time)' }))
+          from: Type.Optional(Type.String({ maxLength: 40, pattern: INSTANT_PATTERN, description: 'a date or date-time (RFC 3339): at or after' })),
+          to: Type.Optional(Type.String({ maxLength: 40, pattern: INSTANT_PATTERN, description: 'a date or date-time (RFC 3339): at or before' }))
         }, { additionalProperties: false }),
         response: { 200: pageOf(AccessItem), ...problemResponses(400, 401, 403) }
       }
@@ -140,7 +143,7 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
     schema: {
       tags: ['stewardship'], summary: 'Per country and month of a unit: not reported, open or published, revision, on time, changed since', security: BEARER,
       querystring: Type.Object({
-        region: Type.String({ maxLength: 64, description: 'a country or region code' }),
+        region: Type.String({ maxLength: 64, pattern: `${COUNTRY_CODE_PATTERN}|${REGION_CODE_PATTERN}`, description: 'a country or region code' }),
         from: Month,
         to: Month
       }, { additionalProperties: false }),

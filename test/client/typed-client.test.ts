@@ -70,11 +70,12 @@ t.test('token, push, read through the generated client', async (t) => {
   t.same(answer.disclosure, { method: 'none', ptable: null })
   t.same(answer.cells.map((c) => [c.sex, c.count, c.suppressed]), [['female', 5, null], ['male', 6, null]])
 
-  // An error is typed as the Problem component and arrives as application/problem+json.
+  // An error is typed as the Problem component (or, to a FHIR request, an OperationOutcome) and arrives as application/problem+json.
   const refused = await api.GET('/v1/aggregates', {
     params: { query: { region: 'KAZ', from: '2026-03', to: '2026-03', periodType: 'quarter' } },
     headers: { authorization: `Bearer ${readToken}` }
   })
+  if (refused.error && 'resourceType' in refused.error) throw new Error('expected a problem, not an OperationOutcome')
   const problem: components['schemas']['Problem'] | undefined = refused.error
   t.equal(refused.response.status, 400)
   t.match(refused.response.headers.get('content-type'), /^application\/problem\+json/)

@@ -185,7 +185,7 @@ t.test('CSV and SDMX-CSV carry the same cells as JSON', async (t) => {
   t.match(sdmxRes.headers['content-type'], /^application\/vnd\.sdmx\.data\+csv; version=2\.0\.0/)
   const sdmx = parse(sdmxRes.body, { columns: true }) as Record<string, string>[]
   t.same(sdmx.map((r) => [r.STRUCTURE_ID, r.REF_AREA, r.SEX, r.CONDITION_GROUP, r.AGE_BAND, r.TIME_PERIOD, r.OBS_VALUE, r.CONF_STATUS]), json.cells.map((c: Record<string, unknown>) => [
-    'MHX:MIGRANT_HEALTH(1.0.0)', c.country, c.sex, c.conditionGroup ?? '_Z', '_T', '2026-01-01/P6M', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F'
+    'MHX:MIGRANT_HEALTH(1.1.0)', c.country, c.sex, c.conditionGroup ?? '_Z', '_T', '2026-01-01/P6M', c.count === null ? '' : String(c.count), c.suppressed ? 'A' : 'F'
   ]))
 
   const suppressedCsv = parse((await read(partners.iom, `region=KGZ&from=2026-02&to=2026-02&by=sex`, 'application/vnd.sdmx.data+csv;version=2.0.0')).body, { columns: true }) as Record<string, string>[]

@@ -1,20 +1,42 @@
-// ADX (IHE QRPH, urn:ihe:qrph:adx:2015) in the shape ADX intake takes, so one hub's answer is another's import:
-// a group per orgUnit (country, or sub-national area) and period (YYYY-MM-01/P1M for a month); a dataValue per
-// cell with dataElement = the record type (contact when the answer does not tell it: 1.0.0 records count
-// contacts), the other dimensions as attributes named as in the record schema (conditionGroup as the
-// answer has it, which migrant-health-aggregate 1.1.0 takes; absent values left out), and value = the count.
-// A protected cell keeps its dataValue without a value and with an annotation: mhx's intake skips it rather
-// than reading a zero.
+// ADX (IHE QRPH, urn:ihe:qrph:adx:2015) in the shape ADX intake takes, so one hub's answer is another's import,
+// and valid against IHE's adx_loose.xsd (docs/formats.md): a group per orgUnit (country, or sub-national area)
+// and period (YYYY-MM-01/P1M for a month); a dataValue per released cell with dataElement = its record type
+// (an ADX read is split by record type: adxQuery), the other dimensions as attributes named as in the record
+// schema (conditionGroup as the answer has it, which migrant-health-aggregate 1.1.0 takes; absent values left
+// out), and value = the count. The schema requires a value on every dataValue and a dataValue in every group,
+// and allows no annotation on a group: a withheld cell is left out and named in an XML comment of its group,
+// a group with nothing released is left out and named in a comment of the document.
 import { XMLBuilder } from 'fast-xml-parser'
 import { ADX_NAMESPACE } from '../../intake/adx.js'
+import { fieldNamed } from '../../model/fields.js'
 import { ABSENT, SDMX_NAME, type Dimension } from '../dimensions.js'
+import { badParameter, MAX_BY, type RawAggregateQuery } from '../query.js'
 import { periodStart, singleFilter, spanMonths, type Answer } from './answer.js'
 
-/** The record type of a cell whose answer does not hold one (not by recordType, or 1.0.0 records: contacts). */
-export const ADX_DATA_ELEMENT = 'contact'
+/** The record type of a cell stored as _Z before migration 0013 gave 1.0.0 records theirs: what the field says they mean. */
+export const ADX_UNTYPED_DATA_ELEMENT = fieldNamed('recordType')?.before ?? 'contact'
 export const ADX_DATA_SET = 'MIGRANT_HEALTH'
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true })
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true, commentPropName: '#comment' })
+
+/**
+ * The query an ADX answer reads: `dataElement` is always a record type, so a read that does not fix one
+ * record type (a one-value filter) is split by it (recordType added to `by`). Refused when `by` is full.
+ */
+export function adxQuery (raw: RawAggregateQuery): RawAggregateQuery {
+  const by = raw.by === undefined || raw.by === '' ? [] : raw.by.split(',')
+  const oneType = raw.recordType !== undefined && raw.recordType !== '' && !raw.recordType.includes(',')
+  if (by.includes('recordType') || oneType) return raw
+  if (by.length >= MAX_BY) {
+    throw badParameter('by', `an ADX answer is split by recordType (its dataElement), which makes ${by.length + 1} by dimensions, more than ${MAX_BY}: name at most ${MAX_BY - 1}, or filter recordType to one value`)
+  }
+  return { ...raw, by: [...by, 'recordType'].join(',') }
+}
+
+/** Whether an answer has a released count: an ADX document needs one (else the read is 404 no-results). */
+export function hasReleasedValue (answer: Answer): boolean {
+  return answer.cells.some((cell) => cell.count !== null)
+}
 
 /** An ISO 8601 period: the first day of the first month and the length (P1M, P3M, P1Y or P<n>M). */
 function adxPeriod (month: string, months: number): string {
@@ -23,13 +45,19 @@ function adxPeriod (month: string, months: number): string {
 
 type Attributes = Record<string, string>
 
+/** A data value as `name=value` words, for the comment that names a withheld one. */
+const named = (attributes: Attributes) => Object.entries(attributes).map(([name, value]) => `${name.slice(2)}=${value}`).join(' ')
+
 export function toAdx (answer: Answer): string {
   const position = new Map(answer.by.map((d, i) => [d, i] as const))
   const at = (cell: Answer['cells'][number], dim: Dimension) => {
     const i = position.get(dim)
     return i === undefined ? singleFilter(answer, dim) : cell.key[i]
   }
-  const groups = new Map<string, { attributes: Attributes, dataValue: Array<Record<string, unknown>> }>()
+  if (!position.has('recordType') && singleFilter(answer, 'recordType') === undefined) {
+    throw new Error('an ADX answer is read by record type (adxQuery)')
+  }
+  const groups = new Map<string, { attributes: Attributes, dataValue: Attributes[], withheld: string[] }>()
   for (const cell of answer.cells) {
     const area = at(cell, 'subnationalArea')
     const orgUnit = area !== undefined && area !== ABSENT ? area : at(cell, 'country') ?? answer.region
@@ -39,19 +67,21 @@ export function toAdx (answer: Answer): string {
       : adxPeriod(periodStart(label).month, periodStart(label).months)
     const key = `${orgUnit} ${period}`
     let group = groups.get(key)
-    if (!group) groups.set(key, group = { attributes: { '@_orgUnit': orgUnit, '@_period': period, '@_dataSet': ADX_DATA_SET }, dataValue: [] })
+    if (!group) groups.set(key, group = { attributes: { '@_orgUnit': orgUnit, '@_period': period, '@_dataSet': ADX_DATA_SET }, dataValue: [], withheld: [] })
 
-    const recordType = at(cell, 'recordType')
-    const value: Record<string, unknown> = { '@_dataElement': recordType !== undefined && recordType !== ABSENT ? recordType : ADX_DATA_ELEMENT }
+    const recordType = at(cell, 'recordType')!
+    const value: Attributes = { '@_dataElement': recordType === ABSENT ? ADX_UNTYPED_DATA_ELEMENT : recordType }
     for (const dim of Object.keys(SDMX_NAME) as Dimension[]) {
       if (dim === 'period' || dim === 'country' || dim === 'subnationalArea' || dim === 'recordType') continue
       const code = at(cell, dim)
       if (code !== undefined && code !== ABSENT) value[`@_${dim}`] = code
     }
-    if (cell.count === null) value.annotation = `not released: count below k (${answer.k})`
-    else value['@_value'] = String(cell.count)
-    group.dataValue.push(value)
+    if (cell.count === null) group.withheld.push(named(value))
+    else group.dataValue.push({ ...value, '@_value': String(cell.count) })
   }
+  const notReleased = `not released (count below k = ${answer.k})`
+  const released = [...groups.values()].filter((g) => g.dataValue.length > 0)
+  const leftOut = [...groups.values()].filter((g) => g.dataValue.length === 0)
   const adx: Record<string, unknown> = {
     '@_xmlns': ADX_NAMESPACE,
     '@_exported': answer.lastUpdated ?? `${answer.from}-01T00:00:00.000Z`,
@@ -59,7 +89,14 @@ export function toAdx (answer: Answer): string {
     '@_disclosure': answer.disclosure.method,
     ...(answer.disclosure.ptable ? { '@_ptable': answer.disclosure.ptable } : {}),
     '@_k': String(answer.k),
-    group: [...groups.values()].map((g) => ({ ...g.attributes, dataValue: g.dataValue }))
+    group: released.map((g) => ({
+      ...g.attributes,
+      ...(g.withheld.length > 0 ? { '#comment': g.withheld.map((w) => ` ${notReleased}: ${w} `) } : {}),
+      dataValue: g.dataValue
+    })),
+    ...(leftOut.length > 0
+      ? { '#comment': leftOut.flatMap((g) => g.withheld.map((w) => ` ${notReleased}: ${named(g.attributes)} ${w} `)) }
+      : {})
   }
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, adx }) as string
 }

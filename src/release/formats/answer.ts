@@ -36,7 +36,7 @@ export function periodStart (label: string): { month: string, months: number } {
 }
 
 /** The one value a filter selects on a dimension outside `by`, if it selects exactly one. */
-export function singleFilter (answer: Answer, dim: keyof Answer['filters']): string | undefined {
+export function singleFilter (answer: Pick<Answer, 'filters'>, dim: keyof Answer['filters']): string | undefined {
   const values = answer.filters[dim]
   return values?.length === 1 ? values[0] : undefined
 }

@@ -34,22 +34,31 @@ export const CONTENT_TYPE: Record<Format, string> = {
  */
 export function negotiate (accept: string | undefined): Format | undefined {
   if (accept === undefined || accept.trim() === '') return 'json'
-  const ranges = accept.split(',').map((part, index) => {
-    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase())
-    const p = Object.fromEntries(params.map((kv) => { const [k, v = ''] = kv.split('='); return [k.trim(), v.trim().replace(/^"|"$/g, '')] }))
-    const q = p.q === undefined ? 1 : Number(p.q)
-    return { type, version: p.version, fhirVersion: p.fhirversion, q: Number.isFinite(q) ? q : 0, index }
-  }).filter((r) => r.q > 0).sort((a, b) => b.q - a.q || a.index - b.index)
-  for (const r of ranges) {
+  for (const r of mediaRanges(accept)) {
     if (r.type === 'application/json' || r.type === 'application/*' || r.type === '*/*') return 'json'
     if (r.type === 'text/csv' || r.type === 'text/*') return 'csv'
-    if (r.type === FORMATS.sdmx && (r.version === undefined || r.version === '2.0.0' || r.version === '2.0' || r.version === '2')) return 'sdmx'
+    if (r.type === FORMATS.sdmx && isSdmx2(r)) return 'sdmx'
     // application/json+fhir is the media type of FHIR releases before R4, still sent by some clients.
     if ((r.type === FORMATS.fhir || r.type === 'application/json+fhir') && (r.fhirVersion === undefined || r.fhirVersion.startsWith('4.0'))) return 'fhir'
     if (r.type === FORMATS.adx) return 'adx'
   }
   return undefined
 }
+
+export interface MediaRange { type: string, version?: string, fhirVersion?: string, q: number }
+
+/** The media ranges of an Accept header that accept something (q > 0), highest q first, then in header order. */
+export function mediaRanges (accept: string): MediaRange[] {
+  return accept.split(',').map((part, index) => {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase())
+    const p = Object.fromEntries(params.map((kv) => { const [k, v = ''] = kv.split('='); return [k.trim(), v.trim().replace(/^"|"$/g, '')] }))
+    const q = p.q === undefined ? 1 : Number(p.q)
+    return { type, version: p.version, fhirVersion: p.fhirversion, q: Number.isFinite(q) ? q : 0, index }
+  }).filter((r) => r.q > 0).sort((a, b) => b.q - a.q || a.index - b.index)
+}
+
+/** SDMX 2.0 media types name version 2.0.0 (or 2.0, 2), or none. */
+export const isSdmx2 = (r: MediaRange) => r.version === undefined || r.version === '2.0.0' || r.version === '2.0' || r.version === '2'
 
 export interface RenderOptions {
   /** Names of codes (labels) and of dimensions. */

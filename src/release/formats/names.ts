@@ -2,12 +2,16 @@
 // dimensions, i18n-iso-countries for countries, the subnational-areas catalog for areas.
 import countries from 'i18n-iso-countries'
 import type { SchemaRegistry } from '../../intake/registry.js'
+import { DIMENSION_FIELDS } from '../../model/fields.js'
 import type { Dimension } from '../dimensions.js'
 
 export const LANGUAGES = ['en', 'ru'] as const
 export type Language = typeof LANGUAGES[number]
 
 type Named = Record<Language, string>
+
+/** Dimensions whose codes are ISO 3166-1 alpha-3 countries (named by i18n-iso-countries). */
+const COUNTRY_CODED: ReadonlySet<string> = new Set(DIMENSION_FIELDS.filter((f) => f.type === 'country' || f.type === 'countryOrUnknown').map((f) => f.dimension!))
 
 /** The labels catalog as shipped (schemas/labels/<version>.json). */
 export interface LabelCatalog {
@@ -46,7 +50,7 @@ export function loadNames (schemas: SchemaRegistry): Names {
       if (special) return special[lang]
       const named = catalog.codes[dim]?.[code]
       if (named) return named[lang]
-      if (dim === 'country' || dim === 'countryOfOrigin') return countries.getName(code, lang) ?? code
+      if (COUNTRY_CODED.has(dim)) return countries.getName(code, lang) ?? code
       // The catalog names areas in English only: Russian readers get the English short name.
       if (dim === 'subnationalArea') return schemas.subnationalArea(code)?.name ?? code
       return code

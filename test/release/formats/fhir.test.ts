@@ -1,9 +1,11 @@
 // FHIR R4: MeasureReports and Measures valid against the FHIR R4 JSON Schema, with the answer's counts.
 import t from 'tap'
-import { measure, toMeasureReport } from '../../../src/release/formats/fhir.js'
+import { measure, measureOf, MEASURES, toMeasureReport, type MeasureId } from '../../../src/release/formats/fhir.js'
+import { capabilityStatement, codeSystem, codeSystemNames, EXTENSION_NAMES, hubOrganization, operationOutcome, structureDefinition, valueSet } from '../../../src/release/formats/fhir-terminology.js'
 import { render } from '../../../src/release/formats/index.js'
-import { fhirValidator } from './fhir-schema.js'
-import { answerOf, names, PUBLIC_URL } from './fixtures.js'
+import { PROBLEM_TYPES, problemFor } from '../../../src/problem.js'
+import { fhirValidator } from './standards.js'
+import { answerOf, names, PUBLIC_URL, vocabulary } from './fixtures.js'
 
 const invalid = fhirValidator()
 
@@ -18,10 +20,11 @@ t.test('a totals answer: the group population is the total', async (t) => {
   t.same(invalid(report), [])
   t.match(report, {
     resourceType: 'MeasureReport', status: 'complete', type: 'summary',
-    measure: 'http://mhx.test/v1/fhir/Measure/migrant-health-contacts',
+    measure: 'http://mhx.test/v1/fhir/Measure/migrant-health-records',
     period: { start: '2026-01-01', end: '2026-06-30' },
     date: '2026-07-01T10:00:00.000Z',
-    subject: { identifier: { value: 'central-asia' } }
+    subject: { identifier: { system: 'http://mhx.test/v1/fhir/CodeSystem/region', value: 'central-asia' } },
+    reporter: { reference: 'http://mhx.test/v1/fhir/Organization/hub', type: 'Organization', display: 'Migrant Health Exchange' }
   })
   t.equal(report.group.length, 1)
   t.equal(report.group[0].population[0].count, 180)
@@ -43,7 +46,7 @@ t.test('one by dimension: strata with a value; protected counts absent with data
   t.same(group.population, [{ code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-population', code: 'initial-population', display: 'Initial Population' }] } }], 'with by, the total is not summed from cells')
   const [stratifier] = group.stratifier
   t.same(stratifier.code.map((c) => c.coding[0].code), ['sex'])
-  t.same(stratifier.stratum[0].value, { coding: [{ system: 'http://mhx.test/v1/fhir/CodeSystem/sex', code: 'female', display: 'Женский' }], text: 'Женский' })
+  t.same(stratifier.stratum[0].value, { coding: [{ system: 'http://hl7.org/fhir/administrative-gender', code: 'female', display: 'Женский' }], text: 'Женский' }, 'sex from administrative-gender')
   t.notOk('count' in stratifier.stratum[0].population[0])
   t.same(stratifier.stratum[0].population[0]._count, { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'masked' }] })
   t.equal(stratifier.stratum[1].population[0].count, 30)
@@ -65,9 +68,50 @@ t.test('several by dimensions: one stratifier, strata with a component per dimen
   t.same(stratum[1].component[1].value.coding[0], { system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'not-applicable', display: 'Not Applicable' })
 })
 
-t.test('the Measure is valid and names every stratifier', async (t) => {
-  const m = measure('migrant-health-contacts', PUBLIC_URL, names)
-  t.same(invalid(m), [])
-  t.equal(m.url, 'http://mhx.test/v1/fhir/Measure/migrant-health-contacts')
-  t.ok(m.group[0].stratifier.some((s) => s.code.coding[0].code === 'ageBand'))
+t.test('the Measure a report names is the one its answer counts: a filtered record type, else every record', async (t) => {
+  t.equal(measureOf(answerOf({ filters: { recordType: ['contact'] } })), 'migrant-health-contacts')
+  t.equal(measureOf(answerOf({ filters: { recordType: ['case_notification'], sex: ['male'] } })), 'migrant-health-case-notifications')
+  t.equal(measureOf(answerOf({ filters: { recordType: ['contact', 'case_notification'] } })), 'migrant-health-records')
+  t.equal(measureOf(answerOf({ by: ['recordType'] })), 'migrant-health-records')
+  const report = toMeasureReport(answerOf({ filters: { recordType: ['case_notification'] }, cells: [{ key: [], count: 12, suppressed: null }] }), PUBLIC_URL, names)
+  t.equal(report.measure, 'http://mhx.test/v1/fhir/Measure/migrant-health-case-notifications')
+})
+
+t.test('each Measure is valid, counts its record type and names every other stratifier', async (t) => {
+  for (const id of Object.keys(MEASURES) as MeasureId[]) {
+    const m = measure(id, PUBLIC_URL, names)
+    t.same(invalid(m), [], `${id}: valid`)
+    t.equal(m.url, `http://mhx.test/v1/fhir/Measure/${id}`)
+    t.ok(m.group[0].stratifier.some((s) => s.code.coding[0].code === 'ageBand'))
+    const { recordType } = MEASURES[id]
+    t.equal(m.group[0].stratifier.some((s) => s.code.coding[0].code === 'recordType'), recordType === null, `${id}: stratified by record type only when it counts every type`)
+    t.match(m.group[0].population[0].criteria.expression, recordType === null ? /^true$/ : new RegExp(`recordType = '${recordType}'`))
+  }
+  t.match(measure('migrant-health-contacts', PUBLIC_URL, names).group[0].population[0].criteria.expression, /recordType\.empty\(\)/, 'contacts: 1.0.0 records (no record type) count')
+})
+
+t.test('the terminology behind the canonical URLs: every resource valid against the R4 schema', async (t) => {
+  const sources = { publicUrl: PUBLIC_URL, names, vocabulary, regions: [{ code: 'central-asia', name: 'Central Asia', members: ['KAZ', 'KGZ'], kind: 'region' as const }] }
+  for (const name of codeSystemNames()) {
+    const system = codeSystem(name, sources)!
+    t.same(invalid(system), [], `CodeSystem ${name}`)
+    t.equal(system.url, `http://mhx.test/v1/fhir/CodeSystem/${name}`)
+    t.equal(system.valueSet, `http://mhx.test/v1/fhir/ValueSet/${name}`)
+    t.same(invalid(valueSet(name, sources)!), [], `ValueSet ${name}`)
+  }
+  const ageBand = codeSystem('ageBand', sources)!
+  t.same(ageBand.concept!.find((c) => c.code === '80+'), { code: '80+', display: '80 years and over', designation: [{ language: 'ru', value: '80 лет и старше' }] })
+  t.notOk(codeSystem('conditionGroup', sources)!.concept!.some((c) => c.code === '_Z'), 'absent is a data-absent reason, not a code')
+  t.same(codeSystem('region', sources)!.concept!.map((c) => c.code), ['central-asia'])
+  t.equal(codeSystem('sex', sources), undefined, 'sex is administrative-gender')
+  t.equal(codeSystem('nothing', sources), undefined)
+  for (const name of EXTENSION_NAMES) t.same(invalid(structureDefinition(name, PUBLIC_URL)!), [], `StructureDefinition ${name}`)
+  t.same(invalid(hubOrganization('hub', PUBLIC_URL)!), [])
+  t.same(invalid(capabilityStatement(PUBLIC_URL, '2026-07-01T00:00:00.000Z')), [])
+  const outcome = operationOutcome({ ...problemFor(400, 'region: is required', { errors: [{ path: 'region', message: 'is required' }] }), type: `http://mhx.test${PROBLEM_TYPES.badRequest}`, instance: 'req-1' }, PUBLIC_URL)
+  t.same(invalid(outcome), [])
+  t.match(outcome.issue, [
+    { severity: 'error', code: 'invalid', details: { coding: [{ system: 'http://mhx.test/v1/fhir/CodeSystem/problem-type', code: PROBLEM_TYPES.badRequest.split('/').pop() }] }, diagnostics: 'region: is required (request req-1)' },
+    { code: 'invalid', diagnostics: 'region: is required' }
+  ])
 })

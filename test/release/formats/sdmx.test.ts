@@ -1,13 +1,18 @@
 // SDMX: the structure message, and SDMX-CSV that carries every dimension, TIME_PERIOD and only published codes.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
-import { SDMX_NAME } from '../../../src/release/dimensions.js'
+import { SDMX_NAME, type Dimension } from '../../../src/release/dimensions.js'
 import { render } from '../../../src/release/formats/index.js'
-import { SDMX_DIMENSIONS, sdmxCode, sdmxFault, sdmxStructure, spanTimePeriod } from '../../../src/release/formats/sdmx.js'
+import { DIMENSION_FIELDS } from '../../../src/model/fields.js'
+import { recordCode, SDMX_DIMENSIONS, sdmxCode, sdmxDimensions, sdmxFault, sdmxStructure, SDMX_VERSION, SDMX_VERSIONS, spanTimePeriod } from '../../../src/release/formats/sdmx.js'
 import { answerOf, names, PUBLIC_URL, vocabulary } from './fixtures.js'
+import { sdmxJsonValidator } from './standards.js'
 
 const REGIONS = [{ code: 'central-asia', name: 'Central Asia', members: ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB'], kind: 'region' as const }]
 const structure = sdmxStructure({ names, vocabulary, regions: REGIONS }, '2026-07-01T00:00:00.000Z')
+const invalidStructure = sdmxJsonValidator('structure-2.0.0')
 /** SDMX 3.0 IDType. */
 const SDMX_ID = /^[A-Za-z0-9_@$-]+$/
 
@@ -29,7 +34,7 @@ t.test('the structure: every dimension in a fixed order, TIME_PERIOD last, codel
   t.equal(timeDimensions[0].id, 'TIME_PERIOD')
   t.same(dsd.dataStructureComponents.attributeList.attributes.map((a) => a.id), ['OBS_STATUS', 'CONF_STATUS'])
   t.same(dsd.dataStructureComponents.measureList.measures.map((m) => m.id), ['OBS_VALUE'])
-  t.equal(structure.data.dataflows[0].structure, 'urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure=MHX:MIGRANT_HEALTH(1.0.0)')
+  t.equal(structure.data.dataflows[0].structure, `urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure=MHX:MIGRANT_HEALTH(${SDMX_VERSION})`)
   for (const list of structure.data.codelists) {
     t.ok(list.names.en && list.names.ru, `${list.id} is named in both languages`)
     const bad = list.codes.filter((c) => !SDMX_ID.test(c.id) || !c.names.en || !c.names.ru).map((c) => c.id)
@@ -47,7 +52,46 @@ t.test('the structure: every dimension in a fixed order, TIME_PERIOD last, codel
   t.same(y80.names, { en: '80 years and over', ru: '80 лет и старше' })
 })
 
-t.test('age bands become SDMX ids; other codes stay', async (t) => {
+t.test('the structure follows the fields: a version per set of dimensions, each valid against SDMX-JSON 2.0.0', async (t) => {
+  t.same(SDMX_VERSIONS, ['1.0.0', '1.1.0'], 'the versions of the record schema that added a dimension')
+  t.equal(SDMX_VERSION, '1.1.0')
+  const newest = sdmxDimensions('1.1.0').map((d) => SDMX_NAME[d])
+  t.same(newest.slice(-5), ['RECORD_TYPE', 'RETURNED_FROM', 'TB_OUTCOME', 'SERVICE_COVERAGE', 'TIME_PERIOD'])
+  t.same(sdmxDimensions('1.0.0').map((d) => SDMX_NAME[d]), newest.filter((id) => !['RECORD_TYPE', 'RETURNED_FROM', 'TB_OUTCOME', 'SERVICE_COVERAGE'].includes(id)), '1.0.0: the dimensions of the 1.0.0 fields')
+  t.equal(sdmxDimensions('1.1.0').length, DIMENSION_FIELDS.length, 'every dimension field is a dimension of the newest structure')
+  t.not(invalidStructure({ data: { dataStructures: [{ agencyID: 'MHX' }] } }).length, 0, 'the validator refuses a data structure without an id (so a pass means something)')
+  for (const version of SDMX_VERSIONS) {
+    const message = sdmxStructure({ names, vocabulary, regions: REGIONS }, '2026-07-01T00:00:00.000Z', version)
+    t.same(invalidStructure(message), [], `${version}: valid against structure-2.0.0.schema.json`)
+    const dsd = message.data.dataStructures[0]
+    t.equal(dsd.version, version)
+    t.same([...dsd.dataStructureComponents.dimensionList.dimensions.map((d) => d.id), 'TIME_PERIOD'], sdmxDimensions(version).map((d) => SDMX_NAME[d]))
+    t.ok(message.data.codelists.every((c) => c.version === version) && message.data.dataflows[0].version === version)
+    t.equal(new Set(message.data.codelists.map((c) => c.id)).size, message.data.codelists.length, 'no codelist twice')
+  }
+  t.match(sdmxStructure({ names, vocabulary, regions: REGIONS }, '2026-07-01T00:00:00.000Z', '1.0.0').data.dataStructures[0].description, /RECORD_TYPE contact of version 1\.1\.0/, '1.0.0 says what its data count')
+})
+
+t.test('every codelist holds every code its field can take, named in English and Russian', async (t) => {
+  const returned = codelistOf('RETURNED_FROM')
+  t.ok(['RUS', 'TUR', 'KAZ', '_Z', '_T'].every((c) => returned.has(c)), 'RETURNED_FROM: countries, _Z, _T')
+  t.ok(codelistOf('COUNTRY_OF_ORIGIN').has('unknown') && codelistOf('COUNTRY_OF_ORIGIN').has('UZB'))
+  t.ok(['contact', 'case_notification', '_T'].every((c) => codelistOf('RECORD_TYPE').has(c)))
+  t.ok(['cured', 'not_evaluated', '_Z', '_T'].every((c) => codelistOf('TB_OUTCOME').has(c)))
+  t.ok(['covered', 'not_covered', '_Z', '_T'].every((c) => codelistOf('SERVICE_COVERAGE').has(c)))
+  for (const field of DIMENSION_FIELDS.filter((f) => f.codes)) {
+    const list = codelistOf(field.sdmx!)
+    const missing = field.codes!.map((c) => sdmxCode(field.dimension as Dimension, c)).filter((c) => !list.has(c))
+    t.same(missing, [], `${field.sdmx}: every code of the field`)
+  }
+  const rus = structure.data.codelists.find((c) => c.id === 'CL_RETURNED_FROM')!.codes.find((c) => c.id === 'RUS')!
+  t.same(rus.names, { en: 'Russian Federation', ru: 'Российская Федерация' }, 'a country a migrant returned from is named as a country')
+  const unnamed = structure.data.codelists.flatMap((list) => list.codes.filter((c) => c.id !== '_Z' && c.id !== '_T' && c.name === c.id).map((c) => `${list.id}:${c.id}`))
+  t.same(unnamed, [], 'every code has a name of its own')
+})
+
+t.test('age bands become SDMX ids and back; other codes stay', async (t) => {
+  for (const band of DIMENSION_FIELDS.find((f) => f.dimension === 'ageBand')!.codes!) t.equal(recordCode('ageBand', sdmxCode('ageBand', band)), band)
   t.equal(sdmxCode('ageBand', '0-4'), 'Y0T4')
   t.equal(sdmxCode('ageBand', '15-19'), 'Y15T19')
   t.equal(sdmxCode('ageBand', '80+'), 'Y_GE80')
@@ -104,4 +148,36 @@ t.test('answers of several shapes load into one table: same columns, no key twic
   t.match(tables[5][0], { REF_AREA: 'KAZ', SUBNATIONAL_AREA: 'KZ-75', OBS_STATUS: 'O', CONF_STATUS: 'A' })
   const exact = parse(render(answerOf({ disclosure: { method: 'none', ptable: null }, cells: [{ key: [], count: 4, suppressed: null }] }), 'sdmx', { names, publicUrl: PUBLIC_URL }), { columns: true }) as Record<string, string>[]
   t.equal(exact[0].OBS_STATUS, 'A', 'an exact count is a normal value')
+})
+
+/**
+ * The table of dimensions docs/formats.md shows, made from the structure messages of every version (no stored
+ * region: the doc says that REF_AREA adds them): a position, concept, name, codelist, codes and first version.
+ */
+export function structureTable (): string {
+  const messages = SDMX_VERSIONS.map((version) => sdmxStructure({ names, vocabulary, regions: [] }, '2026-01-01T00:00:00.000Z', version))
+  const newest = messages.at(-1)!
+  const { dimensions, timeDimensions } = newest.data.dataStructures[0].dataStructureComponents.dimensionList
+  const since = (id: string) => SDMX_VERSIONS.find((_, i) => [...messages[i].data.dataStructures[0].dataStructureComponents.dimensionList.dimensions, { id: 'TIME_PERIOD' }].some((d) => d.id === id))
+  const rows = [...dimensions, ...timeDimensions].map((d, i) => {
+    const representation = d.localRepresentation as { enumeration?: string }
+    if (!representation.enumeration) return `| ${i + 1} | \`${d.id}\` | ${newest.data.conceptSchemes[0].concepts.find((c) => c.id === d.id)!.name} | – | \`2026-03\`, \`2026-Q1\`, \`2026\`, \`2026-01-01/P6M\` | ${since(d.id)} |`
+    const list = newest.data.codelists.find((c) => representation.enumeration!.includes(`Codelist=MHX:${c.id}(`))!
+    const ids = list.codes.map((c) => c.id)
+    const special = ids.filter((id) => ['unknown', '_Z', '_T'].includes(id))
+    const codes = ids.length <= 20
+      ? ids.map((id) => `\`${id}\``).join(', ')
+      : `${ids.length - special.length} codes (${ids.slice(0, 3).map((id) => `\`${id}\``).join(', ')} …)${special.length > 0 ? `, ${special.map((id) => `\`${id}\``).join(', ')}` : ''}`
+    return `| ${i + 1} | \`${d.id}\` | ${list.name} | \`${list.id}\` | ${codes} | ${since(d.id)} |`
+  })
+  return ['| # | concept | name | codelist | codes | since |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n')
+}
+
+t.test('docs/formats.md shows the structure as it is (its table of dimensions is made from the structure)', async (t) => {
+  const doc = readFileSync(join(import.meta.dirname, '../../../docs/formats.md'), 'utf8')
+  const block = /<!-- sdmx-dimensions: begin[^>]*-->\n([\s\S]*?)\n<!-- sdmx-dimensions: end -->/.exec(doc)
+  t.ok(block, 'the doc has the table between its markers')
+  const expected = structureTable()
+  t.equal(block?.[1], expected, `docs/formats.md, "SDMX": replace the table between the markers with\n${expected}`)
+  t.match(doc, `MHX:MIGRANT_HEALTH(${SDMX_VERSION})`, 'the doc names the newest version')
 })
