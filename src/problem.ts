@@ -1,5 +1,5 @@
 // RFC 9457 problem details: every error the API answers (but the token endpoint's RFC 6749 ones).
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
@@ -180,3 +180,52 @@ const DESCRIPTIONS: Record<ProblemKind, string> = {
 /** The explanation of each problem type, by the last segment of its URI (`/problems/<slug>`). */
 export const PROBLEM_PAGES: Record<string, { title: string, status: number, description: string }> = Object.fromEntries(
   (Object.keys(PROBLEM_TYPES) as ProblemKind[]).map((kind) => [PROBLEM_TYPES[kind].split('/').pop(), { title: TITLES[kind], status: STATUS[kind], description: DESCRIPTIONS[kind] }]))
+
+const Strings = (description: string) => Type.Array(Type.String(), { description })
+
+/** The members a kind of problem carries beyond RFC 9457's, typed (the OpenAPI document shows each kind on its own). */
+const MEMBERS: Partial<Record<ProblemKind, Record<string, TSchema>>> = {
+  badRequest: { errors: Type.Array(FieldError) },
+  validation: { errors: Type.Array(FieldError), errorsOmitted: Type.Integer({ description: 'faults beyond the 100 listed' }) },
+  forbidden: { requiredScope: Type.String({ description: 'the scope the route needs' }) },
+  grantMissing: { missingGrants: Strings('the units (region or country codes) the query uses without a grant') },
+  consentMissing: { missingConsents: Strings('the countries counted whose stewards have not consented to this reader') },
+  originFilterRequired: {
+    originRequired: Type.Object({ unit: Type.String(), countryOfOrigin: Type.String() }, { description: 'the unit held by an origin grant, and the origin every query on it must filter on' }),
+    errors: Type.Array(FieldError)
+  },
+  conflict: {
+    errors: Type.Array(FieldError),
+    recordIds: Strings('record ids already live for this reporter (retract or replace their submission)'),
+    recordIdsOmitted: Type.Integer()
+  },
+  grantSetExposesCountry: {
+    partners: Strings('the partners whose grant set would expose a country'),
+    countries: Strings('the countries they could compute without a grant'),
+    exposures: Type.Array(Type.Object({
+      partner: Type.String(),
+      country: Type.String(),
+      countryOfOrigin: Type.Union([Type.String(), Type.Null()], { description: 'exposed within this origin\'s nationals (an origin grant\'s view); null: all nationals' }),
+      units: Strings('the granted regions whose totals combine to it')
+    }))
+  },
+  queryBudgetExhausted: { budget: Type.Integer({ description: 'distinct queries per UTC day' }), retryAfter: Type.Integer({ description: 'seconds until 00:00 UTC (also the Retry-After header)' }) }
+}
+
+const pascal = (kind: string) => kind.charAt(0).toUpperCase() + kind.slice(1)
+
+/** One schema per kind of problem: its `type` (an absolute URI ending in the kind's path) and its typed members. */
+export const PROBLEM_SCHEMAS: Record<ProblemKind, TSchema> = Object.fromEntries((Object.keys(PROBLEM_TYPES) as ProblemKind[]).map((kind) => [kind, Type.Object({
+  type: Type.String({ pattern: `${PROBLEM_TYPES[kind]}$`, description: `${TITLES[kind]}: <hub>${PROBLEM_TYPES[kind]}. ${DESCRIPTIONS[kind]}` }),
+  // The title is fixed per kind: it tells the kinds of one status apart for a schema-driven client.
+  title: Type.Literal(TITLES[kind]),
+  status: Type.Literal(STATUS[kind]),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String({ description: 'the request id' })),
+  ...Object.fromEntries(Object.entries(MEMBERS[kind] ?? {}).map(([name, schema]) => [name, Type.Optional(schema)]))
+}, { additionalProperties: true, $id: `Problem${pascal(kind)}`, description: `${TITLES[kind]} (${STATUS[kind]})` })])) as unknown as Record<ProblemKind, TSchema>
+
+/** The kinds of problem an HTTP status may carry, for a response's schema. */
+export function problemKindsOf (status: number): ProblemKind[] {
+  return (Object.keys(STATUS) as ProblemKind[]).filter((kind) => STATUS[kind] === status)
+}

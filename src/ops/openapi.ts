@@ -8,7 +8,7 @@ import { ASSERTION_TYPE, MAX_ASSERTION_LIFETIME_S } from '../auth/token.js'
 import { PARTNER_KEY_ALGS } from '../auth/partner-keys.js'
 import type { Config } from '../config.js'
 import type { SchemaRegistry } from '../intake/registry.js'
-import { FieldError, Problem } from '../problem.js'
+import { FieldError, Problem, PROBLEM_SCHEMAS, problemKindsOf } from '../problem.js'
 
 type Json = Record<string, unknown>
 
@@ -41,7 +41,7 @@ export interface OpenApiShapes {
 }
 
 export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): FastifyDynamicSwaggerOptions {
-  const all: Record<string, object> = { Problem, FieldError, ...shapes }
+  const all: Record<string, object> = { Problem, FieldError, ...Object.fromEntries(Object.values(PROBLEM_SCHEMAS).map((schema) => [(schema as { $id: string }).$id, schema])), ...shapes }
   const byObject = new Map<object, string>(Object.entries(all).map(([name, schema]) => [schema, name]))
   const recordSchemas = schemas.list().filter((s) => s.kind === 'record-schema')
   const components: Record<string, unknown> = {}
@@ -174,10 +174,17 @@ function problemsAsProblemJson (responses: Json): Json {
   for (const [status, response] of Object.entries(responses)) {
     const isProblem = (response as Json | undefined)?.$ref === ref('Problem')
     copy[status] = isProblem && Number(status) >= 400
-      ? { description: (problemDescriptions as Record<string, string>)[status] ?? 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: response } } }
+      ? { description: (problemDescriptions as Record<string, string>)[status] ?? 'A problem (RFC 9457)', content: { 'application/problem+json': { schema: problemsOfStatus(Number(status)) } } }
       : response
   }
   return copy
+}
+
+/** The kinds of problem a status carries, each with its typed members (one kind: its schema alone). */
+function problemsOfStatus (status: number): Json {
+  const kinds = problemKindsOf(status).map((kind) => ({ $ref: ref((PROBLEM_SCHEMAS[kind] as { $id: string }).$id) }))
+  if (kinds.length === 0) return { $ref: ref('Problem') }
+  return kinds.length === 1 ? kinds[0] : { oneOf: kinds }
 }
 
 const problemDescriptions = {
@@ -261,7 +268,7 @@ function withHttpConventions (paths: Record<string, Record<string, Json>>): void
     for (const [method, operation] of Object.entries(operations)) {
       const responses = (operation.responses ??= {}) as Record<string, Json>
       const secured = (operation.security as Json[] | undefined)?.some((s) => 'bearer' in s) ?? false
-      if (secured && !responses['429']) responses['429'] = { description: problemDescriptions[429], content: { 'application/problem+json': { schema: { $ref: ref('Problem') } } } }
+      if (secured && !responses['429']) responses['429'] = { description: problemDescriptions[429], content: { 'application/problem+json': { schema: problemsOfStatus(429) } } }
       if (method === 'get') {
         const parameters = (operation.parameters ??= []) as Json[]
         if (!parameters.some((p) => p.$ref === '#/components/parameters/IfNoneMatch')) parameters.push({ $ref: '#/components/parameters/IfNoneMatch' })

@@ -754,6 +754,350 @@ export interface components {
             path: string;
             message: string;
         };
+        /** @description Malformed request (400) */
+        ProblemBadRequest: {
+            /** @description Malformed request: <hub>/problems/malformed-request. A query parameter, path parameter or the request itself is malformed (a body that is not JSON, say); errors[].path names the parameter. */
+            type: string;
+            /** @constant */
+            title: "Malformed request";
+            /** @constant */
+            status: 400;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Invalid content (422) */
+        ProblemValidation: {
+            /** @description Invalid content: <hub>/problems/validation. The body does not satisfy the schema (or a record its record schema); every fault is listed in errors[], with the record index or line. */
+            type: string;
+            /** @constant */
+            title: "Invalid content";
+            /** @constant */
+            status: 422;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+            /** @description faults beyond the 100 listed */
+            errorsOmitted?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Not authenticated (401) */
+        ProblemUnauthorized: {
+            /** @description Not authenticated: <hub>/problems/unauthenticated. No bearer token, or one that is expired, revoked, issued before the partner last changed (suspension, keys, roles, narrower grants), or not signed by this hub. Get a new one from POST /v1/oauth/token. */
+            type: string;
+            /** @constant */
+            title: "Not authenticated";
+            /** @constant */
+            status: 401;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Scope missing (403) */
+        ProblemForbidden: {
+            /** @description Scope missing: <hub>/problems/scope-missing. The token lacks the scope this route needs (the route's security requirement names it). */
+            type: string;
+            /** @constant */
+            title: "Scope missing";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description the scope the route needs */
+            requiredScope?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Not the owner (403) */
+        ProblemNotOwner: {
+            /** @description Not the owner: <hub>/problems/not-owner. The resource belongs to another partner or country: a steward acts on its own country only, a reporter on its own submissions. */
+            type: string;
+            /** @constant */
+            title: "Not the owner";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Grant missing (403) */
+        ProblemGrantMissing: {
+            /** @description Grant missing: <hub>/problems/grant-missing. The partner has no grant on a unit the query uses: the region asked for, or a country it singles out (by=country, by=subnationalArea, a country or sub-national filter). missingGrants names them. */
+            type: string;
+            /** @constant */
+            title: "Grant missing";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description the units (region or country codes) the query uses without a grant */
+            missingGrants?: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Consent missing (403) */
+        ProblemConsentMissing: {
+            /** @description Consent missing: <hub>/problems/consent-missing. A country the query counts has not consented to this reader (its steward decides; see GET /v1/consents). missingConsents names them; never a partial answer. */
+            type: string;
+            /** @constant */
+            title: "Consent missing";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description the countries counted whose stewards have not consented to this reader */
+            missingConsents?: string[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Origin filter required (403) */
+        ProblemOriginFilterRequired: {
+            /** @description Origin filter required: <hub>/problems/origin-filter-required. The grant on a unit covers the nationals of one country only: add exactly that countryOfOrigin filter. originRequired names the unit and the country. */
+            type: string;
+            /** @constant */
+            title: "Origin filter required";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description the unit held by an origin grant, and the origin every query on it must filter on */
+            originRequired?: {
+                unit: string;
+                countryOfOrigin: string;
+            };
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Not found (404) */
+        ProblemNotFound: {
+            /** @description Not found: <hub>/problems/not-found. No such route or resource. */
+            type: string;
+            /** @constant */
+            title: "Not found";
+            /** @constant */
+            status: 404;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description No results (404) */
+        ProblemNoResults: {
+            /** @description No results: <hub>/problems/no-results. The query is allowed but no value can be released (nothing counted, or every value withheld); a format that cannot say "nothing" (ADX, SDMX data) answers this instead of an empty document. */
+            type: string;
+            /** @constant */
+            title: "No results";
+            /** @constant */
+            status: 404;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Conflict (409) */
+        ProblemConflict: {
+            /** @description Conflict: <hub>/problems/conflict. The request conflicts with the current state (an id already taken, a record already live, a request with this Idempotency-Key still running, a submission already retracted). */
+            type: string;
+            /** @constant */
+            title: "Conflict";
+            /** @constant */
+            status: 409;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+            /** @description record ids already live for this reporter (retract or replace their submission) */
+            recordIds?: string[];
+            recordIdsOmitted?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Grant set exposes a country (409) */
+        ProblemGrantSetExposesCountry: {
+            /** @description Grant set exposes a country: <hub>/problems/grant-set-exposes-country. The change would let a partner compute a country it may not read from what it may read (its grants, origin grants and the countries it reads exactly), by adding and subtracting totals. Nothing was changed; partners and countries name who and what would be exposed. */
+            type: string;
+            /** @constant */
+            title: "Grant set exposes a country";
+            /** @constant */
+            status: 409;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description the partners whose grant set would expose a country */
+            partners?: string[];
+            /** @description the countries they could compute without a grant */
+            countries?: string[];
+            exposures?: {
+                partner: string;
+                country: string;
+                /** @description exposed within this origin's nationals (an origin grant's view); null: all nationals */
+                countryOfOrigin: string | null;
+                /** @description the granted regions whose totals combine to it */
+                units: string[];
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Body too large (413) */
+        ProblemTooLarge: {
+            /** @description Body too large: <hub>/problems/body-too-large. The body is larger than this route accepts; detail names the limit. Split the submission (mhx push does). */
+            type: string;
+            /** @constant */
+            title: "Body too large";
+            /** @constant */
+            status: 413;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Unsupported media type (415) */
+        ProblemUnsupportedMediaType: {
+            /** @description Unsupported media type: <hub>/problems/unsupported-media-type. The Content-Type is not one this route accepts; detail lists them. */
+            type: string;
+            /** @constant */
+            title: "Unsupported media type";
+            /** @constant */
+            status: 415;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Not acceptable (406) */
+        ProblemNotAcceptable: {
+            /** @description Not acceptable: <hub>/problems/not-acceptable. None of the media types in Accept can be produced; detail lists those that can. */
+            type: string;
+            /** @constant */
+            title: "Not acceptable";
+            /** @constant */
+            status: 406;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Request timeout (408) */
+        ProblemTimeout: {
+            /** @description Request timeout: <hub>/problems/request-timeout. The request did not arrive in time. */
+            type: string;
+            /** @constant */
+            title: "Request timeout";
+            /** @constant */
+            status: 408;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description URI too long (414) */
+        ProblemUriTooLong: {
+            /** @description URI too long: <hub>/problems/uri-too-long. The request target is too long. */
+            type: string;
+            /** @constant */
+            title: "URI too long";
+            /** @constant */
+            status: 414;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Headers too large (431) */
+        ProblemHeadersTooLarge: {
+            /** @description Headers too large: <hub>/problems/headers-too-large. The request headers are too large. */
+            type: string;
+            /** @constant */
+            title: "Headers too large";
+            /** @constant */
+            status: 431;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Rate limited (429) */
+        ProblemTooManyRequests: {
+            /** @description Rate limited: <hub>/problems/rate-limited. Too many requests from this partner (or address) this minute: wait the seconds in Retry-After. */
+            type: string;
+            /** @constant */
+            title: "Rate limited";
+            /** @constant */
+            status: 429;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Query budget exhausted (429) */
+        ProblemQueryBudgetExhausted: {
+            /** @description Query budget exhausted: <hub>/problems/query-budget-exhausted. The partner has asked its daily number of distinct queries (MHX_QUERY_BUDGET); queries already answered stay free. New ones can be asked after the seconds in Retry-After (00:00 UTC). */
+            type: string;
+            /** @constant */
+            title: "Query budget exhausted";
+            /** @constant */
+            status: 429;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            /** @description distinct queries per UTC day */
+            budget?: number;
+            /** @description seconds until 00:00 UTC (also the Retry-After header) */
+            retryAfter?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Unavailable (503) */
+        ProblemUnavailable: {
+            /** @description Unavailable: <hub>/problems/unavailable. The hub cannot answer now (its database, queue or audit log is unavailable, or it is shutting down): retry after the seconds in Retry-After. */
+            type: string;
+            /** @constant */
+            title: "Unavailable";
+            /** @constant */
+            status: 503;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Internal error (500) */
+        ProblemInternal: {
+            /** @description Internal error: <hub>/problems/internal. The hub failed; quote the instance (the request id) when reporting it. */
+            type: string;
+            /** @constant */
+            title: "Internal error";
+            /** @constant */
+            status: 500;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+        } & {
+            [key: string]: unknown;
+        };
         /**
          * @description {schema, version, records} or {schema, version, dataValues} (migrant-health-aggregate); with ?format=dhis2 a DHIS2 dataValueSet
          * @example {
@@ -1439,7 +1783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1488,7 +1832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -1499,7 +1843,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -1510,7 +1854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1559,7 +1903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1606,7 +1950,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1670,7 +2014,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -1680,7 +2024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -1690,7 +2034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -1701,7 +2045,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -1712,7 +2056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1776,7 +2120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -1786,7 +2130,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Conflict with the current state */
@@ -1796,7 +2140,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -1806,7 +2150,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -1817,7 +2161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -1828,7 +2172,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1888,7 +2232,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -1898,7 +2242,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -1908,7 +2252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -1919,7 +2263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -1930,7 +2274,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -1996,7 +2340,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2006,7 +2350,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2016,7 +2360,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2026,7 +2370,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2036,7 +2380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2047,7 +2391,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2058,7 +2402,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2111,7 +2455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2121,7 +2465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2131,7 +2475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2142,7 +2486,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2153,7 +2497,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2205,7 +2549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2215,7 +2559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2225,7 +2569,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2235,7 +2579,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2245,7 +2589,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2256,7 +2600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2267,7 +2611,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2318,7 +2662,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2328,7 +2672,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2339,7 +2683,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2350,7 +2694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2394,7 +2738,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2404,7 +2748,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2414,7 +2758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2424,7 +2768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2435,7 +2779,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2446,7 +2790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2487,7 +2831,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2497,7 +2841,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2507,7 +2851,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2518,7 +2862,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2529,7 +2873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2570,7 +2914,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2580,7 +2924,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2590,7 +2934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2600,7 +2944,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2611,7 +2955,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2622,7 +2966,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2685,7 +3029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2695,7 +3039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2706,7 +3050,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2717,7 +3061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2755,7 +3099,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2765,7 +3109,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2776,7 +3120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2787,7 +3131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2859,7 +3203,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -2869,7 +3213,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2879,7 +3223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2890,7 +3234,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2901,7 +3245,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -2957,7 +3301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -2967,7 +3311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2978,7 +3322,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -2989,7 +3333,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3041,7 +3385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3090,7 +3434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3101,7 +3445,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3152,7 +3496,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -3162,7 +3506,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3172,7 +3516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3183,7 +3527,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3194,7 +3538,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3262,7 +3606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -3272,7 +3616,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3282,7 +3626,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Conflict with the current state */
@@ -3292,7 +3636,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description The body is too large */
@@ -3302,7 +3646,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooLarge"];
                 };
             };
             /** @description Unsupported content type */
@@ -3312,7 +3656,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnsupportedMediaType"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -3322,7 +3666,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3333,7 +3677,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3344,7 +3688,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3390,7 +3734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3400,7 +3744,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3410,7 +3754,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3421,7 +3765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3432,7 +3776,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3469,7 +3813,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3479,7 +3823,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3489,7 +3833,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Conflict with the current state */
@@ -3499,7 +3843,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemConflict"] | components["schemas"]["ProblemGrantSetExposesCountry"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3510,7 +3854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3521,7 +3865,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3652,7 +3996,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3662,7 +4006,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3672,7 +4016,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3683,7 +4027,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3694,7 +4038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3815,7 +4159,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -3825,7 +4169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -3835,7 +4179,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -3845,7 +4189,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3856,7 +4200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3867,7 +4211,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -3915,7 +4259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4027,7 +4371,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4070,7 +4414,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
         };
@@ -4146,7 +4490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4205,7 +4549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -4215,7 +4559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -4226,7 +4570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -4237,7 +4581,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4340,7 +4684,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4351,7 +4695,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4362,7 +4706,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4373,7 +4717,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4384,7 +4728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotAcceptable"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4396,7 +4740,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4408,7 +4752,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4461,7 +4805,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4519,7 +4863,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -4530,7 +4874,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -4595,7 +4939,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -4605,7 +4949,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -4615,7 +4959,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -4625,7 +4969,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description None of the accepted media types can be produced */
@@ -4635,7 +4979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotAcceptable"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -4646,7 +4990,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -4657,7 +5001,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5125,7 +5469,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -5135,7 +5479,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5146,7 +5490,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5157,7 +5501,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5209,7 +5553,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -5219,7 +5563,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -5229,7 +5573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5240,7 +5584,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5251,7 +5595,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5293,7 +5637,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -5303,7 +5647,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -5313,7 +5657,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -5323,7 +5667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5334,7 +5678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5345,7 +5689,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5413,7 +5757,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -5423,7 +5767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -5433,7 +5777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5444,7 +5788,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5455,7 +5799,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5516,7 +5860,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
                 };
             };
             /** @description No valid bearer token */
@@ -5526,7 +5870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description The token lacks the scope, or the partner the grant */
@@ -5536,7 +5880,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5547,7 +5891,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5558,7 +5902,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
@@ -5609,7 +5953,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -5619,7 +5963,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5630,7 +5974,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -5641,7 +5985,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
                 };
             };
         };
