@@ -17,7 +17,7 @@ export interface Config {
   queryBudget: number
   /** Roll-ups (uncached aggregate reads) of one partner that run at once in one process; the rest wait. */
   readsPerPartner: number
-  /** sync (DESIGN.md): a read is answered once its audit row is committed; async: once it is queued (committed milliseconds later). */
+  /** sync (the default): a read is answered once its audit row is committed; async: once it is queued (committed milliseconds later). */
   readAudit: 'sync' | 'async'
   tokenTtlS: number
   adminPublicJwkPath: string | undefined

@@ -1,7 +1,7 @@
 // Group commit for the audit rows of reads: entries that arrive while one batch is being written go
 // together into the next transaction, under one chain lock.
 //
-// Two modes (MHX_READ_AUDIT). `sync` (the default, as DESIGN.md pins it): a read is answered once
+// Two modes (MHX_READ_AUDIT). `sync` (the default, docs/operations.md): a read is answered once
 // its row is committed. `async`: a read is answered once its row is queued; the row is committed by
 // the next batch (milliseconds later), retried until it is, and reads are refused (503) while rows
 // cannot be written or too many wait — so no read goes unaudited unless the process dies in that
