@@ -95,7 +95,8 @@ export function formatAggregates (answer: AggregateAnswer): string {
       : (answer.coverage ?? []).length > 0 ? 'nothing reported for these months' : 'nothing recorded for this query in its published months'
     return head + coverage + `(no cells: ${why})\n`
   }
-  return head + coverage + formatTable([...by, 'count'], rows, [...by.map(() => false), true])
+  // Coverage follows the table as its footnote: the table's first lines stay its head and columns.
+  return head + formatTable([...by, 'count'], rows, [...by.map(() => false), true]) + coverage
 }
 
 /** Unpublished country-months, grouped by country and status: "not reported" is never read as 0. */

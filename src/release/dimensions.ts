@@ -28,10 +28,11 @@ export const SDMX_NAME = Object.fromEntries(DIMENSION_FIELDS.map((f) => [f.dimen
 
 /**
  * Dimensions a cell may hold ABSENT for: optional fields, the derived condition group, and fields
- * of a later schema version (older records lack them). The reporting country is never absent.
+ * of a later schema version (older records lack them) unless the field says what their lack means
+ * (`before`: 1.0.0 records are contacts). The reporting country is never absent.
  */
 export const OPTIONAL: ReadonlySet<Dimension> = new Set<Dimension>(DIMENSION_FIELDS
-  .filter((f) => f.name !== 'reportingCountry' && (!f.required || f.since !== '1.0.0'))
+  .filter((f) => f.name !== 'reportingCountry' && f.before === undefined && (!f.required || f.since !== '1.0.0'))
   .map((f) => f.dimension as Dimension))
 
 /** English and Russian names of each dimension. */

@@ -166,6 +166,8 @@ export interface RegionListing {
   k: number | null
   /** An origin grant: every read of it filters on this country of origin. */
   countryOfOrigin: string | null
+  /** Granted but not consented: the countries whose stewards have not consented (a reader is told why). */
+  missingConsents: string[] | null
 }
 
 /**
@@ -187,7 +189,8 @@ export async function regionsFor (deps: ReleaseDeps, caller: ReadCaller): Promis
       const ask = (singledOut: readonly string[]): ReadQuery => ({ purpose: 'counts', unit: r, counted: r.members, singledOut, origin: countryOfOrigin ? [countryOfOrigin] : undefined, sensitive: false })
       const totals = decideRead(reader, ask([]), policy)
       const byCountry = decideRead(reader, ask(r.kind === 'region' ? r.members : []), policy)
-      return { code: r.code, name: r.name, kind: r.kind, members: r.members, readable: totals.ok, byCountry: byCountry.ok, k: totals.ok ? totals.k : null, countryOfOrigin }
+      const missingConsents = !totals.ok && totals.kind === 'consentMissing' ? totals.missingConsents : null
+      return { code: r.code, name: r.name, kind: r.kind, members: r.members, readable: totals.ok, byCountry: byCountry.ok, k: totals.ok ? totals.k : null, countryOfOrigin, missingConsents }
     })
 }
 

@@ -90,7 +90,8 @@ const RegionListing = Type.Object({
   readable: Type.Boolean({ description: 'the caller may read this unit\'s totals' }),
   byCountry: Type.Boolean({ description: 'the caller may also read it country by country (by=country, by=subnationalArea, country filters)' }),
   k: Type.Union([Type.Integer(), Type.Null()], { description: 'the k of a totals read, when readable' }),
-  countryOfOrigin: Type.Union([Type.String(), Type.Null()], { description: 'an origin grant: every read of this unit must filter on exactly this countryOfOrigin' })
+  countryOfOrigin: Type.Union([Type.String(), Type.Null()], { description: 'an origin grant: every read of this unit must filter on exactly this countryOfOrigin' }),
+  missingConsents: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'when the grants allow the read but consents do not: the countries whose stewards have not consented to the caller' })
 })
 
 const ACCEPTED = 'application/json, text/csv, application/vnd.sdmx.data+csv;version=2.0.0, application/fhir+json or application/adx+xml'

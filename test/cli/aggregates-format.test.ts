@@ -22,4 +22,5 @@ t.test('published months with no records in the query, and cells beside an open 
   const mixed = formatAggregates(answer({ cells: [{ sex: 'female', count: 12, suppressed: null }], coverage: [{ country: 'KAZ', period: '2026-03', status: 'open' }] }))
   t.match(mixed, /coverage: KAZ open \(reported, not published\): 2026-03\n/)
   t.match(mixed, /female\s+12/)
+  t.match(mixed.split('\n')[1], /^sex\s+count$/, 'the table comes first, its columns under the head; coverage is its footnote')
 })

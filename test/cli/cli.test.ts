@@ -230,7 +230,8 @@ t.test('aggregates: a table with withheld cells marked, CSV, verify and rebuild'
   t.match(lines[0], /^KAZ 2026-01\.\.2026-06, k=5, 4 cells/)
   t.match(lines[1], /^sex\s+count$/)
   t.match(lines[0], /counts perturbed \(cell-key method/)
-  const counts = lines.slice(3).map((l) => Number(l.trim().split(/\s+/)[1]))
+  t.match(lines.at(-1), /^coverage: KAZ open \(reported, not published\): 2026-01, /, 'unpublished months are named under the table')
+  const counts = lines.slice(3).filter((l) => !l.startsWith('coverage:')).map((l) => Number(l.trim().split(/\s+/)[1]))
   // Each cell is at most six month atoms, each within ±3 of its truth.
   t.ok(Math.abs(counts.reduce((a, b) => a + b, 0) - 634) <= 4 * 6 * 3, 'near the 634 accepted records')
 
@@ -297,11 +298,11 @@ t.test('errors: usage is exit 2, problems are printed readably, an unreachable s
 
   const forbidden = await mhx('aggregates', '--region', 'KAZ', '--from', '2026-01', '--to', '2026-06', ...reporter)
   t.equal(forbidden.code, 1)
-  t.match(forbidden.stderr, /^mhx: GET \/v1\/aggregates: 403 Forbidden: /)
+  t.match(forbidden.stderr, /^mhx: GET \/v1\/aggregates: 403 Scope missing: /)
 
   const badQuery = await mhx('aggregates', '--region', 'KAZ', '--by', 'shoeSize', '--from', '2026-01', '--to', '2026-06', '--partner', 'iom-ca', '--key', join(dir, 'iom.private.jwk'))
   t.equal(badQuery.code, 1)
-  t.match(badQuery.stderr, /400 Bad Request: .*shoeSize/)
+  t.match(badQuery.stderr, /400 Malformed request: .*shoeSize/)
 
   const port = await freePort()
   const away = await cliRunner(`http://127.0.0.1:${port}`, dir)('token', ...reporter)

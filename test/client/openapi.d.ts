@@ -4529,6 +4529,8 @@ export interface operations {
                             k: number | null;
                             /** @description an origin grant: every read of this unit must filter on exactly this countryOfOrigin */
                             countryOfOrigin: string | null;
+                            /** @description when the grants allow the read but consents do not: the countries whose stewards have not consented to the caller */
+                            missingConsents: string[] | null;
                         }[];
                     };
                 };
@@ -4629,7 +4631,7 @@ export interface operations {
                 insurance?: string;
                 /** @description a filter: one or more (a comma list, any of) of treated, referred, denied_care, died, unknown, _Z */
                 outcome?: string;
-                /** @description a filter: one or more (a comma list, any of) of contact, case_notification, _Z */
+                /** @description a filter: one or more (a comma list, any of) of contact, case_notification */
                 recordType?: string;
                 /** @description a filter: one or more (a comma list, any of) of ISO 3166-1 alpha-3 country codes (KAZ), or _Z (the value is absent) */
                 returnedFrom?: string;

@@ -312,10 +312,11 @@ t.test('GET /v1/regions lists stored regions and granted countries with what the
   t.equal(res.statusCode, 200, res.body)
   const items = res.json().items
   const ca = items.find((r: { code: string }) => r.code === 'central-asia')
-  t.same(ca, { code: 'central-asia', name: 'Central Asia', kind: 'region', members: CENTRAL_ASIA, readable: true, byCountry: false, k: 5, countryOfOrigin: null })
+  t.same(ca, { code: 'central-asia', name: 'Central Asia', kind: 'region', members: CENTRAL_ASIA, readable: true, byCountry: false, k: 5, countryOfOrigin: null, missingConsents: null })
   t.same(items.filter((r: { kind: string }) => r.kind === 'country').map((r: { code: string, readable: boolean }) => [r.code, r.readable]), [['KAZ', true], ['KGZ', true]])
   const none = (await app.inject({ url: '/v1/regions', headers: { authorization: `Bearer ${await bearer(partners.nothing)}` } })).json().items
   t.same(none.map((r: { code: string, readable: boolean }) => [r.code, r.readable]), [['central-asia', false]])
+  t.equal(none[0].missingConsents, null, 'no grant: nothing to consent to')
   const iom = (await app.inject({ url: '/v1/regions', headers: { authorization: `Bearer ${await bearer(partners.iom)}` } })).json().items
   t.equal(iom.find((r: { code: string }) => r.code === 'central-asia').byCountry, true)
 })

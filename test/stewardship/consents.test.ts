@@ -86,6 +86,8 @@ t.test('a refused or expired consent acts on the next request, also in a second 
   const here = await periods(hub)
   t.equal(here.statusCode, 403, 'the next request in this process')
   t.same(here.json().missingConsents, ['KAZ'])
+  const listed = await hub.app.inject({ url: '/v1/regions', headers: await as(who) })
+  t.match(listed.json().items.find((r: { code: string }) => r.code === 'KAZ'), { readable: false, missingConsents: ['KAZ'] }, 'the listing says whose consent a granted unit lacks')
   await waitStatus(t, () => periods(replica), 403, 'the replica hears the refusal')
 
   const today = new Date().toISOString().slice(0, 10)

@@ -7,7 +7,7 @@ import { describe, isNotFound } from './errors.js'
 import { countryName, dimensionName, formatCount, language, t, valueLabel } from './i18n.js'
 import { addMonths, currentMonth, monthsBetween } from './months.js'
 
-export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null }
+export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null, missingConsents?: string[] | null }
 
 export interface Answer {
   region: string
@@ -155,7 +155,8 @@ export class ReaderView {
   }
 
   private form (): HTMLElement {
-    const readable = this.regions.filter((r) => r.readable)
+    // A region granted but not consented stays on offer: choosing it says whose consent is missing.
+    const readable = this.regions.filter((r) => r.readable || (r.missingConsents ?? []).length > 0)
     const regionSelect = h('select', { id: 'q-region', name: 'region' },
       readable.map((r) => h('option', { value: r.code, selected: r.code === this.query.region }, r.kind === 'country' ? countryName(r.code) : r.name)))
     const from = h('input', { id: 'q-from', name: 'from', type: 'month', value: this.query.from, required: true, pattern: '\\d{4}-\\d{2}' })

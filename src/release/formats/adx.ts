@@ -8,13 +8,10 @@
 // a group with nothing released is left out and named in a comment of the document.
 import { XMLBuilder } from 'fast-xml-parser'
 import { ADX_NAMESPACE } from '../../intake/adx.js'
-import { fieldNamed } from '../../model/fields.js'
 import { ABSENT, SDMX_NAME, type Dimension } from '../dimensions.js'
 import { badParameter, MAX_BY, type RawAggregateQuery } from '../query.js'
 import { periodStart, singleFilter, spanMonths, type Answer } from './answer.js'
 
-/** The record type of a cell stored as _Z before migration 0013 gave 1.0.0 records theirs: what the field says they mean. */
-export const ADX_UNTYPED_DATA_ELEMENT = fieldNamed('recordType')?.before ?? 'contact'
 export const ADX_DATA_SET = 'MIGRANT_HEALTH'
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true, commentPropName: '#comment' })
@@ -70,7 +67,7 @@ export function toAdx (answer: Answer): string {
     if (!group) groups.set(key, group = { attributes: { '@_orgUnit': orgUnit, '@_period': period, '@_dataSet': ADX_DATA_SET }, dataValue: [], withheld: [] })
 
     const recordType = at(cell, 'recordType')!
-    const value: Attributes = { '@_dataElement': recordType === ABSENT ? ADX_UNTYPED_DATA_ELEMENT : recordType }
+    const value: Attributes = { '@_dataElement': recordType }
     for (const dim of Object.keys(SDMX_NAME) as Dimension[]) {
       if (dim === 'period' || dim === 'country' || dim === 'subnationalArea' || dim === 'recordType') continue
       const code = at(cell, dim)

@@ -80,10 +80,11 @@ t.test('attribute values and comments are escaped by the XML library', async (t)
   t.ok(adx.group)
 })
 
-t.test('the record type is the dataElement, not an attribute; cells stored before record types are contacts', async (t) => {
+// Cells stored before record types were migrated to contacts (migration 0013, test/db/contacts-migration.test.ts).
+t.test('the record type is the dataElement, not an attribute', async (t) => {
   const { adx } = adxOf(t, answerOf({
     by: ['country', 'period', 'recordType'],
-    cells: [{ key: ['KAZ', '2026-01', 'case_notification'], count: 6, suppressed: null }, { key: ['KAZ', '2026-01', '_Z'], count: 9, suppressed: null }]
+    cells: [{ key: ['KAZ', '2026-01', 'case_notification'], count: 6, suppressed: null }, { key: ['KAZ', '2026-01', 'contact'], count: 9, suppressed: null }]
   }))
   t.same(adx.group[0].dataValue, [{ dataElement: 'case_notification', value: '6' }, { dataElement: 'contact', value: '9' }])
   t.throws(() => render(answerOf({ cells: [{ key: [], count: 1, suppressed: null }] }), 'adx', { names, publicUrl: PUBLIC_URL }), 'an answer that does not tell the record type is not rendered')
