@@ -31,6 +31,7 @@ import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter } from './audit/writer.js'
 import { createStewardshipBook } from './stewardship/book.js'
 import { stewardshipRoutes } from './stewardship/routes.js'
+import { notificationsRoutes } from './notifications/routes.js'
 import type { AppDeps, RouteDeps } from './deps.js'
 import { databaseOutage as databaseOutageOf, type Outage } from './ops/outage.js'
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problem, problemFor, type FieldError, type Problem } from './problem.js'
@@ -178,6 +179,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(releaseRoutes, routeDeps)
   await app.register(dashboardRoutes)
   await app.register(stewardshipRoutes, routeDeps)
+  await app.register(notificationsRoutes, routeDeps)
   return app
 }
 

@@ -49,6 +49,11 @@ export interface Config {
   consent: 'required' | 'grants'
   /** A month is published on time by this day of the next month (UTC). */
   dueDay: number
+  /**
+   * Webhook hosts allowed without https and at private, loopback or link-local addresses, each
+   * exactly as written in a subscription's URL (a name, an IPv4 address or a bracketed IPv6 one).
+   */
+  webhookAllowHosts: string[]
 }
 
 /** A configuration fault: one line naming the variable, shown instead of a stack trace. */
@@ -141,6 +146,27 @@ function origins (env: Env): string[] {
   })
 }
 
+/**
+ * MHX_WEBHOOK_ALLOW_HOSTS: a comma list of hosts as a URL writes them (`receiver.internal`,
+ * `10.0.0.7`, `[fd00::7]`; a bare IPv6 address is bracketed). No scheme, port or path: the
+ * exception is for a host, and `127.0.0.1` does not allow `localhost`.
+ */
+function webhookAllowHosts (env: Env): string[] {
+  const raw = env.MHX_WEBHOOK_ALLOW_HOSTS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((item) => {
+    const host = item.includes(':') && !item.startsWith('[') ? `[${item}]` : item
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(`https://${host}/`)
+    } catch {}
+    if (!parsed || parsed.host !== host.toLowerCase() || parsed.port !== '') {
+      throw new ConfigError('MHX_WEBHOOK_ALLOW_HOSTS', `"${item}" is not a host name or address as a URL writes it (no scheme, port or path)`)
+    }
+    return parsed.hostname
+  })
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** `role` overrides MHX_ROLE (npm run worker is always a worker). */
@@ -187,7 +213,8 @@ export function loadConfig (env: Env = process.env, role?: Role): Config {
     trustProxy: trustProxy(env),
     corsOrigins: origins(env),
     consent: oneOf(env, 'MHX_CONSENT', ['required', 'grants'] as const, 'required'),
-    dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28)
+    dueDay: integer(env, 'MHX_DUE_DAY', 15, 1, 28),
+    webhookAllowHosts: webhookAllowHosts(env)
   }
   // the largest submission allowed must be stored within one statement's timeout
   const needsMs = Math.ceil(config.maxRecords / RECORDS_PER_STATEMENT_MS)

@@ -18,6 +18,10 @@ import { migrate } from './db/migrate.js'
 import { loadSchemaRegistry } from './intake/registry.js'
 import { createMetrics, serveMetrics, type Metrics } from './ops/metrics.js'
 import { databaseOutage as databaseOutageOf } from './ops/outage.js'
+import { createBullmqDeliveryQueue, createInProcessDeliveryQueue } from './notifications/queue.js'
+import { startNotifications, type Notifications } from './notifications/runtime.js'
+import { unseal } from './auth/hub-keys.js'
+import type { BullmqQueue } from './aggregation/bullmq-queue.js'
 
 export interface Service {
   app?: App
@@ -60,6 +64,15 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
   const aggregation: AggregationRuntime | undefined = config.role !== 'api'
     ? await startAggregation({ config, database, queue, metrics, logger, cellVersions, databaseOutage })
     : undefined
+  // Webhook deliveries run beside aggregation; they open subscriptions' secrets with the same KEK as the API.
+  let notifications: Notifications | undefined
+  if (config.role !== 'api') {
+    const kek = loadKek(config.kek, config.dataDir)
+    const deliveryQueue = config.redisUrl
+      ? createBullmqDeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs, logger, outage: (queue as BullmqQueue).outage })
+      : createInProcessDeliveryQueue()
+    notifications = await startNotifications({ config, database, queue: deliveryQueue, unseal: (sealed, aad) => unseal(kek, sealed, aad), logger, databaseOutage })
+  }
   const metricsServer = config.role === 'worker' && config.metricsPort !== undefined && config.metricsToken
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, token: config.metricsToken })
     : undefined
@@ -88,6 +101,7 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
       await app?.close()
       rateLimitRedis?.disconnect()
       await aggregation?.close()
+      await notifications?.close()
       await cellVersions?.close()
       await new Promise((resolve) => metricsServer ? metricsServer.close(resolve) : resolve(undefined))
       await queue.close()

@@ -41,6 +41,9 @@ export interface HubKeys {
   revoke (kid: string, alongWith?: AlongWith<Revocation>): Promise<Revocation | undefined>
   /** Reads the keys again now (another process changed them). */
   reload (): Promise<void>
+  /** Seals another secret of the hub's (a webhook signing secret) under the same key-encryption key; `aad` binds it to its row. */
+  seal (plain: string, aad: string): string
+  unseal (sealed: string, aad: string): string
 }
 
 /** MHX_KEK if set, else `<dataDir>/hub.kek`, made at first start with mode 0600. */
@@ -176,6 +179,8 @@ export async function loadHubKeys (db: Db, kek: Buffer, now: () => Date = () => 
       await load()
       return revocation
     },
-    reload
+    reload,
+    seal: (plain, aad) => seal(kek, plain, aad),
+    unseal: (sealed, aad) => unseal(kek, sealed, aad)
   }
 }

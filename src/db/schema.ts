@@ -242,3 +242,51 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
   jws: text('jws').notNull()
 })
+
+/**
+ * A partner's webhook subscription (notifications/): where to POST which events, optionally only
+ * about some regions. The signing secret is sealed under the key-encryption key (MHX_KEK), as the
+ * hub's private keys are; shown once, when the subscription is made.
+ */
+export const subscriptions = pgTable('subscriptions', {
+  id: uuid('id').primaryKey(),
+  partnerId: text('partner_id').notNull().references(() => partners.id),
+  url: text('url').notNull(),
+  events: text('events').array().notNull(),
+  // null: every country the partner may read
+  regions: text('regions').array(),
+  secretSealed: text('secret_sealed').notNull(),
+  createdAt: createdAt(),
+  deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'date' })
+}, (t) => [index('subscriptions_partner_idx').on(t.partnerId, t.createdAt)])
+
+/**
+ * The notifications' outbox: one row per event, written in the transaction that caused it (a
+ * publication), with a delivery per subscription that asked for its type.
+ */
+export const webhookEvents = pgTable('webhook_events', {
+  id: uuid('id').primaryKey(),
+  type: text('type').notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  period: char('period', { length: 7 }).notNull(),
+  data: jsonb('data').notNull(),
+  createdAt: createdAt()
+})
+
+/**
+ * One event for one subscription: pending until delivered, failed after its last attempt, withheld
+ * when the partner may not read it at delivery time (never shown), cancelled with its subscription.
+ */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  id: uuid('id').primaryKey(),
+  eventId: uuid('event_id').notNull().references(() => webhookEvents.id),
+  subscriptionId: uuid('subscription_id').notNull().references(() => subscriptions.id),
+  state: text('state').notNull().default('pending'), // 'pending' | 'delivered' | 'failed' | 'withheld' | 'cancelled'
+  // Every try, in order: {at, status, error, ms}; the delivery log shows them.
+  attempts: jsonb('attempts').notNull().default(sql`'[]'::jsonb`),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+}, (t) => [
+  index('webhook_deliveries_subscription_idx').on(t.subscriptionId, t.createdAt),
+  index('webhook_deliveries_pending_idx').on(t.updatedAt).where(sql`${t.state} = 'pending'`)
+])

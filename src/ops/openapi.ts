@@ -95,6 +95,7 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
         { name: 'aggregates', description: 'Readers pull regional aggregates (JSON, CSV, SDMX, FHIR, ADX)' },
         { name: 'fhir', description: 'The FHIR R4 resources behind every canonical URL the MeasureReports name' },
         { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
+        { name: 'notifications', description: 'Webhooks signed as Standard Webhooks when a month is published or revised (docs/notifications.md)' },
         { name: 'admin', description: 'Partners, grants, regions, keys, audit' },
         { name: 'ops', description: 'Health, metrics, documentation' }
       ]
@@ -251,6 +252,7 @@ const OPERATION_HEADERS: Record<string, Record<string, string[]>> = {
   readAggregates: { 200: ['Last-Modified'] },
   readSdmxData: { 200: ['Last-Modified'] },
   createPartner: { 201: ['Location'] },
+  createSubscription: { 201: ['Location'] },
   submitRecords: { 202: ['Location', 'Idempotent-Replayed'] }
 }
 

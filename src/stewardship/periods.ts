@@ -6,6 +6,7 @@ import { announceCellChange } from '../aggregation/versions.js'
 import { columnList, columnsEqual } from '../model/cells.js'
 import { appendAudit } from '../audit/log.js'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { recordPeriodEvent } from '../notifications/events.js'
 import { problem } from '../problem.js'
 import { announceStewardshipChange, periodKey, type StewardshipState } from './book.js'
 import { assertOwnCountry, type Steward } from './steward.js'
@@ -63,6 +64,8 @@ export async function publishPeriod (database: Database, steward: Steward, count
     await announceStewardshipChange(tx)
     // What `published` readers of this country see changed: cached roll-ups of it must go.
     await announceCellChange(tx, [country])
+    // Subscribers hear of it (period.published or period.revised) only if this commits.
+    await recordPeriodEvent(tx, { country, period, revision, publishedAt: now.toISOString() }, now)
     return { country, period, revision, publishedAt: now.toISOString(), records }
   })
 }
