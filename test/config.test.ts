@@ -24,6 +24,8 @@ t.test('defaults', async (t) => {
   t.equal(loadConfig({ MHX_PUBLIC_URL: 'https://mhx.example.org/' }).publicUrl, 'https://mhx.example.org', 'no trailing slash')
   t.same(config.corsOrigins, [], 'no browser origin by default')
   t.same(loadConfig({ MHX_CORS_ORIGINS: 'https://dash.example.org, http://localhost:5173' }).corsOrigins, ['https://dash.example.org', 'http://localhost:5173'])
+  t.same(config.webhookAllowHosts, [], 'no webhook host is exempt by default')
+  t.same(loadConfig({ MHX_WEBHOOK_ALLOW_HOSTS: 'Receiver.Internal, 10.0.0.7, ::1, [fd00::7]' }).webhookAllowHosts, ['receiver.internal', '10.0.0.7', '[::1]', '[fd00::7]'], 'as a URL writes them')
 })
 
 const faults: Array<[Record<string, string>, string]> = [
@@ -45,6 +47,10 @@ const faults: Array<[Record<string, string>, string]> = [
   [{ MHX_CORS_ORIGINS: '*' }, 'MHX_CORS_ORIGINS'],
   [{ MHX_CORS_ORIGINS: 'https://dash.example.org/app' }, 'MHX_CORS_ORIGINS'],
   [{ MHX_CORS_ORIGINS: 'dash.example.org' }, 'MHX_CORS_ORIGINS'],
+  [{ MHX_WEBHOOK_ALLOW_HOSTS: 'https://receiver.internal' }, 'MHX_WEBHOOK_ALLOW_HOSTS'],
+  [{ MHX_WEBHOOK_ALLOW_HOSTS: 'receiver.internal:8443' }, 'MHX_WEBHOOK_ALLOW_HOSTS'],
+  // a spelling URL parsing would change (to 127.0.0.1): it could never match a URL's host as written
+  [{ MHX_WEBHOOK_ALLOW_HOSTS: '127.1' }, 'MHX_WEBHOOK_ALLOW_HOSTS'],
   // more than a submission can hold (docs/operations.md), or than the statement timeout can store
   [{ MHX_MAX_RECORDS: '100001' }, 'MHX_MAX_RECORDS'],
   [{ DATABASE_URL: 'postgres://127.0.0.1/x', MHX_MAX_RECORDS: '100000', MHX_DB_STATEMENT_TIMEOUT_MS: '5000' }, 'MHX_MAX_RECORDS']
