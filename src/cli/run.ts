@@ -9,6 +9,7 @@ import { defaultKid, generatePartnerKey, hasPrivateMembers, KEYGEN_ALGS, readPri
 import { MAX_BATCH, PushAborted, printPushSummary, pushFile, resumeCommand } from './push.js'
 import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.js'
 import { accessLogCommand, consentsCommand, periodsCommand, STEWARDSHIP_USAGES } from './stewardship.js'
+import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
@@ -45,6 +46,7 @@ commands:
   consents list|grant|refuse …                                   (steward) decide who reads your country
   periods list|publish …                                         months: status, publish (steward)
   access-log [--from D] [--to D]                                 (steward) who read your country
+  subscriptions add|list|deliveries|delete …                     webhooks when months are published
 
 common options: --url URL (or MHX_URL, default http://localhost:3000),
   --partner ID --key FILE (or MHX_PARTNER, MHX_KEY_FILE; admin commands default
@@ -68,7 +70,8 @@ const USAGES: Record<string, string> = {
        mhx admin regions create --code CODE --name NAME --members ISO3,…
        mhx admin regions list
   (admin credentials: --partner admin --key FILE, default ${DEFAULT_ADMIN_KEY})`,
-  ...STEWARDSHIP_USAGES
+  ...STEWARDSHIP_USAGES,
+  subscriptions: SUBSCRIPTIONS_USAGE
 }
 
 type Parsed = { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] }
@@ -102,6 +105,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'consents': return await consentsCommand(rest, io, clientFor)
       case 'periods': return await periodsCommand(rest, io, clientFor)
       case 'access-log': return await accessLogCommand(rest, io, clientFor)
+      case 'subscriptions': return await subscriptionsCommand(rest, io, clientFor)
       default: throw new UsageError(`unknown command "${command}"`, USAGE)
     }
   } catch (err) {
