@@ -67,11 +67,12 @@ export async function startService (config: Config, logger: Logger): Promise<Ser
   // Webhook deliveries run beside aggregation; they open subscriptions' secrets with the same KEK as the API.
   let notifications: Notifications | undefined
   if (config.role !== 'api') {
-    const kek = loadKek(config.kek, config.dataDir)
+    // Loaded at the first delivery: a worker that never delivers leaves MHX_DATA_DIR alone.
+    let kek: Buffer | undefined
     const deliveryQueue = config.redisUrl
       ? createBullmqDeliveryQueue({ redisUrl: config.redisUrl, prefix: config.queuePrefix, concurrency: config.workerConcurrency, lockMs: config.workerLockMs, logger, outage: (queue as BullmqQueue).outage })
       : createInProcessDeliveryQueue()
-    notifications = await startNotifications({ config, database, queue: deliveryQueue, unseal: (sealed, aad) => unseal(kek, sealed, aad), logger, databaseOutage })
+    notifications = await startNotifications({ config, database, queue: deliveryQueue, unseal: (sealed, aad) => unseal(kek ??= loadKek(config.kek, config.dataDir), sealed, aad), logger, databaseOutage })
   }
   const metricsServer = config.role === 'worker' && config.metricsPort !== undefined && config.metricsToken
     ? await serveMetrics(metrics, { port: config.metricsPort, host: config.host, token: config.metricsToken })

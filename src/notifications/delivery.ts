@@ -112,7 +112,7 @@ export async function deliver (deps: DeliveryDeps, deliveryId: string, final: bo
   let error: string | null = null
   try {
     const destination = await checkDestination(row.url, deps.config.webhookAllowHosts, deps.resolve)
-    const secret = deps.unseal(row.secret_sealed, secretAad(row.subscription_id))
+    const secret = openSecret(deps, row)
     status = await post(destination.url, { ...signedHeaders(secret, messageId(deliveryId), now, body) }, body, destination.allowed ? undefined : deps.resolve, deps.timeoutMs ?? ATTEMPT_TIMEOUT_MS)
     if (status < 200 || status > 299) error = `answered ${status}`
   } catch (err) {
@@ -125,6 +125,15 @@ export async function deliver (deps: DeliveryDeps, deliveryId: string, final: bo
     WHERE id = ${deliveryId} AND state = 'pending'`)
   if (error !== null) throw new AttemptFailed(error)
   return 'delivered'
+}
+
+function openSecret (deps: DeliveryDeps, row: Row): string {
+  try {
+    return deps.unseal(row.secret_sealed, secretAad(row.subscription_id))
+  } catch {
+    // the hub's fault, not the receiver's: said so in the log the partner reads
+    throw new Error('the hub could not open this subscription\'s secret (its delivering process has another MHX_KEK than the API\'s)')
+  }
 }
 
 async function settle (q: Queryable, deliveryId: string, state: 'withheld' | 'cancelled', now: Date): Promise<void> {
