@@ -140,7 +140,11 @@ async function settle (q: Queryable, deliveryId: string, state: 'withheld' | 'ca
   await q.execute(sql`UPDATE webhook_deliveries SET state = ${state}, updated_at = ${now} WHERE id = ${deliveryId} AND state = 'pending'`)
 }
 
-/** POSTs `body`; resolves to the status. `resolve`: a name's addresses are checked (not for an allowed host). Redirects are not followed. */
+/**
+ * POSTs `body`; resolves to the status. `resolve`: a name's addresses are checked (not for an
+ * allowed host). Redirects are not followed; the answer's body is not read (the socket is closed
+ * at its status line), and the whole try has `timeoutMs`, however slowly a receiver trickles.
+ */
 function post (url: URL, headers: Record<string, string>, body: string, resolve: Resolve | undefined, timeoutMs: number): Promise<number> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise((resolveStatus, reject) => {
@@ -148,15 +152,17 @@ function post (url: URL, headers: Record<string, string>, body: string, resolve:
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'mhx-webhooks/1' },
       ...(resolve ? { lookup: guardedLookup(resolve) as never } : {}),
-      timeout: timeoutMs
+      agent: false
     }, (res: IncomingMessage) => {
-      // The answer's body is not needed: drain it so the socket is freed.
-      res.resume()
-      res.on('error', () => {})
+      clearTimeout(timer)
       resolveStatus(res.statusCode ?? 0)
+      res.destroy()
     })
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-    req.on('error', (err) => reject(err))
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+    req.on('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
     req.end(body)
   })
 }

@@ -119,6 +119,8 @@ export interface BullmqDeliverySettings {
 }
 
 const ENQUEUE_TIMEOUT_MS = 2_000
+// ioredis's words for a connection that is gone or never came (an error may arrive while the status still says ready)
+const REDIS_AWAY = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|Connection is closed|connect ETIMEDOUT/
 const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 3_000)
 
 export function createBullmqDeliveryQueue (settings: BullmqDeliverySettings): DeliveryQueue {
@@ -197,7 +199,7 @@ export function createBullmqDeliveryQueue (settings: BullmqDeliverySettings): De
       let lastWarned = 0
       worker.on('error', (err) => {
         // Redis away: its outage log says so once; anything else at most every 30 s.
-        if (connection.status !== 'ready') void outage.explains(err)
+        if (connection.status !== 'ready' || REDIS_AWAY.test(err.message)) void outage.explains(err)
         else if (Date.now() - lastWarned > 30_000) {
           lastWarned = Date.now()
           settings.logger.warn({ err: err.message }, 'webhook delivery worker: Redis error')
