@@ -17,7 +17,24 @@ export interface ImportedDataValues {
   locate: (index: number, path: string) => string
   /** the line of each data value in the document (ADX) */
   lines?: number[]
+  /** DHIS2: the document's index of each data value (zeros and deleted values are left out) */
+  indices?: number[]
+  /** DHIS2: what the document held and what was left out, for the answer's importSummary */
+  summary?: ImportReceived
 }
+
+/** A data value of a DHIS2 document that counts nothing, and why. */
+export interface IgnoredValue {
+  /** its 0-based place among the document's data values */
+  index: number
+  reason: 'zero' | 'deleted' | 'protected'
+  /** ADX: its element and line */
+  path?: string
+  line?: number
+}
+
+/** What a DHIS2 document held: its data values, and those left out of the count. */
+export interface ImportReceived { received: number, ignored: IgnoredValue[] }
 
 /** A reporter's DHIS2 ids → mhx dimensions (PUT /v1/mappings/dhis2). */
 export interface Dhis2Mapping {
@@ -60,8 +77,27 @@ function groupPeriod (group: AdxGroup, at: string, faults: FieldError[]): string
     return undefined
   }
   const month = ADX_MONTH.exec(period)
-  if (!month) faults.push({ line: group.line, path: `${at}/@period`, message: `period must be a month as YYYY-MM-01/P1M, not ${JSON.stringify(period.slice(0, 32))}` })
+  if (!month) faults.push({ line: group.line, path: `${at}/@period`, message: notMonthly(period, ADX_PERIOD_KINDS, 'YYYY-MM-01/P1M, e.g. 2026-03-01/P1M') })
   return month?.[1]
+}
+
+// ADX periods by their duration (DHIS2 writes weeks as P7D)
+const ADX_PERIOD_KINDS: Array<[RegExp, string]> = [
+  [/\/P1D$/, 'daily'], [/\/P(7D|1W)$/, 'weekly'], [/\/P14D$/, 'bi-weekly'], [/\/P2M$/, 'bi-monthly'],
+  [/\/P3M$/, 'quarterly'], [/\/P6M$/, 'six-monthly'], [/\/P(1Y|12M)$/, 'yearly']
+]
+// DHIS2 period identifiers (https://docs.dhis2.org, "Date and period format")
+const DHIS2_PERIOD_KINDS: Array<[RegExp, string]> = [
+  [/^\d{8}$/, 'daily'], [/^\d{4}(Wed|Thu|Sat|Sun)?W\d{1,2}$/, 'weekly'], [/^\d{4}BiW\d{1,2}$/, 'bi-weekly'],
+  [/^\d{6}B$/, 'bi-monthly'], [/^\d{4}Q[1-4]$/, 'quarterly'], [/^\d{4}(Nov|April)?S[12]$/, 'six-monthly'],
+  [/^\d{4}$/, 'yearly'], [/^\d{4}(April|July|Oct|Nov)$/, 'a financial year']
+]
+
+/** Why a period is refused: what it is, when recognised, and that only months are exchanged. */
+function notMonthly (period: string, kinds: Array<[RegExp, string]>, format: string): string {
+  const kind = kinds.find(([pattern]) => pattern.test(period))?.[1]
+  const named = JSON.stringify(period.slice(0, 32))
+  return `period ${named} is ${kind === undefined ? 'not a month' : kind}: mhx exchanges only monthly data sets, each period a month as ${format}`
 }
 
 // A dataValue without a value but with an annotation is a cell another hub did not release
@@ -215,7 +251,7 @@ function copyOf<T> (object: Record<string, T>): Record<string, T> {
 const GROUP_ATTRIBUTE: Record<string, string> = { reportingCountry: 'orgUnit', subnationalArea: 'orgUnit' }
 // attributes of a DHIS2 ADX group or dataValue that are not categories
 const DHIS2_GROUP_ATTRIBUTES = new Set(['orgUnit', 'period', 'dataSet', 'completeDate', 'exported', 'attributeOptionCombo'])
-const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionCombo'])
+const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionCombo', 'deleted'])
 
 /**
  * ADX as DHIS2 exports it (`?format=dhis2` with Content-Type application/adx+xml), read through the
@@ -232,6 +268,9 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
   const places = new AdxPlaces()
+  const indices: number[] = []
+  const ignored: IgnoredValue[] = []
+  let received = 0
   // where each dimension of each data value came from
   const sources: Array<Record<string, string>> = []
   groups.forEach((group, g) => {
@@ -253,12 +292,19 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
       mapCategory(common, source, mapping, category, option, `${at}/@${category}`, group.line, faults)
     }
     group.dataValues.forEach((element, v) => {
-      if (isProtected(element)) return
+      const index = received++
       const here = `${at}/dataValue[${v + 1}]`
+      const attributes = attributesOf(element)
+      const { dataElement, value, categoryOptionCombo, deleted } = attributes
+      // what counts nothing is left out before its ids are looked up, as DHIS2 exports hold them for any data element
+      const reason = isProtected(element) ? 'protected' : deleted === 'true' ? 'deleted' : isZero(value) ? 'zero' : undefined
+      if (reason !== undefined) {
+        ignored.push({ index, reason, path: here, line: element.line })
+        return
+      }
+      if (deleted !== undefined && deleted !== 'false') faults.push({ line: element.line, path: `${here}/@deleted`, message: 'deleted must be true or false' })
       const dataValue = copyOf(common)
       const from = copyOf(source)
-      const attributes = attributesOf(element)
-      const { dataElement, value, categoryOptionCombo } = attributes
       if (dataElement === undefined) faults.push({ line: element.line, path: `${here}/@dataElement`, message: 'a dataValue needs a dataElement' })
       else mapInto(dataValue, from, mapping.dataElements[dataElement], `${here}/@dataElement`, `dataElement ${JSON.stringify(dataElement.slice(0, 64))}`, 'dataElements', element.line, faults)
       if (categoryOptionCombo !== undefined) mapInto(dataValue, from, mapping.categoryOptionCombos[categoryOptionCombo], `${here}/@categoryOptionCombo`, `categoryOptionCombo ${JSON.stringify(categoryOptionCombo.slice(0, 64))}`, 'categoryOptionCombos', element.line, faults)
@@ -271,19 +317,34 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
       from.count = `${here}/@value`
       dataValues.push(dataValue)
       places.add(g + 1, v + 1, element.line)
+      indices.push(index)
       sources.push(from)
     })
   })
-  noDataValue(faults, places.lines.length, groups)
+  if (places.lines.length === 0 && faults.length === 0) {
+    faults.push({ path: '/adx', message: received === 0 ? 'the document holds no dataValue' : `every dataValue of the document counts nothing (${reasonsOf(ignored)}): nothing to count` })
+  }
   if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
   return {
     dataValues,
     lines: places.lines,
+    indices,
+    summary: { received, ignored },
     locate (index, path) {
       const element = `/adx/group[${places.groups[index]}]/dataValue[${places.values[index]}]`
       return path === '' ? element : sources[index][path.slice(1)] ?? element
     }
   }
+}
+
+// DHIS2 writes a zero where a data element's zeros are significant; it counts nothing
+const ZERO = /^[+-]?0+(\.0*)?$/
+function isZero (value: unknown): boolean {
+  return (typeof value === 'number' && value === 0) || (typeof value === 'string' && ZERO.test(value.trim()))
+}
+
+function reasonsOf (ignored: IgnoredValue[]): string {
+  return [...new Set(ignored.map((i) => i.reason))].join(', ')
 }
 
 function mapCategory (into: Record<string, unknown>, source: Record<string, string>, mapping: Dhis2Mapping, category: string, option: string, at: string, line: number, faults: FieldError[]): void {
@@ -320,12 +381,17 @@ const ID_KINDS = [
   ['categoryOptionCombo', 'categoryOptionCombos'],
   ['attributeOptionCombo', 'attributeOptionCombos']
 ] as const
+// the members of a data value DHIS2 2.40 exports; those not among the ids, period and value count nothing here
+const DHIS2_VALUE_MEMBERS = new Set(['dataElement', 'period', 'orgUnit', 'categoryOptionCombo', 'attributeOptionCombo', 'value', 'storedBy', 'created', 'lastUpdated', 'comment', 'followup', 'deleted'])
 
 /**
- * DHIS2 dataValueSets JSON (`{dataValues: [{dataElement, period: YYYYMM, orgUnit,
- * categoryOptionCombo, attributeOptionCombo?, value}]}`): the dimensions of a data value are the
- * union of the mappings of its ids; an unmapped id, a period that is not a month, or two ids
- * giving one dimension different values is a 422 naming the data value's field.
+ * DHIS2 dataValueSets JSON as DHIS2 exports it (`{dataValues: [{dataElement, period: YYYYMM,
+ * orgUnit, categoryOptionCombo, attributeOptionCombo?, value, storedBy?, created?, lastUpdated?,
+ * comment?, followup?, deleted?}]}`): a zero or a deleted value counts nothing and is left out
+ * (listed in `summary`); the dimensions of the others are the union of the mappings of their ids.
+ * An unmapped id, a period that is not a month, a member DHIS2 does not export, or two ids giving
+ * one dimension different values is a 422 naming the data value's member. Values that map to the
+ * same dimensions are summed by the submission (facilities of one area), not here.
  */
 export function fromDhis2 (body: unknown, mapping: Dhis2Mapping | undefined): ImportedDataValues {
   const list = (body as { dataValues?: unknown } | null)?.dataValues
@@ -338,20 +404,33 @@ export function fromDhis2 (body: unknown, mapping: Dhis2Mapping | undefined): Im
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
   const sources: Array<Record<string, string>> = []
+  const indices: number[] = []
+  const ignored: IgnoredValue[] = []
   list.forEach((item: unknown, i) => {
     const at = `/dataValues/${i}`
-    const source: Record<string, string> = {}
-    const dataValue: Record<string, unknown> = {}
-    sources.push(source)
-    dataValues.push(dataValue)
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       faults.push({ index: i, path: at, message: 'a data value must be a JSON object' })
       return
     }
     const dv = item as Record<string, unknown>
+    for (const member of Object.keys(dv)) {
+      if (!DHIS2_VALUE_MEMBERS.has(member)) faults.push({ index: i, path: `${at}/${member}`, message: `${JSON.stringify(member.slice(0, 64))} is not a member of a DHIS2 data value (${[...DHIS2_VALUE_MEMBERS].join(', ')})` })
+    }
+    if (dv.deleted !== undefined && typeof dv.deleted !== 'boolean') faults.push({ index: i, path: `${at}/deleted`, message: 'deleted must be true or false' })
+    // what counts nothing is left out before its ids are looked up: an export holds zeros of any data element
+    const reason = dv.deleted === true ? 'deleted' : isZero(dv.value) ? 'zero' : undefined
+    if (reason !== undefined) {
+      ignored.push({ index: i, reason })
+      return
+    }
+    const source: Record<string, string> = {}
+    const dataValue: Record<string, unknown> = {}
+    sources.push(source)
+    dataValues.push(dataValue)
+    indices.push(i)
     const period = DHIS2_PERIOD.exec(String(dv.period ?? ''))
     if (period) dataValue.period = `${period[1]}-${period[2]}`
-    else faults.push({ index: i, path: `${at}/period`, message: `period must be a month as YYYYMM, not ${JSON.stringify(String(dv.period ?? '').slice(0, 32))}` })
+    else faults.push({ index: i, path: `${at}/period`, message: notMonthly(String(dv.period ?? ''), DHIS2_PERIOD_KINDS, 'YYYYMM, e.g. 202603') })
     source.period = 'period'
     const orgUnit = mapping.orgUnits[String(dv.orgUnit)]
     if (orgUnit === undefined) faults.push({ index: i, path: `${at}/orgUnit`, message: `unmapped orgUnit ${JSON.stringify(String(dv.orgUnit ?? '').slice(0, 64))}: add it to orgUnits of your mapping (PUT /v1/mappings/dhis2)` })
@@ -376,9 +455,14 @@ export function fromDhis2 (body: unknown, mapping: Dhis2Mapping | undefined): Im
     dataValue.count = countOf(typeof dv.value === 'number' ? String(dv.value) : dv.value)
     source.count = 'value'
   })
+  if (dataValues.length === 0 && faults.length === 0) {
+    faults.push({ path: '/dataValues', message: `every data value of the document counts nothing (${reasonsOf(ignored)}): nothing to count` })
+  }
   if (faults.length > 0) refuse('validation', faults, 'dataValueSet')
   return {
     dataValues,
-    locate: (index, path) => `/dataValues/${index}` + (path === '' ? '' : `/${sources[index][path.slice(1)] ?? path.slice(1)}`)
+    indices,
+    summary: { received: list.length, ignored },
+    locate: (index, path) => `/dataValues/${indices[index]}` + (path === '' ? '' : `/${sources[index][path.slice(1)] ?? path.slice(1)}`)
   }
 }

@@ -14,7 +14,7 @@ import { assertJsonDepth, MAX_JSON_DEPTH, scanJsonBody } from '../json-depth.js'
 import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonPieces, SUBMISSION_MEDIA_TYPES, TEXT_PIECE_BYTES, tooLarge, Utf8Body } from './body.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
 import { ADX_NAMESPACE } from './adx.js'
-import { AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx } from './aggregate.js'
+import { AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx, type ImportReceived } from './aggregate.js'
 import { Dhis2MappingBody, getDhis2Mapping, putDhis2Mapping } from './mappings.js'
 import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
@@ -52,13 +52,25 @@ const SubmissionQuery = Type.Object({
   replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction (CSV, NDJSON, ADX, DHIS2): the id of your submission this one replaces' }))
 }, { additionalProperties: false })
 
+const ImportSummary = Type.Object({
+  received: Type.Integer({ description: 'data values in the document' }),
+  imported: Type.Integer({ description: 'data values stored (recordCount): one per set of dimensions' }),
+  summed: Type.Integer({ description: 'data values added into another of the same dimensions (facilities of one area, category option combos mapped alike)' }),
+  ignored: Type.Array(Type.Object({
+    index: Type.Integer({ description: '0-based place among the document\'s data values' }),
+    reason: Type.Union([Type.Literal('zero'), Type.Literal('deleted'), Type.Literal('protected')], { description: 'a zero counts nothing; a deleted value (deleted: true) is no longer data; a protected cell (ADX annotation, no value) holds no count' }),
+    path: Type.Optional(Type.String({ description: 'ADX: the dataValue element' })),
+    line: Type.Optional(Type.Integer({ description: 'ADX: its line' }))
+  }))
+}, { description: '?format=dhis2 only: what the DHIS2 document held and what became of it (received = imported + summed + ignored)' })
 const Accepted = Type.Object({
   id: Type.String({ format: 'uuid' }),
   status: Type.Literal('accepted'),
   recordCount: Type.Integer(),
-  receipt: Type.String({ description: `compact JWS (typ mhx-receipt+jwt, ES256) over submission id, partner, country, schema, record count, body SHA-256 and time; verify with /.well-known/jwks.json` })
+  receipt: Type.String({ description: `compact JWS (typ mhx-receipt+jwt, ES256) over submission id, partner, country, schema, record count, body SHA-256 and time; verify with /.well-known/jwks.json` }),
+  importSummary: Type.Optional(ImportSummary)
 })
-const DryRun = Type.Object({ valid: Type.Literal(true), recordCount: Type.Integer() })
+const DryRun = Type.Object({ valid: Type.Literal(true), recordCount: Type.Integer(), importSummary: Type.Optional(ImportSummary) })
 
 const SubmissionStatus = Type.Union([Type.Literal('accepted'), Type.Literal('aggregated'), Type.Literal('retracting'), Type.Literal('retracted'), Type.Literal('replaced')])
 const Submission = Type.Object({
@@ -285,13 +297,11 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   async function batchOf (type: string | undefined, body: unknown, partnerId: string, query: { schema?: string, version?: string, format?: 'dhis2', replaces?: string }): Promise<Batch> {
     if (query.format === 'dhis2') {
       const mapping = await getDhis2Mapping(deps.database.db, partnerId)
-      if (type === 'application/adx+xml') {
-        const imported = fromDhis2Adx(body as Utf8Body, mapping)
-        return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
-      }
-      if (type !== 'application/json') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json or a DHIS2 ADX export as application/adx+xml')
-      const imported = fromDhis2(withEnvelopeDefaults(body as Record<string, unknown>), mapping)
-      return { ...aggregateSchemaOf(query), records: imported.dataValues, locate: imported.locate, replaces: query.replaces }
+      if (type !== 'application/json' && type !== 'application/adx+xml') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json or a DHIS2 ADX export as application/adx+xml')
+      const imported = type === 'application/adx+xml'
+        ? fromDhis2Adx(body as Utf8Body, mapping)
+        : fromDhis2(withEnvelopeDefaults(body as Record<string, unknown>), mapping)
+      return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, indices: imported.indices, dhis2: imported.summary, replaces: query.replaces }
     }
     if (type === 'application/adx+xml') {
       const imported = parseAdx(body as Utf8Body)
@@ -343,7 +353,7 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   }
 }
 
-interface Batch { schema: string, version: string, records: unknown[], lines?: number[], locate?: (index: number, path: string) => string, replaces?: string }
+interface Batch { schema: string, version: string, records: unknown[], lines?: number[], locate?: (index: number, path: string) => string, indices?: number[], dhis2?: ImportReceived, replaces?: string }
 
 // DHIS2 lets a dataValueSet give period, orgUnit and attributeOptionCombo once for all its data values
 function withEnvelopeDefaults (json: Record<string, unknown>): unknown {

@@ -17,6 +17,7 @@ import { insertRecords } from './bulk.js'
 import { claimIdempotencyKey, storedAnswer } from './idempotency.js'
 import { signReceipt } from './receipt.js'
 import { duplicateDataValues, recordIdOf, type CanonicalRecord, type RecordFault, type SchemaRegistry } from './registry.js'
+import type { ImportReceived } from './aggregate.js'
 
 export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted' | 'replaced'
 
@@ -47,7 +48,17 @@ export interface SubmissionInput {
   dryRun: boolean
   /** A correction: the id of the caller's submission this one replaces (atomically, in the worker). */
   replaces?: string
+  /** the document's index of each record, where the decoder left some out (DHIS2 zeros, deleted values) */
+  indices?: number[]
+  /**
+   * DHIS2: data values with the same dimensions are summed into one (facilities of one area), not
+   * refused, and the answer holds an importSummary of what was received, imported, summed, ignored
+   */
+  dhis2?: ImportReceived
 }
+
+/** The importSummary of a DHIS2 submission, in DHIS2's words: what came, what was stored, summed, left out. */
+export interface ImportSummary extends ImportReceived { imported: number, summed: number }
 
 export interface SubmissionView {
   id: string
@@ -96,11 +107,11 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   assertKnownSchema(schemas, input.schema, input.version)
   const aggregate = schemas.isAggregate(input.schema, input.version)
   const items = aggregate ? 'dataValues' : 'records'
-  const recordCount = input.records.length
-  if (recordCount > deps.maxRecords) {
-    throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${recordCount}: split it (\`mhx push\` sends a file of any size in batches)`)
+  const received = input.records.length
+  if (received > deps.maxRecords) {
+    throw problem('tooLarge', `a submission holds at most ${deps.maxRecords} records (MHX_MAX_RECORDS); this one has ${received}: split it (\`mhx push\` sends a file of any size in batches)`)
   }
-  if (recordCount === 0) {
+  if (received === 0) {
     throw problem('validation', `the submission holds no ${aggregate ? 'data values' : 'records'}`, { errors: [{ path: `/${items}`, message: 'at least one is required' }] })
   }
   const country = caller.country
@@ -115,14 +126,14 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   // `uncounted` more were found but not kept (validation stops keeping them at MAX_LISTED_ERRORS)
   const refuseFaults = (faults: RecordFault[], uncounted: number): never => {
     const errors: FieldError[] = faults.map((f) => ({
-      index: f.index,
+      index: input.indices?.[f.index] ?? f.index,
       ...(input.lines ? { line: input.lines[f.index] } : {}),
       path: input.locate ? input.locate(f.index, f.path) : `/${items}/${f.index}${f.path}`,
       message: f.message
     }))
     const total = errors.length + uncounted
     const bad = new Set(faults.map((f) => f.index)).size
-    throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${uncounted > 0 ? '+' : ''} of ${recordCount} ${aggregate ? 'data values' : 'records'}; nothing was stored`,
+    throw problem('validation', `${total} fault${total === 1 ? '' : 's'} in ${bad}${uncounted > 0 ? '+' : ''} of ${received} ${aggregate ? 'data values' : 'records'}; nothing was stored`,
       listedErrors(errors, uncounted))
   }
   const recordIdsOf = (records: CanonicalRecord[]): string[] => records.map((r) => recordIdOf(r, caller.partnerId))
@@ -134,9 +145,17 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
 
   const result = schemas.validate(input.schema, input.version, input.records, { reportingCountry: country, maxErrors: MAX_LISTED_ERRORS })
   if (result.faults.length > 0 || result.faultsOmitted > 0) refuseFaults(result.faults, result.faultsOmitted)
+  // DHIS2: data values of the same dimensions summed into one; `origins` the index (of input.records) each stored one stands for
+  const sum = input.dhis2 ? summedByDimensions(result.records) : undefined
+  if (sum && sum.faults.length > 0) refuseFaults(sum.faults, 0)
+  const kept: CanonicalRecord[] = sum?.records ?? result.records
+  const origins = sum?.origins
+  const importSummary: ImportSummary | undefined = input.dhis2 && { received: input.dhis2.received, imported: kept.length, summed: received - kept.length, ignored: input.dhis2.ignored }
+  const recordCount = kept.length
+  const summary = importSummary ? { importSummary } : {}
   if (input.dryRun) {
-    if (aggregate) refuseDuplicates(recordIdsOf(result.records))
-    return { statusCode: 200, body: { valid: true, recordCount } }
+    if (aggregate) refuseDuplicates(recordIdsOf(kept))
+    return { statusCode: 200, body: { valid: true, recordCount, ...summary } }
   }
 
   const id = randomUUID()
@@ -154,7 +173,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   })
   const answer: IntakeAnswer = {
     statusCode: 202,
-    body: { id, status: 'accepted', recordCount, receipt },
+    body: { id, status: 'accepted', recordCount, receipt, ...summary },
     location: `/v1/submissions/${id}`
   }
   let replay: IntakeAnswer | undefined
@@ -185,7 +204,7 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
       // The replaced submission stops counting and frees its recordIds in this transaction; the
       // worker swaps the two in the cells in one transaction of its own.
       if (input.replaces !== undefined) await markReplaced(tx, caller, input.replaces, id, at)
-      await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, result.records, { copy: deps.database.kind === 'postgres' })
+      await insertRecords(tx, { submissionId: id, partnerId: caller.partnerId, country }, kept, { copy: deps.database.kind === 'postgres' })
       await appendAudit(tx, {
         partnerId: caller.partnerId,
         action: 'submission.accept',
@@ -196,21 +215,54 @@ export async function submit (deps: IntakeDeps, caller: Caller, input: Submissio
   } catch (err) {
     if (sqlState(err) !== '23505') throw err
     // the unique index on live recordIds met a duplicate in this submission, or a live one
-    const recordIds = recordIdsOf(result.records)
+    const recordIds = recordIdsOf(kept)
     refuseDuplicates(recordIds)
     const taken = await liveRecordIds(deps.database.db, caller.partnerId, recordIds)
     if (!aggregate) throw recordIdsTaken(taken)
     // a data value's recordId is derived from its dimensions: name the data values, not the ids
     const live = new Set(taken)
-    const errors = recordIds.flatMap((recordId, index) => live.has(recordId)
-      ? [{ index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
-      : [])
+    const errors = recordIds.flatMap((recordId, i) => {
+      if (!live.has(recordId)) return []
+      const index = origins?.[i] ?? i
+      return [{ index: input.indices?.[index] ?? index, path: input.locate ? input.locate(index, '') : `/dataValues/${index}`, message: 'a data value with these dimensions is already live in another of your submissions: retract it first' }]
+    })
     throw problem('conflict', `${errors.length} data value${errors.length === 1 ? ' is' : 's are'} already live in another of your submissions (retract it first); nothing was stored`,
       listedErrors(errors))
   }
   if (replay) return replay
   await announce(deps.queue, { submissionId: id, generation: 1 }, deps.log)
   return answer
+}
+
+/** The largest count of a data value (migrant-health-aggregate's `count`). */
+const MAX_COUNT = 1_000_000
+
+/**
+ * Data values with the same dimensions summed into the first of them (a DHIS2 export of facilities
+ * lists each; mhx counts their area), with the index of that first one for each; a sum above the
+ * largest count is a fault of the value that passed it.
+ */
+function summedByDimensions (records: readonly CanonicalRecord[]): { records: CanonicalRecord[], origins: number[], faults: RecordFault[] } {
+  const first = new Map<string, number>()
+  const summed: CanonicalRecord[] = []
+  const origins: number[] = []
+  const faults: RecordFault[] = []
+  records.forEach((record, index) => {
+    const key = record.values.join('\t')
+    const at = first.get(key)
+    if (at === undefined) {
+      first.set(key, summed.length)
+      summed.push({ ...record })
+      origins.push(index)
+      return
+    }
+    const into = summed[at]
+    into.count += record.count
+    if (into.count > MAX_COUNT && into.count - record.count <= MAX_COUNT) {
+      faults.push({ index, path: '', message: `summed with the data values of the same dimensions before it, the count comes to more than ${MAX_COUNT}` })
+    }
+  })
+  return { records: summed, origins, faults }
 }
 
 /**

@@ -1199,6 +1199,25 @@ export interface components {
             recordCount: number;
             /** @description compact JWS (typ mhx-receipt+jwt, ES256) over submission id, partner, country, schema, record count, body SHA-256 and time; verify with /.well-known/jwks.json */
             receipt: string;
+            /** @description ?format=dhis2 only: what the DHIS2 document held and what became of it (received = imported + summed + ignored) */
+            importSummary?: {
+                /** @description data values in the document */
+                received: number;
+                /** @description data values stored (recordCount): one per set of dimensions */
+                imported: number;
+                /** @description data values added into another of the same dimensions (facilities of one area, category option combos mapped alike) */
+                summed: number;
+                ignored: {
+                    /** @description 0-based place among the document's data values */
+                    index: number;
+                    /** @description a zero counts nothing; a deleted value (deleted: true) is no longer data; a protected cell (ADX annotation, no value) holds no count */
+                    reason: "zero" | "deleted" | "protected";
+                    /** @description ADX: the dataValue element */
+                    path?: string;
+                    /** @description ADX: its line */
+                    line?: number;
+                }[];
+            };
         };
         Submission: {
             id: string;
@@ -3637,6 +3656,25 @@ export interface operations {
                         /** @enum {boolean} */
                         valid: true;
                         recordCount: number;
+                        /** @description ?format=dhis2 only: what the DHIS2 document held and what became of it (received = imported + summed + ignored) */
+                        importSummary?: {
+                            /** @description data values in the document */
+                            received: number;
+                            /** @description data values stored (recordCount): one per set of dimensions */
+                            imported: number;
+                            /** @description data values added into another of the same dimensions (facilities of one area, category option combos mapped alike) */
+                            summed: number;
+                            ignored: {
+                                /** @description 0-based place among the document's data values */
+                                index: number;
+                                /** @description a zero counts nothing; a deleted value (deleted: true) is no longer data; a protected cell (ADX annotation, no value) holds no count */
+                                reason: "zero" | "deleted" | "protected";
+                                /** @description ADX: the dataValue element */
+                                path?: string;
+                                /** @description ADX: its line */
+                                line?: number;
+                            }[];
+                        };
                     };
                 };
             };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { defaultSchemasDir } from '../../src/intake/registry.js'
 import { isParseFailure, parseCsv, parseNdjson, recordFields, recordFieldsOf } from '../../src/intake/parse.js'
 import type { ParseResult } from '../../src/intake/parse.js'
+import { jsonFaultAt, parseJsonBody } from '../../src/intake/body.js'
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`
 
@@ -127,3 +128,31 @@ t.test('CSV', async (t) => {
     t.equal(lines[4999], 5001)
   })
 })
+
+t.test('a JSON body that is not JSON is named by the line where it stops being JSON', async (t) => {
+  const cases: Array<[string, number]> = [
+    ['{"a": [\n  {"b": 1,\n  "c": }\n]}', 3],
+    ['{"a": 1,\n}', 2],
+    ['{"a": "x\ty"}', 1],
+    ['[1, 2,\n\n 03]', 3],
+    ['{"a": tru}', 1],
+    ['{"a": [1,\n2', 2],
+    ['{"a": 1}\n\nx', 3]
+  ]
+  for (const [text, line] of cases) {
+    t.throws(() => JSON.parse(text), `${JSON.stringify(text)} is not JSON`)
+    const at = jsonFaultAt(text)
+    t.equal(at === undefined ? undefined : text.slice(0, at).split('\n').length, line, JSON.stringify(text))
+    t.match(problemOf(() => parseJsonBody(text)), { status: 400, message: /^the body is not valid JSON at line \d+, column \d+: [^"]*$/, extra: { errors: [{ line }] } }, `the 400 names line ${line}`)
+  }
+  for (const text of ['{"a": [1, 2.5e3, "\\u00e9", true, null, {}]}', ' [] ', '"x"']) t.equal(jsonFaultAt(text), undefined, text)
+})
+
+function problemOf (run: () => unknown): unknown {
+  try {
+    run()
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
