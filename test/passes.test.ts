@@ -10,6 +10,7 @@ t.test('every test file of the tree that touches the driver or a queue says whic
   t.same(untagged(files).map((f) => f.file), [])
   const embedded = embeddedPass(files)
   t.ok(embedded.includes('test/service.test.ts'), 'the start on the embedded default is in the embedded pass')
+  t.ok(embedded.includes('test/docs/readme-walk.test.ts'), 'the README walk (a first start on the defaults) is in the embedded pass')
   t.notOk(embedded.includes('test/release/protection.test.ts'), 'a test of the release rules alone is not')
 })
 
