@@ -1,5 +1,5 @@
 // No read blocks the others: while one partner sends ten heavy 4-dimension reads at once (each a
-// cache miss), another partner's one-cell reads and /health/live are timed. DESIGN.md's target:
+// cache miss), another partner's one-cell reads and /health/live are timed. The target:
 // both answer in under 500 ms throughout.
 // Run: npx tsx bench/release-cost.ts [records=1000000] [admin database URL]
 import { mkdtempSync } from 'node:fs'

@@ -1,5 +1,6 @@
 // The service starts on the embedded default and on PostgreSQL in the same suite, and a
 // second start on the same data keeps everything.
+// @embedded: the start on the embedded default: PGlite in MHX_DATA_DIR, in-process queues
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,4 +1,4 @@
-// Attack 1, differencing (DESIGN.md, "Second wave"): for a 3-D target table T, read T, each margin
+// Attack 1, differencing (docs/disclosure-control.md): for a 3-D target table T, read T, each margin
 // M_i and, for each value v of dimension i, a complement table with filter `i=<every value but v>`
 // (T(i=v) = M_i − C_v); leftovers by one-cell reads of a line and of its complement (no `by`, so no
 // complementary suppression); then every released count is a linear equation over T's cells and

@@ -1,4 +1,4 @@
-// The targets of issue 9 (DESIGN.md, "Release protection"), in one place: the attack test asserts
+// The targets of issue 9 (docs/disclosure-control.md), in one place: the attack test asserts
 // them and bench/attacks/run.ts prints them beside the figures.
 
 export const TARGETS = {

@@ -2,6 +2,7 @@
 // workers at once, the worker's database connections terminated (a restart, as the worker sees it),
 // and the same counts as the in-process mode. Each ends with verify clean and every accepted
 // record counted exactly once.
+// @server-only: BullMQ and PostgreSQL faults; skips without DATABASE_URL and REDIS_URL
 import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { sql } from 'drizzle-orm'

@@ -1,6 +1,7 @@
 // The pre-rolled margins (cell_margins): kept equal to the cells by the triggers through add,
 // subtract, correction and rebuild; a tampered margin is found by verify and repaired by rebuild;
 // and a roll-up through the margins releases exactly what summing the cells releases.
+// @embedded: the margins' triggers come from the migrations, applied to PGlite as to PostgreSQL
 import { readFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
 import fc from 'fast-check'

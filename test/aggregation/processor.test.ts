@@ -1,5 +1,6 @@
 // The processor, verify, rebuild and the outbox sweep, against the test database
 // (PostgreSQL when DATABASE_URL is set, else PGlite).
+// @embedded: the outbox, its sweep and the in-process queue are the embedded default's worker
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import pino from 'pino'

@@ -1,4 +1,5 @@
 // /metrics, the admin verify/rebuild routes, and the in-process worker runtime with its sweep.
+// @embedded: the in-process worker runtime and its sweep
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import t from 'tap'

@@ -1,6 +1,7 @@
 // A real worker process (src/worker.ts) killed with SIGKILL again and again, at random moments
 // (mid-transaction included), during a load of submissions: in the end verify is clean and every
 // accepted record is counted exactly once. Then SIGTERM closes the last worker gracefully.
+// @server-only: a worker process on BullMQ killed; skips without DATABASE_URL and REDIS_URL
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'

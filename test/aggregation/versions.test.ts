@@ -1,5 +1,6 @@
 // Data versions: kept per process, forgotten when a writer of cells announces a change (NOTIFY in its
 // transaction), and at once in the process whose worker made the change.
+// @embedded: data versions hear NOTIFY through PGlite's LISTEN as through PostgreSQL's
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { createInProcessQueue } from '../../src/aggregation/in-process-queue.js'

@@ -1,5 +1,6 @@
 // Rate limits under attack: a flood of assertions, one client from many addresses, one partner's
 // burst, and the budget shared by two API instances on one Redis.
+// @embedded: the in-memory limiter is the embedded default's; Redis's is tested when REDIS_URL is set
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import t from 'tap'

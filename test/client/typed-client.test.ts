@@ -1,6 +1,7 @@
 // A client generated from the committed OpenAPI document (openapi-typescript → ./openapi.d.ts, written by
 // `npm run openapi`) with openapi-fetch gets a token, pushes records and reads aggregates. `npm run typecheck`
 // compiles this file against the generated types: a route whose schema drifts from what a generator can use breaks it.
+// @server-only: the generated client's contract; the worker only makes the counts readable
 import { randomUUID } from 'node:crypto'
 import createClient from 'openapi-fetch'
 import t from 'tap'

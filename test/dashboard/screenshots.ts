@@ -1,6 +1,6 @@
 // `npm run screenshots`: the reader and steward views at 1280×800 (and the reader at phone width) into docs/,
 // on the same pushed data as the browser test. Until the stewardship routes exist, the steward view is drawn
-// against example answers shaped as DESIGN.md's contract says (marked in the README).
+// against example answers shaped as the stewardship contract says (marked in docs/dashboard.md).
 import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright-core'
 import { buildDashboard } from '../../web/build.js'

@@ -6,6 +6,7 @@
 // (intake/write-schemas.ts, as npm run schemas) into a copy of schemas/. A database holding data
 // from before the field is migrated; records carrying it are pushed, rolled up through the margins
 // and the cells alike, published, read back by a published reader; every cell and margin verifies.
+// @embedded: generated migrations applied by each driver's migrator
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { register } from 'node:module'
 import { tmpdir } from 'node:os'

@@ -5,6 +5,7 @@
 // '_Z' recordType is left, the cells are what a rebuild from the records makes (a `_Z` cell merged
 // into its `contact` twin: counts and key sums added), the margins follow, the publication keeps
 // its counts, and the verify routes of the aggregates and the audit chain pass.
+// @embedded: a data migration run by each driver's migrator
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'

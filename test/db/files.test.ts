@@ -1,4 +1,5 @@
 // The embedded database on disk: nobody but the service's user reads it.
+// @embedded: the embedded database's files on disk
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,6 +1,7 @@
 // Record model 1.1 and aggregate intake: a 1.1 field from intake to an answer, every cross-field
 // rule refused with its own message, counts as JSON, ADX and DHIS2 dataValueSets joining the same
 // cells as the equivalent records, duplicates (409), retraction, and bad documents refused whole.
+// @server-only: aggregate intake and its answers; the worker only makes the counts readable
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'

@@ -1,4 +1,5 @@
 // The bulk record writer: COPY on PostgreSQL, INSERT … SELECT FROM unnest elsewhere; both store the same rows.
+// @embedded: the bulk writer: INSERT from unnest on PGlite, COPY on PostgreSQL
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import t from 'tap'

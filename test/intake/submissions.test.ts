@@ -1,4 +1,5 @@
 // POST/GET/DELETE /v1/submissions: what is stored, the receipt, reads, retraction, idempotency, concurrency.
+// @embedded: records stored by each driver's bulk path, the outbox handed to the queue
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { sql } from 'drizzle-orm'

@@ -1,5 +1,6 @@
 // Redis away while months are published: the deliveries wait in the outbox, the outage is logged
 // once when it starts and once when it ends, and every event arrives once Redis is back.
+// @server-only: a Redis outage; skips without DATABASE_URL and REDIS_URL
 import { createServer } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import t from 'tap'

@@ -2,6 +2,7 @@
 // Standard Webhooks that the standardwebhooks package verifies; a failing receiver gets the event
 // on a later try; only partners who may read the country at delivery time hear of it; URLs that
 // would reach the hub's own network are refused at subscription and again at delivery.
+// @embedded: deliveries through the in-process queue (BullMQ's when REDIS_URL is set)
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { sql } from 'drizzle-orm'

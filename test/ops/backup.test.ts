@@ -1,6 +1,7 @@
 // The backup drill of docs/operations.md against real PostgreSQL: pg_dump while submissions and
 // their aggregation go on, pg_restore into a fresh database, start on it, and both verifications
 // pass with every table's count equal to the dump's snapshot.
+// @server-only: pg_dump and pg_restore; skips without DATABASE_URL
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'

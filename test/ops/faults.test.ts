@@ -3,6 +3,7 @@
 // line at each end of an outage, a 500 problem+json with the request id for anything else, and 503
 // problem+json with Retry-After for requests that arrive while the hub shuts down.
 // test/ops/outage.test.ts stops a PostgreSQL of its own under load; test/ops/kill.test.ts kills processes.
+// @embedded: which of each driver's errors mean the database is away
 import { Writable } from 'node:stream'
 import { connect } from 'node:net'
 import pino from 'pino'

@@ -2,6 +2,7 @@
 // Idempotency-Key in its transaction: the same key sent to API B is answered within 10 s and the
 // submission stored once. API B is then stopped (SIGTERM) under load: requests under way finish,
 // requests that arrive meanwhile are 503 problem+json with Retry-After, and it exits cleanly.
+// @server-only: API processes on PostgreSQL and Redis; skips without them
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'

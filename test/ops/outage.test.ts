@@ -2,6 +2,7 @@
 // every request that fails meanwhile is a 503 problem+json with Retry-After; after the restart every
 // same-key retry ends in exactly one submission within 10 s; the cells verify; the outage is logged
 // once when it starts and once when it ends, not once per request.
+// @server-only: a PostgreSQL server stopped; skips without DATABASE_URL
 import { Writable } from 'node:stream'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'

@@ -1,6 +1,7 @@
 // Two API processes (MHX_ROLE=api) and two workers on one PostgreSQL and one Redis: a grant removed
 // through API A is refused by API B within 1 s; rate limits are one budget across both APIs; one
 // API and one worker SIGKILLed mid-load lose and double-count nothing.
+// @server-only: replicas on PostgreSQL and Redis; skips without them
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'

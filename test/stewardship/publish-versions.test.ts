@@ -2,6 +2,7 @@
 // the 1.1 dimensions: each is a cell of its own under the key the field definitions give every
 // table of cells (published_cells too: it kept the 1.0.0 key and publishing was a bare 500), the
 // 1.0.0 records count as contacts, and a reader whose consent says `published` reads them back.
+// @server-only: keys of published cells; the worker only makes the counts readable
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
