@@ -17,6 +17,8 @@ import { adxQuery, hasReleasedValue } from './formats/adx.js'
 import { sdmxFault } from './formats/sdmx.js'
 import { sdmxRoutes } from './sdmx-routes.js'
 import { fhirRoutes } from './fhir-routes.js'
+import { indicatorRoutes } from '../indicators/routes.js'
+import { loadIndicatorCatalog } from '../indicators/catalog.js'
 import { badParameter } from './query.js'
 import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
@@ -193,4 +195,6 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward })
 
   await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
+
+  await app.register(indicatorRoutes, { release, database: deps.database, schemas: deps.schemas, catalog: loadIndicatorCatalog(deps.schemas, vocabulary), authorize: deps.authorize, now: deps.now, reader: readerOrSteward })
 }
