@@ -474,7 +474,7 @@ export interface paths {
         };
         /**
          * The SDMX structure of the aggregates, newest version: data structure definition, codelists (en, ru) and dataflow
-         * @description An SDMX-JSON 2.0 structure message of MHX:MIGRANT_HEALTH(1.1.0). Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/MHX/MIGRANT_HEALTH/{version}.
+         * @description An SDMX-JSON 2.0 structure message of MHX:MIGRANT_HEALTH(1.1.0), with the indicators' dataflow MHX:MIGRANT_HEALTH_IND (docs/indicators.md). Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/MHX/MIGRANT_HEALTH/{version}.
          */
         get: operations["getSdmxStructure"];
         put?: never;
@@ -5352,7 +5352,8 @@ export interface operations {
                 /** @description the artefact asked for; the message holds both */
                 type: "datastructure" | "dataflow";
                 agency: "MHX";
-                id: "MIGRANT_HEALTH";
+                /** @description MIGRANT_HEALTH, or MIGRANT_HEALTH_IND (the indicators, version 1.0.0: in the newest message) */
+                id: "MIGRANT_HEALTH" | "MIGRANT_HEALTH_IND";
                 /** @description 1.0.0, 1.1.0, or latest (~) */
                 version: string;
             };
