@@ -26,6 +26,7 @@ import { openapiOptions } from './ops/openapi.js'
 import { metricsRoutes, opsRoutes } from './ops/routes.js'
 import { OPENAPI_SHAPES as RELEASE_SHAPES, releaseRoutes } from './release/routes.js'
 import { fhirErrors } from './release/fhir-routes.js'
+import { OPENAPI_SHAPES as INDICATOR_SHAPES } from './indicators/routes.js'
 import { auditRoutes } from './audit/routes.js'
 import { dashboardRoutes } from './dashboard/routes.js'
 import { createAuditWriter } from './audit/writer.js'
@@ -39,7 +40,7 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE, problem, problemFor, type FieldError
 export type App = FastifyInstance
 
 /** Shapes the OpenAPI document shares as components.schemas (by $ref). */
-const OPENAPI_SHAPES = { ...INTAKE_SHAPES, ...RELEASE_SHAPES }
+const OPENAPI_SHAPES = { ...INTAKE_SHAPES, ...RELEASE_SHAPES, ...INDICATOR_SHAPES }
 
 export const LOG_REDACT = [
   'req.headers.authorization',

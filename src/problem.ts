@@ -48,6 +48,11 @@ export const PROBLEM_TYPES = {
   headersTooLarge: '/problems/headers-too-large',
   tooManyRequests: '/problems/rate-limited',
   queryBudgetExhausted: '/problems/query-budget-exhausted',
+  indicatorUnknown: '/problems/indicator-unknown',
+  populationUnknown: '/problems/population-unknown',
+  denominatorInvalid: '/problems/denominator-invalid',
+  yearInFuture: '/problems/year-in-future',
+  notCountrySteward: '/problems/not-country-steward',
   unavailable: '/problems/unavailable',
   internal: '/problems/internal'
 } as const
@@ -74,6 +79,11 @@ const TITLES: Record<ProblemKind, string> = {
   headersTooLarge: 'Headers too large',
   tooManyRequests: 'Rate limited',
   queryBudgetExhausted: 'Query budget exhausted',
+  indicatorUnknown: 'Unknown indicator',
+  populationUnknown: 'Unknown population',
+  denominatorInvalid: 'Invalid figure',
+  yearInFuture: 'Year in the future',
+  notCountrySteward: 'Not this country\'s steward',
   unavailable: 'Unavailable',
   internal: 'Internal error'
 }
@@ -99,6 +109,11 @@ const STATUS: Record<ProblemKind, number> = {
   headersTooLarge: 431,
   tooManyRequests: 429,
   queryBudgetExhausted: 429,
+  indicatorUnknown: 404,
+  populationUnknown: 404,
+  denominatorInvalid: 422,
+  yearInFuture: 422,
+  notCountrySteward: 403,
   unavailable: 503,
   internal: 500
 }
@@ -173,6 +188,11 @@ const DESCRIPTIONS: Record<ProblemKind, string> = {
   headersTooLarge: 'The request headers are too large.',
   tooManyRequests: 'Too many requests from this partner (or address) this minute: wait the seconds in Retry-After.',
   queryBudgetExhausted: 'The partner has asked its daily number of distinct queries (MHX_QUERY_BUDGET); queries already answered stay free. New ones can be asked after the seconds in Retry-After (00:00 UTC).',
+  indicatorUnknown: 'No indicator has this id in the catalog (GET /v1/indicators lists them); errors[].path names the parameter.',
+  populationUnknown: 'No population has this id in the catalog (schemas/populations/, listed at GET /v1/populations); nothing was stored.',
+  denominatorInvalid: 'A denominator or reference value is not a figure: a denominator is a positive integer, a reference value a number ≥ 0, with its source (and a denominator its vintage); errors[] names each field; nothing was stored.',
+  yearInFuture: 'A denominator or reference value is set for a year after the current one (UTC): figures are for years that have begun; nothing was stored.',
+  notCountrySteward: 'A steward sets its own country\'s denominators and reference values only (the admin sets any country\'s); errors[] names the country; nothing was stored.',
   unavailable: 'The hub cannot answer now (its database, queue or audit log is unavailable, or it is shutting down): retry after the seconds in Retry-After.',
   internal: 'The hub failed; quote the instance (the request id) when reporting it.'
 }
@@ -209,6 +229,11 @@ const MEMBERS: Partial<Record<ProblemKind, Record<string, TSchema>>> = {
       units: Strings('the granted regions whose totals combine to it')
     }))
   },
+  indicatorUnknown: { errors: Type.Array(FieldError) },
+  populationUnknown: { errors: Type.Array(FieldError) },
+  denominatorInvalid: { errors: Type.Array(FieldError) },
+  yearInFuture: { errors: Type.Array(FieldError) },
+  notCountrySteward: { errors: Type.Array(FieldError) },
   queryBudgetExhausted: { budget: Type.Integer({ description: 'distinct queries per UTC day' }), retryAfter: Type.Integer({ description: 'seconds until 00:00 UTC (also the Retry-After header)' }) }
 }
 

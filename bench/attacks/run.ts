@@ -1,7 +1,7 @@
 // The disclosure attacks, run together and scored against the true counts.
 // Run: npx tsx bench/attacks/run.ts [--scale small|demo] [--db pglite|postgres] [--attack NAME,…] [--budget N]
 //      [--simulate-cellkey D,V,js]  (counts replaced by a simulated cell-key release: see simulate.ts)
-//   NAME: differencing, averaging, padding, time, policy, utility (default: all). --db defaults to PostgreSQL
+//   NAME: differencing, averaging, padding, time, policy, utility, indicators (default: all). --db defaults to PostgreSQL
 //   when DATABASE_URL is set, else PGlite. Prints each attack's figures, its baseline and the targets.
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -13,8 +13,9 @@ import { parsePtable, simulateCellKey } from './simulate.js'
 import { policyAttacks, printPolicy, type PolicyFigures } from './policy.js'
 import { recoveryCeiling, TARGETS } from './targets.js'
 import { printUtility, utility, type UtilityFigures } from './utility.js'
+import { printIndicatorAttacks, throughIndicators, type IndicatorAttackFigures } from './indicators.js'
 
-export const ATTACKS = ['differencing', 'averaging', 'padding', 'time', 'policy', 'utility'] as const
+export const ATTACKS = ['differencing', 'averaging', 'padding', 'time', 'policy', 'utility', 'indicators'] as const
 export type AttackName = typeof ATTACKS[number]
 
 /** What each attack reads, per scale: CI's small data must take seconds. */
@@ -39,6 +40,7 @@ export interface Figures {
   time?: ReporterFigures
   policy?: PolicyFigures[]
   utility?: UtilityFigures
+  indicators?: IndicatorAttackFigures
 }
 
 /** Runs the named attacks on `world`, each as a partner of its own (its own day's budget). */
@@ -82,6 +84,11 @@ export async function runAttacks (world: World, plan: Plan, names: readonly Atta
     printPolicy(figures.policy, log)
     log(took())
   }
+  if (names.includes('indicators')) {
+    figures.indicators = await throughIndicators(world, { averagingBy: plan.averagingBy, averagingTargets: plan.averagingTargets, budget: plan.budget })
+    printIndicatorAttacks(figures.indicators, log)
+    log(took())
+  }
   return figures
 }
 
@@ -92,7 +99,11 @@ export function verdicts (figures: Figures): Array<{ name: string, score: Score,
     ['averaging', figures.averaging?.score],
     ['padding', figures.padding?.score],
     ['time differencing', figures.time?.score],
-    ...(figures.policy ?? []).map((f): [string, Score] => [`policy (${f.attack})`, f.score])
+    ...(figures.policy ?? []).map((f): [string, Score] => [`policy (${f.attack})`, f.score]),
+    ...Object.values(figures.indicators?.routes ?? {}).flatMap((r): Array<[string, Score]> => [
+      [`differencing through ${r.route} (${figures.indicators?.indicator})`, r.differencing.overall],
+      [`averaging through ${r.route} (${figures.indicators?.indicator})`, r.averaging.score]
+    ])
   ]
   return scores.flatMap(([name, score]) => {
     if (!score) return []

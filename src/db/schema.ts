@@ -1,7 +1,7 @@
 // Tables of the exchange. `drizzle-kit generate` turns changes here into migrations/.
 import { sql } from 'drizzle-orm'
 import {
-  bigint, bigserial, boolean, char, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
+  bigint, bigserial, boolean, char, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 } from 'drizzle-orm/pg-core'
 import type { PgColumn } from 'drizzle-orm/pg-core'
 import { DIMENSION_FIELDS, hasAbsentDefault, valueBefore, type DimensionName } from '../model/fields.js'
@@ -290,3 +290,36 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   index('webhook_deliveries_subscription_idx').on(t.subscriptionId, t.createdAt),
   index('webhook_deliveries_pending_idx').on(t.updatedAt).where(sql`${t.state} = 'pending'`)
 ])
+
+/**
+ * Denominators of the indicators: a population's public figure for one country and one year, every
+ * revision kept (the latest is the one used; the others are its history). Public statistics, not
+ * protected counts.
+ */
+export const denominators = pgTable('denominators', {
+  country: char('country', { length: 3 }).notNull(),
+  year: integer('year').notNull(),
+  population: text('population').notNull(),
+  revision: integer('revision').notNull(),
+  value: bigint('value', { mode: 'number' }).notNull(),
+  source: text('source').notNull(),
+  sourceUrl: text('source_url'),
+  vintage: text('vintage').notNull(),
+  note: text('note'),
+  setBy: text('set_by').notNull(),
+  setAt: timestamp('set_at', { withTimezone: true, mode: 'date' }).notNull()
+}, (t) => [primaryKey({ columns: [t.country, t.population, t.year, t.revision] })])
+
+/** Reference values (comparators, e.g. the national TB notification rate from WHO), every revision kept. */
+export const referenceValues = pgTable('reference_values', {
+  indicator: text('indicator').notNull(),
+  country: char('country', { length: 3 }).notNull(),
+  year: integer('year').notNull(),
+  revision: integer('revision').notNull(),
+  value: doublePrecision('value').notNull(),
+  source: text('source').notNull(),
+  sourceUrl: text('source_url'),
+  note: text('note'),
+  setBy: text('set_by').notNull(),
+  setAt: timestamp('set_at', { withTimezone: true, mode: 'date' }).notNull()
+}, (t) => [primaryKey({ columns: [t.indicator, t.country, t.year, t.revision] })])

@@ -93,6 +93,7 @@ export function openapiOptions ({ shapes, config, schemas }: OpenApiShapes): Fas
         { name: 'schemas', description: 'Shared record schemas and catalogs' },
         { name: 'submissions', description: 'Reporters push anonymized records' },
         { name: 'aggregates', description: 'Readers pull regional aggregates (JSON, CSV, SDMX, FHIR, ADX)' },
+        { name: 'indicators', description: 'Rates and proportions over the protected cells, their denominators and reference values (docs/indicators.md)' },
         { name: 'fhir', description: 'The FHIR R4 resources behind every canonical URL the MeasureReports name' },
         { name: 'stewardship', description: 'Ministries consent to readers, publish their months and see who read their data' },
         { name: 'notifications', description: 'Webhooks signed as Standard Webhooks when a month is published or revised (docs/notifications.md)' },

@@ -17,6 +17,9 @@ import { adxQuery, hasReleasedValue } from './formats/adx.js'
 import { sdmxFault } from './formats/sdmx.js'
 import { sdmxRoutes } from './sdmx-routes.js'
 import { fhirRoutes } from './fhir-routes.js'
+import { indicatorRoutes } from '../indicators/routes.js'
+import { loadIndicatorCatalog } from '../indicators/catalog.js'
+import { indicatorFlow } from '../indicators/sdmx-flow.js'
 import { badParameter } from './query.js'
 import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
@@ -190,7 +193,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
     return sendRepresentation(request, reply, body(format, { names, publicUrl, labels: labels as Language | undefined }))
   })
 
-  await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward })
+  const catalog = loadIndicatorCatalog(deps.schemas, vocabulary)
+  const extraFlow = indicatorFlow({ release, db: deps.database.db, catalog, names, publicUrl, now: deps.now })
+  await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward, extraFlow })
 
   await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
+
+  await app.register(indicatorRoutes, { release, database: deps.database, schemas: deps.schemas, catalog, authorize: deps.authorize, now: deps.now, reader: readerOrSteward })
 }

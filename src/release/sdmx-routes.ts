@@ -25,6 +25,20 @@ export interface SdmxRouteDeps {
   now: () => Date
   /** Authenticates a reader of aggregates (or a steward reading its own country), in onRequest. */
   reader: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>
+  /** Another dataflow served beside MIGRANT_HEALTH (the indicators'): its artefacts join the newest structure message. */
+  extraFlow?: ExtraFlow
+}
+
+/** A dataflow of another capability: its structure artefacts and its data path. */
+export interface ExtraFlow {
+  id: string
+  version: string
+  /** Whether a flow reference names it (a wrong version of it is a 404 thrown here). */
+  matches (flow: string): boolean
+  /** The newest structure message with its artefacts added. */
+  extend<M extends { data: { conceptSchemes: unknown[], codelists: unknown[], dataStructures: unknown[], dataflows: unknown[] } }>(message: M): M
+  /** Answers GET /v1/sdmx/data/{flow}/{key} for it. */
+  data (request: FastifyRequest, reply: FastifyReply, key: string, regions: readonly Region[]): Promise<FastifyReply>
 }
 
 const STRUCTURE_TYPE = 'application/vnd.sdmx.structure+json; version=2.0.0; charset=utf-8'
@@ -41,7 +55,10 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
     const regions = await listRegions(deps.db)
     const key = regions.map((r) => r.code).join(',')
     let built = structures.get(version)
-    if (built?.key !== key) structures.set(version, built = { key, body: sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString(), version) })
+    if (built?.key !== key) {
+      const body = sdmxStructure({ names, vocabulary, regions }, deps.now().toISOString(), version)
+      structures.set(version, built = { key, body: version === SDMX_VERSION && deps.extraFlow ? deps.extraFlow.extend(body) : body })
+    }
     return built.body
   }
 
@@ -50,7 +67,7 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
       tags: ['aggregates'],
       operationId: 'getSdmxStructure',
       summary: 'The SDMX structure of the aggregates, newest version: data structure definition, codelists (en, ru) and dataflow',
-      description: `An SDMX-JSON 2.0 structure message of ${structureId(SDMX_VERSION)}. Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/${SDMX_AGENCY}/${SDMX_DSD_ID}/{version}.`,
+      description: `An SDMX-JSON 2.0 structure message of ${structureId(SDMX_VERSION)}, with the indicators' dataflow ${SDMX_AGENCY}:MIGRANT_HEALTH_IND (docs/indicators.md). Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/${SDMX_AGENCY}/${SDMX_DSD_ID}/{version}.`,
       security: [],
       response: { 200: { description: 'SDMX-JSON 2.0 structure message', content: { 'application/vnd.sdmx.structure+json': { schema: StructureMessage } } } }
     }
@@ -66,7 +83,7 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
       params: Type.Object({
         type: Type.Union([Type.Literal('datastructure'), Type.Literal('dataflow')], { description: 'the artefact asked for; the message holds both' }),
         agency: Type.Literal(SDMX_AGENCY),
-        id: Type.Literal(SDMX_DSD_ID),
+        id: Type.Union([Type.Literal(SDMX_DSD_ID), Type.Literal('MIGRANT_HEALTH_IND')], { description: `${SDMX_DSD_ID}, or MIGRANT_HEALTH_IND (the indicators, version 1.0.0: in the newest message)` }),
         version: Type.String({ pattern: VERSION_PATTERN, description: `${SDMX_VERSIONS.join(', ')}, or latest (~)` })
       }),
       response: {
@@ -75,7 +92,11 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
       }
     }
   }, async (request, reply) => {
-    const { version } = request.params
+    const { version, id } = request.params
+    if (id !== SDMX_DSD_ID) {
+      if (!deps.extraFlow || !['latest', '~', deps.extraFlow.version].includes(version)) throw problem('notFound', `no ${id} version ${version}`)
+      return reply.type(STRUCTURE_TYPE).send(await structure(SDMX_VERSION))
+    }
     return reply.type(STRUCTURE_TYPE).send(await structure(version === 'latest' || version === '~' ? SDMX_VERSION : version))
   })
 
@@ -122,6 +143,7 @@ export const sdmxRoutes: FastifyPluginAsyncTypebox<SdmxRouteDeps> = async (app, 
 
   app.get('/v1/sdmx/data/:flow/:key', { onRequest: deps.reader, schema: dataSchema }, async (request, reply) => {
     const { flow, key } = request.params as { flow: string, key: string }
+    if (deps.extraFlow?.matches(flow)) return deps.extraFlow.data(request, reply, key, await listRegions(deps.db))
     const version = flowVersion(flow)
     const format = negotiateSdmxData(request.headers.accept)
     if (!format) throw problem('notAcceptable', 'this route answers application/vnd.sdmx.data+json;version=2.0.0 or application/vnd.sdmx.data+csv;version=2.0.0')

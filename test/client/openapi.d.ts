@@ -474,7 +474,7 @@ export interface paths {
         };
         /**
          * The SDMX structure of the aggregates, newest version: data structure definition, codelists (en, ru) and dataflow
-         * @description An SDMX-JSON 2.0 structure message of MHX:MIGRANT_HEALTH(1.1.0). Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/MHX/MIGRANT_HEALTH/{version}.
+         * @description An SDMX-JSON 2.0 structure message of MHX:MIGRANT_HEALTH(1.1.0), with the indicators' dataflow MHX:MIGRANT_HEALTH_IND (docs/indicators.md). Every SDMX-CSV answer of GET /v1/aggregates uses this structure and only its codes. Each version is also at GET /v1/sdmx/structure/datastructure/MHX/MIGRANT_HEALTH/{version}.
          */
         get: operations["getSdmxStructure"];
         put?: never;
@@ -620,6 +620,149 @@ export interface paths {
         /** The Organization that reports the hub's MeasureReports: the hub */
         get: operations["getFhirOrganization"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/populations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The populations a rate may divide by (schemas/populations/) */
+        get: operations["listPopulations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The indicator catalog: definitions (en, ru), SDG targets, numerators, denominators, units */
+        get: operations["listIndicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One indicator's definition */
+        get: operations["getIndicator"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/indicators/{id}/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An indicator's values: numerator, denominator, value, 95 % interval, status, reference
+         * @description The numerator (and a proportion's denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator's filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population's figure for the cell's countries and months (a month takes its year's figure, or the latest year before it); rates are not annualised. The interval covers the count's random variation and the perturbation's published variance (interval.method; docs/indicators.md). Accept: application/json (default) or text/csv.
+         */
+        get: operations["readIndicatorValues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/denominators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current denominators (public figures), with their source and vintage */
+        get: operations["listDenominators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/denominators/{country}/{year}/{population}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One denominator and its history (every revision, newest first) */
+        get: operations["getDenominator"];
+        /**
+         * Set a country's population figure for a year (the admin, or that country's steward)
+         * @description A new revision; the earlier ones stay as its history. A negative or non-integer value, an unknown population, a future year or another country's figure is refused naming the field, and nothing is stored.
+         */
+        put: operations["setDenominator"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/references": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current reference values (comparators such as the national rate) */
+        get: operations["listReferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/references/{indicator}/{country}/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a reference value of an indicator for a country and year (the admin, or that country's steward) */
+        put: operations["setReference"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1123,6 +1266,81 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description Unknown indicator (404) */
+        ProblemIndicatorUnknown: {
+            /** @description Unknown indicator: <hub>/problems/indicator-unknown. No indicator has this id in the catalog (GET /v1/indicators lists them); errors[].path names the parameter. */
+            type: string;
+            /** @constant */
+            title: "Unknown indicator";
+            /** @constant */
+            status: 404;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Unknown population (404) */
+        ProblemPopulationUnknown: {
+            /** @description Unknown population: <hub>/problems/population-unknown. No population has this id in the catalog (schemas/populations/, listed at GET /v1/populations); nothing was stored. */
+            type: string;
+            /** @constant */
+            title: "Unknown population";
+            /** @constant */
+            status: 404;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Invalid figure (422) */
+        ProblemDenominatorInvalid: {
+            /** @description Invalid figure: <hub>/problems/denominator-invalid. A denominator or reference value is not a figure: a denominator is a positive integer, a reference value a number ≥ 0, with its source (and a denominator its vintage); errors[] names each field; nothing was stored. */
+            type: string;
+            /** @constant */
+            title: "Invalid figure";
+            /** @constant */
+            status: 422;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Year in the future (422) */
+        ProblemYearInFuture: {
+            /** @description Year in the future: <hub>/problems/year-in-future. A denominator or reference value is set for a year after the current one (UTC): figures are for years that have begun; nothing was stored. */
+            type: string;
+            /** @constant */
+            title: "Year in the future";
+            /** @constant */
+            status: 422;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Not this country's steward (403) */
+        ProblemNotCountrySteward: {
+            /** @description Not this country's steward: <hub>/problems/not-country-steward. A steward sets its own country's denominators and reference values only (the admin sets any country's); errors[] names the country; nothing was stored. */
+            type: string;
+            /** @constant */
+            title: "Not this country's steward";
+            /** @constant */
+            status: 403;
+            detail: string;
+            /** @description the request id */
+            instance?: string;
+            errors?: components["schemas"]["FieldError"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** @description Unavailable (503) */
         ProblemUnavailable: {
             /** @description Unavailable: <hub>/problems/unavailable. The hub cannot answer now (its database, queue or audit log is unavailable, or it is shutting down): retry after the seconds in Retry-After. */
@@ -1351,6 +1569,264 @@ export interface components {
          * @enum {string}
          */
         PeriodType: "month" | "quarter" | "year";
+        /**
+         * @example {
+         *       "id": "tb-notification-rate",
+         *       "version": "1.0.0",
+         *       "kind": "rate",
+         *       "sdg": {
+         *         "target": "3.3",
+         *         "indicator": "3.3.2"
+         *       },
+         *       "name": {
+         *         "en": "TB notification rate among migrants",
+         *         "ru": "Показатель регистрации туберкулёза среди мигрантов"
+         *       },
+         *       "definition": {
+         *         "en": "TB case notifications per 100,000 migrants",
+         *         "ru": "Случаи туберкулёза на 100 000 мигрантов"
+         *       },
+         *       "convention": "WHO",
+         *       "numerator": {
+         *         "filters": {
+         *           "recordType": [
+         *             "case_notification"
+         *           ],
+         *           "conditionGroup": [
+         *             "tb"
+         *           ]
+         *         }
+         *       },
+         *       "denominator": {
+         *         "population": "migrant_stock"
+         *       },
+         *       "multiplier": 100000,
+         *       "unit": {
+         *         "code": "PER_100000",
+         *         "en": "per 100,000 migrants",
+         *         "ru": "на 100 000 мигрантов"
+         *       },
+         *       "minimumNumerator": 10
+         *     }
+         */
+        Indicator: {
+            id: string;
+            /** @description the catalog version that defines it (schemas/indicators/<version>.json) */
+            version: string;
+            kind: "rate" | "proportion";
+            /** @description the related SDG target (and indicator, where one matches) */
+            sdg: {
+                target: string;
+                indicator: string | null;
+            };
+            name: {
+                en: string;
+                ru: string;
+            };
+            definition: {
+                en: string;
+                ru: string;
+            };
+            /** @description the source convention it follows (WHO, ILO) */
+            convention: string;
+            numerator: {
+                /** @description dimension → the values counted (any of) */
+                filters: {
+                    [key: string]: string[];
+                };
+            };
+            denominator: {
+                population: string;
+            } | {
+                /** @description dimension → the values counted (any of) */
+                filters: {
+                    [key: string]: string[];
+                };
+            };
+            multiplier: number;
+            unit: {
+                /** @description SDMX UNIT_MEASURE code */
+                code: string;
+                en: string;
+                ru: string;
+            };
+            /** @description a value whose released numerator is below this is withheld */
+            minimumNumerator: number;
+        };
+        /**
+         * @description An indicator answer (application/json)
+         * @example {
+         *       "indicator": {
+         *         "id": "tb-notification-rate",
+         *         "kind": "rate",
+         *         "multiplier": 100000,
+         *         "unit": {
+         *           "code": "PER_100000",
+         *           "en": "per 100,000 migrants",
+         *           "ru": "на 100 000 мигрантов"
+         *         },
+         *         "minimumNumerator": 10,
+         *         "version": "1.0.0"
+         *       },
+         *       "region": "central-asia",
+         *       "from": "2026-01",
+         *       "to": "2026-12",
+         *       "periodType": "year",
+         *       "by": [
+         *         "country"
+         *       ],
+         *       "filters": {},
+         *       "k": 5,
+         *       "disclosure": {
+         *         "method": "cellkey",
+         *         "ptable": "mhx-ptable-D3-V2-js3"
+         *       },
+         *       "interval": {
+         *         "level": 0.95,
+         *         "method": "poisson-score+perturbation"
+         *       },
+         *       "annualised": false,
+         *       "lastUpdated": "2026-04-02T08:15:00.000Z",
+         *       "coverage": [],
+         *       "denominators": [
+         *         {
+         *           "country": "KAZ",
+         *           "population": "migrant_stock",
+         *           "year": 2024,
+         *           "forYears": [
+         *             2026
+         *           ],
+         *           "value": 3700000,
+         *           "source": "illustrative (demo)",
+         *           "vintage": "2024"
+         *         }
+         *       ],
+         *       "cells": [
+         *         {
+         *           "country": "KAZ",
+         *           "numerator": 120,
+         *           "denominator": 3700000,
+         *           "value": 3.243,
+         *           "lower": 2.71,
+         *           "upper": 3.88,
+         *           "status": "released",
+         *           "reference": {
+         *             "value": 47,
+         *             "year": 2024,
+         *             "source": "WHO Global Tuberculosis Report 2025"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        IndicatorAnswer: {
+            indicator: {
+                id: string;
+                kind: string;
+                multiplier: number;
+                unit: {
+                    code: string;
+                    en: string;
+                    ru: string;
+                };
+                minimumNumerator: number;
+                version: string;
+            };
+            region: string;
+            from: string;
+            to: string;
+            periodType: components["schemas"]["PeriodType"];
+            by: ("period" | "country" | "subnationalArea" | "countryOfOrigin" | "migrationStatus" | "migrationStage" | "sex" | "ageBand" | "encounter" | "conditionGroup" | "screeningContext" | "screeningConsequence" | "insurance" | "outcome" | "recordType" | "returnedFrom" | "tbOutcome" | "serviceCoverage")[];
+            /** @description the caller's filters (the indicator's own are in its definition) */
+            filters: {
+                [key: string]: string[];
+            };
+            k: number;
+            disclosure: {
+                method: "cellkey" | "none";
+                ptable: string | null;
+            };
+            interval: {
+                /** @constant */
+                level: 0.95;
+                /** @description poisson-score+perturbation (rates) or wilson+perturbation (proportions): docs/indicators.md */
+                method: string;
+            };
+            /** @constant */
+            annualised: false;
+            lastUpdated: string | null;
+            coverage: {
+                country: string;
+                period: string;
+                status: "not_reported" | "open";
+            }[];
+            /** @description the population figures a rate used */
+            denominators: {
+                country: string;
+                population: string;
+                /** @description the year of the figure used */
+                year: number;
+                /** @description the years of the answer it stands for (the latest figure at or before each) */
+                forYears: number[];
+                value: number;
+                source: string;
+                vintage: string;
+            }[];
+            cells: {
+                /** @description its period (a by dimension) */
+                period?: string | null;
+                /** @description its country (a by dimension) */
+                country?: string | null;
+                /** @description its subnationalArea (a by dimension) */
+                subnationalArea?: string | null;
+                /** @description its countryOfOrigin (a by dimension) */
+                countryOfOrigin?: string | null;
+                /** @description its migrationStatus (a by dimension) */
+                migrationStatus?: string | null;
+                /** @description its migrationStage (a by dimension) */
+                migrationStage?: string | null;
+                /** @description its sex (a by dimension) */
+                sex?: string | null;
+                /** @description its ageBand (a by dimension) */
+                ageBand?: string | null;
+                /** @description its encounter (a by dimension) */
+                encounter?: string | null;
+                /** @description its conditionGroup (a by dimension) */
+                conditionGroup?: string | null;
+                /** @description its screeningContext (a by dimension) */
+                screeningContext?: string | null;
+                /** @description its screeningConsequence (a by dimension) */
+                screeningConsequence?: string | null;
+                /** @description its insurance (a by dimension) */
+                insurance?: string | null;
+                /** @description its outcome (a by dimension) */
+                outcome?: string | null;
+                /** @description its recordType (a by dimension) */
+                recordType?: string | null;
+                /** @description its returnedFrom (a by dimension) */
+                returnedFrom?: string | null;
+                /** @description its tbOutcome (a by dimension) */
+                tbOutcome?: string | null;
+                /** @description its serviceCoverage (a by dimension) */
+                serviceCoverage?: string | null;
+                numerator: number | null;
+                denominator: number | null;
+                value: number | null;
+                lower: number | null;
+                upper: number | null;
+                /**
+                 * @description released; withheld (numerator withheld or below minimumNumerator); no-denominator (no figure for a year of the cell or before)
+                 * @enum {string}
+                 */
+                status: "released" | "withheld" | "no-denominator";
+                /** @description the comparator set for the cell's country (latest year at or before the cell's), when the cell has one country */
+                reference: {
+                    value: number;
+                    year: number;
+                    source: string;
+                } | null;
+            }[];
+        };
         /**
          * migrant-health-aggregate 1.0.0
          * @description Counts of anonymized health-service contacts or case notifications of migrants, for ministries that hold counts, not rows. Each data value holds the fields of migrant-health-event 1.1.0 but recordId, and a count; its dimensions are its key (one already live for the reporter is a 409). Every field is an enum, a code or a coarse value: no free text, no exact date, no place finer than the first sub-national level, no age finer than a 5-year band. Legal or documentation status is deliberately not collected. Beyond this schema the service checks only what depends on the caller or the period: reportingCountry must be the country of the access token, and subnationalArea must belong to it and be valid for the period (subnational-areas catalog). Cross-field rules (allOf, each marked x-mhx-rule with its message) are generated from the cross-field-rules catalog. Annotations: x-mhx-label (English and Russian names), x-mhx-sensitive (a dimension that may single out a person in small groups). Generated from the field definitions (npm run schemas).
@@ -2106,7 +2582,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2202,7 +2678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2222,7 +2698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2314,7 +2790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2324,7 +2800,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2422,7 +2898,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2432,7 +2908,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2452,7 +2928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2537,7 +3013,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2547,7 +3023,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2631,7 +3107,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -2641,7 +3117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2661,7 +3137,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2744,7 +3220,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2820,7 +3296,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Conflict with the current state */
@@ -2840,7 +3316,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2913,7 +3389,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -2923,7 +3399,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -2996,7 +3472,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3006,7 +3482,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -3016,7 +3492,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3111,7 +3587,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3181,7 +3657,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3295,7 +3771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3383,7 +3859,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3506,7 +3982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Unavailable for now: see Retry-After */
@@ -3588,7 +4064,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3717,7 +4193,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Conflict with the current state */
@@ -3757,7 +4233,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3835,7 +4311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3845,7 +4321,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -3914,7 +4390,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -3924,7 +4400,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Conflict with the current state */
@@ -4097,7 +4573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -4107,7 +4583,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -4270,7 +4746,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -4280,7 +4756,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -4652,7 +5128,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -4799,7 +5275,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4810,7 +5286,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                     "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
@@ -4914,7 +5390,8 @@ export interface operations {
                 /** @description the artefact asked for; the message holds both */
                 type: "datastructure" | "dataflow";
                 agency: "MHX";
-                id: "MIGRANT_HEALTH";
+                /** @description MIGRANT_HEALTH, or MIGRANT_HEALTH_IND (the indicators, version 1.0.0: in the newest message) */
+                id: "MIGRANT_HEALTH" | "MIGRANT_HEALTH_IND";
                 /** @description 1.0.0, 1.1.0, or latest (~) */
                 version: string;
             };
@@ -5052,7 +5529,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -5062,7 +5539,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description None of the accepted media types can be produced */
@@ -5514,6 +5991,867 @@ export interface operations {
             };
         };
     };
+    listPopulations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        items: {
+                            id: string;
+                            parent: string | null;
+                            sex: "female" | "male" | null;
+                            label: {
+                                en: string;
+                                ru: string;
+                            };
+                            definition: {
+                                en: string;
+                                ru: string;
+                            };
+                            sources: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    listIndicators: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        version: string;
+                        items: components["schemas"]["Indicator"][];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    getIndicator: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description an indicator id (GET /v1/indicators) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Indicator"];
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    readIndicatorValues: {
+        parameters: {
+            query: {
+                /** @description a country code (KAZ) or a region code (central-asia); exact case */
+                region: string;
+                /** @description the first month, YYYY-MM */
+                from: string;
+                /** @description the last month, YYYY-MM (a span of at most 120 months) */
+                to: string;
+                /** @description a comma list of at most 4 of: period, country, subnationalArea, countryOfOrigin, migrationStatus, migrationStage, sex, ageBand, encounter, conditionGroup, screeningContext, screeningConsequence, insurance, outcome, recordType, returnedFrom, tbOutcome, serviceCoverage */
+                by?: string;
+                /** @description month (2026-03, the default), quarter (2026-Q1) or year (2026); from/to on its boundaries */
+                periodType?: "month" | "quarter" | "year";
+                /** @description names beside codes, in English or Russian: CSV <dim>_label columns, JSON `labels` (dimension → code → name), FHIR displays */
+                labels?: "en" | "ru";
+                /** @description a filter: one or more (a comma list, any of) of the period labels of periodType (2026-03, 2026-Q1, 2026) within from..to */
+                period?: string;
+                /** @description a filter: one or more (a comma list, any of) of ISO 3166-1 alpha-3 country codes (KAZ) */
+                country?: string;
+                /** @description a filter: one or more (a comma list, any of) of ISO 3166-2 first-level codes of the subnational-areas catalog (KZ-75), or _Z (the value is absent) */
+                subnationalArea?: string;
+                /** @description a filter: one or more (a comma list, any of) of ISO 3166-1 alpha-3 country codes (UZB) or unknown */
+                countryOfOrigin?: string;
+                /** @description a filter: one or more (a comma list, any of) of labour_migrant, family_member, student, refugee_or_asylum_seeker, returnee, stateless, other, unknown */
+                migrationStatus?: string;
+                /** @description a filter: one or more (a comma list, any of) of pre_departure, transit, destination, return */
+                migrationStage?: string;
+                /** @description a filter: one or more (a comma list, any of) of female, male, other, unknown */
+                sex?: string;
+                /** @description a filter: one or more (a comma list, any of) of 0-4, 5-9, 10-14, 15-19, 20-24, 25-29, 30-34, 35-39, 40-44, 45-49, 50-54, 55-59, 60-64, 65-69, 70-74, 75-79, 80+, unknown */
+                ageBand?: string;
+                /** @description a filter: one or more (a comma list, any of) of primary_care, emergency_care, inpatient, antenatal_care, delivery, postnatal_care, immunization, mental_health_psychosocial, occupational_injury, screening, other */
+                encounter?: string;
+                /** @description a filter: one or more (a comma list, any of) of tb, hiv, viral_hepatitis, sti, covid19, maternal, mental_health, injury, cardiovascular, diabetes, respiratory, other, _Z */
+                conditionGroup?: string;
+                /** @description a filter: one or more (a comma list, any of) of pre_departure, arrival, work_permit, voluntary, _Z */
+                screeningContext?: string;
+                /** @description a filter: one or more (a comma list, any of) of none, referral, permit_denied, removal, _Z */
+                screeningConsequence?: string;
+                /** @description a filter: one or more (a comma list, any of) of public, private, none, unknown */
+                insurance?: string;
+                /** @description a filter: one or more (a comma list, any of) of treated, referred, denied_care, died, unknown, _Z */
+                outcome?: string;
+                /** @description a filter: one or more (a comma list, any of) of contact, case_notification */
+                recordType?: string;
+                /** @description a filter: one or more (a comma list, any of) of ISO 3166-1 alpha-3 country codes (KAZ), or _Z (the value is absent) */
+                returnedFrom?: string;
+                /** @description a filter: one or more (a comma list, any of) of cured, treatment_completed, treatment_failed, died, lost_to_follow_up, not_evaluated, _Z */
+                tbOutcome?: string;
+                /** @description a filter: one or more (a comma list, any of) of covered, partially_covered, not_covered, unknown, _Z */
+                serviceCoverage?: string;
+            };
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description an indicator id (GET /v1/indicators) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cells, sorted by the by dimensions */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorAnswer"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
+                };
+            };
+            /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
+                };
+            };
+            /** @description None of the accepted media types can be produced */
+            406: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotAcceptable"];
+                };
+            };
+            /** @description Too many requests: see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    listDenominators: {
+        parameters: {
+            query?: {
+                /** @description ISO 3166-1 alpha-3 country code (KAZ) */
+                country?: string;
+                /** @description the year the figure is for */
+                year?: number;
+                population?: string;
+            };
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            country: string;
+                            year: number;
+                            population: string;
+                            value: number;
+                            source: string;
+                            sourceUrl: string | null;
+                            vintage: string;
+                            note: string | null;
+                            /** @description 1 for the first figure, one more for each change */
+                            revision: number;
+                            setBy: string;
+                            /** Format: date-time */
+                            setAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    getDenominator: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description ISO 3166-1 alpha-3 country code (KAZ) */
+                country: string;
+                /** @description the year the figure is for */
+                year: number;
+                /** @description a population of the catalog (GET /v1/populations) */
+                population: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        current: {
+                            country: string;
+                            year: number;
+                            population: string;
+                            value: number;
+                            source: string;
+                            sourceUrl: string | null;
+                            vintage: string;
+                            note: string | null;
+                            /** @description 1 for the first figure, one more for each change */
+                            revision: number;
+                            setBy: string;
+                            /** Format: date-time */
+                            setAt: string;
+                        };
+                        history: {
+                            country: string;
+                            year: number;
+                            population: string;
+                            value: number;
+                            source: string;
+                            sourceUrl: string | null;
+                            vintage: string;
+                            note: string | null;
+                            /** @description 1 for the first figure, one more for each change */
+                            revision: number;
+                            setBy: string;
+                            /** Format: date-time */
+                            setAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    setDenominator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ISO 3166-1 alpha-3 country code (KAZ) */
+                country: string;
+                /** @description the year the figure is for */
+                year: number;
+                /** @description a population of the catalog (GET /v1/populations) */
+                population: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "value": 3700000,
+                 *       "source": "UN DESA, International Migrant Stock 2024",
+                 *       "sourceUrl": "https://www.un.org/development/desa/pd/content/international-migrant-stock",
+                 *       "vintage": "2024"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the population figure (people): a positive integer */
+                    value: number;
+                    /** @description who published the figure (e.g. UN DESA International Migrant Stock 2024; WHO Global TB Report 2025) */
+                    source: string;
+                    /**
+                     * Format: uri
+                     * @description where the figure is published
+                     */
+                    sourceUrl?: string;
+                    /** @description the edition or revision of the source (e.g. 2024) */
+                    vintage: string;
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        country: string;
+                        year: number;
+                        population: string;
+                        value: number;
+                        source: string;
+                        sourceUrl: string | null;
+                        vintage: string;
+                        note: string | null;
+                        /** @description 1 for the first figure, one more for each change */
+                        revision: number;
+                        setBy: string;
+                        /** Format: date-time */
+                        setAt: string;
+                    };
+                };
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
+                };
+            };
+            /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
+                };
+            };
+            /** @description The body is invalid (each error names its field) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
+                };
+            };
+            /** @description Too many requests: see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    listReferences: {
+        parameters: {
+            query?: {
+                indicator?: string;
+                /** @description ISO 3166-1 alpha-3 country code (KAZ) */
+                country?: string;
+            };
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            indicator: string;
+                            country: string;
+                            year: number;
+                            value: number;
+                            source: string;
+                            sourceUrl: string | null;
+                            note: string | null;
+                            revision: number;
+                            setBy: string;
+                            /** Format: date-time */
+                            setAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
+    setReference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an indicator id (GET /v1/indicators) */
+                indicator: string;
+                /** @description ISO 3166-1 alpha-3 country code (KAZ) */
+                country: string;
+                /** @description the year the figure is for */
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "value": 47,
+                 *       "source": "WHO Global Tuberculosis Report 2025"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description the comparator in the indicator's unit (e.g. the national TB notification rate per 100,000) */
+                    value: number;
+                    /** @description who published the figure (e.g. UN DESA International Migrant Stock 2024; WHO Global TB Report 2025) */
+                    source: string;
+                    /**
+                     * Format: uri
+                     * @description where the figure is published
+                     */
+                    sourceUrl?: string;
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        indicator: string;
+                        country: string;
+                        year: number;
+                        value: number;
+                        source: string;
+                        sourceUrl: string | null;
+                        note: string | null;
+                        revision: number;
+                        setBy: string;
+                        /** Format: date-time */
+                        setAt: string;
+                    };
+                };
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
+                };
+            };
+            /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
+                };
+            };
+            /** @description The body is invalid (each error names its field) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
+                };
+            };
+            /** @description Too many requests: see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
     getConsents: {
         parameters: {
             query?: never;
@@ -5572,7 +6910,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5656,7 +6994,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -5666,7 +7004,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5750,7 +7088,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description The body is invalid (each error names its field) */
@@ -5760,7 +7098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5870,7 +7208,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -5973,7 +7311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6056,7 +7394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6143,7 +7481,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6227,7 +7565,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Conflict with the current state */
@@ -6247,7 +7585,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemValidation"];
+                    "application/problem+json": components["schemas"]["ProblemValidation"] | components["schemas"]["ProblemDenominatorInvalid"] | components["schemas"]["ProblemYearInFuture"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6334,7 +7672,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -6344,7 +7682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6407,7 +7745,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -6417,7 +7755,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */
@@ -6538,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Not found (or, as an ADX or SDMX data answer, no-results: nothing to send) */
@@ -6548,7 +7886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"];
+                    "application/problem+json": components["schemas"]["ProblemNotFound"] | components["schemas"]["ProblemNoResults"] | components["schemas"]["ProblemIndicatorUnknown"] | components["schemas"]["ProblemPopulationUnknown"];
                 };
             };
             /** @description Too many requests: see Retry-After */

@@ -293,9 +293,9 @@ t.test('condition groups come from the catalog', async (t) => {
 t.test('the registry lists and serves every file', async (t) => {
   t.same(
     registry.list().map((e) => `${e.kind} ${e.name}@${e.version}`),
-    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', 'catalog cross-field-rules@1.0.0', 'catalog cross-field-rules@1.1.0', 'catalog icd10-categories@1.0.0', 'catalog labels@1.0.0',
+    ['catalog condition-groups@1.0.0', 'catalog countries@1.0.0', 'catalog cross-field-rules@1.0.0', 'catalog cross-field-rules@1.1.0', 'catalog icd10-categories@1.0.0', 'catalog indicators@1.0.0', 'catalog labels@1.0.0',
       'record-schema migrant-health-aggregate@1.0.0', 'record-schema migrant-health-aggregate@1.1.0',
-      `record-schema ${SCHEMA}@${VERSION}`, `record-schema ${SCHEMA}@1.1.0`, 'catalog subnational-areas@1.0.0']
+      `record-schema ${SCHEMA}@${VERSION}`, `record-schema ${SCHEMA}@1.1.0`, 'catalog populations@1.0.0', 'catalog subnational-areas@1.0.0']
   )
   t.ok(registry.has(SCHEMA, VERSION))
   t.notOk(registry.has('countries', '1.0.0'), 'a catalog is not a record schema')

@@ -70,3 +70,17 @@ t.test('utility: large cells of 3-D tables are released, with small relative err
   t.ok(u.releasedShare >= TARGETS.releasedShareMin, `${(100 * u.releasedShare).toFixed(1)} % of ${u.large} cells with true count ≥ 2k released`)
   t.ok(u.medianRelativeError < TARGETS.medianRelativeErrorMax, `median relative error ${(100 * u.medianRelativeError).toFixed(1)} % over ${u.big} cells ≥ ${TARGETS.largeCount}`)
 })
+
+t.test('through the indicators, differencing and averaging recover no more than through /v1/aggregates', async (t) => {
+  const routes = figures.indicators?.routes
+  t.ok(routes, 'the indicator attacks ran')
+  if (!routes) return
+  const { aggregates, indicators } = routes
+  t.ok(indicators.differencing.overall.small >= 50, `differencing through indicators scores ${indicators.differencing.overall.small} true counts 1…k−1`)
+  for (const attack of ['differencing', 'averaging'] as const) {
+    const via = attack === 'differencing' ? indicators.differencing.overall : indicators.averaging.score
+    const direct = attack === 'differencing' ? aggregates.differencing.overall : aggregates.averaging.score
+    t.ok(via.rate <= direct.rate + TARGETS.recoveryTolerance, `${attack}: ${(100 * via.rate).toFixed(1)} % through indicators, ${(100 * direct.rate).toFixed(1)} % through aggregates`)
+  }
+  t.ok(indicators.averaging.queries <= aggregates.averaging.queries, 'an indicator read costs its cohort\'s count too: the budget buys fewer reads')
+})
