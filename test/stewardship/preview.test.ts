@@ -35,6 +35,10 @@ t.test('the preview: exact counts and what readers will get, the same as they re
   const released = Object.fromEntries(read.cells.map((c: { sex: string | null, count: number | null }) => [c.sex ?? '_Z', c.count]))
   t.same(Object.fromEntries(preview.cells.map((c: { sex: string, released: number | null }) => [c.sex, c.released])), released, 'the reader is given exactly the previewed released counts')
 
+  const empty = (await hub.app.inject({ url: '/v1/aggregates?region=KAZ&from=2026-05&to=2026-05', headers: await as(reader) })).json()
+  t.same(empty.cells, [], 'a month without records has no total cell (not a protected one)')
+  t.same((await hub.app.inject({ url: '/v1/periods/KAZ/2026-05/preview', headers: await as(kaz) })).json().cells, [], 'nor a preview cell')
+
   const consents = (await hub.app.inject({ url: '/v1/consents', headers: await as(kaz) })).json().items
   t.equal(consents.find((c: { reader: string }) => c.reader === reader.id)?.readerName, 'Partner iom-preview', 'consents name readers')
   const log = (await hub.app.inject({ url: '/v1/access-log', headers: await as(kaz) })).json().items
