@@ -84,9 +84,10 @@ export async function bulletinCommand (args: string[], io: CliIo, deps: Bulletin
     await page.locator('#keytext').fill(keyText)
     await page.locator('form.signin button[type="submit"]').click()
     await page.waitForFunction(() => document.body.dataset.ready !== undefined || document.querySelector('form.signin [role="alert"]') !== null, undefined, { timeout: READY_TIMEOUT_MS })
-    const refused = await page.locator('form.signin [role="alert"]').first().textContent().catch(() => null)
-    if (refused) throw new CliError(`the dashboard did not sign in partner "${partner}": ${refused}`)
-    const ready = await page.evaluate(() => ({ view: document.body.dataset.ready, error: document.body.dataset.bulletinError }))
+    const ready = await page.evaluate(() => ({
+      view: document.body.dataset.ready, error: document.body.dataset.bulletinError, refused: document.querySelector('form.signin [role="alert"]')?.textContent
+    }))
+    if (ready.refused) throw new CliError(`the dashboard did not sign in partner "${partner}": ${ready.refused}`)
     if (ready.view !== 'bulletin') throw new CliError(`partner "${partner}" reads no aggregates: a bulletin needs the reader role`)
     if (ready.error) throw new CliError(`no bulletin for ${region}: ${ready.error}`)
     await page.pdf({ path: out, format: 'A4', printBackground: true, preferCSSPageSize: true })
