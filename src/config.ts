@@ -254,14 +254,17 @@ export interface CliConfig {
   keyFile: string | undefined
   /** MHX_DATA_DIR: where the service wrote admin.private.jwk at first start (default ./.mhx). */
   dataDir: string | undefined
+  /** MHX_CHROMIUM: the Chromium that `mhx bulletin` prints with (default: the system's, /usr/bin/chromium). */
+  chromium?: string
 }
 
-/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE, MHX_DATA_DIR; flags override them. */
+/** MHX_URL (default http://localhost:3000), MHX_PARTNER, MHX_KEY_FILE, MHX_DATA_DIR, MHX_CHROMIUM; flags override them. */
 export function loadCliConfig (env: Env = process.env): CliConfig {
   return {
     url: (url(env, 'MHX_URL', ['http:', 'https:']) ?? 'http://localhost:3000').replace(/\/+$/, ''),
     partner: env.MHX_PARTNER || undefined,
     keyFile: env.MHX_KEY_FILE || undefined,
-    dataDir: env.MHX_DATA_DIR || undefined
+    dataDir: env.MHX_DATA_DIR || undefined,
+    chromium: env.MHX_CHROMIUM || undefined
   }
 }

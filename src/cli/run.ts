@@ -10,6 +10,7 @@ import { MAX_BATCH, PushAborted, printPushSummary, pushFile, resumeCommand } fro
 import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.js'
 import { accessLogCommand, consentsCommand, periodsCommand, STEWARDSHIP_USAGES } from './stewardship.js'
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions.js'
+import { bulletinCommand, BULLETIN_USAGE } from './bulletin.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
@@ -47,6 +48,7 @@ commands:
   periods list|publish …                                         months: status, publish (steward)
   access-log [--from D] [--to D]                                 (steward) who read your country
   subscriptions add|list|deliveries|delete …                     webhooks when months are published
+  bulletin --region R --quarter 2026-Q3 [--lang ru] --out F.pdf   a quarterly bulletin, printed through Chromium
 
 common options: --url URL (or MHX_URL, default http://localhost:3000),
   --partner ID --key FILE (or MHX_PARTNER, MHX_KEY_FILE; admin commands default
@@ -71,7 +73,8 @@ const USAGES: Record<string, string> = {
        mhx admin regions list
   (admin credentials: --partner admin --key FILE, default ${DEFAULT_ADMIN_KEY})`,
   ...STEWARDSHIP_USAGES,
-  subscriptions: SUBSCRIPTIONS_USAGE
+  subscriptions: SUBSCRIPTIONS_USAGE,
+  bulletin: BULLETIN_USAGE
 }
 
 type Parsed = { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] }
@@ -106,6 +109,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'periods': return await periodsCommand(rest, io, clientFor)
       case 'access-log': return await accessLogCommand(rest, io, clientFor)
       case 'subscriptions': return await subscriptionsCommand(rest, io, clientFor)
+      case 'bulletin': return await bulletinCommand(rest, io, { clientFor, credentialsOf })
       default: throw new UsageError(`unknown command "${command}"`, USAGE)
     }
   } catch (err) {

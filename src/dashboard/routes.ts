@@ -1,6 +1,7 @@
-// The dashboard: static files built from web/ (web/build.ts, run by `npm start`) served at /app/, and `GET /`
-// redirecting there. The page talks to the API with the partner's own tokens; the server holds nothing for it.
+// The dashboard: static files built from web/ (web/build.ts, run by `npm start`) served at /app/ (the
+// bulletin's deep link /app/bulletin too), and `GET /` redirecting there. The page talks to the API with the partner's own tokens; the server holds nothing for it.
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
@@ -25,6 +26,10 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app,
     })
     return
   }
+  // The bulletin is the same page on its own path (a deep link, printed by `mhx bulletin`): index.html, never cached.
+  app.get('/app/bulletin', { schema: { hide: true } }, async (_request, reply) => reply
+    .header('cache-control', 'no-cache').header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')
+    .type('text/html; charset=utf-8').send(await readFile(join(dir, 'index.html'))))
   await app.register(fastifyStatic, {
     root: dir,
     prefix: '/app/',

@@ -125,6 +125,8 @@ export async function rollUp (q: Queryable, query: AggregateQuery, countries: st
       SELECT ${sql.join([...dims, sql`sum(a.n + p.d) AS n`], sql`, `)}
       FROM atoms a JOIN ptable p ON p.n = least(a.n, ${sql.raw(String(ptable.nMax))}) AND a.key_sum >= p.lo AND a.key_sum < p.hi
       ${groupBy(dims)}
+      -- A total (no by) over no atoms is one row of NULL: no cell, not a protected one.
+      HAVING count(*) > 0
       LIMIT ${MAX_CELLS + 1}`
   }
   const found = await rows<Record<string, string | number>>(q, statement)

@@ -11,6 +11,8 @@ export const READ_ACTIONS = ['aggregates.read', 'aggregates.denied'] as const
 export interface AccessItem {
   at: string
   reader: string | null
+  /** The reader's registered name (null for a partner since removed). */
+  readerName: string | null
   action: string
   query: unknown
   cells: number | null
@@ -27,17 +29,19 @@ export async function accessLog (q: Queryable, country: string, filter: AccessFi
   if (after !== undefined && !Number.isSafeInteger(after)) {
     throw problem('badRequest', 'cursor is not one this service handed out', { errors: [{ path: 'cursor', message: 'invalid cursor' }] })
   }
-  const found = await rows<{ seq: string | number, at: string | Date, partner_id: string | null, action: string, detail: Record<string, unknown>, hash: string }>(q, sql`
-    SELECT seq, at, partner_id, action, detail, hash FROM audit_log
-    WHERE action IN (${sql.join(READ_ACTIONS.map((a) => sql`${a}`), sql`, `)})
-      AND (detail -> 'countries') @> ${JSON.stringify([country])}::jsonb
-      ${filter.from ? sql`AND at >= ${filter.from}` : sql``}
-      ${filter.to ? sql`AND at <= ${filter.to}` : sql``}
-      ${after !== undefined ? sql`AND seq > ${after}` : sql``}
-    ORDER BY seq LIMIT ${limit + 1}`)
+  const found = await rows<{ seq: string | number, at: string | Date, partner_id: string | null, partner_name: string | null, action: string, detail: Record<string, unknown>, hash: string }>(q, sql`
+    SELECT a.seq, a.at, a.partner_id, p.name AS partner_name, a.action, a.detail, a.hash
+    FROM audit_log a LEFT JOIN partners p ON p.id = a.partner_id
+    WHERE a.action IN (${sql.join(READ_ACTIONS.map((a) => sql`${a}`), sql`, `)})
+      AND (a.detail -> 'countries') @> ${JSON.stringify([country])}::jsonb
+      ${filter.from ? sql`AND a.at >= ${filter.from}` : sql``}
+      ${filter.to ? sql`AND a.at <= ${filter.to}` : sql``}
+      ${after !== undefined ? sql`AND a.seq > ${after}` : sql``}
+    ORDER BY a.seq LIMIT ${limit + 1}`)
   const items = found.slice(0, limit).map((row) => ({
     at: new Date(row.at).toISOString(),
     reader: row.partner_id,
+    readerName: row.partner_name,
     action: row.action,
     query: row.detail.query ?? null,
     cells: typeof row.detail.cells === 'number' ? row.detail.cells : null,

@@ -13,6 +13,8 @@ export const dayOf = (at: Date) => at.toISOString().slice(0, 10)
 
 export interface ConsentItem {
   reader: string
+  /** The reader's name as the hub registered it (what a steward recognises, beside the id). */
+  readerName: string | null
   state: 'pending' | 'granted' | 'refused'
   k: number | null
   release: Release | null
@@ -25,14 +27,14 @@ export interface ConsentItem {
  * region holding it), pending until decided, and every reader it decided about.
  */
 export async function listConsents (q: Queryable, country: string): Promise<ConsentItem[]> {
-  const found = await rows<{ reader: string, state: string | null, k: number | null, release: string | null, until: string | null, decided_at: string | Date | null }>(q, sql`
+  const found = await rows<{ reader: string, reader_name: string | null, state: string | null, k: number | null, release: string | null, until: string | null, decided_at: string | Date | null }>(q, sql`
     WITH reaching AS (
       SELECT DISTINCT g.partner_id AS reader FROM grants g LEFT JOIN regions r ON r.code = g.region
       WHERE g.region = ${country} OR ${country} = ANY(r.members)
     ), readers AS (
       SELECT reader FROM reaching UNION SELECT reader_id FROM consents WHERE country = ${country}
     )
-    SELECT rd.reader, c.state, c.k, c.release, c.until::text AS until, c.decided_at
+    SELECT rd.reader, p.name AS reader_name, c.state, c.k, c.release, c.until::text AS until, c.decided_at
     FROM readers rd
     JOIN partners p ON p.id = rd.reader
     LEFT JOIN consents c ON c.country = ${country} AND c.reader_id = rd.reader
@@ -41,6 +43,7 @@ export async function listConsents (q: Queryable, country: string): Promise<Cons
     ORDER BY rd.reader`)
   return found.map((r) => ({
     reader: r.reader,
+    readerName: r.reader_name,
     state: (r.state ?? 'pending') as ConsentItem['state'],
     k: r.k,
     release: r.state === 'granted' ? r.release as Release : null,
@@ -87,7 +90,7 @@ export async function decideConsent (database: Database, steward: Steward, reade
   if (faults.length > 0) throw problem('validation', faults[0].message, { errors: faults })
 
   return inTransaction(database, async (tx) => {
-    const [reader] = await rows<{ id: string }>(tx, sql`SELECT id FROM partners WHERE id = ${readerId}`)
+    const [reader] = await rows<{ id: string, name: string | null }>(tx, sql`SELECT id, name FROM partners WHERE id = ${readerId}`)
     if (!reader) throw problem('validation', `no partner ${readerId}`, { errors: [{ path: 'readerId', message: 'no such partner' }] })
     const granted = decision.decision === 'grant'
     const row = {
@@ -113,6 +116,7 @@ export async function decideConsent (database: Database, steward: Steward, reade
     await announceStewardshipChange(tx)
     return {
       reader: readerId,
+      readerName: reader.name,
       state: granted ? 'granted' : 'refused',
       k: row.k,
       release: granted ? row.release as Release : null,

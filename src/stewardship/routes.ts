@@ -16,12 +16,17 @@ import { listPeriods, publishPeriod } from './periods.js'
 import { createPolicyContext } from '../policy/context.js'
 import { decideRead, refusalProblem } from '../policy/read.js'
 import { stewardOf } from './steward.js'
+import { previewPeriod, type PreviewDeps } from './preview.js'
+import { DIMENSIONS, loadVocabulary } from '../release/dimensions.js'
+import { buildPtable } from '../release/ptable.js'
+import { MAX_BY } from '../release/query.js'
 
 const Month = Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])$', description: 'YYYY-MM' })
 const Nullable = <T extends ReturnType<typeof Type.String | typeof Type.Integer | typeof Type.Boolean>>(s: T) => Type.Union([s, Type.Null()])
 
 const ConsentItem = Type.Object({
   reader: Type.String(),
+  readerName: Nullable(Type.String({ description: 'the reader\'s name as registered at the hub' })),
   state: Type.Union([Type.Literal('pending'), Type.Literal('granted'), Type.Literal('refused')]),
   k: Nullable(Type.Integer()),
   release: Type.Union([Type.Literal('published'), Type.Literal('live'), Type.Null()]),
@@ -46,12 +51,29 @@ const PeriodView = Type.Object({
 const AccessItem = Type.Object({
   at: Type.String({ format: 'date-time' }),
   reader: Nullable(Type.String()),
+  readerName: Nullable(Type.String({ description: 'the reader\'s name as registered at the hub' })),
   action: Type.String({ description: 'aggregates.read or aggregates.denied' }),
   query: Type.Unknown(),
   cells: Nullable(Type.Integer()),
   k: Nullable(Type.Integer()),
   seq: Type.Integer({ description: 'the audit chain row' }),
   hash: Type.String({ description: 'the row\'s chain hash' })
+})
+
+const PreviewCell = Type.Object({
+  ...Object.fromEntries(DIMENSIONS.map((d) => [d, Type.Optional(Type.String({ description: `its ${d} (a by dimension; _Z: absent in the records)` }))])),
+  exact: Type.Integer({ description: 'the working data\'s count' }),
+  released: Nullable(Type.Integer({ description: 'what a reader at the hub\'s k is given once the month is published (cell-key perturbed); null when withheld' })),
+  suppressed: Type.Union([Type.Literal('primary'), Type.Null()])
+})
+
+const Preview = Type.Object({
+  country: Type.String(),
+  period: Type.String(),
+  by: Type.Array(Type.String()),
+  k: Type.Integer({ description: 'the hub\'s k (a reader\'s consent may ask for more)' }),
+  disclosure: Type.Object({ method: Type.Literal('cellkey'), ptable: Type.String() }),
+  cells: Type.Array(PreviewCell)
 })
 
 const Checkpoint = Type.Object({
@@ -74,6 +96,9 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
   const book = deps.stewardship
   const regionOf = createRegionLookup(db)
   const policy = createPolicyContext(deps)
+  const preview: PreviewDeps = {
+    db, vocabulary: loadVocabulary(deps.schemas), ptable: buildPtable(), hubK: deps.config.suppressionK, regionOf, ...policy
+  }
 
   // The steward's own country: one auth hook for every route in here.
   await app.register(async (plugin) => {
@@ -116,6 +141,20 @@ export const stewardshipRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (ap
       book.invalidate()
       deps.cellVersions.changed([published.country])
       return reply.code(201).send(published)
+    })
+
+    steward.get('/v1/periods/:country/:period/preview', {
+      schema: {
+        tags: ['stewardship'], operationId: 'previewPeriod', summary: 'Before publishing: the month\'s working counts, exact and as readers will be given them', security: securedBy(SCOPE.steward),
+        params: Type.Object({ country: Type.String({ pattern: COUNTRY_CODE_PATTERN }), period: Month }),
+        querystring: Type.Object({
+          by: Type.Optional(Type.String({ maxLength: 300, pattern: `^((${DIMENSIONS.join('|')})(,(${DIMENSIONS.join('|')})){0,${MAX_BY - 1}})?$`, description: `a comma list of at most ${MAX_BY} dimensions (as /v1/aggregates); none: the month's total` }))
+        }, { additionalProperties: false }),
+        response: { 200: Preview, ...problemResponses(400, 401, 403) }
+      }
+    }, async (request) => {
+      const caller = callerOf(request)
+      return previewPeriod(preview, stewardOf(caller), caller.scopes, request.params.country, request.params.period, request.query.by)
     })
 
     steward.get('/v1/access-log', {

@@ -821,6 +821,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/periods/{country}/{period}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Before publishing: the month's working counts, exact and as readers will be given them */
+        get: operations["previewPeriod"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/access-log": {
         parameters: {
             query?: never;
@@ -6875,6 +6892,7 @@ export interface operations {
                     "application/json": {
                         items: {
                             reader: string;
+                            readerName: string | null;
                             state: "pending" | "granted" | "refused";
                             k: number | null;
                             release: "published" | "live" | null;
@@ -6969,6 +6987,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         reader: string;
+                        readerName: string | null;
                         state: "pending" | "granted" | "refused";
                         k: number | null;
                         release: "published" | "live" | null;
@@ -7125,6 +7144,152 @@ export interface operations {
             };
         };
     };
+    previewPeriod: {
+        parameters: {
+            query?: {
+                /** @description a comma list of at most 4 dimensions (as /v1/aggregates); none: the month's total */
+                by?: string;
+            };
+            header?: {
+                /** @description ETags of representations the client holds (or *): a match is 304 Not Modified with no body */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                country: string;
+                /** @description YYYY-MM */
+                period: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        country: string;
+                        period: string;
+                        by: string[];
+                        /** @description the hub's k (a reader's consent may ask for more) */
+                        k: number;
+                        disclosure: {
+                            /** @enum {string} */
+                            method: "cellkey";
+                            ptable: string;
+                        };
+                        cells: {
+                            /** @description its period (a by dimension; _Z: absent in the records) */
+                            period?: string;
+                            /** @description its country (a by dimension; _Z: absent in the records) */
+                            country?: string;
+                            /** @description its subnationalArea (a by dimension; _Z: absent in the records) */
+                            subnationalArea?: string;
+                            /** @description its countryOfOrigin (a by dimension; _Z: absent in the records) */
+                            countryOfOrigin?: string;
+                            /** @description its migrationStatus (a by dimension; _Z: absent in the records) */
+                            migrationStatus?: string;
+                            /** @description its migrationStage (a by dimension; _Z: absent in the records) */
+                            migrationStage?: string;
+                            /** @description its sex (a by dimension; _Z: absent in the records) */
+                            sex?: string;
+                            /** @description its ageBand (a by dimension; _Z: absent in the records) */
+                            ageBand?: string;
+                            /** @description its encounter (a by dimension; _Z: absent in the records) */
+                            encounter?: string;
+                            /** @description its conditionGroup (a by dimension; _Z: absent in the records) */
+                            conditionGroup?: string;
+                            /** @description its screeningContext (a by dimension; _Z: absent in the records) */
+                            screeningContext?: string;
+                            /** @description its screeningConsequence (a by dimension; _Z: absent in the records) */
+                            screeningConsequence?: string;
+                            /** @description its insurance (a by dimension; _Z: absent in the records) */
+                            insurance?: string;
+                            /** @description its outcome (a by dimension; _Z: absent in the records) */
+                            outcome?: string;
+                            /** @description its recordType (a by dimension; _Z: absent in the records) */
+                            recordType?: string;
+                            /** @description its returnedFrom (a by dimension; _Z: absent in the records) */
+                            returnedFrom?: string;
+                            /** @description its tbOutcome (a by dimension; _Z: absent in the records) */
+                            tbOutcome?: string;
+                            /** @description its serviceCoverage (a by dimension; _Z: absent in the records) */
+                            serviceCoverage?: string;
+                            /** @description the working data's count */
+                            exact: number;
+                            released: number | null;
+                            suppressed: "primary" | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Not Modified: If-None-Match names the current ETag (no body) */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request: a parameter is malformed (the problem names it) */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBadRequest"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnauthorized"];
+                };
+            };
+            /** @description The token lacks the scope, or the partner the grant */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                };
+            };
+            /** @description Too many requests: see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemTooManyRequests"] | components["schemas"]["ProblemQueryBudgetExhausted"];
+                };
+            };
+            /** @description Unavailable for now: see Retry-After */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemUnavailable"];
+                };
+            };
+        };
+    };
     getAccessLog: {
         parameters: {
             query?: {
@@ -7158,6 +7323,7 @@ export interface operations {
                             /** Format: date-time */
                             at: string;
                             reader: string | null;
+                            readerName: string | null;
                             /** @description aggregates.read or aggregates.denied */
                             action: string;
                             query: unknown;

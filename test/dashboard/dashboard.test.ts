@@ -254,6 +254,7 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await row.getByRole('button', { name: 'Refuse' }).click()
     await t.resolves(page.locator(`#section-consents tr[data-reader="${env.iom.id}"] .badge.refused`).waitFor(), 'the consent shows refused')
     await page.locator('#publish-month').fill('2026-03')
+    await page.getByRole('button', { name: 'Preview' }).click()
     await page.getByRole('button', { name: 'Publish' }).click()
     await t.resolves(page.getByRole('status').filter({ hasText: 'revision' }).first().waitFor(), 'a month is published')
     await axe(page, 'steward view')

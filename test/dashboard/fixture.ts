@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { exportJWK, type JWK } from 'jose'
 import pino from 'pino'
 import { startAggregation } from '../../src/aggregation/worker-runtime.js'
+import type { Config } from '../../src/config.js'
 import { createMetrics } from '../../src/ops/metrics.js'
 import { buildTestHub, freePort, waitFor, type TestHub, type TestPartner } from '../helpers.js'
 
@@ -45,11 +46,11 @@ function record (country: string, period: string, sex: string, area?: string) {
   }
 }
 
-export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
+export async function startDashboardHub (t: Teardown, options: { config?: Partial<Config> } = {}): Promise<DashboardHub> {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   // Consent as a hub runs it (MHX_CONSENT=required), not the first-wave tests' grants-only rule: a refusal must bite.
-  const hub = await buildTestHub(t, { config: { publicUrl: baseUrl, consent: 'required' } })
+  const hub = await buildTestHub(t, { config: { ...options.config, publicUrl: baseUrl, consent: 'required' } })
   const { app } = hub
   // The aggregation worker in this process, as `npm start` runs it.
   const runtime = await startAggregation({

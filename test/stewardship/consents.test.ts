@@ -26,7 +26,7 @@ t.test('a steward needs a country, like a reporter', async (t) => {
 t.test('a new grant reaching the country makes a pending item; the country\'s own partners are not listed', async (t) => {
   const res = await hub.app.inject({ url: '/v1/consents', headers: await as(kaz) })
   t.equal(res.statusCode, 200)
-  t.same(res.json().items, [{ reader: 'who-euro', state: 'pending', k: null, release: null, until: null, decidedAt: null }])
+  t.same(res.json().items, [{ reader: 'who-euro', readerName: 'Partner who-euro', state: 'pending', k: null, release: null, until: null, decidedAt: null }])
   t.equal((await hub.app.inject({ url: '/v1/consents', headers: await as(who) })).statusCode, 403, 'a reader is no steward')
 })
 

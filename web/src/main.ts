@@ -7,8 +7,10 @@ import { hatchDefs } from './charts.js'
 import { h, replace } from './dom.js'
 import { describe } from './errors.js'
 import { language, setLanguage, t } from './i18n.js'
+import { tm } from './i18n-ministry.js'
 import { ReaderView, type Region } from './reader.js'
 import { StewardView } from './steward.js'
+import { BulletinView } from './bulletin.js'
 
 const app = document.getElementById('app')!
 const messages = h('div', { id: 'messages', class: 'messages' })
@@ -17,7 +19,11 @@ let session: Session | null = null
 let me: Me | null = null
 let reader: ReaderView | null = null
 let steward: StewardView | null = null
-let view: 'reader' | 'steward' = 'reader'
+let bulletin: BulletinView | null = null
+let view: 'reader' | 'steward' | 'bulletin' = 'reader'
+// A deep link to /app/bulletin?region=&quarter=&lang= shows the sign-in form first, then the bulletin.
+const onBulletin = /\/bulletin\/?$/.test(location.pathname)
+const asked = new URLSearchParams(location.search)
 let signInError = ''
 let partnerDraft = ''
 
@@ -34,6 +40,9 @@ function isSteward (): boolean {
 }
 function isReader (): boolean {
   return Boolean(me && me.scopes.includes('aggregates:read'))
+}
+function isReporter (): boolean {
+  return Boolean(me && me.scopes.includes('submissions:write'))
 }
 
 function languageButton (): HTMLElement {
@@ -91,12 +100,13 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
     me = await next.json<Me>('/v1/me')
     session = next
     signInError = ''
-    view = isReader() ? 'reader' : 'steward'
+    view = onBulletin && isReader() ? 'bulletin' : isReader() ? 'reader' : 'steward'
     const regions = isReader() ? (await next.json<{ items: Region[] }>('/v1/regions')).items : []
     reader = isReader() ? new ReaderView(next, regions, say) : null
-    steward = isSteward() ? new StewardView(next, me.country, say) : null
+    steward = isSteward() || isReporter() ? new StewardView(next, me.country, say, { steward: isSteward(), reporter: isReporter() }) : null
+    bulletin = isReader() ? new BulletinView(next, regions, { region: asked.get('region'), quarter: asked.get('quarter') }) : null
     render()
-    await (view === 'reader' ? reader?.load() : steward?.load())
+    await (view === 'reader' ? reader?.load() : view === 'bulletin' ? bulletin?.load() : steward?.load())
     performance.measure('mhx-signin-to-ready', { start: started })
     document.body.dataset.ready = view
   } catch (err) {
@@ -109,19 +119,20 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
 
 function signOut (): void {
   session?.end()
-  session = me = reader = steward = null
+  session = me = reader = steward = bulletin = null
   say('')
   render()
 }
 
 function nav (): HTMLElement | null {
-  const views: Array<['reader' | 'steward', string]> = []
+  const views: Array<['reader' | 'steward' | 'bulletin', string]> = []
   if (reader) views.push(['reader', t('readerView')])
   if (steward) views.push(['steward', t('stewardView')])
+  if (bulletin) views.push(['bulletin', tm('bulletinForm')])
   if (views.length < 2) return null
   return h('nav', { class: 'views', 'aria-label': t('title') }, views.map(([id, label]) => h('button', {
     type: 'button', class: id === view ? 'tab active' : 'tab', 'aria-current': id === view ? 'page' : null,
-    onclick: () => { view = id; render(); if (id === 'steward') void steward!.load(); else void reader!.load() }
+    onclick: () => { view = id; render(); void (id === 'steward' ? steward!.load() : id === 'bulletin' ? bulletin!.load() : reader!.load()) }
   }, label)))
 }
 
@@ -130,7 +141,7 @@ function render (): void {
   if (!session) {
     main.append(signInForm())
   } else {
-    const current = view === 'reader' ? reader : steward
+    const current = view === 'reader' ? reader : view === 'bulletin' ? bulletin : steward
     const navigation = nav()
     if (navigation) main.append(navigation)
     if (current) {
@@ -152,5 +163,6 @@ window.addEventListener('resize', () => {
 })
 
 document.body.prepend(hatchDefs())
-setLanguage(navigator.language?.toLowerCase().startsWith('ru') ? 'ru' : 'en')
+const lang = asked.get('lang')
+setLanguage(lang === 'ru' || lang === 'en' ? lang : navigator.language?.toLowerCase().startsWith('ru') ? 'ru' : 'en')
 render()
