@@ -6,7 +6,7 @@ import { importPrivateKey } from './auth.js'
 import { hatchDefs } from './charts.js'
 import { h, replace } from './dom.js'
 import { describe } from './errors.js'
-import { language, setLanguage, t } from './i18n.js'
+import { language, languages, preferredLanguage, setLabels, setLanguage, t, type LabelCatalog } from './i18n.js'
 import { ReaderView, type Region } from './reader.js'
 import { StewardView } from './steward.js'
 
@@ -19,6 +19,8 @@ let reader: ReaderView | null = null
 let steward: StewardView | null = null
 let view: 'reader' | 'steward' = 'reader'
 let signInError = ''
+/** The hub's names of dimensions and codes (public): asked for once, while the reader signs in. */
+const labelsLoaded = loadLabels()
 let partnerDraft = ''
 
 /** One message at a time, read out by screen readers; errors as alerts. */
@@ -36,11 +38,22 @@ function isReader (): boolean {
   return Boolean(me && me.scopes.includes('aggregates:read'))
 }
 
-function languageButton (): HTMLElement {
-  return h('button', {
-    type: 'button', class: 'secondary lang', lang: language() === 'en' ? 'ru' : 'en',
-    onclick: () => { setLanguage(language() === 'en' ? 'ru' : 'en'); render() }
-  }, t('switchLanguage'))
+/** Two languages: a button naming the other one, in its own language; more: a list of them. */
+function languageSwitch (): HTMLElement {
+  const all = languages()
+  if (all.length === 2) {
+    const other = all.find((l) => l.code !== language())!
+    return h('button', { type: 'button', class: 'secondary lang', lang: other.code, onclick: () => switchTo(other.code) }, other.name)
+  }
+  const select = h('select', { id: 'language', 'aria-label': t('language'), class: 'lang' },
+    all.map((l) => h('option', { value: l.code, lang: l.code, selected: l.code === language() }, l.name)))
+  select.addEventListener('change', () => switchTo(select.value))
+  return select
+}
+
+function switchTo (code: string): void {
+  setLanguage(code)
+  render()
 }
 
 function header (): HTMLElement {
@@ -49,7 +62,7 @@ function header (): HTMLElement {
     h('span', { class: 'brand' }, 'mhx'), h('span', { class: 'title' }, t('title')),
     h('span', { class: 'spacer' }),
     me ? h('span', { class: 'who' }, t('signedInAs', { id: me.partner })) : null,
-    languageButton(),
+    languageSwitch(),
     session ? h('button', { type: 'button', class: 'secondary', onclick: signOut }, t('signOut')) : null)
 }
 
@@ -87,7 +100,7 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
     if (!keyText) throw new Error(t('errNoKey'))
     const signing = await importPrivateKey(keyText)
     const next = new Session(partnerId, signing, await tokenEndpoint())
-    await next.signIn()
+    await Promise.all([next.signIn(), labelsLoaded])
     me = await next.json<Me>('/v1/me')
     session = next
     signInError = ''
@@ -104,6 +117,16 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
     me = null
     signInError = err instanceof Error && !(err instanceof ApiError) && err.message === t('errNoKey') ? err.message : describe(err)
     render()
+  }
+}
+
+async function loadLabels (): Promise<void> {
+  try {
+    const list = await (await fetch('/v1/schemas', { headers: { accept: 'application/json' } })).json() as { items: Array<{ name: string, version: string, href: string }> }
+    const newest = list.items.filter((s) => s.name === 'labels').at(-1)
+    if (newest) setLabels(await (await fetch(newest.href, { headers: { accept: 'application/json' } })).json() as LabelCatalog)
+  } catch {
+    // Without the catalog the page names dimensions and codes by their codes: degraded, not broken.
   }
 }
 
@@ -152,5 +175,5 @@ window.addEventListener('resize', () => {
 })
 
 document.body.prepend(hatchDefs())
-setLanguage(navigator.language?.toLowerCase().startsWith('ru') ? 'ru' : 'en')
+setLanguage(preferredLanguage(navigator.languages ?? [navigator.language]))
 render()
