@@ -31,6 +31,12 @@ export interface DashboardHub {
   ngo: TestPartner
   /** Kazakhstan's ministry reading its own country: exact counts (disclosure.method none, k 1). */
   ownCountry: TestPartner
+  /** A regional analyst whose consents release published months only: June 2026, published by nobody, is a gap. */
+  analyst: TestPartner
+  /** A reader of Central Asia's data about migrants from Uzbekistan only (an origin grant). */
+  origin: TestPartner
+  /** The months each reporting country has published (all but June). */
+  published: Record<string, string[]>
   reporters: Record<string, TestPartner>
   /** The partner's private JWK as a ministry would keep it in a file (with kid and alg). */
   privateJwk (partner: TestPartner): Promise<JWK>
@@ -66,6 +72,9 @@ export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
   const iom = await hub.partner({ id: 'iom-ca', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
   const ngo = await hub.partner({ id: 'ngo-ca', roles: ['reader'], grants: [{ region: 'central-asia' }] })
   const ownCountry = await hub.partner({ id: 'moh-kaz-analysis', roles: ['reader'], country: 'KAZ', grants: [{ region: 'KAZ' }] })
+  const analyst = await hub.partner({ id: 'who-analyst', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
+  const originGrant = { region: 'central-asia', countryOfOrigin: 'UZB' } as { region: string }
+  const origin = await hub.partner({ id: 'uzb-diaspora', roles: ['reader'], grants: [originGrant] })
 
   const tokens = new Map<TestPartner, string>()
   const bearer = async (p: TestPartner) => {
@@ -96,23 +105,33 @@ export async function startDashboardHub (t: Teardown): Promise<DashboardHub> {
     return true
   }, 30_000)
 
-  // With stewardship, a reader reads a country only with its ministry's consent: every ministry grants IOM and the NGO.
+  // With stewardship, a reader reads a country only with its ministry's consent: every ministry grants IOM, the NGO
+  // and the origin reader its working data, the analyst its published months.
+  const published: Record<string, string[]> = {}
   if (stewardship) {
     for (const country of [...countries, 'TKM']) {
-      for (const reader of [iom, ngo]) {
+      for (const [reader, release] of [[iom, 'live'], [ngo, 'live'], [origin, 'live'], [analyst, 'published']] as const) {
         const res = await app.inject({
           method: 'PUT', url: `/v1/consents/${reader.id}`,
           headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
-          payload: { decision: 'grant', release: 'live' }
+          payload: { decision: 'grant', release }
         })
         if (res.statusCode >= 300) throw new Error(`consent of ${country} for ${reader.id}: ${res.statusCode} ${res.body}`)
+      }
+    }
+    // Every reported month is published but June: Kazakhstan's June stays open, the others have none.
+    for (const [country, plan] of Object.entries(PLAN)) {
+      published[country] = plan.months.filter((m) => m !== '2026-06')
+      for (const period of published[country]) {
+        const res = await app.inject({ method: 'POST', url: `/v1/periods/${country}/${period}/publish`, headers: { authorization: `Bearer ${await bearer(reporters[country])}` } })
+        if (res.statusCode >= 300) throw new Error(`publish ${country} ${period}: ${res.statusCode} ${res.body}`)
       }
     }
   }
 
   await app.listen({ port, host: '127.0.0.1' })
   return {
-    hub, baseUrl, stewardship, iom, ngo, ownCountry, reporters, bearer,
+    hub, baseUrl, stewardship, iom, ngo, ownCountry, analyst, origin, published, reporters, bearer,
     privateJwk: async (partner) => ({ ...(await exportJWK(partner.privateKey)), kid: partner.kid, alg: partner.alg })
   }
 }

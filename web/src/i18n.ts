@@ -20,6 +20,8 @@ export interface LanguageFile {
   messages: Record<MessageKey, string>
   /** Country names (alpha-3) where i18n-iso-countries differs from how the country's government and the UN write it. */
   countries: Record<string, string>
+  /** Names of the hub's regions (code → name) where the hub's own (English) name should not show. */
+  regions: Record<string, string>
 }
 
 /** The hub's labels catalog (schemas/labels): names of the dimensions and of their enumerated codes. */
@@ -56,6 +58,12 @@ export function t (key: MessageKey, vars: Record<string, string | number> = {}):
   return template.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`))
 }
 
+/** A sub-national area of the hub's catalog (named in English only). */
+export interface Area { code: string, country: string, name: string }
+let areas: Area[] = []
+export function setAreas (list: Area[]): void { areas = list }
+export function subnationalAreas (): Area[] { return areas }
+
 export function setLabels (labels: LabelCatalog): void {
   catalog = labels
 }
@@ -78,6 +86,11 @@ export function countryName (code: string): string {
   return FILES[current].countries[code] ?? countries.getName(code, current) ?? countries.getName(code, FALLBACK) ?? code
 }
 
+/** A region's name: the language file's, else the hub's. */
+export function regionLabel (code: string, hubName: string): string {
+  return FILES[current].regions?.[code] ?? hubName
+}
+
 export function alpha3OfNumeric (numeric: string | number): string | undefined {
   return countries.numericToAlpha3(String(numeric).padStart(3, '0'))
 }
@@ -91,12 +104,26 @@ const COUNTRY_CODED = new Set(['country', 'countryOfOrigin', 'returnedFrom'])
 /** A value of a dimension as a reader should see it: countries by name, codes by the catalog's name, absent as a dash. */
 export function valueLabel (dim: string, value: string | null | undefined): string {
   if (value === null || value === undefined || value === '_Z') return '—'
+  if (dim === 'period') return formatPeriod(value)
   if (COUNTRY_CODED.has(dim) && /^[A-Z]{3}$/.test(value)) return countryName(value)
+  if (dim === 'subnationalArea') return areas.find((a) => a.code === value)?.name ?? value
   return named(catalog?.codes[dim]?.[value]) ?? named(catalog?.special[value]) ?? value
 }
 
 export function formatCount (n: number): string {
   return n.toLocaleString(FILES[current].locale)
+}
+
+/** A period label (2026-03, 2026-Q1, 2026) as a reader writes it: "Mar 2026", "Q1 2026" / "март 2026", "I кв. 2026". */
+export function formatPeriod (label: string): string {
+  const quarter = /^(\d{4})-Q([1-4])$/.exec(label)
+  if (quarter) return t('quarterLabel', { q: t('quarterNumerals').split(' ')[Number(quarter[2]) - 1], year: quarter[1] })
+  const month = /^(\d{4})-(\d{2})$/.exec(label)
+  if (month) {
+    return new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 1))
+      .toLocaleDateString(FILES[current].locale, { month: 'short', year: 'numeric', timeZone: 'UTC' })
+  }
+  return label
 }
 
 export function formatNumber (n: number, digits: number): string {

@@ -6,7 +6,7 @@ import { importPrivateKey } from './auth.js'
 import { hatchDefs } from './charts.js'
 import { h, replace } from './dom.js'
 import { describe } from './errors.js'
-import { language, languages, preferredLanguage, setLabels, setLanguage, t, type LabelCatalog } from './i18n.js'
+import { language, languages, preferredLanguage, setAreas, setLabels, setLanguage, t, type Area, type LabelCatalog } from './i18n.js'
 import { ReaderView, type Region } from './reader.js'
 import { StewardView } from './steward.js'
 
@@ -123,8 +123,14 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
 async function loadLabels (): Promise<void> {
   try {
     const list = await (await fetch('/v1/schemas', { headers: { accept: 'application/json' } })).json() as { items: Array<{ name: string, version: string, href: string }> }
-    const newest = list.items.filter((s) => s.name === 'labels').at(-1)
-    if (newest) setLabels(await (await fetch(newest.href, { headers: { accept: 'application/json' } })).json() as LabelCatalog)
+    const newest = (name: string) => list.items.filter((s) => s.name === name).at(-1)
+    const read = async <T>(name: string): Promise<T | undefined> => {
+      const item = newest(name)
+      return item ? await (await fetch(item.href, { headers: { accept: 'application/json' } })).json() as T : undefined
+    }
+    const [labels, areas] = await Promise.all([read<LabelCatalog>('labels'), read<{ areas: Area[] }>('subnational-areas')])
+    if (labels) setLabels(labels)
+    if (areas) setAreas(areas.areas)
   } catch {
     // Without the catalog the page names dimensions and codes by their codes: degraded, not broken.
   }
