@@ -1,7 +1,7 @@
 // The dashboard's shell: sign-in, the language switch, the reader and steward views, and one message area.
 // Tokens and the imported key live in this module's memory only (no storage, no cookies).
 import './style.css'
-import { ApiError, Session, tokenEndpoint, type Me } from './api.js'
+import { Session, tokenEndpoint, type Me } from './api.js'
 import { importPrivateKey } from './auth.js'
 import { hatchDefs } from './charts.js'
 import { h, replace } from './dom.js'
@@ -18,7 +18,9 @@ let me: Me | null = null
 let reader: ReaderView | null = null
 let steward: StewardView | null = null
 let view: 'reader' | 'steward' = 'reader'
-let signInError = ''
+/** Why the last sign-in failed (described at each render: a language switch re-says it). */
+let signInError: unknown = null
+class NoKey extends Error {}
 /** The hub's names of dimensions and codes (public): asked for once, while the reader signs in. */
 const labelsLoaded = loadLabels()
 let partnerDraft = ''
@@ -77,7 +79,7 @@ function signInForm (): HTMLElement {
     h('div', { class: 'field' }, h('label', { for: 'partner' }, t('partnerId')), partner),
     h('div', { class: 'field' }, h('label', { for: 'keyfile' }, t('privateKeyFile')), file),
     h('div', { class: 'field' }, h('label', { for: 'keytext' }, t('privateKey')), text, h('small', { id: 'key-hint', class: 'muted' }, t('privateKeyHint'))),
-    signInError ? h('p', { class: 'problem', role: 'alert' }, signInError) : null,
+    signInError ? h('p', { class: 'problem', role: 'alert' }, signInError instanceof NoKey ? t('errNoKey') : describe(signInError)) : null,
     submit)
   form.addEventListener('submit', (event) => {
     event.preventDefault()
@@ -97,13 +99,13 @@ function signInForm (): HTMLElement {
 async function signIn (partnerId: string, keyText: string): Promise<void> {
   const started = performance.now()
   try {
-    if (!keyText) throw new Error(t('errNoKey'))
+    if (!keyText) throw new NoKey()
     const signing = await importPrivateKey(keyText)
     const next = new Session(partnerId, signing, await tokenEndpoint())
     await Promise.all([next.signIn(), labelsLoaded])
     me = await next.json<Me>('/v1/me')
     session = next
-    signInError = ''
+    signInError = null
     view = isReader() ? 'reader' : 'steward'
     const regions = isReader() ? (await next.json<{ items: Region[] }>('/v1/regions')).items : []
     reader = isReader() ? new ReaderView(next, regions, say) : null
@@ -115,7 +117,7 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
   } catch (err) {
     session = null
     me = null
-    signInError = err instanceof Error && !(err instanceof ApiError) && err.message === t('errNoKey') ? err.message : describe(err)
+    signInError = err
     render()
   }
 }
