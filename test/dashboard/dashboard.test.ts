@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import t from 'tap'
 import type { Browser, Page } from 'playwright-core'
 import { buildDashboard } from '../../web/build.js'
-import { CHROMIUM, FROM, startDashboardHub, TO, type DashboardHub } from './fixture.js'
+import { CHROMIUM, FROM, KAZ_REFERENCE, startDashboardHub, TO, type DashboardHub } from './fixture.js'
 
 const require = createRequire(import.meta.url)
 
@@ -357,6 +357,47 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await t.resolves(page.getByRole('alert').filter({ hasText: 'нет закрытой части' }).waitFor(), 'a key problem in Russian')
     await page.getByRole('button', { name: 'English' }).click()
     await t.resolves(page.getByRole('alert').filter({ hasText: 'no private part' }).waitFor(), 'and in English after switching back')
+    await page.context().close()
+  })
+
+  t.test('an analyst picks tb-notification-rate for Central Asia: a map shaded by the rate, intervals, reference, a year earlier', { skip: env.indicators && env.stewardship ? false : 'GET /v1/indicators is not on this build yet' }, async (t) => {
+    const page = await newPage()
+    await signIn(page, env.iom)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await page.getByRole('button', { name: 'Indicators' }).click()
+    await page.locator('#i-indicator option[value="tb-notification-rate"]').waitFor({ state: 'attached' })
+    await page.locator('#i-indicator').selectOption('tb-notification-rate')
+    await page.locator('#i-region').selectOption('central-asia')
+    await page.locator('#i-from').fill(FROM)
+    await page.locator('#i-to').fill(TO)
+    const before = Number(await page.evaluate(() => document.body.dataset.indicatorLoads ?? '0'))
+    await page.getByRole('button', { name: 'Show' }).click()
+    await page.waitForFunction((n) => Number(document.body.dataset.indicatorLoads ?? '0') > n, before)
+    const values = async (query: string) => (await env.hub.app.inject({ method: 'GET', url: `/v1/indicators/tb-notification-rate/values?${query}`, headers: { authorization: `Bearer ${await env.bearer(env.iom)}` } })).json()
+    const byCountry = await values(`region=central-asia&from=${FROM}&to=${TO}&by=country`)
+    const released = byCountry.cells.filter((c: { status: string }) => c.status === 'released')
+    const withheld = byCountry.cells.filter((c: { status: string }) => c.status === 'withheld')
+    t.ok(released.length >= 2 && withheld.length >= 1, `the API releases ${released.length} countries' rates and withholds ${withheld.length}`)
+    t.equal(await page.locator('#section-ind-map g.mhx-country-rate path').count(), released.length, 'one shaded shape per released rate')
+    t.equal(await page.locator('#section-ind-map g.mhx-country-withheld path').count(), withheld.length, 'withheld countries hatched')
+    const fills = await page.locator('#section-ind-map g.mhx-country-rate path').evaluateAll((paths) => new Set(paths.map((p) => p.getAttribute('fill'))).size)
+    t.ok(fills > 1, 'countries with different rates are shaded differently')
+    const kaz = released.find((c: { country: string }) => c.country === 'KAZ')
+    const uzb = released.find((c: { country: string }) => c.country === 'UZB')
+    t.ok(kaz.value < uzb.value, 'Kazakhstan\'s rate is below Uzbekistan\'s though it counts more notifications: shaded by rate, not count')
+    t.match(await page.locator('#section-ind-map').innerText(), /per 100,000/, 'the legend names the unit')
+    t.match(await page.locator('#section-ind-map title', { hasText: 'Tajikistan' }).first().textContent(), /withheld/, 'a withheld country says so')
+    t.ok(await page.locator('#section-ind-series g.mhx-interval line').count() >= 1, 'the series has its intervals')
+    const summary = await page.locator('#section-ind-summary').innerText()
+    t.match(summary, /A year earlier/, 'the same period a year earlier beside it')
+    t.match(summary, new RegExp(`Kazakhstan[^\\n]*47 \\(2025; ${KAZ_REFERENCE.source.replace(/[()]/g, '\\$&')}\\)`), 'Kazakhstan\'s reference value beside its rate')
+    t.match(await page.locator('#section-ind-sources').innerText(), /illustrative \(test\)/, 'the denominators\' sources')
+    await axe(page, 'indicator view')
+    await page.getByRole('button', { name: 'Русский' }).click()
+    await page.getByLabel('Показатель', { exact: true }).waitFor()
+    t.match(await page.locator('#h-ind-map').innerText(), /Показатель регистрации туберкулёза среди мигрантов: по странам/, 'the indicator named in Russian')
+    t.notMatch(await page.locator('main').innerText(), RAW_CODE, 'no raw code in Russian')
+    await axe(page, 'indicator view, Russian')
     await page.context().close()
   })
 

@@ -154,3 +154,74 @@ export function timeSeries ({ points, groups, periods, k, width, describe, ariaL
     marks
   })
 }
+
+type Shaded = { [dim: string]: unknown, country: string, value: number | null, lower: number | null, upper: number | null, status: string }
+
+export interface IndicatorMapInput { members: string[], cells: Shaded[], width: number, unit: string, label: (code: string) => string, ariaLabel: string }
+
+/** The region's countries shaded by the indicator's value: withheld ones hatched, those without a denominator dotted. */
+export function indicatorMap ({ members, cells, width, unit, label, ariaLabel }: IndicatorMapInput): Element {
+  const byCode = new Map(cells.map((c) => [c.country, c]))
+  const all = countries()
+  const inRegion = all.filter((f) => f.code && members.includes(f.code))
+  if (inRegion.length === 0) return document.createTextNode(t('nothingToShow')) as unknown as Element
+  const status = (f: Country) => byCode.get(f.code!)?.status
+  const released = inRegion.filter((f) => status(f) === 'released' && typeof byCode.get(f.code!)?.value === 'number')
+  const withheld = inRegion.filter((f) => status(f) === 'withheld' || (status(f) === 'released' && byCode.get(f.code!)?.value === null))
+  const noDenominator = inRegion.filter((f) => status(f) === 'no-denominator')
+  const empty = inRegion.filter((f) => !byCode.has(f.code!))
+  const title = (f: Country) => label(f.code!)
+  return Plot.plot({
+    width,
+    height: Math.round(Math.min(520, Math.max(280, width * 0.62))),
+    projection: { type: 'conic-equal-area', domain: { type: 'FeatureCollection', features: inRegion }, inset: 12 },
+    color: { type: 'linear', scheme: 'blues', legend: true, label: unit, zero: true },
+    ariaLabel,
+    marks: [
+      Plot.geo(all.filter((f) => !inRegion.includes(f)), { fill: '#eceae4', stroke: '#ffffff', strokeWidth: 0.6, clip: 'frame', ariaHidden: 'true' }),
+      Plot.geo(empty, { fill: '#ffffff', stroke: '#767676', strokeWidth: 0.8, title, className: 'mhx-country-empty' }),
+      Plot.geo(released, { fill: (f: Country) => byCode.get(f.code!)!.value, stroke: '#333333', strokeWidth: 0.8, title, className: 'mhx-country-rate' }),
+      Plot.geo(withheld, { fill: 'url(#mhx-hatch)', stroke: '#333333', strokeWidth: 0.8, title, className: 'mhx-country-withheld' }),
+      Plot.geo(noDenominator, { fill: '#ffffff', stroke: '#333333', strokeWidth: 1.2, strokeDasharray: '2,2', title, className: 'mhx-country-nodenominator' }),
+      Plot.text(inRegion, Plot.centroid({ text: (f: Country) => countryName(f.code!), fill: '#111111', stroke: '#ffffff', strokeWidth: 3, fontSize: 11, className: 'mhx-country-name' }))
+    ]
+  })
+}
+
+export interface IndicatorSeriesInput {
+  points: readonly SeriesPoint[]
+  cells: ReadonlyMap<string, { value: number | null, lower: number | null, upper: number | null, status: string }>
+  periods: readonly string[]
+  width: number
+  unit: string
+  reference: number | null
+  describe: (point: SeriesPoint) => string
+  ariaLabel: string
+}
+
+/** The indicator over time: its value with the 95 % interval as a bar, gaps as grey bands, the reference as a dashed line. */
+export function indicatorSeries ({ points, cells, periods, width, unit, reference, describe, ariaLabel }: IndicatorSeriesInput): Element {
+  const style = seriesStyle(0)
+  const gaps = points.filter((p) => p.kind === 'gap')
+  const released = points.filter((p) => p.kind === 'count')
+  const withheld = points.filter((p) => p.kind === 'protected' || p.kind === 'zero')
+  const cell = (p: SeriesPoint) => cells.get(p.period)
+  const step = width / Math.max(periods.length, 1)
+  return Plot.plot({
+    width,
+    height: Math.round(Math.min(420, Math.max(260, width * 0.5))),
+    marginLeft: 56,
+    x: { type: 'point', domain: periods, label: null, tickRotate: periods.length > 8 ? -40 : 0, tickFormat: formatPeriod },
+    y: { grid: true, label: unit, zero: true },
+    ariaLabel,
+    marks: [
+      Plot.ruleY([0], { ariaHidden: 'true' }),
+      Plot.ruleX(gaps, { x: 'period', stroke: '#e3e3e3', strokeWidth: Math.max(8, Math.min(40, step * 0.6)), title: describe, className: 'mhx-gap' }),
+      Plot.ruleX(withheld, { x: 'period', stroke: '#e3e3e3', strokeWidth: Math.max(8, Math.min(40, step * 0.6)), strokeDasharray: '4,3', title: describe, className: 'mhx-withheld' }),
+      reference === null ? null : Plot.ruleY([reference], { stroke: '#a4262c', strokeDasharray: '6,4', strokeWidth: 1.5, className: 'mhx-reference', ariaHidden: 'true' }),
+      Plot.ruleX(released, { x: 'period', y1: (p: SeriesPoint) => cell(p)?.lower, y2: (p: SeriesPoint) => cell(p)?.upper, stroke: '#88CCEE', strokeWidth: 6, className: 'mhx-interval', ariaHidden: 'true' }),
+      Plot.lineY(points, { x: 'period', y: (p: SeriesPoint) => p.kind === 'count' ? p.count : undefined, stroke: style.colour, strokeWidth: 2.5, className: 'mhx-series', ariaHidden: 'true' }),
+      Plot.dot(released, { x: 'period', y: 'count', r: 4, fill: style.colour, stroke: '#ffffff', title: describe, className: 'mhx-points' })
+    ]
+  })
+}

@@ -76,6 +76,11 @@ function named (names: Record<string, string> | undefined): string | undefined {
   return names?.[current] ?? names?.[FALLBACK]
 }
 
+/** A text the hub gives in several languages ({en, ru}): the current one, else English. */
+export function localized (text: Record<string, string>): string {
+  return named(text) ?? Object.values(text)[0] ?? ''
+}
+
 export function dimensionName (dim: string): string {
   if (dim === 'period') return t('period')
   return named(catalog?.dimensions[dim]) ?? dim

@@ -7,6 +7,7 @@ import { hatchDefs } from './charts.js'
 import { h, replace } from './dom.js'
 import { describe } from './errors.js'
 import { language, languages, preferredLanguage, setAreas, setLabels, setLanguage, t, type Area, type LabelCatalog } from './i18n.js'
+import { IndicatorView } from './indicators.js'
 import { ReaderView, type Region } from './reader.js'
 import { StewardView } from './steward.js'
 
@@ -16,8 +17,10 @@ const messages = h('div', { id: 'messages', class: 'messages' })
 let session: Session | null = null
 let me: Me | null = null
 let reader: ReaderView | null = null
+let indicators: IndicatorView | null = null
 let steward: StewardView | null = null
-let view: 'reader' | 'steward' = 'reader'
+type ViewId = 'reader' | 'indicators' | 'steward'
+let view: ViewId = 'reader'
 /** Why the last sign-in failed (described at each render: a language switch re-says it). */
 let signInError: unknown = null
 class NoKey extends Error {}
@@ -109,6 +112,7 @@ async function signIn (partnerId: string, keyText: string): Promise<void> {
     view = isReader() ? 'reader' : 'steward'
     const regions = isReader() ? (await next.json<{ items: Region[] }>('/v1/regions')).items : []
     reader = isReader() ? new ReaderView(next, regions, say) : null
+    indicators = isReader() ? new IndicatorView(next, regions) : null
     steward = isSteward() ? new StewardView(next, me.country, say) : null
     render()
     await (view === 'reader' ? reader?.load() : steward?.load())
@@ -140,19 +144,20 @@ async function loadLabels (): Promise<void> {
 
 function signOut (): void {
   session?.end()
-  session = me = reader = steward = null
+  session = me = reader = indicators = steward = null
   say('')
   render()
 }
 
 function nav (): HTMLElement | null {
-  const views: Array<['reader' | 'steward', string]> = []
+  const views: Array<[ViewId, string]> = []
   if (reader) views.push(['reader', t('readerView')])
+  if (indicators) views.push(['indicators', t('indicatorsView')])
   if (steward) views.push(['steward', t('stewardView')])
   if (views.length < 2) return null
   return h('nav', { class: 'views', 'aria-label': t('title') }, views.map(([id, label]) => h('button', {
     type: 'button', class: id === view ? 'tab active' : 'tab', 'aria-current': id === view ? 'page' : null,
-    onclick: () => { view = id; render(); if (id === 'steward') void steward!.load(); else void reader!.load() }
+    onclick: () => { view = id; render(); void ({ reader, indicators, steward })[id]!.load() }
   }, label)))
 }
 
@@ -161,7 +166,7 @@ function render (): void {
   if (!session) {
     main.append(signInForm())
   } else {
-    const current = view === 'reader' ? reader : steward
+    const current = ({ reader, indicators, steward })[view]
     const navigation = nav()
     if (navigation) main.append(navigation)
     if (current) {
@@ -179,7 +184,7 @@ window.addEventListener('unhandledrejection', (event) => say(describe(event.reas
 let resizeTimer: ReturnType<typeof setTimeout> | undefined
 window.addEventListener('resize', () => {
   clearTimeout(resizeTimer)
-  resizeTimer = setTimeout(() => { if (view === 'reader') reader?.resized() }, 200)
+  resizeTimer = setTimeout(() => { if (view === 'reader') reader?.resized(); if (view === 'indicators') indicators?.resized() }, 200)
 })
 
 document.body.prepend(hatchDefs())
