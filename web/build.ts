@@ -2,13 +2,33 @@
 // and .br/.gz siblings that @fastify/static serves as they are. Run by `npm start` (prestart) and by its test;
 // a build takes well under a second, so nothing built is committed.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import type { Plugin } from 'esbuild'
 
 const WEB = dirname(fileURLToPath(import.meta.url))
 export const DASHBOARD_OUT = join(WEB, 'dist')
+/** One JSON file per language (web/src/i18n/<code>.json): the page offers every file found here. */
+export const LANGUAGE_DIR = join(WEB, 'src', 'i18n')
+
+/** The language files, by code. */
+export function languageFiles (): Record<string, unknown> {
+  return Object.fromEntries(readdirSync(LANGUAGE_DIR).filter((f) => f.endsWith('.json')).sort()
+    .map((f) => [basename(f, '.json'), JSON.parse(readFileSync(join(LANGUAGE_DIR, f), 'utf8'))]))
+}
+
+// `import LANGUAGES from 'mhx:languages'`: every language file, so adding one needs no code.
+const languagesModule: Plugin = {
+  name: 'mhx-languages',
+  setup (b) {
+    b.onResolve({ filter: /^mhx:languages$/ }, () => ({ path: 'languages', namespace: 'mhx-languages' }))
+    b.onLoad({ filter: /.*/, namespace: 'mhx-languages' }, () => ({
+      contents: `export default ${JSON.stringify(languageFiles())}`, loader: 'js', watchDirs: [LANGUAGE_DIR]
+    }))
+  }
+}
 
 export interface DashboardBuild {
   dir: string
@@ -29,7 +49,8 @@ export async function buildDashboard (outDir: string = DASHBOARD_OUT): Promise<D
     write: false,
     metafile: true,
     legalComments: 'none',
-    logLevel: 'warning'
+    logLevel: 'warning',
+    plugins: [languagesModule]
   })
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import t from 'tap'
 import type { Browser, Page } from 'playwright-core'
 import { buildDashboard } from '../../web/build.js'
-import { CHROMIUM, FROM, startDashboardHub, TO, type DashboardHub } from './fixture.js'
+import { CHROMIUM, FROM, KAZ_REFERENCE, startDashboardHub, TO, type DashboardHub } from './fixture.js'
 
 const require = createRequire(import.meta.url)
 
@@ -111,7 +111,8 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     const groups = new Set(series.cells.map((c: { sex: string }) => c.sex)).size
     const released = series.cells.filter((c: { count: number | null }) => c.count !== null)
     t.equal(await page.locator('#section-chart g.mhx-series path').count(), groups, 'one line per sex')
-    t.ok(await page.locator('#section-chart g.mhx-points circle').count() >= released.length, 'a dot for every released count')
+    t.ok(await page.locator('#section-chart g.mhx-points > *').count() >= released.length, 'a marker for every released count')
+    t.equal(await page.locator('#section-chart .series-legend li').count(), groups, 'a legend names every line')
     const rows = await page.locator('#section-table tbody tr').count()
     t.equal(rows, series.cells.length, 'the answer\'s table lists every cell')
 
@@ -157,6 +158,8 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.equal(await page.evaluate(() => document.documentElement.lang), 'ru')
     t.ok(await page.locator('#section-map text', { hasText: 'Казахстан' }).count() >= 1, 'country names on the map in Russian')
     t.equal(await page.locator('#section-map text', { hasText: 'Kazakhstan' }).count(), 0, 'and not in English')
+    t.ok(await page.locator('#section-map text', { hasText: 'Кыргызстан' }).count() >= 1, 'Kyrgyzstan as its government and the UN write it in Russian')
+    t.equal(await page.locator('#section-map text', { hasText: /Киргизия|Туркмения/ }).count(), 0, 'not "Киргизия" or "Туркмения"')
     t.ok(await page.getByRole('button', { name: 'English' }).isVisible(), 'the switch back says "English"')
     t.match(await page.locator('#section-about').innerText(), 'не аддитивны', 'about these numbers in Russian')
     await axe(page, 'reader view, Russian')
@@ -268,6 +271,135 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await showQuery(reader, 'sex')
     await t.resolves(reader.locator('#section-chart .problem', { hasText: 'Kazakhstan (KAZ)' }).waitFor(), 'the reader is told Kazakhstan has not consented')
     await reader.context().close()
+  })
+
+  // Codes a reader should never see raw once the page speaks Russian (dimension names, code values, countries).
+  const RAW_CODE = /\b(female|male|labour_migrant|destination|primary_care|case_notification|contact|recordType|tbOutcome|serviceCoverage|returnedFrom|conditionGroup|countryOfOrigin|not_reported|treatment_completed|covered|KAZ|UZB|TJK|KGZ|TKM|central-asia)\b/
+
+  t.test('an analyst sees a gap where a month is unpublished, never a 0, and Russian shows no raw code', { skip: env.stewardship ? false : 'no stewardship routes: nothing is published' }, async (t) => {
+    const page = await newPage()
+    await signIn(page, env.analyst)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await showQuery(page, 'sex')
+    const answer = (await api(env.analyst, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex`)).json()
+    t.equal(answer.cells.filter((c: { period: string }) => c.period === '2026-06').length, 0, 'the API counts nothing of June for a published-months reader')
+    t.equal(await page.locator('#section-chart g.mhx-gap line').count(), 1, 'one gap band, at June')
+    const june = page.locator('#section-chart table.series tr[data-period="2026-06"]')
+    t.equal(await june.getAttribute('data-kind'), 'gap', 'June is a gap in the chart\'s table')
+    const values = await june.locator('td.num').allTextContents()
+    t.ok(values.length >= 2 && values.every((v) => v === 'no data'), `June's values say "no data" (${values.join(' | ')})`)
+    t.notOk(values.some((v) => /\b0\b/.test(v)), 'no 0 for June')
+    const why = await june.locator('td').last().textContent() ?? ''
+    t.match(why, /open \(not yet published\)|open/, 'Kazakhstan\'s June: open')
+    t.match(why, /not reported: .*Turkmenistan/, 'Turkmenistan: not reported')
+    const titles = await page.locator('#section-chart svg title').allTextContents()
+    t.notOk(titles.some((text) => /Jun 2026: 0\b/.test(text)), 'no tooltip says June is 0')
+    t.ok(titles.some((text) => /Jun 2026: no data/.test(text)), 'the gap band says "no data"')
+    t.match(await page.locator('#section-chart .gaps-note').innerText(), /Jun 2026/, 'the caption names the gap')
+    await axe(page, 'reader view with a gap')
+
+    // Every dimension is offered, the 1.1 ones included; quarters; a filter.
+    const offered = await page.locator('#q-dim option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))
+    for (const dim of ['recordType', 'tbOutcome', 'serviceCoverage', 'returnedFrom', 'conditionGroup', 'screeningContext']) t.ok(offered.includes(dim), `breakdown by ${dim}`)
+    await page.locator('#q-period-type').selectOption('quarter')
+    await page.getByRole('button', { name: 'Add a filter' }).click()
+    await page.locator('#f-dim-1').selectOption('sex')
+    await page.locator('#f-value-1').selectOption('female')
+    const asked: string[] = []
+    page.on('request', (request) => { if (request.url().includes('/v1/aggregates?')) asked.push(request.url()) })
+    await showQuery(page, 'ageBand')
+    t.ok(asked.some((u) => u.includes('periodType=quarter') && u.includes('sex=female') && u.includes('by=period%2CageBand')), 'the read asks for quarters, filtered on sex')
+    t.same(await page.locator('#section-chart table.series tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-period'))), ['2026-Q1', '2026-Q2'], 'a row per quarter')
+    t.same(await page.locator('#section-chart table.series tbody th').allTextContents(), ['Q1 2026', 'Q2 2026'], 'named as a reader writes them')
+    t.ok(await page.locator('#section-table tbody tr').count() > 0, 'the answer\'s table has cells')
+
+    // Russian: every text re-rendered, codes included.
+    await page.getByRole('button', { name: 'Русский' }).click()
+    await page.getByLabel('Регион').waitFor()
+    const shown = await page.locator('main').innerText()
+    const options = await page.locator('main option').allInnerTexts()
+    t.notMatch(shown, RAW_CODE, 'no raw code in the page\'s text')
+    t.same(options.filter((o) => RAW_CODE.test(o)), [], 'no raw code in any menu')
+    t.match(shown, /Центральная Азия/, 'the region named in Russian')
+    t.ok(options.includes('Тип записи') && options.includes('Исход лечения туберкулёза'), 'dimension names in Russian')
+    t.match(await page.locator('#section-chart table.series').textContent(), /I кв\. 2026/, 'quarters named in Russian')
+    await axe(page, 'reader view with filters, Russian')
+    await page.context().close()
+  })
+
+  t.test('an origin-grant reader lands on its origin\'s view, without errors, in either language', { skip: env.stewardship ? false : 'consents needed' }, async (t) => {
+    const page = await newPage()
+    await signIn(page, env.origin)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await page.waitForFunction(() => Number(document.body.dataset.readerLoads ?? '0') >= 1)
+    t.equal(await page.locator('.problem, [role="alert"]').count(), 0, 'no error anywhere')
+    t.match(await page.locator('.origin-lock').innerText(), /migrants from Uzbekistan only/, 'the view says it is filtered to the origin')
+    t.ok(await page.locator('#section-chart svg').count() >= 1, 'a chart is drawn')
+    t.ok(await page.locator('#section-table tbody tr').count() > 0, 'the table has cells')
+    await axe(page, 'origin-grant reader')
+    await page.getByRole('button', { name: 'Русский' }).click()
+    t.match(await page.locator('.origin-lock').innerText(), /мигрантами из страны «Узбекистан»/, 'and says so in Russian')
+    // A refusal while in Russian is said in Russian, with the countries' Russian names.
+    await page.route('**/v1/aggregates?*', (route) => route.fulfill({ status: 403, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: `${env.baseUrl}/problems/grant-missing`, title: 'Grant missing', status: 403, detail: 'no grant for KGZ', missingGrants: ['KGZ'] }) }))
+    await showQuery(page, 'sex')
+    const refusal = await page.locator('#section-chart .problem').innerText()
+    t.match(refusal, /нет прав.*Кыргызстан/, `the refusal in Russian (${refusal})`)
+    t.notMatch(refusal, /no grant|Grant missing/, 'not the hub\'s English')
+    await page.unroute('**/v1/aggregates?*')
+    await page.route('**/v1/aggregates?*', (route) => route.fulfill({ status: 403, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: `${env.baseUrl}/problems/origin-filter-required`, title: 'Origin filter required', status: 403, detail: 'the grant on central-asia covers nationals of UZB only', originRequired: { unit: 'central-asia', countryOfOrigin: 'UZB' } }) }))
+    await showQuery(page, 'sex')
+    t.match(await page.locator('#section-chart .problem').innerText(), /ограничен мигрантами из страны «Узбекистан»/, 'an origin refusal in Russian')
+    await page.unroute('**/v1/aggregates?*')
+    // A sign-in failure said in English is said again in Russian after the switch.
+    await page.getByRole('button', { name: 'Выйти' }).click()
+    await page.getByLabel('Идентификатор партнёра').fill(env.origin.id)
+    await page.getByLabel('Закрытый ключ (JWK)', { exact: true }).fill('{"kty":"OKP"}')
+    await page.getByRole('button', { name: 'Войти' }).click()
+    await t.resolves(page.getByRole('alert').filter({ hasText: 'нет закрытой части' }).waitFor(), 'a key problem in Russian')
+    await page.getByRole('button', { name: 'English' }).click()
+    await t.resolves(page.getByRole('alert').filter({ hasText: 'no private part' }).waitFor(), 'and in English after switching back')
+    await page.context().close()
+  })
+
+  t.test('an analyst picks tb-notification-rate for Central Asia: a map shaded by the rate, intervals, reference, a year earlier', { skip: env.indicators && env.stewardship ? false : 'GET /v1/indicators is not on this build yet' }, async (t) => {
+    const page = await newPage()
+    await signIn(page, env.iom)
+    await page.waitForFunction(() => document.body.dataset.ready === 'reader')
+    await page.getByRole('button', { name: 'Indicators' }).click()
+    await page.locator('#i-indicator option[value="tb-notification-rate"]').waitFor({ state: 'attached' })
+    await page.locator('#i-indicator').selectOption('tb-notification-rate')
+    await page.locator('#i-region').selectOption('central-asia')
+    await page.locator('#i-from').fill(FROM)
+    await page.locator('#i-to').fill(TO)
+    const before = Number(await page.evaluate(() => document.body.dataset.indicatorLoads ?? '0'))
+    await page.getByRole('button', { name: 'Show' }).click()
+    await page.waitForFunction((n) => Number(document.body.dataset.indicatorLoads ?? '0') > n, before)
+    const values = async (query: string) => (await env.hub.app.inject({ method: 'GET', url: `/v1/indicators/tb-notification-rate/values?${query}`, headers: { authorization: `Bearer ${await env.bearer(env.iom)}` } })).json()
+    const byCountry = await values(`region=central-asia&from=${FROM}&to=${TO}&by=country`)
+    const released = byCountry.cells.filter((c: { status: string }) => c.status === 'released')
+    const withheld = byCountry.cells.filter((c: { status: string }) => c.status === 'withheld')
+    t.ok(released.length >= 2 && withheld.length >= 1, `the API releases ${released.length} countries' rates and withholds ${withheld.length}`)
+    t.equal(await page.locator('#section-ind-map g.mhx-country-rate path').count(), released.length, 'one shaded shape per released rate')
+    t.equal(await page.locator('#section-ind-map g.mhx-country-withheld path').count(), withheld.length, 'withheld countries hatched')
+    const fills = await page.locator('#section-ind-map g.mhx-country-rate path').evaluateAll((paths) => new Set(paths.map((p) => p.getAttribute('fill'))).size)
+    t.ok(fills > 1, 'countries with different rates are shaded differently')
+    const kaz = released.find((c: { country: string }) => c.country === 'KAZ')
+    const uzb = released.find((c: { country: string }) => c.country === 'UZB')
+    t.ok(kaz.value < uzb.value, 'Kazakhstan\'s rate is below Uzbekistan\'s though it counts more notifications: shaded by rate, not count')
+    t.match(await page.locator('#section-ind-map').innerText(), /per 100,000/, 'the legend names the unit')
+    t.match(await page.locator('#section-ind-map title', { hasText: 'Tajikistan' }).first().textContent(), /withheld/, 'a withheld country says so')
+    t.ok(await page.locator('#section-ind-series g.mhx-interval line').count() >= 1, 'the series has its intervals')
+    const summary = await page.locator('#section-ind-summary').innerText()
+    t.match(summary, /A year earlier/, 'the same period a year earlier beside it')
+    t.match(summary, new RegExp(`Kazakhstan[^\\n]*47 \\(2025; ${KAZ_REFERENCE.source.replace(/[()]/g, '\\$&')}\\)`), 'Kazakhstan\'s reference value beside its rate')
+    t.match(await page.locator('#section-ind-sources').innerText(), /illustrative \(test\)/, 'the denominators\' sources')
+    await axe(page, 'indicator view')
+    await page.getByRole('button', { name: 'Русский' }).click()
+    await page.getByLabel('Показатель', { exact: true }).waitFor()
+    t.match(await page.locator('#h-ind-map').innerText(), /Показатель регистрации туберкулёза среди мигрантов: по странам/, 'the indicator named in Russian')
+    t.notMatch(await page.locator('main').innerText(), RAW_CODE, 'no raw code in Russian')
+    await axe(page, 'indicator view, Russian')
+    await page.context().close()
   })
 
   t.test('no request ever carried the private key', async (t) => {

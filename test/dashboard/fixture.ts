@@ -32,11 +32,30 @@ export interface DashboardHub {
   ngo: TestPartner
   /** Kazakhstan's ministry reading its own country: exact counts (disclosure.method none, k 1). */
   ownCountry: TestPartner
+  /** A regional analyst whose consents release published months only: June 2026, published by nobody, is a gap. */
+  analyst: TestPartner
+  /** A reader of Central Asia's data about migrants from Uzbekistan only (an origin grant). */
+  origin: TestPartner
+  /** The months each reporting country has published (all but June). */
+  published: Record<string, string[]>
+  /** Whether GET /v1/indicators exists on this build (the fixture then sets denominators and a reference). */
+  indicators: boolean
   reporters: Record<string, TestPartner>
   /** The partner's private JWK as a ministry would keep it in a file (with kid and alg). */
   privateJwk (partner: TestPartner): Promise<JWK>
   bearer (partner: TestPartner): Promise<string>
 }
+
+/** TB case notifications (1.1.0) per country and month: TJK's few are withheld; KGZ and TKM notify none. */
+const TB_PLAN: Record<string, { months: string[], perMonth: number }> = {
+  KAZ: { months: ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06'], perMonth: 14 },
+  UZB: { months: ['2026-01', '2026-02', '2026-03', '2026-04'], perMonth: 12 },
+  TJK: { months: ['2026-03'], perMonth: 2 }
+}
+/** Migrant stock (illustrative figures) for the TB notification rate: TJK's too, so its withheld value is the numerator's doing. */
+export const MIGRANT_STOCK: Record<string, number> = { KAZ: 3_700_000, UZB: 1_200_000, TJK: 300_000 }
+/** Kazakhstan's reference TB notification rate (illustrative), for 2025. */
+export const KAZ_REFERENCE = { value: 47, year: 2025, source: 'WHO Global TB Report (illustrative)' }
 
 function record (country: string, period: string, sex: string, area?: string) {
   return {
@@ -67,6 +86,9 @@ export async function startDashboardHub (t: Teardown, options: { config?: Partia
   const iom = await hub.partner({ id: 'iom-ca', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
   const ngo = await hub.partner({ id: 'ngo-ca', roles: ['reader'], grants: [{ region: 'central-asia' }] })
   const ownCountry = await hub.partner({ id: 'moh-kaz-analysis', roles: ['reader'], country: 'KAZ', grants: [{ region: 'KAZ' }] })
+  const analyst = await hub.partner({ id: 'who-analyst', roles: ['reader'], grants: [{ region: 'central-asia' }, ...[...countries, 'TKM'].map((c) => ({ region: c }))] })
+  const originGrant = { region: 'central-asia', countryOfOrigin: 'UZB' } as { region: string }
+  const origin = await hub.partner({ id: 'uzb-diaspora', roles: ['reader'], grants: [originGrant] })
 
   const tokens = new Map<TestPartner, string>()
   const bearer = async (p: TestPartner) => {
@@ -88,6 +110,18 @@ export async function startDashboardHub (t: Teardown, options: { config?: Partia
     if (res.statusCode !== 202) throw new Error(`push for ${country}: ${res.statusCode} ${res.body}`)
     submissions.push({ id: res.json().id, partner: reporters[country] })
   }
+  for (const [country, plan] of Object.entries(TB_PLAN)) {
+    const records = plan.months.flatMap((period) => Array.from({ length: plan.perMonth }, (_, i) => ({
+      ...record(country, period, i % 3 === 0 ? 'female' : 'male'), recordType: 'case_notification', condition: 'A15'
+    })))
+    const res = await app.inject({
+      method: 'POST', url: '/v1/submissions',
+      headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
+      payload: { schema: 'migrant-health-event', version: '1.1.0', records }
+    })
+    if (res.statusCode !== 202) throw new Error(`TB push for ${country}: ${res.statusCode} ${res.body}`)
+    submissions.push({ id: res.json().id, partner: reporters[country] })
+  }
   await hub.queue.drain()
   await waitFor(async () => {
     for (const s of submissions) {
@@ -97,23 +131,50 @@ export async function startDashboardHub (t: Teardown, options: { config?: Partia
     return true
   }, 30_000)
 
-  // With stewardship, a reader reads a country only with its ministry's consent: every ministry grants IOM and the NGO.
+  // With stewardship, a reader reads a country only with its ministry's consent: every ministry grants IOM, the NGO
+  // and the origin reader its working data, the analyst its published months.
+  const published: Record<string, string[]> = {}
   if (stewardship) {
     for (const country of [...countries, 'TKM']) {
-      for (const reader of [iom, ngo]) {
+      for (const [reader, release] of [[iom, 'live'], [ngo, 'live'], [origin, 'live'], [analyst, 'published']] as const) {
         const res = await app.inject({
           method: 'PUT', url: `/v1/consents/${reader.id}`,
           headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
-          payload: { decision: 'grant', release: 'live' }
+          payload: { decision: 'grant', release }
         })
         if (res.statusCode >= 300) throw new Error(`consent of ${country} for ${reader.id}: ${res.statusCode} ${res.body}`)
       }
     }
+    // Every reported month is published but June: Kazakhstan's June stays open, the others have none.
+    for (const [country, plan] of Object.entries(PLAN)) {
+      published[country] = plan.months.filter((m) => m !== '2026-06')
+      for (const period of published[country]) {
+        const res = await app.inject({ method: 'POST', url: `/v1/periods/${country}/${period}/publish`, headers: { authorization: `Bearer ${await bearer(reporters[country])}` } })
+        if (res.statusCode >= 300) throw new Error(`publish ${country} ${period}: ${res.statusCode} ${res.body}`)
+      }
+    }
+  }
+
+  // Indicators: each ministry sets its migrant stock; Kazakhstan its reference TB notification rate.
+  const indicators = (await app.inject({ method: 'GET', url: '/v1/indicators' })).statusCode === 200
+  if (indicators && stewardship) {
+    for (const [country, value] of Object.entries(MIGRANT_STOCK)) {
+      const res = await app.inject({
+        method: 'PUT', url: `/v1/denominators/${country}/2025/migrant_stock`, headers: { authorization: `Bearer ${await bearer(reporters[country])}` },
+        payload: { value, source: 'illustrative (test)', vintage: '2025' }
+      })
+      if (res.statusCode >= 300) throw new Error(`denominator of ${country}: ${res.statusCode} ${res.body}`)
+    }
+    const res = await app.inject({
+      method: 'PUT', url: `/v1/references/tb-notification-rate/KAZ/${KAZ_REFERENCE.year}`, headers: { authorization: `Bearer ${await bearer(reporters.KAZ)}` },
+      payload: { value: KAZ_REFERENCE.value, source: KAZ_REFERENCE.source }
+    })
+    if (res.statusCode >= 300) throw new Error(`reference of KAZ: ${res.statusCode} ${res.body}`)
   }
 
   await app.listen({ port, host: '127.0.0.1' })
   return {
-    hub, baseUrl, stewardship, iom, ngo, ownCountry, reporters, bearer,
+    hub, baseUrl, stewardship, indicators, iom, ngo, ownCountry, analyst, origin, published, reporters, bearer,
     privateJwk: async (partner) => ({ ...(await exportJWK(partner.privateKey)), kid: partner.kid, alg: partner.alg })
   }
 }

@@ -7,9 +7,10 @@ import type { Session } from './api.js'
 import { regionMap, timeSeries, type Cell } from './charts.js'
 import { h, nodes, replace } from './dom.js'
 import { describe, isNotFound } from './errors.js'
-import { countryName, formatCount, language, t, valueLabel } from './i18n.js'
+import { countryName, formatCount, formatPeriod, language, t, valueLabel } from './i18n.js'
 import { tm } from './i18n-ministry.js'
 import { addMonths, currentMonth, monthsBetween } from './months.js'
+import { seriesPoints, type SeriesPoint } from './periods.js'
 import type { Answer, Region } from './reader.js'
 import { statusLabel } from './reader.js'
 
@@ -109,8 +110,7 @@ export class BulletinView {
         ? Promise.resolve()
         : attempt(() => this.session.json<Answer>(`/v1/aggregates?${q({ from, to, by: 'country' })}`)).then((r) => { this.byCountry = r }),
       attempt(() => this.session.json<Answer>(`/v1/aggregates?${q({ from: addMonths(to, -11), to, by: 'period' })}`)).then((r) => { this.series = r }),
-      attempt(async () => ({ ...await this.session.json<Answer>(`/v1/aggregates?${q({ from, to, by: 'recordType', labels: language() })}`), labelsIn: language() }))
-        .then((r) => { this.types = r }),
+      attempt(() => this.session.json<Answer>(`/v1/aggregates?${q({ from, to, by: 'recordType' })}`)).then((r) => { this.types = r }),
       attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${q({ from, to })}`)).then((r) => { this.coverage = r }),
       fetch('/v1/disclosure', { headers: { accept: 'application/json' } }).then(async (res) => { if (res.ok) this.disclosure = await res.json() as Disclosure }, () => {}),
       this.loadIndicators(from, to)
@@ -271,14 +271,18 @@ export class BulletinView {
   private drawSeries (): Node | Node[] {
     return this.pending(this.series, (answer) => {
       if (answer.cells.length === 0) return h('p', { class: 'muted' }, t('nothingToShow'))
-      return h('figure', { class: 'chart' }, timeSeries({ dim: null, cells: answer.cells, periods: monthsBetween(answer.from, answer.to), k: answer.k, width: 640 }))
+      const periods = monthsBetween(answer.from, answer.to)
+      const members = this.unit()?.members.length ? this.unit()!.members : [this.region]
+      const points = seriesPoints({ dim: null, cells: answer.cells, periods, countries: members, coverage: answer.coverage ?? [] })
+      const words = (p: SeriesPoint) => `${formatPeriod(p.period)}: ${p.count === null ? t('protectedPrimary') : formatCount(p.count)}`
+      return h('figure', { class: 'chart' }, timeSeries({ points, groups: ['total'], periods, k: answer.k, width: 640, describe: words, ariaLabel: t('records') }))
     })
   }
 
   private drawTypes (): Node | Node[] {
     return this.pending(this.types, (answer) => {
       if (answer.cells.length === 0) return h('p', { class: 'muted' }, t('nothingToShow'))
-      const name = (v: string | null) => (v && answer.labelsIn === language() ? answer.labels?.recordType?.[v] : undefined) ?? valueLabel('recordType', v)
+      const name = (v: string | null) => valueLabel('recordType', v)
       return h('table', { class: 'types' },
         h('tbody', {}, answer.cells.map((cell) => h('tr', {}, h('th', { scope: 'row' }, name(cell.recordType as string | null)), countCell(cell)))))
     })

@@ -1,295 +1,136 @@
-// English and Russian: the dashboard's own labels, and country names from i18n-iso-countries (as the API's).
+// The page's languages: one file per language in web/src/i18n/ (its name, its locale, every message, and the
+// country names that differ from i18n-iso-countries'), gathered by web/build.ts. A new language is one file.
+// Names of dimensions and of their codes come from the hub's labels catalog (GET /v1/schemas/labels/…).
 import countries from 'i18n-iso-countries'
-import en from 'i18n-iso-countries/langs/en.json' with { type: 'json' }
-import ru from 'i18n-iso-countries/langs/ru.json' with { type: 'json' }
+import enCountries from 'i18n-iso-countries/langs/en.json' with { type: 'json' }
+import ruCountries from 'i18n-iso-countries/langs/ru.json' with { type: 'json' }
+import LANGUAGES from 'mhx:languages'
+import type EN from './i18n/en.json'
 
-countries.registerLocale(en)
-countries.registerLocale(ru)
+countries.registerLocale(enCountries)
+countries.registerLocale(ruCountries)
 
-export type Lang = 'en' | 'ru'
+export type MessageKey = keyof typeof EN.messages
+export type Lang = string
 
-const EN = {
-  title: 'Migrant Health Exchange',
-  skip: 'Skip to content',
-  switchLanguage: 'Русский',
-  signInTitle: 'Sign in',
-  signInIntro: 'Your private key stays in this browser: the page imports it as a non-extractable key and signs its own short-lived assertions. Nothing of the key is sent.',
-  partnerId: 'Partner id',
-  privateKey: 'Private key (JWK)',
-  privateKeyFile: 'Private key file (JWK)',
-  privateKeyHint: 'Choose the file, or paste the JSON.',
-  signIn: 'Sign in',
-  signingIn: 'Signing in…',
-  signOut: 'Sign out',
-  signedInAs: 'Signed in as {id}',
-  readerView: 'Reader',
-  stewardView: 'Steward',
-  region: 'Region',
-  from: 'From',
-  to: 'To',
-  dimension: 'Break down by',
-  none: 'nothing (totals)',
-  show: 'Show',
-  loading: 'Loading…',
-  mapTitle: 'Records by country',
-  mapNoCountry: 'Your grants cover this region’s totals only, not its countries one by one.',
-  chartTitle: 'Over time, by {dim}',
-  chartTotal: 'Over time',
-  coverageTitle: 'Coverage: what each country has reported',
-  coverageLegend: 'published (on time) · published late · open (not yet published) · not reported',
-  published: 'published',
-  publishedLate: 'published late',
-  open: 'open',
-  notReported: 'not reported',
-  onTime: 'on time',
-  late: 'late',
-  country: 'Country',
-  tableTitle: 'The answer',
-  tableCaption: '{region}, {from} to {to}, by {by}: {n} cells; k = {k}',
-  count: 'Count',
-  protectedPrimary: 'protected',
-  protectedNote: 'Protected cells (▨) have a released count below k; they are not zeros. Months and groups with no records are not listed.',
-  answerExact: 'Exact counts: you read only your own country’s data.',
-  answerPerturbed: 'Counts carry small, consistent noise (cell-key method, table {ptable}); see “About these numbers”.',
-  rowsOmitted: '{n} more rows are in the downloads.',
-  downloads: 'Download',
-  downloadCsv: 'CSV',
-  downloadSdmx: 'SDMX-CSV',
-  downloadFhir: 'FHIR',
-  downloaded: 'Downloaded {file}.',
-  notPublishedTitle: 'Not published in this answer',
-  aboutTitle: 'About these numbers',
-  aboutKOnly: 'Counts below {k} (1 to {below}) are not shown: they are marked protected.',
-  aboutNotAdditive: 'Totals and breakdowns are perturbed separately, so the parts of a table need not add up exactly to its total (margins are not additive).',
-  aboutSensitiveDimensions: 'Sensitive fields',
-  aboutBudgetNone: 'no limit',
-  aboutMethodName: 'cell-key method (perturbed counts)',
-  aboutMethodNameNone: 'none (exact counts)',
-  aboutHubText: 'The hub’s own description (English)',
-  aboutMethod: 'Method',
-  aboutMethodCellKey: 'Counts carry small, consistent noise (cell-key method): the same records always give the same released count, so totals need not add up exactly.',
-  aboutMethodNone: 'Exact counts: you read only your own country’s data.',
-  aboutK: 'Smallest count shown (k)',
-  aboutSensitiveK: 'k when a sensitive field is used',
-  aboutD: 'Largest deviation (D)',
-  aboutV: 'Noise variance (V)',
-  aboutJs: 'Counts below this are never released unchanged',
-  aboutBudget: 'Distinct queries per day',
-  aboutPtable: 'Perturbation table',
-  records: 'records',
-  noData: 'no records',
-  notAvailable: 'Not available on this hub yet.',
-  nothingToShow: 'Nothing to show for this choice.',
-  consentsTitle: 'Consents: who may read my country’s data',
-  reader: 'Reader',
-  state: 'State',
-  release: 'Release',
-  until: 'Until',
-  decidedAt: 'Decided',
-  actions: 'Decision',
-  grant: 'Grant',
-  refuse: 'Refuse',
-  pending: 'pending',
-  granted: 'granted',
-  refused: 'refused',
-  releasePublished: 'published months',
-  releaseLive: 'working data',
-  consentSaved: 'Consent for {reader}: {state}.',
-  noConsents: 'No reader’s grants reach your country.',
-  publishTitle: 'Publish a month',
-  month: 'Month',
-  publish: 'Publish',
-  publishedResult: 'Published {country} {period}: revision {revision}, {records} records.',
-  accessTitle: 'Who read my data',
-  at: 'When',
-  action: 'Action',
-  query: 'Query',
-  cells: 'Cells',
-  noAccess: 'No reads yet.',
-  errBadKeyText: 'This is not a private key in JWK form: {why}',
-  errKeyNeedsKidAlg: 'The key needs its "kid" and "alg" (as registered with the hub).',
-  errKeyNotPrivate: 'This JWK has no private part: choose the private key file (…private.jwk), not the public one.',
-  errNoKey: 'Choose your private key file or paste it.',
-  errSignIn: 'The hub did not accept this partner id and key ({why}). Check both, and that the key is still active.',
-  errExpired: 'Your session has expired and could not be renewed: sign in again.',
-  errMissingGrants: 'You have no grant for: {list}. Ask the hub operator for one, or choose another region.',
-  errMissingConsents: 'Not readable without the consent of: {list}. Their ministries have not consented (or have refused).',
-  errForbidden: 'Not allowed: {why}',
-  errTooMany: 'Too many requests: try again in {s} seconds.',
-  errNetwork: 'The hub could not be reached. Check your connection and try again.',
-  errServer: 'The hub could not answer ({status}). Try again in a moment.',
-  errOther: 'The hub refused: {why}',
-  errUnexpected: 'Something went wrong in this page: {why}',
-  dismiss: 'Dismiss',
-  nothingForRoles: 'This partner is neither a reader nor a steward: the dashboard has nothing to show it. Operators use the CLI (mhx admin …).'
+/** A language file (web/src/i18n/<code>.json). */
+export interface LanguageFile {
+  name: string
+  locale: string
+  messages: Record<MessageKey, string>
+  /** Country names (alpha-3) where i18n-iso-countries differs from how the country's government and the UN write it. */
+  countries: Record<string, string>
+  /** Names of the hub's regions (code → name) where the hub's own (English) name should not show. */
+  regions: Record<string, string>
 }
 
-export type MessageKey = keyof typeof EN
-
-const RU: Record<MessageKey, string> = {
-  title: 'Обмен данными о здоровье мигрантов',
-  skip: 'Перейти к содержимому',
-  switchLanguage: 'English',
-  signInTitle: 'Вход',
-  signInIntro: 'Ваш закрытый ключ остаётся в этом браузере: страница импортирует его как неизвлекаемый и сама подписывает краткосрочные утверждения. Ключ никуда не отправляется.',
-  partnerId: 'Идентификатор партнёра',
-  privateKey: 'Закрытый ключ (JWK)',
-  privateKeyFile: 'Файл закрытого ключа (JWK)',
-  privateKeyHint: 'Выберите файл или вставьте JSON.',
-  signIn: 'Войти',
-  signingIn: 'Вход…',
-  signOut: 'Выйти',
-  signedInAs: 'Вы вошли как {id}',
-  readerView: 'Чтение',
-  stewardView: 'Распорядитель',
-  region: 'Регион',
-  from: 'С',
-  to: 'По',
-  dimension: 'Разбивка по',
-  none: 'без разбивки (итоги)',
-  show: 'Показать',
-  loading: 'Загрузка…',
-  mapTitle: 'Записи по странам',
-  mapNoCountry: 'Ваши права покрывают только итоги этого региона, а не отдельные страны.',
-  chartTitle: 'Динамика по признаку «{dim}»',
-  chartTotal: 'Динамика',
-  coverageTitle: 'Охват: что сообщила каждая страна',
-  coverageLegend: 'опубликовано (в срок) · опубликовано с опозданием · открыто (ещё не опубликовано) · нет данных',
-  published: 'опубликовано',
-  publishedLate: 'опубликовано с опозданием',
-  open: 'открыто',
-  notReported: 'нет данных',
-  onTime: 'в срок',
-  late: 'с опозданием',
-  country: 'Страна',
-  tableTitle: 'Ответ',
-  tableCaption: '{region}, с {from} по {to}, по {by}: ячеек {n}; k = {k}',
-  count: 'Число',
-  protectedPrimary: 'защищено',
-  protectedNote: 'Защищённые ячейки (▨) имеют публикуемое число меньше k; это не нули. Месяцы и группы без записей не перечисляются.',
-  answerExact: 'Точные числа: вы читаете только данные своей страны.',
-  answerPerturbed: 'К числам добавлен небольшой согласованный шум (метод ключей ячеек, таблица {ptable}); см. «Об этих числах».',
-  rowsOmitted: 'Ещё {n} строк — в выгрузках.',
-  downloads: 'Скачать',
-  downloadCsv: 'CSV',
-  downloadSdmx: 'SDMX-CSV',
-  downloadFhir: 'FHIR',
-  downloaded: 'Скачан файл {file}.',
-  notPublishedTitle: 'Не опубликовано в этом ответе',
-  aboutTitle: 'Об этих числах',
-  aboutKOnly: 'Числа меньше {k} (от 1 до {below}) не показываются: они отмечены как защищённые.',
-  aboutNotAdditive: 'Итоги и разбивки возмущаются отдельно, поэтому части таблицы могут не складываться точно в её итог (маргиналы не аддитивны).',
-  aboutSensitiveDimensions: 'Чувствительные поля',
-  aboutBudgetNone: 'без ограничения',
-  aboutMethodName: 'метод ключей ячеек (числа с шумом)',
-  aboutMethodNameNone: 'нет (точные числа)',
-  aboutHubText: 'Описание самого хаба (на английском)',
-  aboutMethod: 'Метод',
-  aboutMethodCellKey: 'К числам добавлен небольшой согласованный шум (метод ключей ячеек): одни и те же записи всегда дают одно и то же число, поэтому итоги могут не сходиться точно.',
-  aboutMethodNone: 'Точные числа: вы читаете только данные своей страны.',
-  aboutK: 'Наименьшее показываемое число (k)',
-  aboutSensitiveK: 'k при использовании чувствительного поля',
-  aboutD: 'Наибольшее отклонение (D)',
-  aboutV: 'Дисперсия шума (V)',
-  aboutJs: 'Числа меньше этого никогда не публикуются без изменений',
-  aboutBudget: 'Разных запросов в сутки',
-  aboutPtable: 'Таблица возмущений',
-  records: 'записей',
-  noData: 'нет записей',
-  notAvailable: 'Пока недоступно на этом узле.',
-  nothingToShow: 'Для этого выбора нечего показать.',
-  consentsTitle: 'Согласия: кто может читать данные моей страны',
-  reader: 'Читатель',
-  state: 'Состояние',
-  release: 'Выпуск',
-  until: 'До',
-  decidedAt: 'Решено',
-  actions: 'Решение',
-  grant: 'Разрешить',
-  refuse: 'Отказать',
-  pending: 'ожидает',
-  granted: 'разрешено',
-  refused: 'отказано',
-  releasePublished: 'опубликованные месяцы',
-  releaseLive: 'рабочие данные',
-  consentSaved: 'Согласие для {reader}: {state}.',
-  noConsents: 'Права ни одного читателя не касаются вашей страны.',
-  publishTitle: 'Опубликовать месяц',
-  month: 'Месяц',
-  publish: 'Опубликовать',
-  publishedResult: 'Опубликовано {country} {period}: версия {revision}, записей {records}.',
-  accessTitle: 'Кто читал мои данные',
-  at: 'Когда',
-  action: 'Действие',
-  query: 'Запрос',
-  cells: 'Ячеек',
-  noAccess: 'Чтений пока не было.',
-  errBadKeyText: 'Это не закрытый ключ в формате JWK: {why}',
-  errKeyNeedsKidAlg: 'У ключа должны быть «kid» и «alg» (как при регистрации на узле).',
-  errKeyNotPrivate: 'В этом JWK нет закрытой части: выберите файл закрытого ключа (…private.jwk), а не открытого.',
-  errNoKey: 'Выберите файл закрытого ключа или вставьте его.',
-  errSignIn: 'Узел не принял этот идентификатор и ключ ({why}). Проверьте оба и что ключ ещё действует.',
-  errExpired: 'Сеанс истёк и не может быть продлён: войдите снова.',
-  errMissingGrants: 'У вас нет прав на: {list}. Запросите их у оператора узла или выберите другой регион.',
-  errMissingConsents: 'Недоступно без согласия: {list}. Их министерства не дали согласия (или отказали).',
-  errForbidden: 'Запрещено: {why}',
-  errTooMany: 'Слишком много запросов: повторите через {s} с.',
-  errNetwork: 'Узел недоступен. Проверьте подключение и повторите.',
-  errServer: 'Узел не смог ответить ({status}). Повторите чуть позже.',
-  errOther: 'Узел отказал: {why}',
-  errUnexpected: 'Ошибка на странице: {why}',
-  dismiss: 'Закрыть',
-  nothingForRoles: 'Этот партнёр не читатель и не распорядитель: панели нечего ему показать. Операторы пользуются CLI (mhx admin …).'
+/** The hub's labels catalog (schemas/labels): names of the dimensions and of their enumerated codes. */
+export interface LabelCatalog {
+  dimensions: Record<string, Record<string, string>>
+  special: Record<string, Record<string, string>>
+  codes: Record<string, Record<string, Record<string, string>>>
 }
 
-const DIMENSION_NAMES: Record<Lang, Record<string, string>> = {
-  en: {
-    period: 'month', country: 'country', countryOfOrigin: 'country of origin', subnationalArea: 'sub-national area',
-    migrationStatus: 'migration status', migrationStage: 'migration stage', sex: 'sex', ageBand: 'age band',
-    encounter: 'encounter', conditionGroup: 'condition group', screeningContext: 'screening context',
-    screeningConsequence: 'screening consequence', insurance: 'insurance', outcome: 'outcome'
-  },
-  ru: {
-    period: 'месяц', country: 'страна', countryOfOrigin: 'страна происхождения', subnationalArea: 'административная единица',
-    migrationStatus: 'миграционный статус', migrationStage: 'этап миграции', sex: 'пол', ageBand: 'возрастная группа',
-    encounter: 'обращение', conditionGroup: 'группа состояний', screeningContext: 'контекст скрининга',
-    screeningConsequence: 'последствие скрининга', insurance: 'страхование', outcome: 'исход'
-  }
+const FILES = LANGUAGES as Record<string, LanguageFile>
+const FALLBACK = 'en'
+let current: Lang = FALLBACK
+let catalog: LabelCatalog | null = null
+
+export function languages (): Array<{ code: Lang, name: string }> {
+  return Object.entries(FILES).map(([code, file]) => ({ code, name: file.name }))
 }
-
-let current: Lang = 'en'
-
 export function language (): Lang { return current }
 export function setLanguage (lang: Lang): void {
-  current = lang
-  document.documentElement.lang = lang
+  current = FILES[lang] ? lang : FALLBACK
+  document.documentElement.lang = current
+}
+/** The language a browser asks for, if the page has it. */
+export function preferredLanguage (asked: readonly string[]): Lang {
+  for (const tag of asked) {
+    const code = tag.toLowerCase().split('-')[0]
+    if (FILES[code]) return code
+  }
+  return FALLBACK
 }
 
 export function t (key: MessageKey, vars: Record<string, string | number> = {}): string {
-  const template = current === 'ru' ? RU[key] : EN[key]
+  const template = FILES[current].messages[key] ?? FILES[FALLBACK].messages[key]
   return template.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`))
 }
 
-export function dimensionName (dim: string): string {
-  return DIMENSION_NAMES[current][dim] ?? dim
+/** A sub-national area of the hub's catalog (named in English only). */
+export interface Area { code: string, country: string, name: string }
+let areas: Area[] = []
+export function setAreas (list: Area[]): void { areas = list }
+export function subnationalAreas (): Area[] { return areas }
+
+export function setLabels (labels: LabelCatalog): void {
+  catalog = labels
+}
+export function labelCatalog (): LabelCatalog | null {
+  return catalog
 }
 
-/** A country's name in the current language (alpha-3 in, the code itself when the package does not know it). */
+/** A name from the catalog in the current language, else in English (a language the catalog lacks). */
+function named (names: Record<string, string> | undefined): string | undefined {
+  return names?.[current] ?? names?.[FALLBACK]
+}
+
+/** A text the hub gives in several languages ({en, ru}): the current one, else English. */
+export function localized (text: Record<string, string>): string {
+  return named(text) ?? Object.values(text)[0] ?? ''
+}
+
+export function dimensionName (dim: string): string {
+  if (dim === 'period') return t('period')
+  return named(catalog?.dimensions[dim]) ?? dim
+}
+
+/** A country's name in the current language (alpha-3 in; the code itself when nobody knows it). */
 export function countryName (code: string): string {
-  return countries.getName(code, current) ?? code
+  return FILES[current].countries[code] ?? countries.getName(code, current) ?? countries.getName(code, FALLBACK) ?? code
+}
+
+/** A region's name: the language file's, else the hub's. */
+export function regionLabel (code: string, hubName: string): string {
+  return FILES[current].regions?.[code] ?? hubName
 }
 
 export function alpha3OfNumeric (numeric: string | number): string | undefined {
   return countries.numericToAlpha3(String(numeric).padStart(3, '0'))
 }
 
-/** A value of a dimension as a reader should see it: countries by name, the absent value as a dash. */
+export function alpha3Codes (): string[] {
+  return Object.keys(countries.getAlpha3Codes())
+}
+
+const COUNTRY_CODED = new Set(['country', 'countryOfOrigin', 'returnedFrom'])
+
+/** A value of a dimension as a reader should see it: countries by name, codes by the catalog's name, absent as a dash. */
 export function valueLabel (dim: string, value: string | null | undefined): string {
   if (value === null || value === undefined || value === '_Z') return '—'
-  if (dim === 'country' || dim === 'countryOfOrigin') return countryName(value)
-  return value
+  if (dim === 'period') return formatPeriod(value)
+  if (COUNTRY_CODED.has(dim) && /^[A-Z]{3}$/.test(value)) return countryName(value)
+  if (dim === 'subnationalArea') return areas.find((a) => a.code === value)?.name ?? value
+  return named(catalog?.codes[dim]?.[value]) ?? named(catalog?.special[value]) ?? value
 }
 
 export function formatCount (n: number): string {
-  return n.toLocaleString(current === 'ru' ? 'ru-RU' : 'en-GB')
+  return n.toLocaleString(FILES[current].locale)
+}
+
+/** A period label (2026-03, 2026-Q1, 2026) as a reader writes it: "Mar 2026", "Q1 2026" / "март 2026", "I кв. 2026". */
+export function formatPeriod (label: string): string {
+  const quarter = /^(\d{4})-Q([1-4])$/.exec(label)
+  if (quarter) return t('quarterLabel', { q: t('quarterNumerals').split(' ')[Number(quarter[2]) - 1], year: quarter[1] })
+  const month = /^(\d{4})-(\d{2})$/.exec(label)
+  if (month) {
+    return new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 1))
+      .toLocaleDateString(FILES[current].locale, { month: 'short', year: 'numeric', timeZone: 'UTC' })
+  }
+  return label
+}
+
+export function formatNumber (n: number, digits: number): string {
+  return n.toLocaleString(FILES[current].locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }

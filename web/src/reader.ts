@@ -1,31 +1,38 @@
 // The reader's view: a query form, then the map, the time series, coverage, the answer's table with its
 // downloads, and "about these numbers". Each section loads on its own and fails on its own, in words.
 import type { Session } from './api.js'
-import { regionMap, timeSeries, type Cell } from './charts.js'
+import { regionMap, seriesLegend, timeSeries, type Cell } from './charts.js'
 import { h, nodes, replace } from './dom.js'
 import { describe, isNotFound } from './errors.js'
-import { countryName, dimensionName, formatCount, language, t, valueLabel } from './i18n.js'
+import { alpha3Codes, countryName, dimensionName, formatCount, formatPeriod, labelCatalog, regionLabel, subnationalAreas, t, valueLabel } from './i18n.js'
 import { addMonths, currentMonth, monthsBetween } from './months.js'
+import { PERIOD_TYPES, periodEnd, periodLabels, periodStart, seriesPoints, type CoverageItem, type PeriodType, type SeriesPoint } from './periods.js'
 
-export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null, missingConsents?: string[] | null }
+export interface Region { code: string, name: string, kind: 'country' | 'region', members: string[], readable: boolean, byCountry: boolean, k: number | null, countryOfOrigin?: string | null, missingConsents?: string[] | null }
 
 export interface Answer {
   region: string
   from: string
   to: string
+  periodType?: PeriodType
   by: string[]
   k: number
   cells: Cell[]
   disclosure?: { method: 'cellkey' | 'none', ptable?: string | null }
-  /** With ?labels=: per dimension, the hub's name of every code shown (in `labelsIn`, set by the page). */
-  labels?: Record<string, Record<string, string>>
-  labelsIn?: string
-  coverage?: Array<{ country: string, period: string, status: string }>
+  coverage?: CoverageItem[]
 }
 
 interface PeriodItem { country: string, period: string, status: 'not_reported' | 'open' | 'published', revision: number | null, publishedAt: string | null, onTime: boolean | null, changedSince?: boolean }
 
-export const SERIES_DIMENSIONS = ['sex', 'ageBand', 'countryOfOrigin', 'migrationStatus', 'migrationStage', 'encounter', 'conditionGroup', 'insurance', 'outcome', 'country']
+/** Dimensions offered when the hub's labels catalog could not be read (it lists every dimension). */
+const FALLBACK_DIMENSIONS = ['country', 'countryOfOrigin', 'sex', 'ageBand', 'migrationStatus', 'migrationStage', 'encounter', 'conditionGroup', 'insurance', 'outcome', 'recordType', 'tbOutcome', 'serviceCoverage', 'returnedFrom']
+
+/** Every dimension but the period (a series is always by period): from the hub's labels catalog. */
+export function dimensions (): string[] {
+  const catalog = labelCatalog()
+  return catalog ? Object.keys(catalog.dimensions).filter((d) => d !== 'period') : FALLBACK_DIMENSIONS
+}
+
 const TABLE_ROWS = 400
 
 type SectionId = 'map' | 'chart' | 'table' | 'coverage' | 'about'
@@ -47,19 +54,40 @@ interface Disclosure {
   additive?: boolean
 }
 
-export interface ReaderQuery { region: string, from: string, to: string, dim: string }
+export interface ReaderQuery { region: string, from: string, to: string, periodType: PeriodType, dim: string, filters: Record<string, string[]> }
+
+/** An origin grant reads its unit's data about one origin's nationals only: the filter every read of it carries. */
+function originFilter (region: Region | undefined): Record<string, string[]> {
+  return region?.countryOfOrigin ? { countryOfOrigin: [region.countryOfOrigin] } : {}
+}
 
 export function defaultQuery (regions: Region[]): ReaderQuery {
   const to = addMonths(currentMonth(), -1)
   const readable = regions.filter((r) => r.readable)
   const region = readable.find((r) => r.kind === 'region' && r.byCountry) ?? readable.find((r) => r.kind === 'region') ?? readable[0]
-  return { region: region?.code ?? '', from: addMonths(to, -11), to, dim: 'sex' }
+  return { region: region?.code ?? '', from: addMonths(to, -11), to, periodType: 'month', dim: 'sex', filters: originFilter(region) }
 }
 
+/** The query string of a read: from and to widened to whole periods, the filters as comma lists. */
 function query (q: ReaderQuery, by: string): string {
-  const params = new URLSearchParams({ region: q.region, from: q.from, to: q.to })
+  const params = new URLSearchParams({ region: q.region, from: periodStart(q.from, q.periodType), to: periodEnd(q.to, q.periodType) })
+  if (q.periodType !== 'month' && by.includes('period')) params.set('periodType', q.periodType)
   if (by) params.set('by', by)
+  for (const [dim, values] of Object.entries(q.filters)) if (values.length > 0) params.set(dim, values.join(','))
   return params.toString()
+}
+
+/** The values a filter on `dim` may name, with their names, for the region read. */
+function valuesOf (dim: string, region: Region | undefined): Array<[string, string]> {
+  const catalog = labelCatalog()
+  const named = (codes: string[]) => codes.map((c): [string, string] => [c, valueLabel(dim, c)])
+  const byName = (list: Array<[string, string]>) => list.sort((a, b) => a[1].localeCompare(b[1]))
+  const members = region ? (region.members.length > 0 ? region.members : [region.code]) : []
+  if (dim === 'country') return byName(named(members))
+  if (dim === 'subnationalArea') return byName(subnationalAreas().filter((a) => members.includes(a.country)).map((a) => [a.code, `${a.name} (${countryName(a.country)})`]))
+  const codes = Object.keys(catalog?.codes[dim] ?? {})
+  if (dim === 'countryOfOrigin' || dim === 'returnedFrom') return [...byName(named(alpha3Codes())), ...named(codes)]
+  return named(codes)
 }
 
 async function attempt<T> (work: () => Promise<T>): Promise<Loaded<T>> {
@@ -95,10 +123,9 @@ export class ReaderView {
     const series = this.query.dim ? `period,${this.query.dim}` : 'period'
     await Promise.all([
       attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, 'country')}`)).then((r) => { this.map = r; this.refresh('map') }),
-      // Value names come from the hub (?labels=); a language switch before the next load falls back to the page's own.
-      attempt(async () => ({ ...await this.session.json<Answer>(`/v1/aggregates?${query(q, series)}&labels=${language()}`), labelsIn: language() }))
+      attempt(() => this.session.json<Answer>(`/v1/aggregates?${query(q, series)}`))
         .then((r) => { this.series = r; this.refresh('chart', 'table', 'about') }),
-      attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${query(q, '')}`)).then((r) => { this.coverage = r; this.refresh('coverage') }),
+      attempt(() => this.session.json<{ items: PeriodItem[] }>(`/v1/periods?${new URLSearchParams({ region: q.region, from: periodStart(q.from, q.periodType), to: periodEnd(q.to, q.periodType) })}`)).then((r) => { this.coverage = r; this.refresh('coverage') }),
       this.disclosure?.ok
         ? null
         : attempt(async () => {
@@ -118,11 +145,15 @@ export class ReaderView {
       this.form(),
       h('div', { class: 'grid' },
         this.section('map', t('mapTitle')),
-        this.section('chart', this.query.dim ? t('chartTitle', { dim: dimensionName(this.query.dim) }) : t('chartTotal'))),
+        this.section('chart', this.chartTitle())),
       this.section('table', t('tableTitle')),
       this.section('coverage', t('coverageTitle')),
       this.section('about', t('aboutTitle')))
     this.refresh('map', 'chart', 'table', 'coverage', 'about')
+  }
+
+  private chartTitle (): string {
+    return this.query.dim ? t('chartTitle', { dim: dimensionName(this.query.dim) }) : t('chartTotal')
   }
 
   /** A new width: only the map and the chart depend on it (the form keeps its focus). */
@@ -158,24 +189,72 @@ export class ReaderView {
     // A region granted but not consented stays on offer: choosing it says whose consent is missing.
     const readable = this.regions.filter((r) => r.readable || (r.missingConsents ?? []).length > 0)
     const regionSelect = h('select', { id: 'q-region', name: 'region' },
-      readable.map((r) => h('option', { value: r.code, selected: r.code === this.query.region }, r.kind === 'country' ? countryName(r.code) : r.name)))
+      readable.map((r) => h('option', { value: r.code, selected: r.code === this.query.region }, regionName(r))))
     const from = h('input', { id: 'q-from', name: 'from', type: 'month', value: this.query.from, required: true, pattern: '\\d{4}-\\d{2}' })
     const to = h('input', { id: 'q-to', name: 'to', type: 'month', value: this.query.to, required: true, pattern: '\\d{4}-\\d{2}' })
+    const periodType = h('select', { id: 'q-period-type', name: 'periodType' },
+      PERIOD_TYPES.map((p) => h('option', { value: p, selected: p === this.query.periodType }, t(PERIOD_TYPE_NAME[p]))))
     const dim = h('select', { id: 'q-dim', name: 'dim' },
       h('option', { value: '', selected: this.query.dim === '' }, t('none')),
-      SERIES_DIMENSIONS.map((d) => h('option', { value: d, selected: d === this.query.dim }, dimensionName(d))))
+      dimensions().map((d) => h('option', { value: d, selected: d === this.query.dim }, dimensionName(d))))
+    const filters = this.filterFields(regionSelect)
     const form = h('form', { class: 'query', 'aria-label': t('show') },
       h('div', { class: 'field' }, h('label', { for: 'q-region' }, t('region')), regionSelect),
       h('div', { class: 'field' }, h('label', { for: 'q-from' }, t('from')), from),
       h('div', { class: 'field' }, h('label', { for: 'q-to' }, t('to')), to),
+      h('div', { class: 'field' }, h('label', { for: 'q-period-type' }, t('periodType')), periodType),
       h('div', { class: 'field' }, h('label', { for: 'q-dim' }, t('dimension')), dim),
+      filters.root,
       h('button', { type: 'submit' }, t('show')))
     form.addEventListener('submit', (event) => {
       event.preventDefault()
-      this.query = { region: regionSelect.value, from: from.value, to: to.value, dim: dim.value }
+      const region = this.regions.find((r) => r.code === regionSelect.value)
+      const chosen: Record<string, string[]> = {}
+      for (const [d, v] of filters.values()) {
+        if (d && v && !(chosen[d] ??= []).includes(v)) chosen[d].push(v)
+      }
+      this.query = { region: regionSelect.value, from: from.value, to: to.value, periodType: periodType.value as PeriodType, dim: dim.value, filters: { ...chosen, ...originFilter(region) } }
       void this.load()
     })
     return form
+  }
+
+  /** Filters on any dimension: rows of a field and a value (several values of one field: any of them). */
+  private filterFields (regionSelect: HTMLSelectElement): { root: HTMLElement, values: () => Array<[string, string]> } {
+    const rows: Array<{ dim: HTMLSelectElement, value: HTMLSelectElement }> = []
+    const list = h('div', { class: 'filter-rows' })
+    const locked = h('p', { class: 'origin-lock' })
+    const showLock = () => {
+      const region = this.regions.find((r) => r.code === regionSelect.value)
+      replace(locked, region?.countryOfOrigin ? t('originLocked', { region: regionName(region), country: countryName(region.countryOfOrigin) }) : '')
+      locked.hidden = !region?.countryOfOrigin
+    }
+    regionSelect.addEventListener('change', showLock)
+    showLock()
+    const add = (dimValue = '', value = '') => {
+      const n = rows.length + 1
+      const dim = h('select', { id: `f-dim-${n}`, 'aria-label': `${t('filterField')} ${n}` },
+        h('option', { value: '' }, '—'),
+        dimensions().filter((d) => d !== 'countryOfOrigin' || !this.regions.find((r) => r.code === regionSelect.value)?.countryOfOrigin)
+          .map((d) => h('option', { value: d, selected: d === dimValue }, dimensionName(d))))
+      const values = h('select', { id: `f-value-${n}`, 'aria-label': `${t('filterValue')} ${n}` })
+      const fill = () => replace(values, h('option', { value: '' }, '—'),
+        valuesOf(dim.value, this.regions.find((r) => r.code === regionSelect.value)).map(([code, name]) => h('option', { value: code, selected: code === value }, name)))
+      dim.addEventListener('change', fill)
+      fill()
+      const row = { dim, value: values }
+      rows.push(row)
+      const line = h('div', { class: 'filter-row' }, dim, h('span', { 'aria-hidden': 'true' }, '='), values,
+        h('button', { type: 'button', class: 'secondary', 'aria-label': `${t('removeFilter')} ${n}`, onclick: () => { rows.splice(rows.indexOf(row), 1); line.remove() } }, t('removeFilter')))
+      list.append(line)
+    }
+    const origin = this.region()?.countryOfOrigin
+    for (const [d, values] of Object.entries(this.query.filters)) {
+      for (const v of values) if (!(d === 'countryOfOrigin' && origin)) add(d, v)
+    }
+    const root = h('fieldset', { class: 'filters' }, h('legend', {}, t('filters')), locked, list,
+      h('button', { type: 'button', class: 'secondary', id: 'add-filter', onclick: () => add() }, t('addFilter')))
+    return { root, values: () => rows.map((r) => [r.dim.value, r.value.value]) }
   }
 
   private pending<T> (loaded: Loaded<T>, then: (value: T) => Node | Node[]): Node | Node[] {
@@ -201,11 +280,48 @@ export class ReaderView {
     })
   }
 
+  /** The countries an answer counts: the region's members, narrowed by a country filter. */
+  private countries (): string[] {
+    const region = this.region()
+    const members = region && region.members.length > 0 ? region.members : [this.query.region]
+    const only = this.query.filters.country
+    return only && only.length > 0 ? members.filter((c) => only.includes(c)) : members
+  }
+
   private drawSeries (): Node | Node[] {
     return this.pending(this.series, (answer) => {
-      if (answer.cells.length === 0) return h('p', { class: 'muted' }, t('nothingToShow'))
-      return h('figure', { class: 'chart' }, timeSeries({ dim: this.query.dim || null, cells: answer.cells, periods: monthsBetween(answer.from, answer.to), k: answer.k, width: this.width('chart', 560), label: (d, v) => nameOf(answer, d, v) }))
+      const dim = this.query.dim || null
+      const periods = periodLabels(answer.from, answer.to, answer.periodType ?? 'month')
+      const points = seriesPoints({ dim, cells: answer.cells, periods, countries: this.countries(), coverage: answer.coverage ?? [] })
+      const groups = [...new Set(points.map((p) => p.group))]
+      const name = (g: string) => dim ? valueLabel(dim, g) : t('records')
+      const words = (p: SeriesPoint) => `${dim ? `${name(p.group)}, ` : ''}${formatPeriod(p.period)}: ${pointText(p, answer.k)}`
+      const gaps = periods.filter((period) => points.filter((p) => p.period === period).every((p) => p.kind === 'gap'))
+      return h('figure', { class: 'chart' },
+        timeSeries({ points, groups, periods, k: answer.k, width: this.width('chart', 560), describe: words, ariaLabel: this.chartTitle() }),
+        groups.length > 1 || dim ? seriesLegend(groups.map(name), t('legend')) : null,
+        h('figcaption', { class: 'muted' },
+          gaps.length > 0 ? h('p', { class: 'gaps-note' }, t('gapsNote', { list: gaps.map((g) => `${formatPeriod(g)} (${missingText(points.find((p) => p.period === g)!.missing)})`).join('; ') })) : null,
+          points.some((p) => p.kind !== 'gap' && p.missing.length > 0) ? h('p', {}, t('hollowNote')) : null),
+        this.seriesTable(points, groups, periods, name, answer.k))
     })
+  }
+
+  /** The chart in words: a row per period, a column per group, and what each period rests on. */
+  private seriesTable (points: SeriesPoint[], groups: string[], periods: string[], name: (g: string) => string, k: number): HTMLElement {
+    const at = new Map(points.map((p) => [`${p.group}|${p.period}`, p]))
+    return h('details', { class: 'chart-data' }, h('summary', {}, t('chartAsTable')),
+      h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('chartAsTable') },
+        h('table', { class: 'series' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('period')), groups.map((g) => h('th', { scope: 'col', class: 'num' }, name(g))), h('th', { scope: 'col' }, t('coverageColumn')))),
+          h('tbody', {}, periods.map((period) => {
+            const row = groups.map((g) => at.get(`${g}|${period}`)!)
+            const missing = row.find((p) => p.missing.length > 0)?.missing ?? []
+            return h('tr', { 'data-period': period, 'data-kind': row.every((p) => p.kind === 'gap') ? 'gap' : 'data' },
+              h('th', { scope: 'row' }, formatPeriod(period)),
+              row.map((p) => h('td', { class: `num point-${p.kind}` }, pointText(p, k, true))),
+              h('td', {}, missing.length > 0 ? missingText(missing) : t('complete')))
+          })))))
   }
 
   private drawTable (): Node | Node[] {
@@ -214,10 +330,10 @@ export class ReaderView {
       const byNames = answer.by.map(dimensionName).join(', ')
       const region = this.region()
       const table = h('table', { class: 'answer' },
-        h('caption', {}, t('tableCaption', { region: region?.kind === 'country' ? countryName(answer.region) : (region?.name ?? answer.region), from: answer.from, to: answer.to, by: byNames || '—', n: answer.cells.length, k: answer.k })),
+        h('caption', {}, t('tableCaption', { region: region ? regionName(region) : answer.region, from: formatPeriod(answer.from), to: formatPeriod(answer.to), by: byNames || '—', n: answer.cells.length, k: answer.k })),
         h('thead', {}, h('tr', {}, answer.by.map((d) => h('th', { scope: 'col' }, dimensionName(d))), h('th', { scope: 'col', class: 'num' }, t('count')))),
         h('tbody', {}, rows.map((cell) => h('tr', {},
-          answer.by.map((d) => h('td', {}, nameOf(answer, d, cell[d] as string | null))),
+          answer.by.map((d) => h('td', {}, valueLabel(d, cell[d] as string | null))),
           cell.count === null
             ? h('td', { class: 'num protected', 'data-suppressed': 'primary' }, h('span', { 'aria-hidden': 'true' }, '▨ '), t('protectedPrimary'))
             : h('td', { class: 'num' }, formatCount(cell.count))))))
@@ -237,7 +353,7 @@ export class ReaderView {
     const gaps = answer.coverage ?? []
     if (gaps.length === 0) return null
     return h('details', { class: 'coverage-gaps' }, h('summary', {}, `${t('notPublishedTitle')} (${gaps.length})`),
-      h('ul', {}, gaps.slice(0, 60).map((g) => h('li', {}, `${countryName(g.country)} ${g.period}: ${statusLabel(g.status)}`))))
+      h('ul', {}, gaps.slice(0, 60).map((g) => h('li', {}, `${countryName(g.country)}, ${formatPeriod(g.period)}: ${statusLabel(g.status)}`))))
   }
 
   private downloads (): HTMLElement {
@@ -283,7 +399,7 @@ export class ReaderView {
       return [
         h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('coverageTitle') },
           h('table', { class: 'coverage' },
-            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('country')), periods.map((p) => h('th', { scope: 'col' }, p)))),
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('country')), periods.map((p) => h('th', { scope: 'col' }, formatPeriod(p))))),
             h('tbody', {}, countries.map((c) => h('tr', {}, h('th', { scope: 'row' }, countryName(c)),
               periods.map((p) => coverageCell(at.get(`${c}|${p}`)))))))),
         h('p', { class: 'muted' }, h('span', { class: 'cov published' }, '●'), ' ', h('span', { class: 'cov late' }, '◍'), ' ', h('span', { class: 'cov open' }, '◐'), ' ', h('span', { class: 'cov not_reported' }, '○'), ` ${t('coverageLegend')}`)
@@ -317,10 +433,31 @@ export class ReaderView {
   }
 }
 
-/** A value's name: the hub's (?labels=) while the page is in the language it was asked in, else the page's own. */
-function nameOf (answer: Answer, dim: string, value: string | null | undefined): string {
-  const named = value && answer.labelsIn === language() ? answer.labels?.[dim]?.[value] : undefined
-  return named ?? valueLabel(dim, value)
+const PERIOD_TYPE_NAME = { month: 'periodMonth', quarter: 'periodQuarter', year: 'periodYear' } as const
+
+function regionName (r: Region): string {
+  return r.kind === 'country' ? countryName(r.code) : regionLabel(r.code, r.name)
+}
+
+/** A point's value in words: a count, "below k", or why there is none (never a 0 for a gap). */
+function pointText (p: SeriesPoint, k: number, short = false): string {
+  switch (p.kind) {
+    case 'count': return formatCount(p.count!) + (p.missing.length > 0 && !short ? ` (${t('incomplete')}: ${missingText(p.missing)})` : '')
+    case 'zero': return formatCount(0) + (p.missing.length > 0 && !short ? ` (${t('incomplete')}: ${missingText(p.missing)})` : '')
+    case 'protected': return t('belowK', { k })
+    case 'gap': return short ? t('gapNoData') : `${t('gapNoData')}: ${missingText(p.missing)}`
+  }
+}
+
+/** Which countries a period lacks, by status: "not reported: Turkmenistan; open (not published): Kazakhstan". */
+function missingText (missing: readonly CoverageItem[]): string {
+  const by = new Map<string, Set<string>>()
+  for (const m of missing) {
+    const set = by.get(m.status) ?? new Set<string>()
+    set.add(countryName(m.country))
+    by.set(m.status, set)
+  }
+  return [...by].map(([status, names]) => `${statusLabel(status)}: ${[...names].join(', ')}`).join('; ')
 }
 
 export function statusLabel (status: string, onTime?: boolean | null): string {
