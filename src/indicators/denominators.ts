@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm'
 import { appendAudit } from '../audit/log.js'
 import { inTransaction, rows, type Database, type Queryable } from '../db/connect.js'
+import { announceChange } from '../db/held.js'
 import { denominators, referenceValues } from '../db/schema.js'
 import { SCOPE } from '../auth/scopes.js'
 import { problem } from '../problem.js'
@@ -71,6 +72,7 @@ export async function setDenominator (database: Database, catalog: IndicatorCata
     const revision = Number(last?.revision ?? 0) + 1
     const row = { ...key, revision, value: input.value, source: input.source, sourceUrl: input.sourceUrl ?? null, vintage: input.vintage, note: input.note ?? null, setBy: setter.partnerId, setAt: now }
     await tx.insert(denominators).values(row)
+    await announceChange(tx, FIGURES_CHANNEL)
     await appendAudit(tx, { partnerId: setter.partnerId, action: 'denominator.set', subject: key.country, detail: { ...key, revision, value: input.value, source: input.source, vintage: input.vintage } }, now)
     return { ...row, setAt: now.toISOString() }
   })
@@ -88,6 +90,7 @@ export async function setReference (database: Database, catalog: IndicatorCatalo
     const revision = Number(last?.revision ?? 0) + 1
     const row = { ...key, revision, value: input.value, source: input.source, sourceUrl: input.sourceUrl ?? null, note: input.note ?? null, setBy: setter.partnerId, setAt: now }
     await tx.insert(referenceValues).values(row)
+    await announceChange(tx, FIGURES_CHANNEL)
     await appendAudit(tx, { partnerId: setter.partnerId, action: 'reference.set', subject: key.country, detail: { ...key, revision, value: input.value, source: input.source } }, now)
     return { ...row, setAt: now.toISOString() }
   })
@@ -136,4 +139,14 @@ export async function listReferences (q: Queryable, filter: { indicator?: string
     indicator: r.indicator, country: r.country, year: Number(r.year), value: Number(r.value), source: r.source, sourceUrl: r.source_url,
     note: r.note, revision: Number(r.revision), setBy: r.set_by, setAt: new Date(r.set_at).toISOString()
   }))
+}
+
+/** Every current denominator and reference value: public, small, read by every indicator read. */
+export interface Figures { denominators: Denominator[], references: ReferenceValue[] }
+
+export const FIGURES_CHANNEL = 'mhx_figures_changed'
+
+export async function loadFigures (q: Queryable): Promise<Figures> {
+  const [denominators, references] = await Promise.all([listDenominators(q), listReferences(q)])
+  return { denominators, references }
 }

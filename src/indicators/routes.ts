@@ -7,6 +7,7 @@ import { COUNTRY_CODE_PATTERN } from '../admin/regions.js'
 import { callerOf, securedBy, type Authorize } from '../auth/bearer.js'
 import { SCOPE } from '../auth/scopes.js'
 import type { Database } from '../db/connect.js'
+import type { Held } from '../db/held.js'
 import type { SchemaRegistry } from '../intake/registry.js'
 import { problem, problemResponses } from '../problem.js'
 import { DIMENSIONS } from '../release/dimensions.js'
@@ -14,13 +15,15 @@ import { mediaRanges } from '../release/formats/index.js'
 import { aggregatesQuery, PeriodType } from '../release/query-schema.js'
 import type { ReleaseDeps } from '../release/release.js'
 import type { IndicatorCatalog } from './catalog.js'
-import { denominatorHistory, listDenominators, listReferences, setDenominator, setReference } from './denominators.js'
+import { denominatorHistory, listDenominators, listReferences, setDenominator, setReference, type Figures } from './denominators.js'
 import { indicatorCsv, indicatorJson } from './formats.js'
 import { readIndicatorValues, STATUSES } from './values.js'
 
 export interface IndicatorRouteDeps {
   release: ReleaseDeps
   database: Database
+  /** The current denominators and reference values, held per process. */
+  figures: Held<Figures>
   schemas: SchemaRegistry
   catalog: IndicatorCatalog
   authorize: Authorize
@@ -227,7 +230,7 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox<IndicatorRouteDeps> = as
     const format = valuesFormat(request.headers.accept)
     if (!format) throw problem('notAcceptable', 'this route answers application/json or text/csv')
     const { labels: _labels, ...asked } = request.query as Record<string, string | undefined>
-    const answer = await readIndicatorValues({ release: deps.release, db, catalog }, callerOf(request), request.params.id, asked)
+    const answer = await readIndicatorValues({ release: deps.release, figures: deps.figures.get, catalog }, callerOf(request), request.params.id, asked)
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization')
     if (format === 'csv') return reply.type('text/csv; charset=utf-8; header=present').send(indicatorCsv(answer))
     return reply.type('application/json; charset=utf-8').send(indicatorJson(answer))
@@ -274,7 +277,9 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox<IndicatorRouteDeps> = as
   }, async (request) => {
     bodyFault(request)
     knownCountry(request.params.country)
-    return setDenominator(deps.database, catalog, callerOf(request), request.params, request.body, deps.now())
+    const set = await setDenominator(deps.database, catalog, callerOf(request), request.params, request.body, deps.now())
+    deps.figures.invalidate()
+    return set
   })
 
   app.get('/v1/references', {
@@ -300,6 +305,8 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox<IndicatorRouteDeps> = as
   }, async (request) => {
     bodyFault(request)
     knownCountry(request.params.country)
-    return setReference(deps.database, catalog, callerOf(request), request.params, request.body, deps.now())
+    const set = await setReference(deps.database, catalog, callerOf(request), request.params, request.body, deps.now())
+    deps.figures.invalidate()
+    return set
   })
 }

@@ -11,14 +11,14 @@ import { dataQueries, negotiateSdmxData, SDMX_DATA_CONTENT_TYPE } from '../relea
 import { sdmxDimensions, SDMX_VERSION, TOTAL } from '../release/formats/sdmx.js'
 import type { ReleaseDeps } from '../release/release.js'
 import type { ExtraFlow } from '../release/sdmx-routes.js'
-import type { Queryable } from '../db/connect.js'
+import type { Figures } from './denominators.js'
 import { populationOf, type IndicatorCatalog } from './catalog.js'
 import { IND_FLOW, IND_VERSION, indicatorObservations, indicatorSdmxCsv, indicatorSdmxJson, isIndicatorFlow, withIndicatorStructure } from './sdmx.js'
 import { readIndicatorValues } from './values.js'
 
 const keyFault = (message: string) => problem('badRequest', `key: ${message}`, { errors: [{ path: 'key', message }] })
 
-export function indicatorFlow (deps: { release: ReleaseDeps, db: Queryable, catalog: IndicatorCatalog, names: Names, publicUrl: string, now: () => Date }): ExtraFlow {
+export function indicatorFlow (deps: { release: ReleaseDeps, figures: () => Promise<Figures>, catalog: IndicatorCatalog, names: Names, publicUrl: string, now: () => Date }): ExtraFlow {
   const { catalog, names } = deps
   const structureUrl = `${deps.publicUrl}/v1/sdmx/structure/dataflow/MHX/${IND_FLOW}/${IND_VERSION}`
   return {
@@ -56,7 +56,7 @@ export function indicatorFlow (deps: { release: ReleaseDeps, db: Queryable, cata
             delete asked.sex
             if (asked.by) asked.by = asked.by.split(',').filter((d) => d !== 'sex').join(',') || undefined
           }
-          answers.push(await readIndicatorValues({ release: deps.release, db: deps.db, catalog }, callerOf(request), id, asked))
+          answers.push(await readIndicatorValues({ release: deps.release, figures: deps.figures, catalog }, callerOf(request), id, asked))
         }
       }
       const observations = answers.flatMap(indicatorObservations)

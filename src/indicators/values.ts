@@ -8,9 +8,8 @@ import { DIMENSIONS, isDimension, type Dimension } from '../release/dimensions.j
 import { badParameter, countriesCounted, labelMonths, monthIndex, parseAggregateQuery, type AggregateQuery, type PeriodType, type RawAggregateQuery } from '../release/query.js'
 import type { Answer, AnswerCell } from '../release/formats/index.js'
 import { problem } from '../problem.js'
-import type { Queryable } from '../db/connect.js'
 import { populationOf, type Indicator, type IndicatorCatalog } from './catalog.js'
-import { listDenominators, listReferences, type Denominator } from './denominators.js'
+import type { Denominator, Figures } from './denominators.js'
 import { INTERVAL_METHODS, poissonInterval, proportionInterval } from './interval.js'
 
 export const STATUSES = ['released', 'withheld', 'no-denominator'] as const
@@ -21,7 +20,8 @@ const RATE_DIMENSIONS: readonly Dimension[] = ['period', 'country', 'sex']
 
 export interface IndicatorDeps {
   release: ReleaseDeps
-  db: Queryable
+  /** The current denominators and reference values (held per process: src/db/held.ts). */
+  figures: () => Promise<Figures>
   catalog: IndicatorCatalog
 }
 
@@ -126,18 +126,24 @@ export async function readIndicatorValues (deps: IndicatorDeps, caller: ReadCall
   if (!indicator) throw problem('indicatorUnknown', `id: unknown indicator "${id}" (see GET /v1/indicators)`, { errors: [{ path: 'id', message: 'unknown indicator' }] })
   checkQuery(indicator, deps.catalog, raw)
   const numeratorRaw = countQuery(raw, indicator.numerator.filters)
-  const numerator = await readAggregates(deps.release, caller, numeratorRaw)
-  const { answer } = numerator
-  const population = populationOf(indicator)
-  const denominatorAnswer = 'filters' in indicator.denominator
-    ? (await readAggregates(deps.release, caller, countQuery(raw, indicator.denominator.filters))).answer
-    : undefined
-
   const query = parseAggregateQuery(numeratorRaw, deps.release.vocabulary)
   const region = await deps.release.regionOf(query.region)
   const countries = region ? countriesCounted(query, region, deps.release.vocabulary) : []
-  const V = answer.disclosure.method === 'none' ? 0 : deps.release.ptable.parameters.V
   const lastYear = yearOf(monthIndex(query.to))
+  const population = populationOf(indicator)
+  const populations = population === null ? [] : [population, ...deps.catalog.populations.filter((p) => p.parent === population).map((p) => p.id)]
+  // The counts and the public figures at once: a read waits for the slowest, not for their sum.
+  const [numerator, denominatorAnswer, held] = await Promise.all([
+    readAggregates(deps.release, caller, numeratorRaw),
+    'filters' in indicator.denominator
+      ? readAggregates(deps.release, caller, countQuery(raw, indicator.denominator.filters)).then((r) => r.answer)
+      : undefined,
+    deps.figures()
+  ])
+  const figures = held.denominators.filter((f) => countries.includes(f.country) && populations.includes(f.population) && f.year <= lastYear)
+  const references = held.references.filter((r) => r.indicator === indicator.id && countries.includes(r.country) && r.year <= lastYear)
+  const { answer } = numerator
+  const V = answer.disclosure.method === 'none' ? 0 : deps.release.ptable.parameters.V
 
   // Cells: the numerator's, and for a proportion the denominator's too (a cohort whose numerator is 0).
   const keyOf = (key: string[]) => JSON.stringify(key)
@@ -148,8 +154,6 @@ export async function readIndicatorValues (deps: IndicatorDeps, caller: ReadCall
 
   // A rate's figures: each (country, population) by year, the latest at or before each year asked.
   const sexAt = query.by.indexOf('sex')
-  const populations = population === null ? [] : [population, ...deps.catalog.populations.filter((p) => p.parent === population).map((p) => p.id)]
-  const figures = population === null ? [] : await listDenominators(deps.db, { countries, populations, upToYear: lastYear })
   const figureOf = new Map<string, Denominator[]>()
   for (const f of figures) {
     const list = figureOf.get(`${f.country}|${f.population}`) ?? []
@@ -166,7 +170,6 @@ export async function readIndicatorValues (deps: IndicatorDeps, caller: ReadCall
 
   const countryAt = query.by.indexOf('country')
   const singleCountry = countries.length === 1 ? countries[0] : undefined
-  const references = await listReferences(deps.db, { indicator: indicator.id, countries, upToYear: lastYear })
 
   const cells: IndicatorCell[] = keys.map((key) => {
     const k = keyOf(key)

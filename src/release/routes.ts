@@ -25,6 +25,8 @@ import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
 import { createPolicyContext } from '../policy/context.js'
 import { createCoverage } from '../stewardship/periods.js'
+import { holdWhole } from '../db/held.js'
+import { FIGURES_CHANNEL, loadFigures } from '../indicators/denominators.js'
 import { disclosureNotice, readAggregates, regionsFor, type ReleaseDeps } from './release.js'
 
 const BUDGET_PURGE_EVERY_MS = 60 * 60_000
@@ -194,10 +196,12 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   })
 
   const catalog = loadIndicatorCatalog(deps.schemas, vocabulary)
-  const extraFlow = indicatorFlow({ release, db: deps.database.db, catalog, names, publicUrl, now: deps.now })
+  const figures = await holdWhole(deps.database, FIGURES_CHANNEL, loadFigures)
+  app.addHook('onClose', () => figures.close())
+  const extraFlow = indicatorFlow({ release, figures: figures.get, catalog, names, publicUrl, now: deps.now })
   await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward, extraFlow })
 
   await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
 
-  await app.register(indicatorRoutes, { release, database: deps.database, schemas: deps.schemas, catalog, authorize: deps.authorize, now: deps.now, reader: readerOrSteward })
+  await app.register(indicatorRoutes, { release, database: deps.database, figures, schemas: deps.schemas, catalog, authorize: deps.authorize, now: deps.now, reader: readerOrSteward })
 }

@@ -5,11 +5,9 @@
 // and a read pays no database round trip for these checks.
 import { sql } from 'drizzle-orm'
 import { rows, type Database, type Queryable } from '../db/connect.js'
-import { listen, type Listening } from '../db/listen.js'
+import { announceChange, holdWhole } from '../db/held.js'
 
 export const STEWARDSHIP_CHANNEL = 'mhx_stewardship_changed'
-// A safety net only: should a notification ever be missed, no state outlives this.
-const STATE_TTL_MS = 30_000
 
 export type Release = 'published' | 'live'
 
@@ -54,7 +52,7 @@ export const periodKey = (country: string, period: string) => `${country}:${peri
 
 /** Tells every process that consents, stewards or publications changed; delivered at commit. */
 export async function announceStewardshipChange (q: Queryable): Promise<void> {
-  await q.execute(sql`SELECT pg_notify(${STEWARDSHIP_CHANNEL}, '')`)
+  await announceChange(q, STEWARDSHIP_CHANNEL)
 }
 
 export async function loadStewardshipState (q: Queryable): Promise<StewardshipState> {
@@ -88,24 +86,6 @@ export async function loadStewardshipState (q: Queryable): Promise<StewardshipSt
 }
 
 export async function createStewardshipBook (database: Database): Promise<StewardshipBook> {
-  let current: { state: Promise<StewardshipState>, at: number } | undefined
-  const listener: Listening = { listening: false }
-  const invalidate = () => { current = undefined }
-  const stopListening = await listen(database, STEWARDSHIP_CHANNEL, invalidate, listener)
-  return {
-    state () {
-      if (current && Date.now() - current.at < STATE_TTL_MS) return current.state
-      const state = loadStewardshipState(database.db)
-      // Without a live LISTEN a change could go unheard: read through, keep nothing.
-      if (!listener.listening) return state
-      const entry = current = { state, at: Date.now() }
-      state.catch(() => { if (current === entry) current = undefined })
-      return state
-    },
-    invalidate,
-    async close () {
-      current = undefined
-      await stopListening()
-    }
-  }
+  const held = await holdWhole(database, STEWARDSHIP_CHANNEL, loadStewardshipState)
+  return { state: () => held.get(), invalidate: held.invalidate, close: held.close }
 }
