@@ -146,6 +146,12 @@ export class AdxPlaces {
 
 // ---- ADX in mhx's codes ----
 
+// an attribute is a field of its own, whatever its name: `__proto__` too, for the schema to refuse
+function setField (object: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true })
+  else object[name] = value
+}
+
 const GROUP_ATTRIBUTES_IGNORED = new Set(['dataSet', 'completeDate', 'exported'])
 const GROUP_ATTRIBUTE: Record<string, string> = { reportingCountry: 'orgUnit', subnationalArea: 'orgUnit' }
 
@@ -164,27 +170,31 @@ export function decode (body: { bytes: Buffer }): Decoded {
   const fromGroups: Array<Set<string>> = []
   groups.forEach((group, g) => {
     const at = `/adx/group[${g + 1}]`
-    // the group's dimensions as entries: an object built from entries holds any name (`__proto__` too) as its own
-    const common: Array<[string, unknown]> = []
+    const common: Record<string, unknown> = {}
     const period = groupPeriod(group, at, faults)
-    if (period !== undefined) common.push(['period', period])
-    for (const [name, value] of Object.entries(group.attributes)) {
+    if (period !== undefined) common.period = period
+    for (const name in group.attributes) {
       if (GROUP_ATTRIBUTES_IGNORED.has(name) || name === 'period' || isNamespaceDeclaration(name)) continue
-      if (name === 'orgUnit') common.push(...Object.entries(placeOf(value)))
-      else common.push([name, value])
+      if (name === 'orgUnit') Object.assign(common, placeOf(group.attributes.orgUnit))
+      else setField(common, name, group.attributes[name])
     }
     if (group.attributes.orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
-    fromGroups.push(new Set(common.map(([name]) => name)))
+    fromGroups.push(new Set(Object.keys(common)))
     group.dataValues.forEach((element, v) => {
       if (isProtected(element)) return
-      const own: Array<[string, unknown]> = []
-      for (const [name, value] of Object.entries(element.attributes)) {
+      // the group's dimensions, then the dataValue's attributes (one named as a dimension of the group overrides it in its place)
+      const dataValue: Record<string, unknown> = {}
+      for (const name in common) setField(dataValue, name, common[name])
+      const { attributes } = element
+      for (const name in attributes) {
         if (isNamespaceDeclaration(name)) continue
-        own.push(name === 'dataElement' ? ['recordType', value] : name === 'value' ? ['count', countOf(value)] : [name, value])
+        if (name === 'dataElement') dataValue.recordType = attributes[name]
+        else if (name === 'value') dataValue.count = countOf(attributes[name])
+        else setField(dataValue, name, attributes[name])
       }
-      if (element.attributes.dataElement === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
-      if (element.attributes.value === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
-      items.push(Object.fromEntries([...common, ...own]))
+      if (attributes.dataElement === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
+      if (attributes.value === undefined) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
+      items.push(dataValue)
       places.add(g + 1, v + 1, element.line)
     })
   })
