@@ -10,7 +10,7 @@ import { createHeapTrimmer } from '../ops/heap.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
-import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, SUBMISSION_MEDIA_TYPES, tooLarge, type SubmissionMediaType } from './body.js'
+import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
 import * as adx from './codecs/adx.js'
 import * as csv from './codecs/csv.js'
 import * as dhis2 from './codecs/dhis2.js'
@@ -149,7 +149,8 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     const submissions = plugin.withTypeProvider<TypeBoxTypeProvider>()
     plugin.removeContentTypeParser('application/json')
     plugin.addContentTypeParser([...SUBMISSION_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, raw, done) => {
-      done(null, new SubmissionBody(raw as Buffer, mediaTypeOf(request.headers['content-type']) as SubmissionMediaType))
+      // preParsing refused any other media type already; parseAs 'buffer' hands bytes
+      done(null, new SubmissionBody(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), assertSubmissionMediaType(request.headers['content-type'])))
     })
 
     submissions.post('/v1/submissions', {
