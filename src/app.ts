@@ -35,7 +35,7 @@ import { stewardshipRoutes } from './stewardship/routes.js'
 import { notificationsRoutes } from './notifications/routes.js'
 import type { AppDeps, RouteDeps } from './deps.js'
 import { databaseOutage as databaseOutageOf, type Outage } from './ops/outage.js'
-import { HttpProblem, PROBLEM_CONTENT_TYPE, problem, problemFor, type FieldError, type Problem } from './problem.js'
+import { fieldError, HttpProblem, PROBLEM_CONTENT_TYPE, problem, problemFor, type Problem } from './problem.js'
 
 export type App = FastifyInstance
 
@@ -214,28 +214,4 @@ function clientMessage (error: FastifyError): string {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return `unsupported content type: ${error.message}`
     default: return error.message
   }
-}
-
-/** An Ajv error as `{path, message}`, naming the field (unknown fields included). */
-export function fieldError (e: ErrorObject, part: string): FieldError {
-  // Query parameters are named as given (region, periodType); path parameters and headers with their part.
-  const prefix = part === 'querystring' ? '' : part
-  const base = part === 'body' ? e.instancePath || '/' : `${prefix}${e.instancePath ? e.instancePath.replace(/^\//, prefix ? '.' : '').replace(/\//g, '.') : ''}`
-  if (e.keyword === 'additionalProperties') {
-    const extra = (e.params as { additionalProperty: string }).additionalProperty
-    return { path: part === 'body' ? `${e.instancePath}/${extra}` : `${part === 'querystring' ? '' : part + '.'}${extra}`, message: `unknown field "${extra}"` }
-  }
-  if (e.keyword === 'required') {
-    const missing = (e.params as { missingProperty: string }).missingProperty
-    return { path: part === 'body' ? `${e.instancePath}/${missing}` : missing, message: 'is required' }
-  }
-  if (e.keyword === 'enum') {
-    return { path: base, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` }
-  }
-  const description = (e.parentSchema as { description?: unknown } | undefined)?.description
-  if (e.keyword === 'pattern' && part !== 'body' && typeof description === 'string') {
-    const got = String(e.data)
-    return { path: base, message: `must be ${description}, got "${got.length > 80 ? `${got.slice(0, 80)}…` : got}"` }
-  }
-  return { path: base, message: e.message ?? 'is invalid' }
 }

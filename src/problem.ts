@@ -1,4 +1,5 @@
 // RFC 9457 problem details: every error the API answers (but the token endpoint's RFC 6749 ones).
+import type { ErrorObject } from 'ajv'
 import { Type, type Static, type TSchema } from 'typebox'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
@@ -253,4 +254,28 @@ export const PROBLEM_SCHEMAS: Record<ProblemKind, TSchema> = Object.fromEntries(
 /** The kinds of problem an HTTP status may carry, for a response's schema. */
 export function problemKindsOf (status: number): ProblemKind[] {
   return (Object.keys(STATUS) as ProblemKind[]).filter((kind) => STATUS[kind] === status)
+}
+
+/** An Ajv error as `{path, message}`, naming the field (unknown fields included). */
+export function fieldError (e: ErrorObject, part: string): FieldError {
+  // Query parameters are named as given (region, periodType); path parameters and headers with their part.
+  const prefix = part === 'querystring' ? '' : part
+  const base = part === 'body' ? e.instancePath || '/' : `${prefix}${e.instancePath ? e.instancePath.replace(/^\//, prefix ? '.' : '').replace(/\//g, '.') : ''}`
+  if (e.keyword === 'additionalProperties') {
+    const extra = (e.params as { additionalProperty: string }).additionalProperty
+    return { path: part === 'body' ? `${e.instancePath}/${extra}` : `${part === 'querystring' ? '' : part + '.'}${extra}`, message: `unknown field "${extra}"` }
+  }
+  if (e.keyword === 'required') {
+    const missing = (e.params as { missingProperty: string }).missingProperty
+    return { path: part === 'body' ? `${e.instancePath}/${missing}` : missing, message: 'is required' }
+  }
+  if (e.keyword === 'enum') {
+    return { path: base, message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` }
+  }
+  const description = (e.parentSchema as { description?: unknown } | undefined)?.description
+  if (e.keyword === 'pattern' && part !== 'body' && typeof description === 'string') {
+    const got = String(e.data)
+    return { path: base, message: `must be ${description}, got "${got.length > 80 ? `${got.slice(0, 80)}…` : got}"` }
+  }
+  return { path: base, message: e.message ?? 'is invalid' }
 }

@@ -5,7 +5,9 @@ import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { parse as csvParser } from 'csv-parse'
 import ExcelJS from 'exceljs'
-import { AGGREGATE_DEFAULT, fromDhis2Adx, parseAdx, type Dhis2Mapping, type ImportedDataValues } from '../intake/aggregate.js'
+import * as adx from '../intake/codecs/adx.js'
+import * as dhis2 from '../intake/codecs/dhis2.js'
+import { AGGREGATE_DEFAULT, textOf, type Decoded } from '../intake/codecs/index.js'
 import { HttpProblem } from '../problem.js'
 import { CliError } from './io.js'
 
@@ -62,11 +64,11 @@ export function isXmlFile (file: string): boolean {
  * The items of a file. A DHIS2 ADX export (--format dhis2, an .xml or .adx file) is read through
  * `dhis2Mapping`, the reporter's mapping as the hub holds it (undefined: it has none).
  */
-export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck, dhis2Mapping?: Dhis2Mapping): RecordSource {
-  if (format === 'dhis2' && isXmlFile(file)) return adxRecords(file, (text) => fromDhis2Adx(text, dhis2Mapping))
+export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck, dhis2Mapping?: dhis2.Dhis2Mapping): RecordSource {
+  if (format === 'dhis2' && isXmlFile(file)) return adxRecords(file, (bytes) => dhis2.decodeAdx(textOf({ bytes }), dhis2Mapping))
   if (format === 'json' || format === 'dhis2') return jsonRecords(file, format)
   if (format === 'xlsx') return xlsxRecords(file, checkHeader)
-  if (format === 'adx') return adxRecords(file, parseAdx)
+  if (format === 'adx') return adxRecords(file, (bytes) => adx.decode({ bytes }))
   const stream = createReadStream(file)
   const bytesRead = () => stream.bytesRead
   return { format, bytesRead, items: format === 'csv' ? csvItems(stream, checkHeader) : ndjsonItems(stream) }
@@ -220,10 +222,10 @@ function xlsxRecords (file: string, checkHeader?: HeaderCheck): RecordSource {
  * ADX: parsed here as the service parses it (DOCTYPE refused; a DHIS2 export through the mapping),
  * into data values of migrant-health-aggregate; a fault names its line.
  */
-function adxRecords (file: string, importer: (text: string) => ImportedDataValues): RecordSource {
-  let imported: ImportedDataValues
+function adxRecords (file: string, importer: (bytes: Buffer) => Decoded): RecordSource {
+  let imported: Decoded
   try {
-    imported = importer(readFileSync(file, 'utf8'))
+    imported = importer(readFileSync(file))
   } catch (err) {
     if (!(err instanceof HttpProblem)) throw err
     const errors = (err.extra.errors ?? []) as Array<{ line?: number, path: string, message: string }>
@@ -232,9 +234,9 @@ function adxRecords (file: string, importer: (text: string) => ImportedDataValue
   const size = statSync(file).size
   let read = 0
   async function* items (): AsyncIterable<FileItem> {
-    for (let i = 0; i < imported.dataValues.length; i++) {
-      read = Math.round(size * (i + 1) / imported.dataValues.length)
-      yield { record: imported.dataValues[i], line: imported.lines?.[i], position: i }
+    for (let i = 0; i < imported.items.length; i++) {
+      read = Math.round(size * (i + 1) / imported.items.length)
+      yield { record: imported.items[i], line: imported.lines?.[i], position: i }
     }
   }
   return { format: 'adx', schema: AGGREGATE_DEFAULT.schema, version: AGGREGATE_DEFAULT.version, bytesRead: () => read, items: items() }

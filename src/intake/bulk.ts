@@ -9,7 +9,6 @@ import { sql } from 'drizzle-orm'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { Queryable } from '../db/connect.js'
-import { dataValueRecordId, writeDataValueRecordId } from './data-value-key.js'
 import { recordIdOf, STORED_FIELDS, type CanonicalRecord } from './registry.js'
 
 export { ABSENT } from '../model/fields.js'
@@ -18,7 +17,6 @@ export interface RecordOwner { submissionId: string, partnerId: string, country:
 
 /** The stored columns a canonical record's values fill (model/fields.ts), in order. */
 const VALUE_COLUMNS = STORED_FIELDS.map((f) => f.column as string)
-// the partner right before the values: a data value's recordId is hashed from them as written (copyLines)
 const COLUMNS = ['submission_id', 'record_id', 'live', 'partner_id', ...VALUE_COLUMNS, 'count', 'record_key'].join(', ')
 // the reporting country comes from the owner (its token), whatever the record said
 const COUNTRY_AT = STORED_FIELDS.findIndex((f) => f.name === 'reportingCountry')
@@ -61,10 +59,8 @@ function copyValue (value: string): string {
 
 /**
  * The COPY text of a submission's records (tab-separated, one line each, keys drawn here), as
- * UTF-8 bytes. Each line is one join of its columns written into one buffer: building the text by
- * concatenation and encoding it afterwards cost about 1.5 µs more per record, on the path where
- * the API's CPU bounds intake. A data value's recordId is hashed from its line as written (the
- * partner and the values, as its name has them) and written over a placeholder.
+ * UTF-8 bytes, each line written into one buffer as it is joined. A data value's recordId derives
+ * from its reporter and values (recordIdOf).
  */
 export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord[]): Buffer {
   const keys = drawRecordKeys(records.length)
@@ -74,39 +70,21 @@ export function copyLines (owner: RecordOwner, records: readonly CanonicalRecord
   columns[0] = copyValue(owner.submissionId)
   columns[2] = 't'
   columns[3] = copyValue(owner.partnerId)
-  // where a line's record id starts, and where its partner does (after the record id, `t` and their tabs)
-  const recordIdAt = Buffer.byteLength(columns[0]) + 1
-  const partnerAt = recordIdAt + RECORD_ID_PLACEHOLDER.length + 3
   let bytes: Buffer = Buffer.allocUnsafe(records.length * 256 + 1024)
   let at = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]
-    const dataValue = r.recordId === ''
-    // as written, a data value's values are its name only when nothing was escaped
-    let hashed = dataValue && columns[3] === owner.partnerId && owner.country === r.values[COUNTRY_AT]
-    for (let c = 0; c < width; c++) {
-      const value = c === COUNTRY_AT ? owner.country : r.values[c]
-      const escaped = copyValue(value)
-      if (hashed && escaped !== value) hashed = false
-      columns[4 + c] = escaped
-    }
-    columns[1] = !dataValue ? copyValue(r.recordId) : hashed ? RECORD_ID_PLACEHOLDER : dataValueRecordId(owner.partnerId, r.values)
-    const count = String(r.count)
-    const key = keys[i] + '\n'
-    columns[4 + width] = count
-    columns[5 + width] = key
+    columns[1] = copyValue(recordIdOf(r, owner.partnerId))
+    for (let c = 0; c < width; c++) columns[4 + c] = copyValue(c === COUNTRY_AT ? owner.country : r.values[c])
+    columns[4 + width] = String(r.count)
+    columns[5 + width] = keys[i] + '\n'
     const line = columns.join('\t')
     // a UTF-16 code unit is at most 3 bytes of UTF-8
     if (at + 3 * line.length > bytes.length) bytes = grown(bytes, at, 3 * line.length)
-    const written = bytes.write(line, at)
-    // the name ends before the tab, count, tab and key (ASCII) that end the line
-    if (hashed) writeDataValueRecordId(bytes, at + partnerAt, at + written - count.length - key.length - 2, at + recordIdAt)
-    at += written
+    at += bytes.write(line, at)
   }
   return bytes.subarray(0, at)
 }
-
-const RECORD_ID_PLACEHOLDER = '0'.repeat(32)
 
 function grown (bytes: Buffer, used: number, more: number): Buffer {
   const next = Buffer.allocUnsafe(Math.max(2 * bytes.length, used + more))

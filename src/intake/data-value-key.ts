@@ -12,30 +12,6 @@ export function dataValueRecordId (reporter: string, values: readonly string[]):
 }
 
 /**
- * The recordId of a data value whose name (reporter, tab, values joined by tabs) is written as
- * UTF-8 at bytes[from, to), written in its place at bytes[at, at + 32) as 32 hex digits (a UUID
- * without hyphens, which PostgreSQL reads as one with them). The hash reads the name where it
- * lies: the namespace is put in the 16 bytes before it, which are put back afterwards (`from`
- * is at least 16). Joining the values a second time for the name cost the API more per data
- * value than the SHA-1.
- */
-export function writeDataValueRecordId (bytes: Buffer, from: number, to: number, at: number): void {
-  const before = from - 16
-  for (let i = 0; i < 16; i++) {
-    held[i] = bytes[before + i]
-    bytes[before + i] = NAMESPACE_BYTES[i]
-  }
-  const digest = hash('sha1', bytes.subarray(before, to), 'hex')
-  for (let i = 0; i < 16; i++) bytes[before + i] = held[i]
-  for (let i = 0; i < 32; i++) bytes[at + i] = digest.charCodeAt(i)
-  // version 5 in the high nibble of byte 6, the RFC 4122 variant in the top bits of byte 8
-  bytes[at + 12] = 0x35
-  bytes[at + 16] = VARIANT_BYTE[bytes[at + 16]]
-}
-
-const held = new Uint8Array(16)
-
-/**
  * RFC 9562 UUIDv5 of `name` in the data values' namespace. The `uuid` package gave the same ids at
  * a quarter of the speed (it re-parses the namespace and encodes UTF-8 by hand per call).
  */
@@ -50,11 +26,6 @@ export function uuidV5 (name: string): string {
 
 let nameInput = Buffer.allocUnsafe(1024)
 
-// the RFC 4122 variant (10xx) as byte 8's first hex digit, by that digit (as a character and as a byte)
+// the RFC 4122 variant (10xx) as byte 8's first hex digit, by that digit
 const VARIANT_DIGIT: Record<string, string> = {}
-const VARIANT_BYTE = new Uint8Array(128)
-for (let d = 0; d < 16; d++) {
-  const digit = d.toString(16)
-  VARIANT_DIGIT[digit] = ((d & 0x3) | 0x8).toString(16)
-  VARIANT_BYTE[digit.charCodeAt(0)] = VARIANT_DIGIT[digit].charCodeAt(0)
-}
+for (let d = 0; d < 16; d++) VARIANT_DIGIT[d.toString(16)] = ((d & 0x3) | 0x8).toString(16)

@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox'
 import { appendAudit } from '../audit/log.js'
 import { inTransaction, type Database, type Queryable } from '../db/connect.js'
 import { dhis2Mappings } from '../db/schema.js'
-import type { Dhis2Mapping } from './aggregate.js'
+import type { Dhis2Mapping } from './codecs/dhis2.js'
 import { FIELDS, type FieldDefinition } from '../model/fields.js'
 
 /** Dimensions a DHIS2 id may set: every data value field (conditionGroup included) but the period, the place (orgUnits) and the count. */

@@ -1,6 +1,6 @@
 // Intake routes: the shared schemas (public) and submissions (reporters; admin may read and retract).
 import { createHash } from 'node:crypto'
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { RouteDeps } from '../deps.js'
@@ -10,39 +10,17 @@ import { createHeapTrimmer } from '../ops/heap.js'
 import { every } from '../ops/periodic.js'
 import { PageQuery, pageOf } from '../paging.js'
 import { HttpProblem, problem, problemResponses } from '../problem.js'
-import { assertJsonDepth, MAX_JSON_DEPTH, scanJsonBody } from '../json-depth.js'
-import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, mediaTypeOf, parseJsonPieces, SUBMISSION_MEDIA_TYPES, TEXT_PIECE_BYTES, tooLarge, Utf8Body } from './body.js'
+import { assertSubmissionMediaType, bodyLimitFor, decodedBodyStream, SUBMISSION_MEDIA_TYPES, tooLarge } from './body.js'
+import * as adx from './codecs/adx.js'
+import * as csv from './codecs/csv.js'
+import * as dhis2 from './codecs/dhis2.js'
+import { AGGREGATE_DEFAULT, SubmissionBody, type Decoded } from './codecs/index.js'
+import * as json from './codecs/json.js'
+import { JsonSubmission, SchemaName, SchemaVersion } from './codecs/json.js'
+import * as ndjson from './codecs/ndjson.js'
 import { idempotencyKeyOf, pruneIdempotencyKeys } from './idempotency.js'
-import { ADX_NAMESPACE } from './adx.js'
-import { AGGREGATE_DEFAULT, fromDhis2, fromDhis2Adx, parseAdx, type ImportReceived } from './aggregate.js'
 import { Dhis2MappingBody, getDhis2Mapping, putDhis2Mapping } from './mappings.js'
-import { isParseFailure, parseCsv, parseNdjson } from './parse.js'
 import { assertKnownSchema, getSubmission, listSubmissions, retractSubmission, submit, type IntakeDeps } from './submissions.js'
-
-const SchemaName = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'e.g. migrant-health-event' })
-const SchemaVersion = Type.String({ pattern: '^\\d{1,4}\\.\\d{1,4}\\.\\d{1,4}$', description: 'e.g. 1.0.0' })
-
-const JsonSubmission = Type.Object({
-  schema: Type.Optional(SchemaName),
-  version: Type.Optional(SchemaVersion),
-  records: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'records as a record schema (migrant-health-event) describes them' })),
-  dataValues: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'data values as migrant-health-aggregate describes them, or DHIS2 data values with ?format=dhis2' })),
-  // the envelope of a DHIS2 dataValueSet (?format=dhis2): defaults of its data values, or ignored
-  dataSet: Type.Optional(Type.String({ maxLength: 64 })),
-  completeDate: Type.Optional(Type.String({ maxLength: 32 })),
-  period: Type.Optional(Type.String({ maxLength: 16 })),
-  orgUnit: Type.Optional(Type.String({ maxLength: 64 })),
-  attributeOptionCombo: Type.Optional(Type.String({ maxLength: 64 })),
-  replaces: Type.Optional(Type.String({ format: 'uuid', description: 'a correction: the id of your submission this one replaces (it becomes replaced; both change the cells at once)' }))
-}, {
-  additionalProperties: false,
-  description: '{schema, version, records} or {schema, version, dataValues} (migrant-health-aggregate); with ?format=dhis2 a DHIS2 dataValueSet',
-  examples: [{
-    schema: 'migrant-health-event',
-    version: '1.0.0',
-    records: [{ recordId: '0b7e6f2a-4c1d-4e8a-9a57-3f1c2d4e5f60', period: '2026-03', countryOfOrigin: 'UZB', migrationStatus: 'labour_migrant', migrationStage: 'destination', sex: 'female', ageBand: '25-29', encounter: 'primary_care', insurance: 'none' }]
-  }]
-})
 
 const SubmissionQuery = Type.Object({
   schema: Type.Optional(SchemaName),
@@ -116,25 +94,8 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   app.addHook('onClose', async () => heap.close())
   const writer = deps.authorize(SCOPE.submissionsWrite)
   const writerOrAdmin = authorizeAny(deps.authorize, SCOPE.submissionsWrite, SCOPE.admin)
-  // SHA-256 of each body as sent (gzip undone), for the receipt and the Idempotency-Key fingerprint.
-  const bodyHashes = new WeakMap<FastifyRequest, string>()
-  const adxBodies = new WeakMap<FastifyRequest, Utf8Body>()
-
-  // Bodies of this plugin's routes arrive as bytes: hashed, then parsed (JSON here, CSV/NDJSON once the schema is known).
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser([...SUBMISSION_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, raw, done) => {
-    try {
-      const bytes = raw as Buffer
-      bodyHashes.set(request, createHash('sha256').update(bytes).digest('hex'))
-      const body = parsedBody(mediaTypeOf(request.headers['content-type']), bytes)
-      if (!(body instanceof Utf8Body)) return done(null, body)
-      // the contract (the route's schema) holds ADX as a string; its bytes wait here, to be read a piece at a time
-      adxBodies.set(request, body)
-      done(null, '')
-    } catch (err) {
-      done(err as Error, undefined)
-    }
-  })
+  const queryValidator = app.validatorCompiler
+  if (!queryValidator) throw new Error('intake routes need the app\'s validator compiler (src/app.ts)')
 
   // Refusals at the door name the limit and the accepted types; the app's handler answers the rest.
   app.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -181,56 +142,70 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
       .send(document as object)
   })
 
-  app.post('/v1/submissions', {
-    onRequest: writer,
-    bodyLimit,
-    preParsing: async (request, _reply, payload) => {
-      assertSubmissionMediaType(request.headers['content-type'])
-      const length = Number(request.headers['content-length'])
-      if (length > bodyLimit) throw tooLarge(bodyLimit, config.maxRecords)
-      return decodedBodyStream(payload, request.headers['content-encoding'], bodyLimit, config.maxRecords)
-    },
-    schema: {
-      tags: ['submissions'], operationId: 'submitRecords',
-      summary: 'Push records or counts: JSON {schema, version, records | dataValues}, NDJSON / CSV with ?schema=&version=, ADX, or a DHIS2 dataValueSet with ?format=dhis2; all or nothing',
-      description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). `
-        + 'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): '
-        + 'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
-      security: securedBy(SCOPE.submissionsWrite),
-      querystring: SubmissionQuery,
-      headers: Type.Object({
-        'idempotency-key': Type.Optional(Type.String({ maxLength: 257, description: 'client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header)' }))
-      }),
-      body: {
-        content: {
-          'application/json': { schema: JsonSubmission },
-          'application/x-ndjson': { schema: Type.String({ description: 'one JSON record per line; ?schema=&version= name the schema' }) },
-          'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record (or data value) per row; an empty cell is an absent field; ?schema=&version= name the schema' }) },
-          'application/adx+xml': { schema: Type.String({ description: `ADX (${ADX_NAMESPACE}): group orgUnit (country or sub-national code) and period (YYYY-MM-01/P1M); dataValue dataElement (recordType), value (count), other dimensions as attributes; a dataValue with an annotation and no value (a protected cell) is skipped; with ?format=dhis2 a DHIS2 ADX export read through your mapping; ${AGGREGATE_DEFAULT.schema} ${AGGREGATE_DEFAULT.version} unless ?schema=&version= say otherwise; no DOCTYPE` }) }
-        }
-      } as unknown as typeof JsonSubmission,
-      response: { 200: DryRun, 202: Accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422) }
-    }
-  }, async (request, reply) => {
-    const caller = callerOf(request)
-    const type = mediaTypeOf(request.headers['content-type'])
-    const query = request.query
-    const batch = await batchOf(type, adxBodies.get(request) ?? request.body as unknown, callerOf(request).partnerId, query)
-    if (batch.records.length >= LARGE_SUBMISSION_RECORDS) heap.soon()
-    const bodySha256 = bodyHashes.get(request) as string
-    const requestSha256 = createHash('sha256')
-      .update(`${request.method} /v1/submissions\n${type}\n${query.format ?? ''}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
-    const answer = await submit(intake, caller, {
-      ...batch,
-      bodySha256,
-      requestSha256,
-      idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']),
-      dryRun: query.dryRun === true,
-      replaces: batch.replaces?.toLowerCase()
+  // Submission bodies arrive as bytes, hashed (for the receipt and the Idempotency-Key
+  // fingerprint) into one SubmissionBody; the route's codec reads them once the schema (or mapping)
+  // is known. Encapsulated: the plugin's other routes keep the app's JSON parser.
+  await app.register(async (plugin) => {
+    const submissions = plugin.withTypeProvider<TypeBoxTypeProvider>()
+    plugin.removeContentTypeParser('application/json')
+    plugin.addContentTypeParser([...SUBMISSION_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit }, (request, raw, done) => {
+      // preParsing refused any other media type already; parseAs 'buffer' hands bytes
+      done(null, new SubmissionBody(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), assertSubmissionMediaType(request.headers['content-type'])))
     })
-    if (answer.location) void reply.header('location', answer.location)
-    if (answer.replayed) void reply.header('idempotent-replayed', 'true')
-    return reply.code(answer.statusCode as 200 | 202).send(answer.body as never)
+
+    submissions.post('/v1/submissions', {
+      onRequest: writer,
+      bodyLimit,
+      // the body schema documents the formats; the codecs check them (a SubmissionBody is no JSON document)
+      validatorCompiler: (route) => route.httpPart === 'body' ? () => true : queryValidator(route),
+      preParsing: async (request, _reply, payload) => {
+        assertSubmissionMediaType(request.headers['content-type'])
+        const length = Number(request.headers['content-length'])
+        if (length > bodyLimit) throw tooLarge(bodyLimit, config.maxRecords)
+        return decodedBodyStream(payload, request.headers['content-encoding'], bodyLimit, config.maxRecords)
+      },
+      schema: {
+        tags: ['submissions'], operationId: 'submitRecords',
+        summary: 'Push records or counts: JSON {schema, version, records | dataValues}, NDJSON / CSV with ?schema=&version=, ADX, or a DHIS2 dataValueSet with ?format=dhis2; all or nothing',
+        description: `At most ${config.maxRecords} records and ${bodyLimit} bytes (gzip accepted with Content-Encoding: gzip). `
+          + 'Every faulty record is listed in one 422 and nothing is stored. Idempotency-Key (≤ 255 characters, kept 24 h): '
+          + 'the same key and request answer the stored response again; another request under the key is a 422; one still running a 409.',
+        security: securedBy(SCOPE.submissionsWrite),
+        querystring: SubmissionQuery,
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ maxLength: 257, description: 'client-chosen, unique per request (draft-ietf-httpapi-idempotency-key-header)' }))
+        }),
+        body: {
+          content: {
+            'application/json': { schema: JsonSubmission },
+            'application/x-ndjson': { schema: Type.String({ description: 'one JSON record per line; ?schema=&version= name the schema' }) },
+            'text/csv': { schema: Type.String({ description: 'a header row of field names, then one record (or data value) per row; an empty cell is an absent field; ?schema=&version= name the schema' }) },
+            'application/adx+xml': { schema: Type.String({ description: `ADX (${adx.ADX_NAMESPACE}): group orgUnit (country or sub-national code) and period (YYYY-MM-01/P1M); dataValue dataElement (recordType), value (count), other dimensions as attributes; a dataValue with an annotation and no value (a protected cell) is skipped; with ?format=dhis2 a DHIS2 ADX export read through your mapping; ${AGGREGATE_DEFAULT.schema} ${AGGREGATE_DEFAULT.version} unless ?schema=&version= say otherwise; no DOCTYPE` }) }
+          }
+        } as unknown as typeof JsonSubmission,
+        response: { 200: DryRun, 202: Accepted, ...problemResponses(400, 401, 403, 409, 413, 415, 422) }
+      }
+    }, async (request, reply) => {
+      const caller = callerOf(request)
+      const body = submissionBodyOf(request)
+      const query = request.query
+      const batch = await batchOf(body, caller.partnerId, query)
+      if (batch.records.length >= LARGE_SUBMISSION_RECORDS) heap.soon()
+      const bodySha256 = body.sha256
+      const requestSha256 = createHash('sha256')
+        .update(`${request.method} /v1/submissions\n${body.mediaType}\n${query.format ?? ''}\n${batch.schema}\n${batch.version}\n${bodySha256}${batch.replaces ? `\nreplaces ${batch.replaces}` : ''}`).digest('hex')
+      const answer = await submit(intake, caller, {
+        ...batch,
+        bodySha256,
+        requestSha256,
+        idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key']),
+        dryRun: query.dryRun === true,
+        replaces: batch.replaces?.toLowerCase()
+      })
+      if (answer.location) void reply.header('location', answer.location)
+      if (answer.replayed) void reply.header('idempotent-replayed', 'true')
+      return reply.code(answer.statusCode as 200 | 202).send(answer.body as never)
+    })
   })
 
   app.get('/v1/submissions', {
@@ -293,53 +268,47 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
     return reply.code(204).send(null)
   })
 
-  /** The records (or data values) of a body and the schema they claim, whatever the media type. */
-  async function batchOf (type: string | undefined, body: unknown, partnerId: string, query: { schema?: string, version?: string, format?: 'dhis2', replaces?: string }): Promise<Batch> {
+  /** The records (or data values) of a body and the schema they claim, decoded by the codec of its format. */
+  async function batchOf (body: SubmissionBody, partnerId: string, query: { schema?: string, version?: string, format?: 'dhis2', replaces?: string }): Promise<Batch> {
+    const type = body.mediaType
+    const batch = (target: { schema: string, version: string }, decoded: Decoded, replaces = query.replaces): Batch =>
+      ({ ...target, records: decoded.items, lines: decoded.lines, locate: decoded.locate, indices: decoded.indices, dhis2: decoded.summary, replaces })
     if (query.format === 'dhis2') {
-      const mapping = await getDhis2Mapping(deps.database.db, partnerId)
       if (type !== 'application/json' && type !== 'application/adx+xml') throw problem('unsupportedMediaType', '?format=dhis2 reads a DHIS2 dataValueSet as application/json or a DHIS2 ADX export as application/adx+xml')
-      const imported = type === 'application/adx+xml'
-        ? fromDhis2Adx(body as Utf8Body, mapping)
-        : fromDhis2(withEnvelopeDefaults(body as Record<string, unknown>), mapping)
-      return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, indices: imported.indices, dhis2: imported.summary, replaces: query.replaces }
+      const mapping = await getDhis2Mapping(deps.database.db, partnerId)
+      return batch(aggregateSchemaOf(query), dhis2.decode(body, mapping))
     }
-    if (type === 'application/adx+xml') {
-      const imported = parseAdx(body as Utf8Body)
-      return { ...aggregateSchemaOf(query), records: imported.dataValues, lines: imported.lines, locate: imported.locate, replaces: query.replaces }
-    }
+    if (type === 'application/adx+xml') return batch(aggregateSchemaOf(query), adx.decode(body))
     if (type === 'application/json') {
-      const json = body as { schema?: string, version?: string, records?: unknown[], dataValues?: unknown[], replaces?: string }
+      const document = json.readJsonSubmission(body)
       for (const field of ['schema', 'version'] as const) {
-        if (json[field] === undefined) throw problem('validation', `the body needs ${field}`, { errors: [{ path: `/${field}`, message: 'is required' }] })
+        if (document[field] === undefined) throw problem('validation', `the body needs ${field}`, { errors: [{ path: `/${field}`, message: 'is required' }] })
       }
       for (const field of ['schema', 'version', 'replaces'] as const) {
-        if (query[field] !== undefined && json[field] !== undefined && query[field] !== json[field]) {
-          throw problem('validation', `?${field}=${query[field]} differs from the body's ${field} ${json[field]}`, { errors: [{ path: field, message: 'differs from the body' }] })
+        if (query[field] !== undefined && document[field] !== undefined && query[field] !== document[field]) {
+          throw problem('validation', `?${field}=${query[field]} differs from the body's ${field} ${document[field]}`, { errors: [{ path: field, message: 'differs from the body' }] })
         }
       }
-      const schema = json.schema as string
-      const version = json.version as string
+      const schema = document.schema as string
+      const version = document.version as string
       assertKnownSchema(deps.schemas, schema, version)
       const items = deps.schemas.isAggregate(schema, version) ? 'dataValues' : 'records'
       const other = items === 'records' ? 'dataValues' : 'records'
-      if (json[other] !== undefined || json[items] === undefined) {
-        throw problem('validation', `${schema} ${version} takes ${items}, not ${other}`, { errors: [{ path: `/${json[items] === undefined ? items : other}`, message: json[items] === undefined ? 'is required' : `not part of ${schema}` }] })
+      if (document[other] !== undefined || document[items] === undefined) {
+        throw problem('validation', `${schema} ${version} takes ${items}, not ${other}`, { errors: [{ path: `/${document[items] === undefined ? items : other}`, message: document[items] === undefined ? 'is required' : `not part of ${schema}` }] })
       }
-      return { schema, version, records: json[items], replaces: json.replaces ?? query.replaces }
+      return batch({ schema, version }, json.decode(document, items), document.replaces ?? query.replaces)
     }
     if (query.schema === undefined || query.version === undefined) {
       const missing = query.schema === undefined ? 'schema' : 'version'
       throw problem('validation', `a ${type} body needs ?schema=&version= (e.g. ?schema=migrant-health-event&version=1.0.0)`, { errors: [{ path: missing, message: 'is required for CSV and NDJSON bodies' }] })
     }
-    assertKnownSchema(deps.schemas, query.schema, query.version)
-    const aggregate = deps.schemas.isAggregate(query.schema, query.version)
-    const parsed = type === 'text/csv'
-      ? parseCsv(body as string, deps.schemas.fields(query.schema, query.version), aggregate ? ['count'] : [])
-      : parseNdjson(body as string)
-    if (isParseFailure(parsed)) {
-      throw problem('badRequest', parsed.error.message, { errors: [{ line: parsed.error.line, path: '', message: parsed.error.message }] })
-    }
-    return { schema: query.schema, version: query.version, records: parsed.records, lines: parsed.lines, replaces: query.replaces }
+    const target = { schema: query.schema, version: query.version }
+    assertKnownSchema(deps.schemas, target.schema, target.version)
+    const member = deps.schemas.isAggregate(target.schema, target.version) ? 'dataValues' : 'records'
+    return batch(target, type === 'text/csv'
+      ? csv.decode(body, { fields: deps.schemas.fields(target.schema, target.version) ?? [], integers: member === 'dataValues' ? ['count'] : [], member })
+      : ndjson.decode(body, member))
   }
 
   function aggregateSchemaOf (query: { schema?: string, version?: string }): { schema: string, version: string } {
@@ -353,32 +322,13 @@ export const intakeRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, de
   }
 }
 
-interface Batch { schema: string, version: string, records: unknown[], lines?: number[], locate?: (index: number, path: string) => string, indices?: number[], dhis2?: ImportReceived, replaces?: string }
+interface Batch { schema: string, version: string, records: unknown[], lines?: number[], locate?: (index: number, path: string) => string, indices?: number[], dhis2?: Decoded['summary'], replaces?: string }
 
-// DHIS2 lets a dataValueSet give period, orgUnit and attributeOptionCombo once for all its data values
-function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
-  if (!Array.isArray(json.dataValues)) return json
-  const defaults = Object.fromEntries(['period', 'orgUnit', 'attributeOptionCombo'].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]))
-  if (Object.keys(defaults).length === 0) return json
-  return { dataValues: json.dataValues.map((dv: unknown) => typeof dv === 'object' && dv !== null && !Array.isArray(dv) ? { ...defaults, ...dv } : dv) }
-}
-
-/**
- * JSON is parsed at once; CSV and NDJSON stay text until the schema (from the query) is known; ADX
- * stays bytes, read as text a piece at a time (Utf8Body).
- */
-function parsedBody (type: string | undefined, bytes: Buffer): unknown {
-  // the depth is checked before anything is decoded; a JSON body's scan also finds where to cut it
-  const cuts = type === 'application/json' ? scanJsonBody(bytes, MAX_JSON_DEPTH, TEXT_PIECE_BYTES) : undefined
-  if (type === 'application/x-ndjson') assertJsonDepth(bytes)
-  const body = Utf8Body.of(bytes)
-  if (!body) {
-    const failure = parseNdjson(bytes)
-    const line = isParseFailure(failure) ? failure.error.line : 1
-    throw problem('badRequest', `the body is not valid UTF-8 (line ${line})`, { errors: [{ line, path: '', message: 'not valid UTF-8' }] })
-  }
-  if (type === 'application/adx+xml') return body
-  return type === 'application/json' ? parseJsonPieces(body, cuts) : body.text()
+/** The body the content-type parser put on the request (this plugin's routes only). */
+function submissionBodyOf (request: FastifyRequest): SubmissionBody {
+  const body: unknown = request.body
+  if (!(body instanceof SubmissionBody)) throw problem('badRequest', 'the request has no body')
+  return body
 }
 
 /** An authorize hook admitting a caller that holds any of `scopes` (403 otherwise, naming the first). */

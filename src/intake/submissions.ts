@@ -17,7 +17,7 @@ import { insertRecords } from './bulk.js'
 import { claimIdempotencyKey, storedAnswer } from './idempotency.js'
 import { signReceipt } from './receipt.js'
 import { duplicateDataValues, recordIdOf, type CanonicalRecord, type RecordFault, type SchemaRegistry } from './registry.js'
-import type { ImportReceived } from './aggregate.js'
+import type { ImportReceived } from './codecs/index.js'
 
 export type SubmissionStatus = 'accepted' | 'aggregated' | 'retracting' | 'retracted' | 'replaced'
 

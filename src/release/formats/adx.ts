@@ -7,7 +7,7 @@
 // and allows no annotation on a group: a withheld cell is left out and named in an XML comment of its group,
 // a group with nothing released is left out and named in a comment of the document.
 import { XMLBuilder } from 'fast-xml-parser'
-import { ADX_NAMESPACE } from '../../intake/adx.js'
+import { ADX_NAMESPACE } from '../../intake/codecs/adx.js'
 import { ABSENT, SDMX_NAME, type Dimension } from '../dimensions.js'
 import { badParameter, MAX_BY, type RawAggregateQuery } from '../query.js'
 import { periodStart, singleFilter, spanMonths, type Answer } from './answer.js'

@@ -1,40 +1,12 @@
-// Aggregate intake: ADX documents and DHIS2 dataValueSets turned into data values of
-// migrant-health-aggregate, each with the place in the document a fault should name.
-// Pure functions (no DB, no HTTP); the reporter's DHIS2 mapping arrives as an argument.
-import type { FieldError } from '../problem.js'
-import { ADX_FAULT, attribute, attributesOf, readAdx, refuse, type AdxDataValue, type AdxGroup } from './adx.js'
-import type { Utf8Body } from './body.js'
-import { AGGREGATE_SCHEMA } from '../model/fields.js'
-
-// the newest: it takes what the others take, and conditionGroup, as another hub's ADX answer holds it
-export const AGGREGATE_VERSION = '1.1.0'
-export const AGGREGATE_DEFAULT = { schema: AGGREGATE_SCHEMA, version: AGGREGATE_VERSION }
-
-/** Data values of a document, and where each of their fields came from. */
-export interface ImportedDataValues {
-  dataValues: Array<Record<string, unknown>>
-  /** the document path a fault of data value `index` at field pointer `path` (`/sex`, ``) names */
-  locate: (index: number, path: string) => string
-  /** the line of each data value in the document (ADX) */
-  lines?: number[]
-  /** DHIS2: the document's index of each data value (zeros and deleted values are left out) */
-  indices?: number[]
-  /** DHIS2: what the document held and what was left out, for the answer's importSummary */
-  summary?: ImportReceived
-}
-
-/** A data value of a DHIS2 document that counts nothing, and why. */
-export interface IgnoredValue {
-  /** its 0-based place among the document's data values */
-  index: number
-  reason: 'zero' | 'deleted' | 'protected'
-  /** ADX: its element and line */
-  path?: string
-  line?: number
-}
-
-/** What a DHIS2 document held: its data values, and those left out of the count. */
-export interface ImportReceived { received: number, ignored: IgnoredValue[] }
+// DHIS2 as DHIS2 exports it, read through the reporter's mapping (PUT /v1/mappings/dhis2):
+// dataValueSets JSON and ADX. A zero or a deleted value counts nothing and is left out (listed in
+// the summary, for the answer's importSummary); values that map to the same dimensions are summed
+// by the submission (facilities of one area), not here. An unmapped id, a period that is not a
+// month, or two ids giving one dimension different values is a 422 naming the value.
+import type { FieldError } from '../../problem.js'
+import { ADX_FAULT, AdxPlaces, countOf, groupPeriod, isNamespaceDeclaration, isProtected, notMonthly, placeOf, readAdx } from './adx.js'
+import { readJsonSubmission } from './json.js'
+import { refuse, textOf, type Decoded, type IgnoredValue, type SubmissionBody } from './index.js'
 
 /** A reporter's DHIS2 ids → mhx dimensions (PUT /v1/mappings/dhis2). */
 export interface Dhis2Mapping {
@@ -46,46 +18,6 @@ export interface Dhis2Mapping {
   orgUnits: Record<string, string>
 }
 
-const COUNTRY = /^[A-Z]{3}$/
-const INTEGER = /^-?\d{1,15}$/
-
-// an orgUnit is a country (alpha-3) or a first-level sub-national area
-function placeOf (orgUnit: string): Record<string, string> {
-  return COUNTRY.test(orgUnit) ? { reportingCountry: orgUnit } : { subnationalArea: orgUnit }
-}
-
-// counts arrive as text in XML and DHIS2; a non-integer stays as sent so the schema names it
-function countOf (value: unknown): unknown {
-  return typeof value === 'string' && INTEGER.test(value.trim()) ? Number(value.trim()) : value
-}
-
-// ---- ADX ----
-
-// namespace declarations are no dimensions
-function isNamespaceDeclaration (attribute: string): boolean {
-  return attribute === 'xmlns' || attribute.startsWith('xmlns:')
-}
-
-const GROUP_ATTRIBUTES_IGNORED = new Set(['dataSet', 'completeDate', 'exported'])
-const ADX_MONTH = /^(\d{4}-(0[1-9]|1[0-2]))-01\/P1M$/
-
-/** A group's month (YYYY-MM), or a fault naming its period attribute. */
-function groupPeriod (group: AdxGroup, at: string, faults: FieldError[]): string | undefined {
-  const period = attribute(group, 'period')
-  if (period === undefined) {
-    faults.push({ line: group.line, path: `${at}/@period`, message: 'a group needs a period (YYYY-MM-01/P1M)' })
-    return undefined
-  }
-  const month = ADX_MONTH.exec(period)
-  if (!month) faults.push({ line: group.line, path: `${at}/@period`, message: notMonthly(period, ADX_PERIOD_KINDS, 'YYYY-MM-01/P1M, e.g. 2026-03-01/P1M') })
-  return month?.[1]
-}
-
-// ADX periods by their duration (DHIS2 writes weeks as P7D)
-const ADX_PERIOD_KINDS: Array<[RegExp, string]> = [
-  [/\/P1D$/, 'daily'], [/\/P(7D|1W)$/, 'weekly'], [/\/P14D$/, 'bi-weekly'], [/\/P2M$/, 'bi-monthly'],
-  [/\/P3M$/, 'quarterly'], [/\/P6M$/, 'six-monthly'], [/\/P(1Y|12M)$/, 'yearly']
-]
 // DHIS2 period identifiers (https://docs.dhis2.org, "Date and period format")
 const DHIS2_PERIOD_KINDS: Array<[RegExp, string]> = [
   [/^\d{8}$/, 'daily'], [/^\d{4}(Wed|Thu|Sat|Sun)?W\d{1,2}$/, 'weekly'], [/^\d{4}BiW\d{1,2}$/, 'bi-weekly'],
@@ -93,162 +25,29 @@ const DHIS2_PERIOD_KINDS: Array<[RegExp, string]> = [
   [/^\d{4}$/, 'yearly'], [/^\d{4}(April|July|Oct|Nov)$/, 'a financial year']
 ]
 
-/** Why a period is refused: what it is, when recognised, and that only months are exchanged. */
-function notMonthly (period: string, kinds: Array<[RegExp, string]>, format: string): string {
-  const kind = kinds.find(([pattern]) => pattern.test(period))?.[1]
-  const named = JSON.stringify(period.slice(0, 32))
-  return `period ${named} is ${kind === undefined ? 'not a month' : kind}: mhx exchanges only monthly data sets, each period a month as ${format}`
+/** A DHIS2 export as its media type says: a dataValueSet (JSON) or an ADX export. */
+export function decode (body: SubmissionBody, mapping: Dhis2Mapping | undefined): Decoded {
+  return body.mediaType === 'application/adx+xml' ? decodeAdx(textOf(body), mapping) : decodeDataValueSet(withEnvelopeDefaults(readJsonSubmission(body)), mapping)
 }
 
-// A dataValue without a value but with an annotation is a cell another hub did not release
-// (ADX out): it is no count, so it is skipped, never read as zero.
-function isProtected (dataValue: AdxDataValue): boolean {
-  return dataValue.annotated && attribute(dataValue, 'value') === undefined
+// DHIS2 lets a dataValueSet give period, orgUnit and attributeOptionCombo once for all its data values
+function withEnvelopeDefaults (json: Record<string, unknown>): unknown {
+  if (!Array.isArray(json.dataValues)) return json
+  const defaults = Object.fromEntries(['period', 'orgUnit', 'attributeOptionCombo'].filter((k) => json[k] !== undefined).map((k) => [k, json[k]]))
+  if (Object.keys(defaults).length === 0) return json
+  return { dataValues: json.dataValues.map((dv: unknown) => typeof dv === 'object' && dv !== null && !Array.isArray(dv) ? { ...defaults, ...dv } : dv) }
 }
 
-/** Where each data value of the imported list sits: its group and dataValue (1-based) and line. */
-class AdxPlaces {
-  readonly groups: number[] = []
-  readonly values: number[] = []
-  readonly lines: number[] = []
-  add (group: number, value: number, line: number): void {
-    this.groups.push(group)
-    this.values.push(value)
-    this.lines.push(line)
-  }
+// DHIS2 writes a zero where a data element's zeros are significant; it counts nothing
+const ZERO = /^[+-]?0+(\.0*)?$/
+function isZero (value: unknown): boolean {
+  return (typeof value === 'number' && value === 0) || (typeof value === 'string' && ZERO.test(value.trim()))
 }
 
-function noDataValue (faults: FieldError[], imported: number, groups: AdxGroup[]): void {
-  if (imported === 0 && faults.length === 0) {
-    const skipped = groups.some((g) => g.dataValues.length > 0)
-    faults.push({ path: '/adx', message: skipped ? 'every dataValue of the document is protected (an annotation, no value): nothing to count' : 'the document holds no dataValue' })
-  }
+function reasonsOf (ignored: IgnoredValue[]): string {
+  return [...new Set(ignored.map((i) => i.reason))].join(', ')
 }
 
-/**
- * ADX (IHE QRPH, namespace urn:ihe:qrph:adx:2015) in mhx's own codes: each group has orgUnit
- * (country or sub-national code) and period (YYYY-MM-01/P1M); each dataValue has dataElement (the
- * recordType), value (the count) and the other dimensions as attributes named as in the schema.
- * A dataValue without a value but with an annotation (a protected cell) is skipped.
- */
-export function parseAdx (document: string | Utf8Body): ImportedDataValues {
-  const groups = readAdx(document)
-  const faults: FieldError[] = []
-  const dataValues: Array<Record<string, unknown>> = []
-  // where each data value sits (numbers in arrays: an object per data value was garbage the API paid for)
-  const places = new AdxPlaces()
-  const fromGroups: Array<Set<string>> = []
-  groups.forEach((group, g) => {
-    const at = `/adx/group[${g + 1}]`
-    const common: Record<string, unknown> = {}
-    const period = groupPeriod(group, at, faults)
-    if (period !== undefined) common.period = period
-    group.names.forEach((name, i) => {
-      if (GROUP_ATTRIBUTES_IGNORED.has(name) || name === 'period' || isNamespaceDeclaration(name)) return
-      if (name === 'orgUnit') Object.assign(common, placeOf(group.values[i]))
-      else common[name] = group.values[i]
-    })
-    if (attribute(group, 'orgUnit') === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit (country or sub-national code)' })
-    const commonKeys = Object.keys(common)
-    fromGroups.push(new Set(commonKeys))
-    let layout: DataValueLayout | undefined
-    group.dataValues.forEach((element, v) => {
-      if (isProtected(element)) return
-      // consecutive dataValues with the same attribute names share one names array
-      if (layout === undefined || layout.names !== element.names) layout = dataValueLayout(commonKeys, element.names)
-      const dataValue = layout.make(common, element.values)
-      if (!layout.hasDataElement) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@dataElement`, message: 'a dataValue needs a dataElement (contact or case_notification)' })
-      if (!layout.hasValue) faults.push({ line: element.line, path: `${at}/dataValue[${v + 1}]/@value`, message: 'a dataValue needs a value (the count), or an annotation when it is a protected cell' })
-      dataValues.push(dataValue)
-      places.add(g + 1, v + 1, element.line)
-    })
-  })
-  noDataValue(faults, places.lines.length, groups)
-  if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
-  return {
-    dataValues,
-    lines: places.lines,
-    locate (index, path) {
-      const group = places.groups[index]
-      const value = places.values[index]
-      const fromGroup = fromGroups[group - 1]
-      const field = path.slice(1)
-      const element = `/adx/group[${group}]/dataValue[${value}]`
-      if (field === '') return element
-      // a dimension given on the group applies to its data values: the fault names the group's attribute
-      if (fromGroup.has(field) || field === 'period') return `/adx/group[${group}]/@${GROUP_ATTRIBUTE[field] ?? field}`
-      return `${element}/@${field === 'recordType' ? 'dataElement' : field === 'count' ? 'value' : field}`
-    }
-  }
-}
-
-/** ADX data values of one attribute layout (a group's dimensions, a dataValue's attribute names in order). */
-interface DataValueLayout {
-  /** the dataValue attribute names it was made for */
-  names: readonly string[]
-  hasDataElement: boolean
-  hasValue: boolean
-  /** the data value of a group's dimensions and a dataValue's attribute values */
-  make: (common: Record<string, unknown>, values: readonly string[]) => Record<string, unknown>
-}
-
-const layouts = new Map<string, Omit<DataValueLayout, 'names'>>()
-const LAYOUTS_KEPT = 64
-
-/**
- * A layout's data values made by one object literal, compiled once per layout (names are quoted
- * by JSON.stringify): the object is allocated whole, where adding a dozen properties one by one
- * cost ~0.2 µs per data value and left the grown property stores as garbage. The same result as
- * copying the group's dimensions and then each attribute: dataElement becomes recordType, value
- * the count, namespace declarations are dropped, and an attribute named as a group dimension
- * overrides it in its place. A `__proto__` key (which a literal would take as the prototype) is
- * added key by key instead.
- */
-function dataValueLayout (commonKeys: string[], names: readonly string[]): DataValueLayout {
-  const key = `${commonKeys.join('\t')}\n${names.join('\t')}`
-  let made = layouts.get(key)
-  if (made === undefined) {
-    made = { hasDataElement: names.includes('dataElement'), hasValue: names.includes('value'), make: compiledLayout(commonKeys, names) }
-    if (layouts.size >= LAYOUTS_KEPT) layouts.delete(layouts.keys().next().value as string)
-    layouts.set(key, made)
-  }
-  return { names, ...made }
-}
-
-function compiledLayout (commonKeys: string[], names: readonly string[]): DataValueLayout['make'] {
-  if ([...commonKeys, ...names].includes('__proto__')) return (common, values) => addedOneByOne(common, names, values)
-  const quoted = (name: string): string => JSON.stringify(name)
-  const fields = [
-    ...commonKeys.map((k) => `${quoted(k)}: common[${quoted(k)}]`),
-    ...names.flatMap((n, i) => isNamespaceDeclaration(n)
-      ? []
-      : [n === 'dataElement' ? `recordType: values[${i}]` : n === 'value' ? `count: countOf(values[${i}])` : `${quoted(n)}: values[${i}]`])
-  ]
-  // the names are string literals by JSON.stringify (ajv compiles schemas the same way)
-  const literal = new Function('countOf', `return (common, values) => ({ ${fields.join(', ')} })`) as (count: typeof countOf) => DataValueLayout['make']
-  return literal(countOf)
-}
-
-function addedOneByOne (common: Record<string, unknown>, names: readonly string[], values: readonly string[]): Record<string, unknown> {
-  const dataValue = copyOf(common)
-  names.forEach((name, i) => {
-    if (isNamespaceDeclaration(name)) return
-    if (name === 'dataElement') dataValue.recordType = values[i]
-    else if (name === 'value') dataValue.count = countOf(values[i])
-    else dataValue[name] = values[i]
-  })
-  return dataValue
-}
-
-// A spread copy (`{ ...common }`) has no room for more properties: V8 then spent ~10 µs per data
-// value adding its attributes, more than parsing it. A copy built key by key grows as usual.
-function copyOf<T> (object: Record<string, T>): Record<string, T> {
-  const copy: Record<string, T> = {}
-  for (const key in object) copy[key] = object[key]
-  return copy
-}
-
-const GROUP_ATTRIBUTE: Record<string, string> = { reportingCountry: 'orgUnit', subnationalArea: 'orgUnit' }
 // attributes of a DHIS2 ADX group or dataValue that are not categories
 const DHIS2_GROUP_ATTRIBUTES = new Set(['orgUnit', 'period', 'dataSet', 'completeDate', 'exported', 'attributeOptionCombo'])
 const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionCombo', 'deleted'])
@@ -262,8 +61,8 @@ const DHIS2_VALUE_ATTRIBUTES = new Set(['dataElement', 'value', 'categoryOptionC
  * their mappings; an unmapped id, category or option, or two of them giving one dimension
  * different values, is a 422 naming the attribute.
  */
-export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping | undefined): ImportedDataValues {
-  const groups = readAdx(document)
+export function decodeAdx (text: string, mapping: Dhis2Mapping | undefined): Decoded {
+  const groups = readAdx(text)
   if (!mapping) refuse('validation', [{ path: '', message: 'you have no DHIS2 mapping yet: PUT /v1/mappings/dhis2 first (dataElements, categories or categoryOptionCombos, orgUnits)' }], ADX_FAULT)
   const faults: FieldError[] = []
   const dataValues: Array<Record<string, unknown>> = []
@@ -279,7 +78,7 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
     const source: Record<string, string> = {}
     const period = groupPeriod(group, at, faults)
     if (period !== undefined) { common.period = period; source.period = `${at}/@period` }
-    const groupAttributes = attributesOf(group)
+    const groupAttributes = group.attributes
     const orgUnit = groupAttributes.orgUnit
     const place = orgUnit === undefined ? undefined : mapping.orgUnits[orgUnit]
     if (orgUnit === undefined) faults.push({ line: group.line, path: `${at}/@orgUnit`, message: 'a group needs an orgUnit' })
@@ -294,7 +93,7 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
     group.dataValues.forEach((element, v) => {
       const index = received++
       const here = `${at}/dataValue[${v + 1}]`
-      const attributes = attributesOf(element)
+      const attributes = element.attributes
       const { dataElement, value, categoryOptionCombo, deleted } = attributes
       // what counts nothing is left out before its ids are looked up, as DHIS2 exports hold them for any data element
       const reason = isProtected(element) ? 'protected' : deleted === 'true' ? 'deleted' : isZero(value) ? 'zero' : undefined
@@ -303,8 +102,8 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
         return
       }
       if (deleted !== undefined && deleted !== 'false') faults.push({ line: element.line, path: `${here}/@deleted`, message: 'deleted must be true or false' })
-      const dataValue = copyOf(common)
-      const from = copyOf(source)
+      const dataValue = { ...common }
+      const from = { ...source }
       if (dataElement === undefined) faults.push({ line: element.line, path: `${here}/@dataElement`, message: 'a dataValue needs a dataElement' })
       else mapInto(dataValue, from, mapping.dataElements[dataElement], `${here}/@dataElement`, `dataElement ${JSON.stringify(dataElement.slice(0, 64))}`, 'dataElements', element.line, faults)
       if (categoryOptionCombo !== undefined) mapInto(dataValue, from, mapping.categoryOptionCombos[categoryOptionCombo], `${here}/@categoryOptionCombo`, `categoryOptionCombo ${JSON.stringify(categoryOptionCombo.slice(0, 64))}`, 'categoryOptionCombos', element.line, faults)
@@ -326,7 +125,7 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
   }
   if (faults.length > 0) refuse('validation', faults, ADX_FAULT)
   return {
-    dataValues,
+    items: dataValues,
     lines: places.lines,
     indices,
     summary: { received, ignored },
@@ -335,16 +134,6 @@ export function fromDhis2Adx (document: string | Utf8Body, mapping: Dhis2Mapping
       return path === '' ? element : sources[index][path.slice(1)] ?? element
     }
   }
-}
-
-// DHIS2 writes a zero where a data element's zeros are significant; it counts nothing
-const ZERO = /^[+-]?0+(\.0*)?$/
-function isZero (value: unknown): boolean {
-  return (typeof value === 'number' && value === 0) || (typeof value === 'string' && ZERO.test(value.trim()))
-}
-
-function reasonsOf (ignored: IgnoredValue[]): string {
-  return [...new Set(ignored.map((i) => i.reason))].join(', ')
 }
 
 function mapCategory (into: Record<string, unknown>, source: Record<string, string>, mapping: Dhis2Mapping, category: string, option: string, at: string, line: number, faults: FieldError[]): void {
@@ -393,7 +182,7 @@ const DHIS2_VALUE_MEMBERS = new Set(['dataElement', 'period', 'orgUnit', 'catego
  * one dimension different values is a 422 naming the data value's member. Values that map to the
  * same dimensions are summed by the submission (facilities of one area), not here.
  */
-export function fromDhis2 (body: unknown, mapping: Dhis2Mapping | undefined): ImportedDataValues {
+export function decodeDataValueSet (body: unknown, mapping: Dhis2Mapping | undefined): Decoded {
   const list = (body as { dataValues?: unknown } | null)?.dataValues
   if (typeof body !== 'object' || body === null || !Array.isArray(list) || list.length === 0) {
     refuse('validation', [{ path: '/dataValues', message: 'a DHIS2 dataValueSet needs a non-empty dataValues array' }], 'dataValueSet')
@@ -460,7 +249,7 @@ export function fromDhis2 (body: unknown, mapping: Dhis2Mapping | undefined): Im
   }
   if (faults.length > 0) refuse('validation', faults, 'dataValueSet')
   return {
-    dataValues,
+    items: dataValues,
     indices,
     summary: { received: list.length, ignored },
     locate: (index, path) => `/dataValues/${indices[index]}` + (path === '' ? '' : `/${sources[index][path.slice(1)] ?? path.slice(1)}`)
