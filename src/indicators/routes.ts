@@ -10,7 +10,8 @@ import type { Database } from '../db/connect.js'
 import type { SchemaRegistry } from '../intake/registry.js'
 import { problem, problemResponses } from '../problem.js'
 import { DIMENSIONS } from '../release/dimensions.js'
-import { mediaRanges } from '../release/formats/index.js'
+import { CONTENT_TYPE, mediaRanges, type Language, type Names } from '../release/formats/index.js'
+import { indicatorMeasureReport } from './fhir.js'
 import { aggregatesQuery, PeriodType } from '../release/query-schema.js'
 import type { ReleaseDeps } from '../release/release.js'
 import type { IndicatorCatalog } from './catalog.js'
@@ -25,6 +26,8 @@ export interface IndicatorRouteDeps {
   catalog: IndicatorCatalog
   authorize: Authorize
   now: () => Date
+  names: Names
+  publicUrl: string
   /** Authenticates a reader of aggregates (or a steward reading its own country), in onRequest. */
   reader: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>
 }
@@ -141,11 +144,12 @@ const IndicatorAnswerSchema = Type.Object({
 /** Shapes the OpenAPI document shares by $ref. */
 export const OPENAPI_SHAPES = { Indicator: IndicatorSchema, IndicatorAnswer: IndicatorAnswerSchema }
 
-const valuesFormat = (accept: string | undefined): 'json' | 'csv' | undefined => {
+const valuesFormat = (accept: string | undefined): 'json' | 'csv' | 'fhir' | undefined => {
   if (accept === undefined || accept.trim() === '') return 'json'
   for (const r of mediaRanges(accept)) {
     if (r.type === 'application/json' || r.type === 'application/*' || r.type === '*/*') return 'json'
     if (r.type === 'text/csv' || r.type === 'text/*') return 'csv'
+    if ((r.type === 'application/fhir+json' || r.type === 'application/json+fhir') && (r.fhirVersion === undefined || r.fhirVersion.startsWith('4.0'))) return 'fhir'
   }
   return undefined
 }
@@ -214,22 +218,23 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox<IndicatorRouteDeps> = as
     schema: {
       tags: ['indicators'], operationId: 'readIndicatorValues',
       summary: 'An indicator\'s values: numerator, denominator, value, 95 % interval, status, reference',
-      description: 'The numerator (and a proportion\'s denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator\'s filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population\'s figure for the cell\'s countries and months (a month takes its year\'s figure, or the latest year before it); rates are not annualised. The interval covers the count\'s random variation and the perturbation\'s published variance (interval.method; docs/indicators.md). Accept: application/json (default) or text/csv.',
+      description: 'The numerator (and a proportion\'s denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator\'s filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population\'s figure for the cell\'s countries and months (a month takes its year\'s figure, or the latest year before it); rates are not annualised. The interval covers the count\'s random variation and the perturbation\'s published variance (interval.method; docs/indicators.md). Accept: application/json (default), text/csv or application/fhir+json (a summary MeasureReport: numerator and denominator populations, measureScore, the interval in the indicator-interval extension).',
       security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
       params: IndicatorId,
       querystring: aggregatesQuery(deps.release.vocabulary),
       response: {
-        200: { description: 'The cells, sorted by the by dimensions', content: { 'application/json': { schema: IndicatorAnswerSchema }, 'text/csv': { schema: Type.String() } } },
+        200: { description: 'The cells, sorted by the by dimensions', content: { 'application/json': { schema: IndicatorAnswerSchema }, 'text/csv': { schema: Type.String() }, 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('MeasureReport') }, { additionalProperties: true, description: 'FHIR R4 MeasureReport of the indicator\'s Measure (GET /v1/fhir/Measure/{id}: scoring proportion or ratio)' }) } } },
         ...problemResponses(400, 401, 403, 404, 406, 429, 503)
       }
     }
   }, async (request, reply) => {
     const format = valuesFormat(request.headers.accept)
-    if (!format) throw problem('notAcceptable', 'this route answers application/json or text/csv')
-    const { labels: _labels, ...asked } = request.query as Record<string, string | undefined>
+    if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/fhir+json')
+    const { labels, ...asked } = request.query as Record<string, string | undefined>
     const answer = await readIndicatorValues({ release: deps.release, db, catalog }, callerOf(request), request.params.id, asked)
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization')
     if (format === 'csv') return reply.type('text/csv; charset=utf-8; header=present').send(indicatorCsv(answer))
+    if (format === 'fhir') return reply.type(CONTENT_TYPE.fhir).send(JSON.stringify(indicatorMeasureReport(answer, deps.publicUrl, deps.names, labels as Language | undefined)))
     return reply.type('application/json; charset=utf-8').send(indicatorJson(answer))
   })
 
