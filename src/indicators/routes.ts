@@ -119,7 +119,7 @@ const IndicatorAnswerSchema = Type.Object({
   filters: Type.Record(Type.String(), Type.Array(Type.String()), { description: 'the caller\'s filters (the indicator\'s own are in its definition)' }),
   k: Type.Integer(),
   disclosure: Type.Object({ method: Type.Union([Type.Literal('cellkey'), Type.Literal('none')]), ptable: Type.Union([Type.String(), Type.Null()]) }),
-  interval: Type.Object({ level: Type.Literal(0.95), method: Type.String({ description: 'poisson-score+perturbation (rates) or wilson+perturbation (proportions): docs/indicators.md' }) }),
+  interval: Type.Object({ level: Type.Literal(0.95), method: Type.String({ description: 'poisson-score+perturbation (rates) or wilson+perturbation (proportions); poisson-score or wilson for an exact read (disclosure.method none): docs/indicators.md' }) }),
   annualised: Type.Literal(false),
   lastUpdated: Nullable(Type.String({ format: 'date-time' })),
   coverage: Type.Array(Type.Object({ country: Type.String(), period: Type.String(), status: Type.Union([Type.Literal('not_reported'), Type.Literal('open')]) })),

@@ -1766,7 +1766,7 @@ export interface components {
             interval: {
                 /** @constant */
                 level: 0.95;
-                /** @description poisson-score+perturbation (rates) or wilson+perturbation (proportions): docs/indicators.md */
+                /** @description poisson-score+perturbation (rates) or wilson+perturbation (proportions); poisson-score or wilson for an exact read (disclosure.method none): docs/indicators.md */
                 method: string;
             };
             /** @constant */
