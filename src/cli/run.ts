@@ -11,6 +11,7 @@ import { checkReceipt, describeCheck, readJwks, readReceipts } from './receipt.j
 import { accessLogCommand, consentsCommand, periodsCommand, STEWARDSHIP_USAGES } from './stewardship.js'
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions.js'
 import { bulletinCommand, BULLETIN_USAGE } from './bulletin.js'
+import { DENOMINATORS_USAGE, denominatorsCommand, indicatorsCommand, INDICATORS_USAGE } from './indicators.js'
 import { formatTable } from './table.js'
 
 export const DEFAULT_ADMIN_KEY = '.mhx/admin.private.jwk'
@@ -49,6 +50,8 @@ commands:
   access-log [--from D] [--to D]                                 (steward) who read your country
   subscriptions add|list|deliveries|delete …                     webhooks when months are published
   bulletin --region R --quarter 2026-Q3 [--lang ru] --out F.pdf   a quarterly bulletin, printed through Chromium
+  indicators list | show ID | values ID --region R --from --to   rates and proportions (docs/indicators.md)
+  denominators list | set C YEAR POP --value N … | set --csv F   population figures (admin, steward)
 
 common options: --url URL (or MHX_URL, default http://localhost:3000),
   --partner ID --key FILE (or MHX_PARTNER, MHX_KEY_FILE; admin commands default
@@ -74,7 +77,9 @@ const USAGES: Record<string, string> = {
   (admin credentials: --partner admin --key FILE, default ${DEFAULT_ADMIN_KEY})`,
   ...STEWARDSHIP_USAGES,
   subscriptions: SUBSCRIPTIONS_USAGE,
-  bulletin: BULLETIN_USAGE
+  bulletin: BULLETIN_USAGE,
+  indicators: INDICATORS_USAGE,
+  denominators: DENOMINATORS_USAGE
 }
 
 type Parsed = { values: Record<string, string | boolean | string[] | undefined>, positionals: string[] }
@@ -110,6 +115,8 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'access-log': return await accessLogCommand(rest, io, clientFor)
       case 'subscriptions': return await subscriptionsCommand(rest, io, clientFor)
       case 'bulletin': return await bulletinCommand(rest, io, { clientFor, credentialsOf })
+      case 'indicators': return await indicatorsCommand(rest, io, clientFor, urlOf)
+      case 'denominators': return await denominatorsCommand(rest, io, clientFor, urlOf)
       default: throw new UsageError(`unknown command "${command}"`, USAGE)
     }
   } catch (err) {

@@ -12,6 +12,11 @@ export const INTERVAL_METHODS = {
   proportion: 'wilson+perturbation'
 } as const
 
+/** The method an answer names: without perturbation (an exact read) the plain score interval. */
+export function intervalMethod (kind: keyof typeof INTERVAL_METHODS, perturbed: boolean): string {
+  return perturbed ? INTERVAL_METHODS[kind] : INTERVAL_METHODS[kind].replace('+perturbation', '')
+}
+
 /**
  * Bounds of a Poisson mean λ from a released count x whose perturbation has variance `noise`:
  * (x − λ)² ≤ z²(λ + noise), i.e. λ = x + z²/2 ± z·√(x + z²/4 + noise).

@@ -11,7 +11,8 @@ import type { Held } from '../db/held.js'
 import type { SchemaRegistry } from '../intake/registry.js'
 import { problem, problemResponses } from '../problem.js'
 import { DIMENSIONS } from '../release/dimensions.js'
-import { mediaRanges } from '../release/formats/index.js'
+import { CONTENT_TYPE, mediaRanges, type Language, type Names } from '../release/formats/index.js'
+import { indicatorMeasureReport } from './fhir.js'
 import { aggregatesQuery, PeriodType } from '../release/query-schema.js'
 import type { ReleaseDeps } from '../release/release.js'
 import type { IndicatorCatalog } from './catalog.js'
@@ -28,6 +29,8 @@ export interface IndicatorRouteDeps {
   catalog: IndicatorCatalog
   authorize: Authorize
   now: () => Date
+  names: Names
+  publicUrl: string
   /** Authenticates a reader of aggregates (or a steward reading its own country), in onRequest. */
   reader: Array<(request: FastifyRequest, reply: FastifyReply) => Promise<void>>
 }
@@ -119,7 +122,7 @@ const IndicatorAnswerSchema = Type.Object({
   filters: Type.Record(Type.String(), Type.Array(Type.String()), { description: 'the caller\'s filters (the indicator\'s own are in its definition)' }),
   k: Type.Integer(),
   disclosure: Type.Object({ method: Type.Union([Type.Literal('cellkey'), Type.Literal('none')]), ptable: Type.Union([Type.String(), Type.Null()]) }),
-  interval: Type.Object({ level: Type.Literal(0.95), method: Type.String({ description: 'poisson-score+perturbation (rates) or wilson+perturbation (proportions): docs/indicators.md' }) }),
+  interval: Type.Object({ level: Type.Literal(0.95), method: Type.String({ description: 'poisson-score+perturbation (rates) or wilson+perturbation (proportions); poisson-score or wilson for an exact read (disclosure.method none): docs/indicators.md' }) }),
   annualised: Type.Literal(false),
   lastUpdated: Nullable(Type.String({ format: 'date-time' })),
   coverage: Type.Array(Type.Object({ country: Type.String(), period: Type.String(), status: Type.Union([Type.Literal('not_reported'), Type.Literal('open')]) })),
@@ -144,11 +147,12 @@ const IndicatorAnswerSchema = Type.Object({
 /** Shapes the OpenAPI document shares by $ref. */
 export const OPENAPI_SHAPES = { Indicator: IndicatorSchema, IndicatorAnswer: IndicatorAnswerSchema }
 
-const valuesFormat = (accept: string | undefined): 'json' | 'csv' | undefined => {
+const valuesFormat = (accept: string | undefined): 'json' | 'csv' | 'fhir' | undefined => {
   if (accept === undefined || accept.trim() === '') return 'json'
   for (const r of mediaRanges(accept)) {
     if (r.type === 'application/json' || r.type === 'application/*' || r.type === '*/*') return 'json'
     if (r.type === 'text/csv' || r.type === 'text/*') return 'csv'
+    if ((r.type === 'application/fhir+json' || r.type === 'application/json+fhir') && (r.fhirVersion === undefined || r.fhirVersion.startsWith('4.0'))) return 'fhir'
   }
   return undefined
 }
@@ -217,22 +221,23 @@ export const indicatorRoutes: FastifyPluginAsyncTypebox<IndicatorRouteDeps> = as
     schema: {
       tags: ['indicators'], operationId: 'readIndicatorValues',
       summary: 'An indicator\'s values: numerator, denominator, value, 95 % interval, status, reference',
-      description: 'The numerator (and a proportion\'s denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator\'s filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population\'s figure for the cell\'s countries and months (a month takes its year\'s figure, or the latest year before it); rates are not annualised. The interval covers the count\'s random variation and the perturbation\'s published variance (interval.method; docs/indicators.md). Accept: application/json (default) or text/csv.',
+      description: 'The numerator (and a proportion\'s denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator\'s filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population\'s figure for the cell\'s countries and months (a month takes its year\'s figure, or the latest year before it); rates are not annualised. The interval covers the count\'s random variation and the perturbation\'s published variance (interval.method; docs/indicators.md). Accept: application/json (default), text/csv or application/fhir+json (a summary MeasureReport: numerator and denominator populations, measureScore, the interval in the indicator-interval extension).',
       security: securedBy(SCOPE.aggregatesRead, SCOPE.steward),
       params: IndicatorId,
       querystring: aggregatesQuery(deps.release.vocabulary),
       response: {
-        200: { description: 'The cells, sorted by the by dimensions', content: { 'application/json': { schema: IndicatorAnswerSchema }, 'text/csv': { schema: Type.String() } } },
+        200: { description: 'The cells, sorted by the by dimensions', content: { 'application/json': { schema: IndicatorAnswerSchema }, 'text/csv': { schema: Type.String() }, 'application/fhir+json': { schema: Type.Object({ resourceType: Type.Literal('MeasureReport') }, { additionalProperties: true, description: 'FHIR R4 MeasureReport of the indicator\'s Measure (GET /v1/fhir/Measure/{id}: scoring proportion or ratio)' }) } } },
         ...problemResponses(400, 401, 403, 404, 406, 429, 503)
       }
     }
   }, async (request, reply) => {
     const format = valuesFormat(request.headers.accept)
-    if (!format) throw problem('notAcceptable', 'this route answers application/json or text/csv')
-    const { labels: _labels, ...asked } = request.query as Record<string, string | undefined>
+    if (!format) throw problem('notAcceptable', 'this route answers application/json, text/csv or application/fhir+json')
+    const { labels, ...asked } = request.query as Record<string, string | undefined>
     const answer = await readIndicatorValues({ release: deps.release, figures: deps.figures.get, catalog }, callerOf(request), request.params.id, asked)
     void reply.header('cache-control', 'private, no-cache').header('vary', 'accept, accept-encoding, authorization')
     if (format === 'csv') return reply.type('text/csv; charset=utf-8; header=present').send(indicatorCsv(answer))
+    if (format === 'fhir') return reply.type(CONTENT_TYPE.fhir).send(JSON.stringify(indicatorMeasureReport(answer, deps.publicUrl, deps.names, labels as Language | undefined)))
     return reply.type('application/json; charset=utf-8').send(indicatorJson(answer))
   })
 

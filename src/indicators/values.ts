@@ -10,7 +10,7 @@ import type { Answer, AnswerCell } from '../release/formats/index.js'
 import { problem } from '../problem.js'
 import { populationOf, type Indicator, type IndicatorCatalog } from './catalog.js'
 import type { Denominator, Figures } from './denominators.js'
-import { INTERVAL_METHODS, poissonInterval, proportionInterval } from './interval.js'
+import { intervalMethod, poissonInterval, proportionInterval } from './interval.js'
 
 export const STATUSES = ['released', 'withheld', 'no-denominator'] as const
 export type ValueStatus = typeof STATUSES[number]
@@ -250,7 +250,7 @@ export async function readIndicatorValues (deps: IndicatorDeps, caller: ReadCall
     filters: Object.fromEntries(Object.entries(answer.filters).filter(([d]) => !(d in indicator.numerator.filters))),
     k: answer.k,
     disclosure: answer.disclosure,
-    interval: { level: 0.95, method: INTERVAL_METHODS[indicator.kind] },
+    interval: { level: 0.95, method: intervalMethod(indicator.kind, answer.disclosure.method !== 'none') },
     annualised: false,
     lastUpdated: answer.lastUpdated,
     coverage: answer.coverage,

@@ -50,6 +50,25 @@ const ORIGINS: Record<string, string[]> = {
 export const VOLUME: Record<string, number> = { KAZ: 1400, KGZ: 600, TJK: 500, TKM: 90, UZB: 900, RUS: 2600, TUR: 1500 }
 const CONDITIONS = ['A15', 'A16', 'B20', 'B18.1', 'O80', 'O26.8', 'S62', 'T14', 'F32', 'F43.1', 'I10', 'E11', 'J18', 'J06', 'U07.1', 'A54']
 
+/** Source of the demo's denominators and reference values: they are made up, and say so. */
+export const DEMO_SOURCE = 'illustrative (demo)'
+/** Illustrative population figures for 2025 (orders of magnitude only; not official statistics). */
+const DEMO_POPULATIONS: Record<string, Record<string, number>> = {
+  KAZ: { migrant_stock: 3_700_000, migrant_stock_female: 1_900_000, migrant_stock_male: 1_800_000, migrant_workers: 150_000, nationals_abroad: 4_000_000 },
+  KGZ: { migrant_stock: 200_000, migrant_workers: 20_000, nationals_abroad: 800_000 },
+  TJK: { migrant_stock: 280_000, migrant_workers: 10_000, nationals_abroad: 600_000 },
+  TKM: { migrant_stock: 190_000, migrant_workers: 5_000, nationals_abroad: 250_000 },
+  UZB: { migrant_stock: 1_150_000, migrant_workers: 30_000, nationals_abroad: 2_000_000 },
+  RUS: { migrant_stock: 11_600_000, migrant_stock_female: 5_800_000, migrant_stock_male: 5_800_000, migrant_workers: 2_500_000, migrant_workers_female: 400_000, migrant_workers_male: 2_100_000 },
+  TUR: { migrant_stock: 6_000_000, migrant_workers: 300_000 }
+}
+/** Illustrative comparators (the nationals' figure an analyst sets beside the migrants'). */
+const DEMO_REFERENCES: Record<string, Record<string, number>> = {
+  KAZ: { 'tb-notification-rate': 45, 'uninsured-share': 3 },
+  KGZ: { 'tb-notification-rate': 90 },
+  RUS: { 'occupational-injury-rate': 110 }
+}
+
 /** A small seeded generator: the same demo data on every run (so a second run finds it already there). */
 function rng (seed: string) {
   let state = createHash('sha256').update(seed).digest().readUInt32LE(0) || 1
@@ -234,6 +253,27 @@ async function main () {
   }
   console.log('')
 
+  // Population figures and comparators for the indicators: made up for the demonstration, and
+  // labelled so (source "illustrative (demo)"), never to be quoted as real.
+  console.log('Denominators and reference values (PUT /v1/denominators/…, /v1/references/…), source "illustrative (demo)":')
+  for (const [country, id] of MINISTRIES) {
+    // Each ministry sets its own country's figures, as a steward does.
+    const token = await client.token(id, keys.get(id) as JWK)
+    const set: string[] = []
+    for (const [population, value] of Object.entries(DEMO_POPULATIONS[country])) {
+      const res = await client.call(token, 'PUT', `/v1/denominators/${country}/2025/${population}`, { value, source: DEMO_SOURCE, vintage: '2025', note: 'illustrative figure for the demo, not an official statistic' })
+      if (res.status !== 200) throw new Error(`denominator ${country} ${population}: ${res.status} ${JSON.stringify(res.body)}`)
+      set.push(`${population} ${value.toLocaleString('en')}`)
+    }
+    for (const [indicator, value] of Object.entries(DEMO_REFERENCES[country] ?? {})) {
+      const res = await client.call(token, 'PUT', `/v1/references/${indicator}/${country}/2025`, { value, source: DEMO_SOURCE })
+      if (res.status !== 200) throw new Error(`reference ${indicator} ${country}: ${res.status} ${JSON.stringify(res.body)}`)
+      set.push(`reference ${indicator} ${value}`)
+    }
+    console.log(`  ${id.padEnd(10)} ${set.join('; ')}`)
+  }
+  console.log('')
+
   const keyPath = (id: string) => relative(process.cwd(), join(demoDir, `${id}.private.jwk`)) || join(demoDir, `${id}.private.jwk`)
   const reads: Array<[string, string, string]> = [
     ['iom-roca', `region=central-asia&from=${FROM}&to=${TO}&by=country,sex`, 'IOM: Central Asia country by country'],
@@ -258,6 +298,28 @@ async function main () {
     console.log(`  ${what}\n    → ${summary}`)
   }
 
+  const indicatorReads: Array<[string, string, string]> = [
+    ['iom-roca', `uninsured-share/values?region=central-asia&from=${FROM}&to=${TO}&by=country`, 'IOM: migrants\' contacts without insurance, % (SDG 3.8)'],
+    ['who-europe', `occupational-injury-rate/values?region=RUS&from=${FROM}&to=${TO}&by=sex`, 'WHO: occupational injuries per 100,000 migrant workers in Russia, by sex (SDG 8.8.1)']
+  ]
+  console.log('\nIndicators (GET /v1/indicators/{id}/values; the numerators are the aggregates\' counts):')
+  for (const [id, path, what] of indicatorReads) {
+    const token = await client.token(id, keys.get(id) as JWK)
+    const res = await client.call(token, 'GET', `/v1/indicators/${path}`)
+    console.log(`  ${what}`)
+    if (res.status !== 200) {
+      console.log(`    → ${res.status} ${String(res.body.detail ?? '')}`)
+      continue
+    }
+    const by = (res.body.by as string[])[0]
+    for (const c of res.body.cells as Array<Record<string, unknown>>) {
+      const value = c.value === null ? String(c.status) : `${(c.value as number).toFixed(1)} [${(c.lower as number).toFixed(1)}–${(c.upper as number).toFixed(1)}]`
+      const reference = c.reference ? `; reference ${(c.reference as { value: number }).value}` : ''
+      console.log(`    ${String(c[by]).padEnd(8)} ${value}  (${String(c.numerator ?? 'withheld')} / ${c.denominator === null ? '-' : Math.round(c.denominator as number)})${reference}`)
+    }
+    console.log(`    interval: ${(res.body.interval as { method: string }).method}; denominators: ${DEMO_SOURCE}`)
+  }
+
   console.log('\nTry it yourself (each partner\'s private key is in ' + relative(process.cwd(), demoDir) + '/):\n')
   for (const [id, query] of reads.slice(0, 3)) {
     const params = new URLSearchParams(query)
@@ -277,6 +339,8 @@ async function main () {
   console.log(`  npx mhx periods list --region KAZ --from ${FROM} --to ${TO} ${steward}`)
   console.log(`  npx mhx periods publish KAZ 2026-06 ${steward}`)
   console.log(`  npx mhx access-log ${steward}`)
+  console.log(`  npx mhx indicators values uninsured-share --region KAZ --from ${FROM} --to ${TO} --by period ${steward}`)
+  console.log(`  npx mhx denominators list --url ${url}`)
   console.log('\n  Every read above is in the hash-chained audit log (admin key):')
   console.log(`  ADMIN=$(npx mhx token --url ${url} --partner admin --key ${relative(process.cwd(), adminFile) || adminFile})`)
   console.log(`  curl -s -H "Authorization: Bearer $ADMIN" '${url}/v1/admin/audit?action=aggregates.read&limit=10'`)

@@ -20,6 +20,8 @@ export interface FhirRouteDeps {
   vocabulary: Vocabulary
   publicUrl: string
   now: () => Date
+  /** Measures of another capability (the indicators'), by id. */
+  extraMeasures?: { ids: readonly string[], measure: (id: string) => object | undefined }
 }
 
 /** Whether a request is a FHIR one: a /v1/fhir/ route, or an Accept that asks for FHIR. */
@@ -61,11 +63,12 @@ export const fhirRoutes: FastifyPluginAsyncTypebox<FhirRouteDeps> = async (app, 
   app.get('/v1/fhir/Measure/:id', {
     schema: {
       ...read, operationId: 'getFhirMeasure', summary: 'A FHIR R4 Measure that aggregate answers report on (MeasureReport.measure)',
-      params: idParam(Object.keys(MEASURES), 'the Measure'), response: { 200: Resource('Measure'), ...problemResponses(400, 404) }
+      params: idParam([...Object.keys(MEASURES), ...deps.extraMeasures?.ids ?? []], 'the Measure'), response: { 200: Resource('Measure'), ...problemResponses(400, 404) }
     }
   }, async (request, reply) => {
     const { id } = request.params
-    return fhir(reply, isMeasureId(id) ? measure(id, publicUrl, names) : undefined, `no Measure "${id}" (this hub reports ${Object.keys(MEASURES).join(', ')})`)
+    const found = isMeasureId(id) ? measure(id, publicUrl, names) : deps.extraMeasures?.measure(id)
+    return fhir(reply, found, `no Measure "${id}" (this hub reports ${[...Object.keys(MEASURES), ...deps.extraMeasures?.ids ?? []].join(', ')})`)
   })
 
   app.get('/v1/fhir/CodeSystem/:id', {

@@ -20,6 +20,7 @@ import { fhirRoutes } from './fhir-routes.js'
 import { indicatorRoutes } from '../indicators/routes.js'
 import { loadIndicatorCatalog } from '../indicators/catalog.js'
 import { indicatorFlow } from '../indicators/sdmx-flow.js'
+import { indicatorMeasure } from '../indicators/fhir.js'
 import { badParameter } from './query.js'
 import { aggregatesQuery, PeriodType } from './query-schema.js'
 import { buildPtable } from './ptable.js'
@@ -201,7 +202,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<RouteDeps> = async (app, d
   const extraFlow = indicatorFlow({ release, figures: figures.get, catalog, names, publicUrl, now: deps.now })
   await app.register(sdmxRoutes, { release, db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, reader: readerOrSteward, extraFlow })
 
-  await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now })
+  const extraMeasures = { ids: catalog.indicators.map((i) => i.id), measure: (id: string) => { const i = catalog.indicator(id); return i && indicatorMeasure(i, publicUrl) } }
+  await app.register(fhirRoutes, { db: deps.database.db, names, vocabulary, publicUrl, now: deps.now, extraMeasures })
 
-  await app.register(indicatorRoutes, { release, database: deps.database, figures, schemas: deps.schemas, catalog, authorize: deps.authorize, now: deps.now, reader: readerOrSteward })
+  await app.register(indicatorRoutes, { release, database: deps.database, figures, schemas: deps.schemas, catalog, authorize: deps.authorize, now: deps.now, reader: readerOrSteward, names, publicUrl })
 }

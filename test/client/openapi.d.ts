@@ -687,7 +687,7 @@ export interface paths {
         };
         /**
          * An indicator's values: numerator, denominator, value, 95 % interval, status, reference
-         * @description The numerator (and a proportion's denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator's filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population's figure for the cell's countries and months (a month takes its year's figure, or the latest year before it); rates are not annualised. The interval covers the count's random variation and the perturbation's published variance (interval.method; docs/indicators.md). Accept: application/json (default) or text/csv.
+         * @description The numerator (and a proportion's denominator) is exactly the count GET /v1/aggregates releases for the same query with the indicator's filters added: the same grants, consents, published months, k, own-country exactness; each distinct count query is charged to the query budget and audited as an aggregate read (free when asked before). A rate divides by its population's figure for the cell's countries and months (a month takes its year's figure, or the latest year before it); rates are not annualised. The interval covers the count's random variation and the perturbation's published variance (interval.method; docs/indicators.md). Accept: application/json (default), text/csv or application/fhir+json (a summary MeasureReport: numerator and denominator populations, measureScore, the interval in the indicator-interval extension).
          */
         get: operations["readIndicatorValues"];
         put?: never;
@@ -1766,7 +1766,7 @@ export interface components {
             interval: {
                 /** @constant */
                 level: 0.95;
-                /** @description poisson-score+perturbation (rates) or wilson+perturbation (proportions): docs/indicators.md */
+                /** @description poisson-score+perturbation (rates) or wilson+perturbation (proportions); poisson-score or wilson for an exact read (disclosure.method none): docs/indicators.md */
                 method: string;
             };
             /** @constant */
@@ -5651,7 +5651,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /** @description the Measure: migrant-health-records, migrant-health-contacts, migrant-health-case-notifications */
+                /** @description the Measure: migrant-health-records, migrant-health-contacts, migrant-health-case-notifications, tb-notification-rate, tb-treatment-success, uninsured-share, occupational-injury-rate, care-denied-share, removal-after-screening, maternal-care-not-covered, antenatal-contact-rate */
                 id: string;
             };
             cookie?: never;
@@ -5870,7 +5870,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /** @description the extension: disclosure, aggregate-query */
+                /** @description the extension: disclosure, aggregate-query, indicator-interval */
                 id: string;
             };
             cookie?: never;
@@ -6259,6 +6259,12 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["IndicatorAnswer"];
                     "text/csv": string;
+                    "application/fhir+json": {
+                        /** @enum {string} */
+                        resourceType: "MeasureReport";
+                    } & {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Not Modified: If-None-Match names the current ETag (no body) */

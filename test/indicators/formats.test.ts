@@ -81,3 +81,34 @@ t.test('SDMX REST data of MIGRANT_HEALTH_IND: valid, and the values of the JSON 
   t.equal((await get('/v1/sdmx/data/MHX,MIGRANT_HEALTH_IND,9.9.9/.KAZ.?startPeriod=2026-Q1', SDMX_CSV)).statusCode, 404)
   t.equal((await get('/v1/sdmx/data/MHX,MIGRANT_HEALTH_IND,1.0.0/uninsured-share.central-asia._T?startPeriod=2026-Q1')).statusCode, 200, 'a region, SEX total')
 })
+
+t.test('FHIR: each indicator a Measure (proportion or ratio), its values a MeasureReport valid against HL7\'s R4 schema', async (t) => {
+  const invalid = fhirValidator()
+  const catalog = (await app.inject({ method: 'GET', url: '/v1/indicators' })).json().items as Array<{ id: string, kind: string }>
+  for (const i of catalog) {
+    const res = await app.inject({ method: 'GET', url: `/v1/fhir/Measure/${i.id}` })
+    t.equal(res.statusCode, 200, i.id)
+    const measure = res.json()
+    t.same(invalid(measure), [], `Measure ${i.id} valid`)
+    t.equal(measure.scoring.coding[0].code, i.kind === 'rate' ? 'ratio' : 'proportion')
+    t.same(measure.group[0].population.map((p: { code: { coding: Array<{ code: string }> } }) => p.code.coding[0].code), ['numerator', 'denominator'])
+  }
+  const extension = await app.inject({ method: 'GET', url: '/v1/fhir/StructureDefinition/indicator-interval' })
+  t.equal(extension.statusCode, 200, 'the interval extension resolves')
+  t.same(invalid(extension.json()), [])
+  for (const query of ['region=KAZ&by=sex', 'region=central-asia&by=country,sex', 'region=KGZ', 'region=TKM&by=period']) {
+    for (const id of ['tb-notification-rate', 'tb-treatment-success', 'uninsured-share']) {
+      const url = `/v1/indicators/${id}/values?${query}&from=2026-01&to=2026-03`
+      const res = await get(url, 'application/fhir+json')
+      t.equal(res.statusCode, 200, url)
+      const report = res.json()
+      t.same(invalid(report), [], `${url}: valid`)
+      t.equal(report.measure, `http://mhx.test/v1/fhir/Measure/${id}`)
+      const json = (await get(url)).json()
+      const scores = (report.group[0].stratifier?.[0].stratum ?? [report.group[0]]).map((s: { measureScore?: { value: number } }) => s.measureScore?.value ?? null)
+      t.same(scores, json.cells.map((c: { value: number | null }) => c.value), `${url}: measureScore is the value`)
+    }
+  }
+  const problem = await get('/v1/indicators/tb-nothing/values?region=KAZ&from=2026-01&to=2026-03', 'application/fhir+json')
+  t.equal(problem.json().resourceType, 'OperationOutcome', 'errors of a FHIR request are OperationOutcome')
+})

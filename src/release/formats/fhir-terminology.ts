@@ -112,10 +112,10 @@ export function valueSet (name: string, sources: FhirSources) {
   }
 }
 
-interface ExtensionPart { name: string, type: 'code' | 'string' | 'integer', min: number, max: '1' | '*', short: string }
+interface ExtensionPart { name: string, type: 'code' | 'string' | 'integer' | 'decimal', min: number, max: '1' | '*', short: string }
 
 /** The MeasureReport extensions of this hub: how the counts were protected, and the query they answer. */
-const EXTENSIONS: Record<string, { title: string, description: string, parts: ExtensionPart[] }> = {
+const EXTENSIONS: Record<string, { title: string, description: string, parts: ExtensionPart[], context?: string[] }> = {
   disclosure: {
     title: 'Disclosure control of an aggregate answer',
     description: 'How the counts of this MeasureReport were protected (GET /v1/disclosure describes the method).',
@@ -133,6 +133,16 @@ const EXTENSIONS: Record<string, { title: string, description: string, parts: Ex
       { name: 'periodType', type: 'code', min: 1, max: '1', short: `${PERIOD_TYPES.join(', ')}` },
       { name: 'filter', type: 'string', min: 0, max: '*', short: 'a filter as dimension=value,value (any of)' }
     ]
+  },
+  'indicator-interval': {
+    title: 'The 95 % interval of an indicator\'s value',
+    description: 'The bounds of the 95 % interval of an indicator\'s measureScore, covering the counts\' random variation and the perturbation\'s variance (docs/indicators.md).',
+    context: ['MeasureReport.group', 'MeasureReport.group.stratifier.stratum'],
+    parts: [
+      { name: 'low', type: 'decimal', min: 1, max: '1', short: 'the lower bound, in the unit of measureScore' },
+      { name: 'high', type: 'decimal', min: 1, max: '1', short: 'the upper bound, in the unit of measureScore' },
+      { name: 'method', type: 'code', min: 1, max: '1', short: 'poisson-score+perturbation (rates) or wilson+perturbation (proportions)' }
+    ]
   }
 }
 
@@ -148,7 +158,7 @@ export function structureDefinition (name: string, publicUrl: string) {
     fhirVersion: FHIR_VERSION,
     kind: 'complex-type',
     abstract: false,
-    context: [{ type: 'element', expression: 'MeasureReport' }],
+    context: (extension.context ?? ['MeasureReport']).map((expression) => ({ type: 'element', expression })),
     type: 'Extension',
     baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
     derivation: 'constraint',

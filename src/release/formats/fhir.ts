@@ -11,10 +11,10 @@ import type { Language, Names } from './names.js'
 export const FHIR_VERSION = '4.0.1'
 /** The version of the resources this hub defines (Measures, code systems, extensions). */
 export const FHIR_CONTENT_VERSION = '1.1.0'
-const DATA_ABSENT_REASON = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason'
+export const DATA_ABSENT_REASON = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason'
 export const DATA_ABSENT_SYSTEM = 'http://terminology.hl7.org/CodeSystem/data-absent-reason'
 export const ADMINISTRATIVE_GENDER = 'http://hl7.org/fhir/administrative-gender'
-const ISO_3166 = 'urn:iso:std:iso:3166'
+export const ISO_3166 = 'urn:iso:std:iso:3166'
 const ISO_3166_2 = 'urn:iso:std:iso:3166:-2'
 const INITIAL_POPULATION = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/measure-population', code: 'initial-population', display: 'Initial Population' }] }
 export const PUBLISHER = 'Migrant Health Exchange'
@@ -55,7 +55,7 @@ export function measureOf (answer: Pick<Answer, 'filters'>): MeasureId {
 
 /** Where the hub's FHIR resources live: `<public URL>/v1/fhir/<type>/<id>`, their canonical URLs. */
 export const fhirUrl = (publicUrl: string, type: string, id: string) => `${publicUrl}/v1/fhir/${type}/${id}`
-const systemOf = (publicUrl: string, name: string) => fhirUrl(publicUrl, 'CodeSystem', name)
+export const systemOf = (publicUrl: string, name: string) => fhirUrl(publicUrl, 'CodeSystem', name)
 
 /** Dimensions whose codes are ISO 3166-1 alpha-3 countries (REF_AREA's regions excepted). */
 const COUNTRY_CODED: ReadonlySet<string> = new Set(DIMENSION_FIELDS.filter((f) => f.type === 'country' || f.type === 'countryOrUnknown').map((f) => f.dimension!))
@@ -66,7 +66,7 @@ export function hubSystemOf (dim: Dimension): string | undefined {
   return dim
 }
 
-function dimensionConcept (publicUrl: string, dim: Dimension, names: Names, lang: Language = 'en') {
+export function dimensionConcept (publicUrl: string, dim: Dimension, names: Names, lang: Language = 'en') {
   return { coding: [{ system: systemOf(publicUrl, 'dimension'), code: dim, display: names.dimension(dim, lang) }], text: names.dimension(dim, lang) }
 }
 
@@ -75,7 +75,7 @@ function dimensionConcept (publicUrl: string, dim: Dimension, names: Names, lang
  * administrative-gender for sex, the hub's own systems for the rest; _Z as not-applicable, `unknown` of a
  * country-coded dimension as the data-absent-reason unknown.
  */
-function valueConcept (publicUrl: string, dim: Dimension, code: string, names: Names, labels?: Language) {
+export function valueConcept (publicUrl: string, dim: Dimension, code: string, names: Names, labels?: Language) {
   if (code === ABSENT) return { coding: [{ system: DATA_ABSENT_SYSTEM, code: 'not-applicable', display: 'Not Applicable' }] }
   if (COUNTRY_CODED.has(dim) && code === 'unknown') return { coding: [{ system: DATA_ABSENT_SYSTEM, code: 'unknown', display: 'Unknown' }] }
   const system = COUNTRY_CODED.has(dim)
@@ -92,7 +92,7 @@ function population (count: number | null) {
     : { code: INITIAL_POPULATION, count }
 }
 
-function lastDay (month: string): string {
+export function lastDay (month: string): string {
   const [y, m] = month.split('-').map(Number)
   return `${month}-${String(new Date(Date.UTC(y, m, 0)).getUTCDate()).padStart(2, '0')}`
 }
