@@ -93,8 +93,10 @@ async function main () {
     try {
       for (let i = 0; i < REPEAT; i++) {
         trivials.push(await run('GET /health/live (unprotected, trivial)', '/health/live'))
+        const bareCpu = cpuSeconds({ pid: bare.pid })
         const result = await load({ url: bare.url, connections: CONNECTIONS, seconds: SECONDS })
         console.log(describe('GET /health/live on a bare Fastify app (no hooks)', result))
+        console.log(`  CPU per request: bare server ${((cpuSeconds({ pid: bare.pid }) - bareCpu) * 1e6 / result.requests).toFixed(0)} µs`)
         bares.push(result)
         readRuns.push(await run(`GET ${QUERY} (bearer, JSON, no Accept-Encoding)`, QUERY, auth))
       }
@@ -123,7 +125,7 @@ async function main () {
 }
 
 /** The bare Fastify route of bench/bare-fastify.ts, in a child process as the service is. */
-async function startBareFastify (): Promise<{ url: string, stop (): Promise<void> }> {
+async function startBareFastify (): Promise<{ url: string, pid: number, stop (): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('bare-fastify.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port))
@@ -131,6 +133,7 @@ async function startBareFastify (): Promise<{ url: string, stop (): Promise<void
   })
   return {
     url: `http://127.0.0.1:${port}/health/live`,
+    pid: child.pid!,
     async stop () {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')
