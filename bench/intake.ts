@@ -7,6 +7,8 @@
 //   npx tsx bench/intake.ts            (DATABASE_URL names the server; default postgres://postgres@127.0.0.1:5432/test)
 //   BENCH_BATCHES=120 BENCH_CLIENTS=4 BENCH_WARM_UP=20 npx tsx bench/intake.ts
 //   BENCH_CPU_PROF=/tmp/prof (a CPU profile of the API, phases' windows in phases.json); BENCH_NODE_FLAGS='--trace-opt' (the API's node flags)
+//   BENCH_WORKER=0: the API without its worker (the figures of the intake alone; by default the worker
+//   aggregates each submission beside the API, as `npm start` runs it); BENCH_DATA_VALUES=0: records only
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -22,12 +24,14 @@ import pino from 'pino'
 import { freshDatabase } from './support.js'
 import { buildApp } from '../src/app.js'
 import { createInProcessQueue } from '../src/aggregation/in-process-queue.js'
+import { startAggregation } from '../src/aggregation/worker-runtime.js'
 import { loadHubKeys } from '../src/auth/hub-keys.js'
 import { ASSERTION_TYPE } from '../src/auth/token.js'
 import { loadConfig } from '../src/config.js'
 import { connectPostgres } from '../src/db/connect.js'
 import { migrate } from '../src/db/migrate.js'
 import { partners, submissions } from '../src/db/schema.js'
+import { createMetrics } from '../src/ops/metrics.js'
 import { loadSchemaRegistry, STORED_FIELDS } from '../src/intake/registry.js'
 
 const PUBLIC_URL = 'http://bench.mhx.local'
@@ -36,16 +40,19 @@ const BATCH = 1000
 // both held to the same cross-field rules (1.0.0 has none: its records cost 0.3–0.5 µs less to validate in process)
 const RECORD_VERSION = '1.1.0'
 
-/** The API alone in this process (child mode): no worker, so the figures are the intake's. */
+/** The API in this process (child mode), with the worker beside it as `npm start` runs them unless BENCH_WORKER=0. */
 async function serve (): Promise<void> {
   const config = loadConfig()
   const database = await connectPostgres({ url: config.databaseUrl!, poolMax: config.dbPoolMax, statementTimeoutMs: config.dbStatementTimeoutMs })
   const keys = await loadHubKeys(database.db, Buffer.from(config.kek!, 'base64'))
-  const app = await buildApp({ config, database, queue: createInProcessQueue(), keys, schemas: await loadSchemaRegistry(), logger: pino({ level: 'warn' }) })
+  const logger = pino({ level: 'warn' })
+  const queue = createInProcessQueue()
+  const worker = process.env.BENCH_WORKER === '0' ? undefined : await startAggregation({ config, database, queue, metrics: createMetrics({ queue, database }), logger })
+  const app = await buildApp({ config, database, queue, keys, schemas: await loadSchemaRegistry(), logger })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address() as { port: number }
   process.stdout.write(JSON.stringify({ port: address.port }) + '\n')
-  process.on('SIGTERM', () => { void app.close().then(() => database.close()).then(() => process.exit(0)) })
+  process.on('SIGTERM', () => { void app.close().then(() => worker?.close()).then(() => database.close()).then(() => process.exit(0)) })
 }
 
 function envInt (name: string, fallback: number): number {
@@ -79,14 +86,17 @@ async function main (): Promise<void> {
       const id = randomUUID()
       await database.db.insert(submissions).values({
         id, partnerId, country: 'KAZ', schemaName: 'migrant-health-event', schemaVersion: RECORD_VERSION,
-        recordCount: batches * BATCH, bodySha256: '0'.repeat(64), receipt: 'none'
+        recordCount: batches * BATCH, bodySha256: '0'.repeat(64), receipt: 'none',
+        // not for the worker: counted = applied keeps it out of the outbox its sweep reads
+        counted: false
       })
       return { id, partnerId }
     }
     const batchedTarget = await copyTarget('bench-copy')
     const singleTarget = await copyTarget('bench-copy1')
 
-    console.log(`intake bench: ${batches} batches of ${BATCH} records, ${clients} concurrent clients, ${rounds} interleaved rounds, database ${dbName}`)
+    const withWorker = process.env.BENCH_WORKER !== '0'
+    console.log(`intake bench: ${batches} batches of ${BATCH} records, ${clients} concurrent clients, ${rounds} interleaved rounds, database ${dbName}, ${withWorker ? 'the worker running beside the API' : 'no worker'}`)
     console.log(`  load average before: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`)
     // The same rows for every path: JSON bodies for the API, COPY text for the raw paths.
     const rowsOf = Array.from({ length: batches }, () => Array.from({ length: BATCH }, () => benchRecord()))
@@ -131,6 +141,17 @@ async function main (): Promise<void> {
       await post(agent, port, token, JSON.stringify({ schema: 'migrant-health-aggregate', version: '1.1.0', dataValues: slice.map((i) => dataValueOf(i, 2022)) }))
       await post(agent, port, token, adxOf(slice.map((i) => dataValueOf(i, 2021))), 'application/adx+xml')
     }
+
+    // What the worker has not applied yet: it runs beside the API, so a phase may leave it behind; the next
+    // phase starts once it has caught up (so a raw COPY never shares the machine with it), and the wait is reported.
+    const outbox = async () => ((await database.pool!.query('SELECT count(*)::int AS n FROM submissions WHERE counted <> applied')).rows[0] as { n: number }).n
+    let lagSeconds = 0
+    const caughtUp = async () => {
+      if (!withWorker) return
+      lagSeconds += await timed(async () => { while (await outbox() > 0) await new Promise((resolve) => setTimeout(resolve, 20)) })
+    }
+    await caughtUp()
+    lagSeconds = 0
 
     // The machine's load drifts: the three paths take turns, round by round, on slices of the same rows,
     // so each sees the same table sizes and the same neighbours.
@@ -185,11 +206,14 @@ async function main (): Promise<void> {
           if (status !== 202) failures++
         })))
         clearInterval(sampler)
+        await phase('catchUp', caughtUp)
       }
       const dvSlice = [round * dvPerRound, Math.min(dvBatches, (round + 1) * dvPerRound)] as const
       const counts = async () => {
+        if (dataValues === 0) return
         jsonSeconds += await phase('json', () => dvSeconds(jsonBodies.slice(...dvSlice), 'application/json'))
         adxSeconds += await phase('adx', () => dvSeconds(adxBodies.slice(...dvSlice), 'application/adx+xml'))
+        await caughtUp()
       }
       // records and data values take turns going first, so neither always meets the other's heap and table
       if (round % 2 === 0) {
@@ -222,12 +246,15 @@ async function main (): Promise<void> {
     console.log(`  raw COPY, ${clients} streams of 1,000-row batches: ${fmt(copyRate)} rows/s (${copyBatched.toFixed(2)} s)`)
     console.log(`  raw COPY, one stream of all ${batches * BATCH} rows:  ${fmt(copySingleRate)} rows/s (${copySingle.toFixed(2)} s)`)
     console.log(`  POST /v1/submissions, ${clients} clients:          ${fmt(intakeRate)} records/s (${intakeSeconds.toFixed(2)} s, ${failures} failed)`)
-    console.log(`  aggregate JSON, ${fmt(dataValues)} data values:      ${fmt(dataValues / jsonSeconds)} data values/s (${jsonSeconds.toFixed(2)} s)`)
-    console.log(`  aggregate ADX, ${fmt(dataValues)} data values:       ${fmt(dataValues / adxSeconds)} data values/s (${adxSeconds.toFixed(2)} s, ${dvFailures} failed in both)`)
-    console.log(`  data values / records per second: JSON ${(dataValues / jsonSeconds / intakeRate).toFixed(2)}, ADX ${(dataValues / adxSeconds / intakeRate).toFixed(2)}`)
+    if (dataValues > 0) {
+      console.log(`  aggregate JSON, ${fmt(dataValues)} data values:      ${fmt(dataValues / jsonSeconds)} data values/s (${jsonSeconds.toFixed(2)} s)`)
+      console.log(`  aggregate ADX, ${fmt(dataValues)} data values:       ${fmt(dataValues / adxSeconds)} data values/s (${adxSeconds.toFixed(2)} s, ${dvFailures} failed in both)`)
+      console.log(`  data values / records per second: JSON ${(dataValues / jsonSeconds / intakeRate).toFixed(2)}, ADX ${(dataValues / adxSeconds / intakeRate).toFixed(2)}`)
+    }
     const µs = (seconds: number, values: number) => (seconds / values * 1e6).toFixed(1)
-    const perValue = (name: string, values: number) => `${µs(cpu[name].api, values)} (main thread ${µs(cpu[name].main, values)}) + ${µs(cpu[name].postgres, values)}`
+    const perValue = (name: string, values: number) => cpu[name] ? `${µs(cpu[name].api, values)} (main thread ${µs(cpu[name].main, values)}) + ${µs(cpu[name].postgres, values)}` : 'n/a'
     console.log(`  CPU µs per value, API (its main thread) + PostgreSQL: records ${perValue('records', batches * BATCH)}, JSON ${perValue('json', dataValues)}, ADX ${perValue('adx', dataValues)}`)
+    if (withWorker) console.log(`  the worker caught up ${lagSeconds.toFixed(2)} s after the intake phases ended, in all; after the record phases it cost ${perValue('catchUp', batches * BATCH)} CPU µs per record, API (main thread) + PostgreSQL`)
     console.log(`  PostgreSQL CPU µs per row of raw COPY: 4 streams ${µs(cpu.copyBatched.postgres, batches * BATCH)}, one stream ${µs(cpu.copySingle.postgres, batches * BATCH)}`)
     console.log(`  intake / raw COPY (batched):  ${(intakeRate / copyRate).toFixed(2)}`)
     console.log(`  intake / raw COPY (one stream): ${(intakeRate / copySingleRate).toFixed(2)}`)

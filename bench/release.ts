@@ -4,12 +4,16 @@
 // margins their triggers keep).
 // Also: the cold (uncached) roll-up latency, the roll-up statement summing every cell and through
 // the margins (cell_margins), and the cost of the audit rows each read writes.
-// Run: [MHX_READ_AUDIT=async] npx tsx bench/release.ts [records=1000000] [admin database URL]
+// Also a bare Fastify route (bench/bare-fastify.ts) in a child process of its own, under the same load:
+// the service's trivial route against it is what the service's hooks cost.
+// Run: [MHX_READ_AUDIT=async] [BENCH_SECONDS=15] [BENCH_REPEAT=3] npx tsx bench/release.ts [records=1000000] [admin database URL]
+import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { describe, load } from './load.js'
+import { describe, load, type LoadResult } from './load.js'
 import { connectPostgres } from '../src/db/connect.js'
 import { rollUp, type RolledCell } from '../src/release/rollup.js'
 import { buildPtable } from '../src/release/ptable.js'
@@ -20,6 +24,7 @@ const RECORDS = Number(process.argv[2] ?? 1_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const CONNECTIONS = 50
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3)
 const CENTRAL_ASIA = ['KAZ', 'KGZ', 'TJK', 'TKM', 'UZB']
 const QUERY = '/v1/aggregates?region=central-asia&from=2025-01&to=2026-12&by=country,sex'
 
@@ -79,18 +84,61 @@ async function main () {
       console.log(`  ${cpuLine}; ${(result.bytes / result.requests).toFixed(0)} bytes per answer; database transactions ${(transactions / result.requests).toFixed(3)} per request`)
       return result
     }
-    const trivial = await run('GET /health/live (unprotected, trivial)', '/health/live')
-    const reads = await run(`GET ${QUERY} (bearer, JSON, no Accept-Encoding)`, QUERY, auth)
+    // The trivial route, the bare Fastify route and the read take turns BENCH_REPEAT times (the machine's
+    // load drifts); the medians are reported, and the ratios of medians.
+    const bare = await startBareFastify()
+    const trivials: LoadResult[] = []
+    const bares: LoadResult[] = []
+    const readRuns: LoadResult[] = []
+    try {
+      for (let i = 0; i < REPEAT; i++) {
+        trivials.push(await run('GET /health/live (unprotected, trivial)', '/health/live'))
+        const bareCpu = cpuSeconds({ pid: bare.pid })
+        const result = await load({ url: bare.url, connections: CONNECTIONS, seconds: SECONDS })
+        console.log(describe('GET /health/live on a bare Fastify app (no hooks)', result))
+        console.log(`  CPU per request: bare server ${((cpuSeconds({ pid: bare.pid }) - bareCpu) * 1e6 / result.requests).toFixed(0)} µs`)
+        bares.push(result)
+        readRuns.push(await run(`GET ${QUERY} (bearer, JSON, no Accept-Encoding)`, QUERY, auth))
+      }
+    } finally {
+      await bare.stop()
+    }
+    const median = (list: LoadResult[], key: 'rps' | 'p99') => list.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(list.length / 2)]
+    const trivial = { rps: median(trivials, 'rps'), p99: median(trivials, 'p99') }
+    const bareRoute = { rps: median(bares, 'rps'), p99: median(bares, 'p99') }
+    const reads = { rps: median(readRuns, 'rps'), p99: median(readRuns, 'p99') }
+    const answeredReads = readRuns.reduce((n, r) => n + (r.statuses[200] ?? 0), 0)
     // Issue 13: content negotiation and compression must cost the cached read at most 10 % of its rate.
     const compressed = await run('the same, Accept-Encoding: gzip, br', QUERY, { ...auth, 'accept-encoding': 'gzip, br' })
     const csv = await run('the same, Accept: text/csv, Accept-Encoding: gzip, br', QUERY, { ...auth, accept: 'text/csv', 'accept-encoding': 'gzip, br' })
     const { rows: after } = await db.query(`SELECT count(*)::int AS n FROM audit_log`)
-    const answered = [reads, compressed, csv].reduce((n, r) => n + (r.statuses[200] ?? 0), 0)
-    console.log(`ratio aggregates (JSON) / trivial: ${(reads.rps / trivial.rps).toFixed(2)}`)
+    const answered = answeredReads + [compressed, csv].reduce((n, r) => n + (r.statuses[200] ?? 0), 0)
+    const fixed = (r: { rps: number, p99: number }) => `${r.rps.toFixed(0)} req/s, p99 ${r.p99.toFixed(1)} ms`
+    console.log(`medians of ${REPEAT} turns at c=${CONNECTIONS}: trivial ${fixed(trivial)}; bare Fastify ${fixed(bareRoute)}; aggregates (JSON) ${fixed(reads)}`)
+    console.log(`ratio aggregates (JSON) / trivial: ${(reads.rps / trivial.rps).toFixed(2)}; p99 of the reads ${reads.p99.toFixed(1)} ms`)
+    console.log(`ratio aggregates (JSON) / bare Fastify route: ${(reads.rps / bareRoute.rps).toFixed(2)}; trivial / bare Fastify route: ${(trivial.rps / bareRoute.rps).toFixed(2)} (what the service's hooks cost)`)
     console.log(`ratio compressed JSON / plain JSON: ${(compressed.rps / reads.rps).toFixed(2)}; compressed CSV / plain JSON: ${(csv.rps / reads.rps).toFixed(2)} (target ≥ 0.90)`)
     console.log(`audit rows written during the reads: ${after[0].n - before[0].n} for ${answered} answered reads (one per read)`)
   } finally {
     await cleanUp({ server, db, database, dataDir })
+  }
+}
+
+/** The bare Fastify route of bench/bare-fastify.ts, in a child process as the service is. */
+async function startBareFastify (): Promise<{ url: string, pid: number, stop (): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('bare-fastify.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port))
+    child.once('exit', (code) => reject(new Error(`bare Fastify exited with ${code}`)))
+  })
+  return {
+    url: `http://127.0.0.1:${port}/health/live`,
+    pid: child.pid!,
+    async stop () {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // a signed period.published it verifies; a reporter's DHIS2 mapping saved through the form is what the API returns;
 // the bulletin opens from a deep link after sign-in, in Russian, says when a quarter has no data; `mhx bulletin`
 // prints it to a PDF whose text (pdftotext) holds the quarter, the headings and the sources. axe-core on each view.
+// @server-only: the ministry's screens in a browser; the delivery queue only carries the webhook it shows
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
