@@ -52,8 +52,8 @@ const TB_PLAN: Record<string, { months: string[], perMonth: number }> = {
   UZB: { months: ['2026-01', '2026-02', '2026-03', '2026-04'], perMonth: 12 },
   TJK: { months: ['2026-03'], perMonth: 2 }
 }
-/** Migrant stock (illustrative figures) for the TB notification rate: TJK's too, so its withheld value is the numerator's doing. */
-export const MIGRANT_STOCK: Record<string, number> = { KAZ: 3_700_000, UZB: 1_200_000, TJK: 300_000 }
+/** Migrant stock (illustrative figures) for the TB notification rate, every country's: a withheld value is the numerator's doing. */
+export const MIGRANT_STOCK: Record<string, number> = { KAZ: 3_700_000, UZB: 1_200_000, TJK: 300_000, KGZ: 200_000, TKM: 200_000 }
 /** Kazakhstan's reference TB notification rate (illustrative), for 2025. */
 export const KAZ_REFERENCE = { value: 47, year: 2025, source: 'WHO Global TB Report (illustrative)' }
 

@@ -251,7 +251,7 @@ export class IndicatorView {
       return h('figure', { class: 'chart' },
         indicatorSeries({ points, cells: at, periods, width: this.width('ind-series', 560), unit: this.unit(answer), reference: reference?.value ?? null, describe: words, ariaLabel: t('indSeriesTitle') }),
         h('figcaption', { class: 'muted' }, t('intervalNote', { method: answer.interval.method }),
-          reference ? ` ${t('referenceLine', { value: formatValue(reference.value), year: reference.year, source: reference.source })}` : ''),
+          reference ? ` ${t('referenceLine', { value: formatNumber(reference.value, 2, false), year: reference.year, source: reference.source })}` : ''),
         h('details', { class: 'chart-data' }, h('summary', {}, t('chartAsTable')),
           h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('chartAsTable') },
             h('table', { class: 'series' },
@@ -292,7 +292,7 @@ export class IndicatorView {
             h('th', { scope: 'row' }, row.label),
             h('td', { class: `num status-${row.now?.status ?? 'none'}` }, this.cellText(row.now, answer)),
             h('td', { class: 'num' }, this.earlier === null ? t('loading') : earlierAnswer ? this.cellText(row.before, earlierAnswer) : this.earlier.ok ? t('gapNoData') : describe(this.earlier.error)),
-            h('td', {}, row.now?.reference ? t('referenceOf', { value: formatValue(row.now.reference.value), year: row.now.reference.year, source: row.now.reference.source }) : '—'))))))
+            h('td', {}, row.now?.reference ? t('referenceOf', { value: formatNumber(row.now.reference.value, 2, false), year: row.now.reference.year, source: row.now.reference.source }) : '—'))))))
     })
   }
 
