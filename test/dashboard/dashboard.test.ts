@@ -101,10 +101,12 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     const counted = byCountry.cells.filter((c: { count: number | null }) => c.count !== null).length
     const protectedCountries = byCountry.cells.filter((c: { suppressed: string | null }) => c.suppressed).length
     t.ok(counted >= 2 && protectedCountries >= 1, `the API counts ${counted} countries and protects ${protectedCountries}`)
-    t.equal(await page.locator('#section-map g.mhx-country-count path').count(), counted, 'one shaded shape per counted country')
-    t.equal(await page.locator('#section-map g.mhx-country-protected path').count(), protectedCountries, 'protected countries hatched, not shaded as zero')
-    const fills = await page.locator('#section-map g.mhx-country-count path').evaluateAll((paths) => new Set(paths.map((p) => p.getAttribute('fill'))).size)
-    t.ok(fills > 1, 'countries with different counts are shaded differently')
+    t.equal(await page.locator('#section-map g.mhx-count-symbol circle').count(), counted, 'one circle per counted country')
+    t.equal(await page.locator('#section-map g.mhx-country-protected path').count(), protectedCountries, 'protected countries hatched, not drawn as zero')
+    const radii = await page.locator('#section-map g.mhx-count-symbol circle').evaluateAll((circles) => new Set(circles.map((c) => c.getAttribute('r'))).size)
+    t.ok(radii > 1, 'countries with different counts have circles of different sizes')
+    const shades = await page.locator('#section-map g.mhx-country-count path').evaluateAll((paths) => new Set(paths.map((p) => p.getAttribute('fill'))).size)
+    t.equal(shades, 1, 'counts never shade a country (rates do, in the indicator view)')
     t.ok(await page.locator('#section-map text', { hasText: 'Kazakhstan' }).count() >= 1, 'country names on the map, in English')
 
     const series = (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex`)).json()
