@@ -339,6 +339,20 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.ok(await page.locator('#section-chart svg').count() >= 1, 'a chart is drawn')
     t.ok(await page.locator('#section-table tbody tr').count() > 0, 'the table has cells')
     await axe(page, 'origin-grant reader')
+    if (env.indicators) {
+      // Indicators: a rate cannot be read for one origin's migrants; the view opens on a proportion, filtered.
+      const asked: string[] = []
+      page.on('request', (request) => { if (request.url().includes('/v1/indicators/')) asked.push(request.url()) })
+      await page.getByRole('button', { name: 'Indicators' }).click()
+      await page.waitForFunction(() => Number(document.body.dataset.indicatorLoads ?? '0') >= 1)
+      t.not(await page.locator('#i-indicator').inputValue(), 'tb-notification-rate', 'a proportion is chosen, not a rate')
+      t.ok(asked.length > 0 && asked.every((u) => u.includes('countryOfOrigin=UZB')), 'every indicator read is filtered to the origin')
+      await page.locator('#i-indicator').selectOption('tb-notification-rate')
+      await page.getByRole('button', { name: 'Show' }).click()
+      await t.resolves(page.getByText('cannot be read for migrants from one country of origin').first().waitFor(), 'a rate: the page says why it cannot be read')
+      t.equal(await page.locator('.problem').count(), 0, 'no error')
+      await page.getByRole('button', { name: 'Reader' }).click()
+    }
     await page.getByRole('button', { name: 'Русский' }).click()
     t.match(await page.locator('.origin-lock').innerText(), /мигрантами из страны «Узбекистан»/, 'and says so in Russian')
     // A refusal while in Russian is said in Russian, with the countries' Russian names.
