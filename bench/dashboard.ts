@@ -60,7 +60,7 @@ try {
     await page.getByRole('button', { name: 'Show' }).click()
     await page.waitForFunction((n) => Number(document.body.dataset.readerLoads) > n, loads, { timeout: 60_000 })
     const query = performance.now() - shown
-    const marks = await page.locator('#section-chart g.mhx-points circle').count()
+    const marks = await page.locator('#section-chart g.mhx-points > *').count()
     const shapes = await page.locator('#section-map g[class^="mhx-country"] path').count()
     await page.context().close()
     return { firstLoad, signIn, query, marks, shapes }

@@ -1,4 +1,4 @@
-// `npm run screenshots`: the reader and steward views at 1280×800 (and the reader at phone width) into docs/,
+// `npm run screenshots`: the reader, indicator and steward views at 1280×800 (and the reader at phone width) into docs/,
 // on the same pushed data as the browser test. Until the stewardship routes exist, the steward view is drawn
 // against example answers shaped as the stewardship contract says (marked in docs/dashboard.md).
 import { fileURLToPath } from 'node:url'
@@ -36,6 +36,21 @@ async function readerAt (viewport: { width: number, height: number }, file: stri
 await readerAt({ width: 1280, height: 800 }, 'dashboard-reader.png', 'sex')
 await readerAt({ width: 390, height: 844 }, 'dashboard-reader-phone.png', 'sex')
 
+// The indicator view: TB notification rate in Central Asia (the fixture's illustrative denominators).
+if (env.indicators) {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB' })).newPage()
+  await signIn(page, env.analyst)
+  await page.getByRole('button', { name: 'Indicators' }).click()
+  await page.locator('#i-indicator option[value="tb-notification-rate"]').waitFor({ state: 'attached' })
+  await page.locator('#i-from').fill(FROM)
+  await page.locator('#i-to').fill(TO)
+  const loads = await page.evaluate(() => Number(document.body.dataset.indicatorLoads ?? '0'))
+  await page.getByRole('button', { name: 'Show' }).click()
+  await page.waitForFunction((n) => Number(document.body.dataset.indicatorLoads ?? '0') > n, loads)
+  await page.screenshot({ path: docs('dashboard-indicators.png'), fullPage: true })
+  await page.context().close()
+}
+
 const steward = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB' })).newPage()
 if (!env.stewardship) {
   const json = (body: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify(body) })
@@ -57,4 +72,4 @@ await steward.screenshot({ path: docs('dashboard-steward.png'), fullPage: true }
 
 await browser.close()
 for (const fn of teardowns.reverse()) await fn()
-console.log('screenshots written to docs/dashboard-reader.png, docs/dashboard-reader-phone.png, docs/dashboard-steward.png')
+console.log('screenshots written to docs/dashboard-reader.png, docs/dashboard-reader-phone.png, docs/dashboard-indicators.png, docs/dashboard-steward.png')

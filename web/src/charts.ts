@@ -51,21 +51,24 @@ export function regionMap ({ members, cells, width }: MapInput): Element {
     return `${countryName(f.code!)}: ${what}`
   }
   const height = Math.round(Math.min(520, Math.max(280, width * 0.62)))
-  const plot = Plot.plot({
+  // Counts are drawn as circles whose area is the count, never as shades: a shade reads as a rate (and a
+  // populous country as a hot spot). Rates are shaded in the indicator view.
+  const largest = Math.max(1, ...counted.map((f) => byCode.get(f.code!)!.count as number))
+  return Plot.plot({
     width,
     height,
     projection: { type: 'conic-equal-area', domain: { type: 'FeatureCollection', features: inRegion }, inset: 12 },
-    color: { type: 'linear', scheme: 'blues', legend: true, label: t('records'), zero: true },
+    r: { type: 'sqrt', domain: [0, largest], range: [0, Math.max(14, Math.min(36, width / 18))] },
     ariaLabel: t('mapTitle'),
     marks: [
       Plot.geo(all.filter((f) => !inRegion.includes(f)), { fill: '#eceae4', stroke: '#ffffff', strokeWidth: 0.6, clip: 'frame', ariaHidden: 'true' }),
       Plot.geo(empty, { fill: '#ffffff', stroke: '#767676', strokeWidth: 0.8, title: label, className: 'mhx-country-empty' }),
-      Plot.geo(counted, { fill: (f: Country) => byCode.get(f.code!)!.count, stroke: '#333333', strokeWidth: 0.8, title: label, className: 'mhx-country-count' }),
+      Plot.geo(counted, { fill: '#f4f3ef', stroke: '#333333', strokeWidth: 0.8, title: label, className: 'mhx-country-count' }),
       Plot.geo(protectedOnes, { fill: 'url(#mhx-hatch)', stroke: '#333333', strokeWidth: 0.8, title: label, className: 'mhx-country-protected' }),
-      Plot.text(inRegion, Plot.centroid({ text: (f: Country) => countryName(f.code!), fill: '#111111', stroke: '#ffffff', strokeWidth: 3, fontSize: 11, className: 'mhx-country-name' }))
+      Plot.dot(counted, Plot.centroid({ r: (f: Country) => byCode.get(f.code!)!.count, fill: '#0072B2', fillOpacity: 0.75, stroke: '#ffffff', strokeWidth: 1.5, title: label, className: 'mhx-count-symbol' })),
+      Plot.text(inRegion, Plot.centroid({ text: (f: Country) => countryName(f.code!), fill: '#111111', stroke: '#ffffff', strokeWidth: 3, fontSize: 11, dy: -4, className: 'mhx-country-name' }))
     ]
   })
-  return plot
 }
 
 /**

@@ -131,6 +131,6 @@ export function formatPeriod (label: string): string {
   return label
 }
 
-export function formatNumber (n: number, digits: number): string {
-  return n.toLocaleString(FILES[current].locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+export function formatNumber (n: number, digits: number, fixed = true): string {
+  return n.toLocaleString(FILES[current].locale, { minimumFractionDigits: fixed ? digits : 0, maximumFractionDigits: digits })
 }

@@ -12,6 +12,9 @@ import type { Region } from './reader.js'
 
 type Text = Record<string, string>
 
+/** Something the page says instead of an answer (not a failure of the hub). */
+class Notice extends Error {}
+
 export interface Indicator {
   id: string
   kind: 'rate' | 'proportion'
@@ -97,6 +100,9 @@ export class IndicatorView {
     const params = new URLSearchParams({ region: q.region, from: addMonths(periodStart(q.from, q.periodType), shift), to: addMonths(periodEnd(q.to, q.periodType), shift) })
     if (by.includes('period') && q.periodType !== 'month') params.set('periodType', q.periodType)
     if (by) params.set('by', by)
+    // An origin grant reads its nationals only (proportions: their counts on both sides).
+    const origin = this.region()?.countryOfOrigin
+    if (origin) params.set('countryOfOrigin', origin)
     return params.toString()
   }
 
@@ -111,11 +117,18 @@ export class IndicatorView {
       ])
       this.catalog = catalog
       this.populations = populations?.ok ? populations.value : []
-      if (catalog?.ok && !catalog.value.some((i) => i.id === this.query.indicator)) this.query.indicator = catalog.value[0]?.id ?? ''
+      // An origin grant cannot read a rate (its denominator is the whole migrant population): start on a proportion.
+      const usable = catalog?.ok ? catalog.value.filter((i) => !this.region()?.countryOfOrigin || i.kind === 'proportion') : []
+      if (!usable.some((i) => i.id === this.query.indicator)) this.query.indicator = usable[0]?.id ?? ''
       if (!catalog?.ok) { this.draw(); return }
     }
     this.map = this.series = this.total = this.earlier = null
     this.draw()
+    if (this.region()?.countryOfOrigin && this.indicator()?.kind === 'rate') {
+      this.map = this.series = this.total = { ok: false, error: new Notice(t('rateNeedsAllOrigins')) }
+      this.draw()
+      return
+    }
     const values = (by: string, shift = 0) => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(this.query.indicator)}/values?${this.params(by, shift)}`)
     const byCountry = this.region()?.kind === 'region' && this.region()?.byCountry
     await Promise.all([
@@ -200,6 +213,7 @@ export class IndicatorView {
 
   private pending<T> (loaded: Loaded<T>, then: (value: T) => Node | Node[]): Node | Node[] {
     if (loaded === null) return h('p', { class: 'loading' }, t('loading'))
+    if (!loaded.ok && loaded.error instanceof Notice) return h('p', { class: 'muted' }, loaded.error.message)
     if (!loaded.ok) return h('p', { class: isNotFound(loaded.error) ? 'muted' : 'problem', role: 'status' }, describe(loaded.error))
     return then(loaded.value)
   }
@@ -251,7 +265,7 @@ export class IndicatorView {
       return h('figure', { class: 'chart' },
         indicatorSeries({ points, cells: at, periods, width: this.width('ind-series', 560), unit: this.unit(answer), reference: reference?.value ?? null, describe: words, ariaLabel: t('indSeriesTitle') }),
         h('figcaption', { class: 'muted' }, t('intervalNote', { method: answer.interval.method }),
-          reference ? ` ${t('referenceLine', { value: formatValue(reference.value), year: reference.year, source: reference.source })}` : ''),
+          reference ? ` ${t('referenceLine', { value: formatNumber(reference.value, 2, false), year: reference.year, source: reference.source })}` : ''),
         h('details', { class: 'chart-data' }, h('summary', {}, t('chartAsTable')),
           h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': t('chartAsTable') },
             h('table', { class: 'series' },
@@ -292,7 +306,7 @@ export class IndicatorView {
             h('th', { scope: 'row' }, row.label),
             h('td', { class: `num status-${row.now?.status ?? 'none'}` }, this.cellText(row.now, answer)),
             h('td', { class: 'num' }, this.earlier === null ? t('loading') : earlierAnswer ? this.cellText(row.before, earlierAnswer) : this.earlier.ok ? t('gapNoData') : describe(this.earlier.error)),
-            h('td', {}, row.now?.reference ? t('referenceOf', { value: formatValue(row.now.reference.value), year: row.now.reference.year, source: row.now.reference.source }) : '—'))))))
+            h('td', {}, row.now?.reference ? t('referenceOf', { value: formatNumber(row.now.reference.value, 2, false), year: row.now.reference.year, source: row.now.reference.source }) : '—'))))))
     })
   }
 

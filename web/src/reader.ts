@@ -275,7 +275,8 @@ export class ReaderView {
     return this.pending(this.map, (answer) => {
       const members = region?.members.length ? region.members : [this.query.region]
       return h('figure', { class: 'map' }, regionMap({ members, cells: answer.cells, width: this.width('map', 560) }),
-        h('figcaption', { class: 'legend-protected' }, h('span', { class: 'swatch hatch', 'aria-hidden': 'true' }), ` ${t('protectedPrimary')} · `,
+        h('figcaption', { class: 'legend-protected' }, h('span', { class: 'swatch circle', 'aria-hidden': 'true' }), ` ${t('mapCircles')} · `,
+          h('span', { class: 'swatch hatch', 'aria-hidden': 'true' }), ` ${t('protectedPrimary')} · `,
           h('span', { class: 'swatch empty', 'aria-hidden': 'true' }), ` ${t('noData')}`))
     })
   }
