@@ -224,6 +224,18 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     writeFileSync(keyFile, JSON.stringify(await env.privateJwk(env.iom)))
     const run = cliRunner(env.baseUrl, dir)
     const out = join(dir, 'bulletin.pdf')
+    // Indicators, where this build has them: every member's steward sets its migrant stock, so rates have denominators.
+    const catalog = await hub.app.inject({ url: '/v1/indicators' })
+    const indicators = catalog.statusCode === 200 ? catalog.json().items as Array<{ id: string, name: { ru: string } }> : []
+    if (indicators.length > 0) {
+      for (const [country, steward] of Object.entries(env.reporters)) {
+        const res = await hub.app.inject({
+          method: 'PUT', url: `/v1/denominators/${country}/2025/migrant_stock`, headers: await as(steward),
+          payload: { value: 1_000_000, source: `Test migrant stock ${country}`, vintage: '2024' }
+        })
+        if (res.statusCode !== 200) throw new Error(`denominator ${country}: ${res.statusCode} ${res.body}`)
+      }
+    }
     const result = await run('bulletin', '--region', 'central-asia', '--quarter', '2026-Q1', '--lang', 'ru', '--out', out, '--partner', env.iom.id, '--key', keyFile, '--chromium', CHROMIUM)
     t.equal(result.code, 0, result.stderr)
     t.match(result.stdout, 'written to')
@@ -231,6 +243,13 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     const text = execFileSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' })
     for (const words of ['квартальный бюллетень', 'I квартал 2026 г.', 'Записи по странам', 'Охват', 'Знаменатели: источники', 'Казахстан']) {
       t.match(text, words, `the PDF holds "${words}"`)
+    }
+    // Read in the PDF's reading order, a table cell's wrapped lines stay together.
+    const plain = execFileSync('pdftotext', [out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ')
+    for (const indicator of indicators) t.match(plain, indicator.name.ru, `the PDF names the indicator ${indicator.id} in Russian`)
+    if (indicators.length > 0) {
+      const rate = (await hub.app.inject({ url: '/v1/indicators/tb-notification-rate/values?region=central-asia&from=2026-01&to=2026-03&periodType=quarter', headers: await as(env.iom) })).json()
+      for (const d of rate.denominators ?? []) t.match(text, `Test migrant stock ${d.country as string}`, `the PDF names the source of ${d.country as string}'s denominator`)
     }
     const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))?.[1])
     const size = /Page size:\s+([\d.]+) x ([\d.]+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))

@@ -71,6 +71,8 @@ export class BulletinView {
   private coverage: Loaded<{ items: PeriodItem[] }> = null
   private disclosure: Disclosure | null = null
   private indicators: Loaded<Array<{ indicator: Indicator, answer: Loaded<IndicatorAnswer> }>> = null
+  /** The populations' names (public, GET /v1/populations), for the sources. */
+  private populations = new Map<string, Record<string, string>>()
   /** True until the first load has drawn everything (the ready marks wait for it). */
   private loading = true
   readonly root = h('div', { class: 'bulletin' })
@@ -125,6 +127,8 @@ export class BulletinView {
       const res = await fetch('/v1/indicators', { headers: { accept: 'application/json' } })
       if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
       const { items } = await res.json() as { items: Indicator[] }
+      const populations = await fetch('/v1/populations', { headers: { accept: 'application/json' } }).then(async (r) => r.ok ? (await r.json() as { items: Array<{ id: string, label: Record<string, string> }> }).items : [], () => [])
+      this.populations = new Map(populations.map((p) => [p.id, p.label]))
       const params = new URLSearchParams({ region: this.region, from, to, periodType: 'quarter' }).toString()
       return Promise.all(items.map(async (indicator) => ({
         indicator,
@@ -321,7 +325,7 @@ export class BulletinView {
     return h('table', { class: 'sources' },
       h('thead', {}, h('tr', {}, [tm('bulletinSourceCountry'), tm('bulletinSourcePopulation'), tm('bulletinSourceYear'), tm('bulletinSourceValue'), tm('bulletinSource')].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows.map((d) => h('tr', {},
-        h('th', { scope: 'row' }, countryName(d.country)), h('td', {}, d.population), h('td', {}, String(d.year)),
+        h('th', { scope: 'row' }, countryName(d.country)), h('td', {}, this.populations.get(d.population)?.[language()] ?? d.population), h('td', {}, String(d.year)),
         h('td', { class: 'num' }, formatCount(d.value)), h('td', {}, `${d.source} (${d.vintage})`)))))
   }
 }
