@@ -7263,7 +7263,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"];
+                    "application/problem+json": components["schemas"]["ProblemForbidden"] | components["schemas"]["ProblemNotOwner"] | components["schemas"]["ProblemGrantMissing"] | components["schemas"]["ProblemConsentMissing"] | components["schemas"]["ProblemOriginFilterRequired"] | components["schemas"]["ProblemNotCountrySteward"];
                 };
             };
             /** @description Too many requests: see Retry-After */
