@@ -247,10 +247,8 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     // Read in the PDF's reading order, a table cell's wrapped lines stay together.
     const plain = execFileSync('pdftotext', [out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ')
     for (const indicator of indicators) t.match(plain, indicator.name.ru, `the PDF names the indicator ${indicator.id} in Russian`)
-    if (indicators.length > 0) {
-      const rate = (await hub.app.inject({ url: '/v1/indicators/tb-notification-rate/values?region=central-asia&from=2026-01&to=2026-03&periodType=quarter', headers: await as(env.iom) })).json()
-      for (const d of rate.denominators ?? []) t.match(text, `Test migrant stock ${d.country as string}`, `the PDF names the source of ${d.country as string}'s denominator`)
-    }
+    // Every member's figure is a source, whether or not this quarter's rate could be released.
+    if (indicators.length > 0) for (const country of Object.keys(env.reporters)) t.match(plain, `Test migrant stock ${country}`, `the PDF names the source of ${country}'s denominator`)
     const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))?.[1])
     const size = /Page size:\s+([\d.]+) x ([\d.]+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))
     t.ok(pages >= 1, `${pages} pages`)
