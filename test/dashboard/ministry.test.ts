@@ -225,6 +225,18 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     writeFileSync(keyFile, JSON.stringify(await env.privateJwk(env.iom)))
     const run = cliRunner(env.baseUrl, dir)
     const out = join(dir, 'bulletin.pdf')
+    // Indicators, where this build has them: every member's steward sets its migrant stock, so rates have denominators.
+    const catalog = await hub.app.inject({ url: '/v1/indicators' })
+    const indicators = catalog.statusCode === 200 ? catalog.json().items as Array<{ id: string, name: { ru: string } }> : []
+    if (indicators.length > 0) {
+      for (const [country, steward] of Object.entries(env.reporters)) {
+        const res = await hub.app.inject({
+          method: 'PUT', url: `/v1/denominators/${country}/2025/migrant_stock`, headers: await as(steward),
+          payload: { value: 1_000_000, source: `Test migrant stock ${country}`, vintage: '2024' }
+        })
+        if (res.statusCode !== 200) throw new Error(`denominator ${country}: ${res.statusCode} ${res.body}`)
+      }
+    }
     const result = await run('bulletin', '--region', 'central-asia', '--quarter', '2026-Q1', '--lang', 'ru', '--out', out, '--partner', env.iom.id, '--key', keyFile, '--chromium', CHROMIUM)
     t.equal(result.code, 0, result.stderr)
     t.match(result.stdout, 'written to')
@@ -233,6 +245,11 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     for (const words of ['квартальный бюллетень', 'I квартал 2026 г.', 'Записи по странам', 'Охват', 'Знаменатели: источники', 'Казахстан']) {
       t.match(text, words, `the PDF holds "${words}"`)
     }
+    // Read in the PDF's reading order, a table cell's wrapped lines stay together.
+    const plain = execFileSync('pdftotext', [out, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ')
+    for (const indicator of indicators) t.match(plain, indicator.name.ru, `the PDF names the indicator ${indicator.id} in Russian`)
+    // Every member's figure is a source, whether or not this quarter's rate could be released.
+    if (indicators.length > 0) for (const country of Object.keys(env.reporters)) t.match(plain, `Test migrant stock ${country}`, `the PDF names the source of ${country}'s denominator`)
     const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))?.[1])
     const size = /Page size:\s+([\d.]+) x ([\d.]+)/.exec(execFileSync('pdfinfo', [out], { encoding: 'utf8' }))
     t.ok(pages >= 1, `${pages} pages`)
@@ -241,6 +258,17 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     const missing = await run('bulletin', '--region', 'central-asia', '--quarter', '2026-Q1', '--out', out, '--partner', env.iom.id, '--key', keyFile, '--chromium', join(dir, 'no-such-chromium'))
     t.equal(missing.code, 1, 'no Chromium: a failure')
     t.match(missing.stderr, 'no Chromium at', 'said in words, naming the path')
+    const stewardKey = join(dir, 'kaz.private.jwk')
+    writeFileSync(stewardKey, JSON.stringify(await env.privateJwk(kaz)))
+    const notReader = await run('bulletin', '--region', 'KAZ', '--quarter', '2026-Q1', '--out', join(dir, 'none.pdf'), '--partner', kaz.id, '--key', stewardKey, '--chromium', CHROMIUM)
+    t.equal(notReader.code, 1, 'a partner that reads no aggregates: a failure')
+    t.match(notReader.stderr, 'a bulletin needs the reader role')
+    t.notOk(existsSync(join(dir, 'none.pdf')), 'and no PDF')
+    const ngoKey = join(dir, 'ngo.private.jwk')
+    writeFileSync(ngoKey, JSON.stringify(await env.privateJwk(env.ngo)))
+    const notGranted = await run('bulletin', '--region', 'KAZ', '--quarter', '2026-Q1', '--out', join(dir, 'none.pdf'), '--partner', env.ngo.id, '--key', ngoKey, '--chromium', CHROMIUM)
+    t.equal(notGranted.code, 1, 'a region the partner may not read: a failure')
+    t.match(notGranted.stderr, 'no bulletin for KAZ: You have no grant for', 'said as the dashboard says it')
     const badQuarter = await run('bulletin', '--region', 'central-asia', '--quarter', '2026-13', '--out', out, '--partner', env.iom.id, '--key', keyFile)
     t.equal(badQuarter.code, 2, 'a wrong quarter is a usage error')
     t.match(badQuarter.stderr, '--quarter must be a quarter like 2026-Q3')

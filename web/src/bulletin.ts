@@ -16,9 +16,10 @@ import { statusLabel } from './reader.js'
 
 type Loaded<T> = { ok: true, value: T } | { ok: false, error: unknown } | null
 
-interface Indicator { id: string, kind: string, name: Record<string, string>, unit: Record<string, string>, multiplier: number }
+interface Indicator { id: string, kind: string, name: Record<string, string>, unit: Record<string, string>, multiplier: number, denominator?: { population?: string } }
+interface Denominator { country: string, population: string, year: number, value: number, source: string, vintage: string }
 interface IndicatorCell { [dim: string]: string | number | null | unknown, numerator: number | null, denominator: number | null, value: number | null, lower: number | null, upper: number | null, status: string, reference?: { value: number, year: number, source: string } | null }
-interface IndicatorAnswer { cells: IndicatorCell[], denominators?: Array<{ country: string, population: string, year: number, value: number, source: string, vintage: string }> }
+interface IndicatorAnswer { cells: IndicatorCell[], denominators?: Denominator[] }
 interface PeriodItem { country: string, period: string, status: string, revision: number | null, onTime: boolean | null }
 interface Disclosure { ptable?: string, D?: number, k?: number }
 
@@ -71,6 +72,10 @@ export class BulletinView {
   private coverage: Loaded<{ items: PeriodItem[] }> = null
   private disclosure: Disclosure | null = null
   private indicators: Loaded<Array<{ indicator: Indicator, answer: Loaded<IndicatorAnswer> }>> = null
+  /** The populations' names (public, GET /v1/populations), for the sources. */
+  private populations = new Map<string, Record<string, string>>()
+  /** The public figures a rate of this quarter would divide by (GET /v1/denominators), withheld values or not. */
+  private figures: Denominator[] = []
   /** True until the first load has drawn everything (the ready marks wait for it). */
   private loading = true
   readonly root = h('div', { class: 'bulletin' })
@@ -125,12 +130,30 @@ export class BulletinView {
       const res = await fetch('/v1/indicators', { headers: { accept: 'application/json' } })
       if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status })
       const { items } = await res.json() as { items: Indicator[] }
+      const populations = await fetch('/v1/populations', { headers: { accept: 'application/json' } }).then(async (r) => r.ok ? (await r.json() as { items: Array<{ id: string, label: Record<string, string> }> }).items : [], () => [])
+      this.populations = new Map(populations.map((p) => [p.id, p.label]))
+      this.figures = await this.figuresFor(items, Number(to.slice(0, 4)))
       const params = new URLSearchParams({ region: this.region, from, to, periodType: 'quarter' }).toString()
       return Promise.all(items.map(async (indicator) => ({
         indicator,
         answer: await attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(indicator.id)}/values?${params}`))
       })))
     })
+  }
+
+  /** Per member country and population the catalog divides by: the latest figure at or before `year`. */
+  private async figuresFor (indicators: Indicator[], year: number): Promise<Denominator[]> {
+    const wanted = new Set(indicators.map((i) => i.denominator?.population).filter((p): p is string => Boolean(p)))
+    const members = new Set(this.unit()?.members ?? [this.region])
+    const res = await fetch('/v1/denominators', { headers: { accept: 'application/json' } }).catch(() => null)
+    if (!res?.ok) return []
+    const latest = new Map<string, Denominator>()
+    for (const d of (await res.json() as { items: Denominator[] }).items) {
+      if (!members.has(d.country) || !wanted.has(d.population) || d.year > year) continue
+      const key = `${d.country}|${d.population}`
+      if ((latest.get(key)?.year ?? -Infinity) < d.year) latest.set(key, d)
+    }
+    return [...latest.values()]
   }
 
   draw (): void {
@@ -311,7 +334,7 @@ export class BulletinView {
   }
 
   private drawSources (): Node | Node[] {
-    const used = new Map<string, NonNullable<IndicatorAnswer['denominators']>[number]>()
+    const used = new Map<string, Denominator>(this.figures.map((d) => [`${d.country}|${d.population}|${d.year}`, d]))
     for (const { answer } of this.indicators?.ok ? this.indicators.value : []) {
       for (const d of answer?.ok ? answer.value.denominators ?? [] : []) used.set(`${d.country}|${d.population}|${d.year}`, d)
     }
@@ -321,7 +344,7 @@ export class BulletinView {
     return h('table', { class: 'sources' },
       h('thead', {}, h('tr', {}, [tm('bulletinSourceCountry'), tm('bulletinSourcePopulation'), tm('bulletinSourceYear'), tm('bulletinSourceValue'), tm('bulletinSource')].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows.map((d) => h('tr', {},
-        h('th', { scope: 'row' }, countryName(d.country)), h('td', {}, d.population), h('td', {}, String(d.year)),
+        h('th', { scope: 'row' }, countryName(d.country)), h('td', {}, this.populations.get(d.population)?.[language()] ?? d.population), h('td', {}, String(d.year)),
         h('td', { class: 'num' }, formatCount(d.value)), h('td', {}, `${d.source} (${d.vintage})`)))))
   }
 }
