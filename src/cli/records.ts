@@ -65,7 +65,7 @@ export function isXmlFile (file: string): boolean {
  * `dhis2Mapping`, the reporter's mapping as the hub holds it (undefined: it has none).
  */
 export function openRecords (file: string, format: FileFormat, checkHeader?: HeaderCheck, dhis2Mapping?: dhis2.Dhis2Mapping): RecordSource {
-  if (format === 'dhis2' && isXmlFile(file)) return adxRecords(file, (bytes) => dhis2.decodeAdx(textOf({ bytes }), dhis2Mapping))
+  if (format === 'dhis2' && isXmlFile(file)) return adxRecords(file, (bytes) => summedByDimensions(dhis2.decodeAdx(textOf({ bytes }), dhis2Mapping)))
   if (format === 'json' || format === 'dhis2') return jsonRecords(file, format)
   if (format === 'xlsx') return xlsxRecords(file, checkHeader)
   if (format === 'adx') return adxRecords(file, (bytes) => adx.decode({ bytes }))
@@ -222,6 +222,31 @@ function xlsxRecords (file: string, checkHeader?: HeaderCheck): RecordSource {
  * ADX: parsed here as the service parses it (DOCTYPE refused; a DHIS2 export through the mapping),
  * into data values of migrant-health-aggregate; a fault names its line.
  */
+/**
+ * A DHIS2 export's data values with the same dimensions summed into the first of them, as the hub
+ * sums those of one DHIS2 document (facilities of one area): they are sent as data values, which
+ * the hub would refuse twice. A count that is no whole number is left alone, for the hub to name.
+ */
+export function summedByDimensions (decoded: Decoded): Decoded {
+  const first = new Map<string, Record<string, unknown>>()
+  const items: unknown[] = []
+  const lines: number[] = []
+  decoded.items.forEach((item, i) => {
+    const { count, ...dimensions } = item as Record<string, unknown>
+    const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => a < b ? -1 : 1))
+    const into = first.get(key)
+    if (into !== undefined && Number.isInteger(count) && Number.isInteger(into.count)) {
+      into.count = (into.count as number) + (count as number)
+      return
+    }
+    const kept = { ...(item as Record<string, unknown>) }
+    if (into === undefined) first.set(key, kept)
+    items.push(kept)
+    if (decoded.lines) lines.push(decoded.lines[i])
+  })
+  return { ...decoded, items, lines: decoded.lines ? lines : undefined }
+}
+
 function adxRecords (file: string, importer: (bytes: Buffer) => Decoded): RecordSource {
   let imported: Decoded
   try {

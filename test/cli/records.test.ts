@@ -1,5 +1,5 @@
 // Reading records out of files: every record keeps the line of the file it starts on.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { fileSha256, formatOf, openRecords, type FileItem } from '../../src/cli/records.js'
@@ -85,4 +85,24 @@ t.test('format from the name, SHA-256 of the file', async (t) => {
   const file = join(dir, 'h.txt')
   writeFileSync(file, 'abc')
   t.equal(await fileSha256(file), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+})
+
+t.test('a DHIS2 ADX export: zeros and deleted values left out, facilities of one area summed, as the hub does', async (t) => {
+  const fixture = (name: string) => readFileSync(new URL(`../intake/fixtures/${name}`, import.meta.url), 'utf8')
+  const dir = workDir(t)
+  const file = join(dir, 'export.adx.xml')
+  writeFileSync(file, fixture('dhis2-2.40-export.adx.xml'))
+  const items: FileItem[] = []
+  for await (const item of openRecords(file, 'dhis2', undefined, JSON.parse(fixture('dhis2-2.40-mapping.json'))).items) items.push(item)
+  const shown = items.map((item) => {
+    const dv = (item as { record: Record<string, unknown> }).record
+    return `${String(dv.period)} ${String(dv.subnationalArea)} ${String(dv.recordType)} ${String(dv.sex)} ${String(dv.ageBand)}=${String(dv.count)} line ${String(item.line)}`
+  })
+  t.same(shown, [
+    '2026-03 KZ-75 contact female 25-29=17 line 4',
+    '2026-03 KZ-75 case_notification male 30-34=2 line 10',
+    '2026-03 KZ-71 contact male 30-34=7 line 13',
+    '2026-03 KZ-71 contact female 25-29=5 line 14',
+    '2026-04 KZ-75 contact female 25-29=6 line 18'
+  ])
 })
