@@ -108,6 +108,7 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     const shades = await page.locator('#section-map g.mhx-country-count path').evaluateAll((paths) => new Set(paths.map((p) => p.getAttribute('fill'))).size)
     t.equal(shades, 1, 'counts never shade a country (rates do, in the indicator view)')
     t.ok(await page.locator('#section-map text', { hasText: 'Kazakhstan' }).count() >= 1, 'country names on the map, in English')
+    t.equal(await page.locator('#section-map g.mhx-country-empty title').first().textContent(), 'Turkmenistan: not reported', 'a country that never reported says so, not "no records"')
 
     const series = (await api(env.iom, `region=central-asia&from=${FROM}&to=${TO}&by=period,sex`)).json()
     const groups = new Set(series.cells.map((c: { sex: string }) => c.sex)).size

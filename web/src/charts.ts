@@ -35,9 +35,15 @@ export function hatchDefs (): SVGSVGElement {
   return svg
 }
 
-export interface MapInput { members: string[], cells: Cell[], width: number }
+export interface MapInput {
+  members: string[]
+  cells: Cell[]
+  width: number
+  /** Why a country without a cell has none, where it is not "no records" (not reported, not published). */
+  missing?: (code: string) => string | undefined
+}
 
-export function regionMap ({ members, cells, width }: MapInput): Element {
+export function regionMap ({ members, cells, width, missing }: MapInput): Element {
   const byCode = new Map(cells.map((c) => [String(c.country), c]))
   const all = countries()
   const inRegion = all.filter((f) => f.code && members.includes(f.code))
@@ -47,7 +53,7 @@ export function regionMap ({ members, cells, width }: MapInput): Element {
   const empty = inRegion.filter((f) => !byCode.has(f.code!))
   const label = (f: Country) => {
     const cell = byCode.get(f.code!)
-    const what = cell === undefined ? t('noData') : cell.count === null ? t('protectedPrimary') : `${formatCount(cell.count)} ${t('records')}`
+    const what = cell === undefined ? (missing?.(f.code!) ?? t('noData')) : cell.count === null ? t('protectedPrimary') : `${formatCount(cell.count)} ${t('records')}`
     return `${countryName(f.code!)}: ${what}`
   }
   const height = Math.round(Math.min(520, Math.max(280, width * 0.62)))

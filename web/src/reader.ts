@@ -274,7 +274,14 @@ export class ReaderView {
     if (region && !region.byCountry && region.kind === 'region') return h('p', { class: 'muted' }, t('mapNoCountry'))
     return this.pending(this.map, (answer) => {
       const members = region?.members.length ? region.members : [this.query.region]
-      return h('figure', { class: 'map' }, regionMap({ members, cells: answer.cells, width: this.width('map', 560) }),
+      // A country with no cell: no records, or (every month of the span unpublished) not reported / not published.
+      const months = monthsBetween(answer.from, answer.to).length
+      const missing = (code: string) => {
+        const gaps = (answer.coverage ?? []).filter((c) => c.country === code)
+        if (gaps.length < months) return undefined
+        return gaps.every((g) => g.status === 'not_reported') ? t('notReported') : `${t('gapNoData')} (${missingText(gaps)})`
+      }
+      return h('figure', { class: 'map' }, regionMap({ members, cells: answer.cells, width: this.width('map', 560), missing }),
         h('figcaption', { class: 'legend-protected' }, h('span', { class: 'swatch circle', 'aria-hidden': 'true' }), ` ${t('mapCircles')} · `,
           h('span', { class: 'swatch hatch', 'aria-hidden': 'true' }), ` ${t('protectedPrimary')} · `,
           h('span', { class: 'swatch empty', 'aria-hidden': 'true' }), ` ${t('noData')}`))
