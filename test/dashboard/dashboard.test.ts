@@ -417,6 +417,9 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     t.match(await page.locator('#h-ind-map').innerText(), /Показатель регистрации туберкулёза среди мигрантов: по странам/, 'the indicator named in Russian')
     t.notMatch(await page.locator('main').innerText(), RAW_CODE, 'no raw code in Russian')
     await axe(page, 'indicator view, Russian')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(400)
+    t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at phone width')
     await page.context().close()
   })
 
