@@ -304,7 +304,7 @@ export class IndicatorView {
             h('th', { scope: 'col' }, t('reference')))),
           h('tbody', {}, rows.map((row) => h('tr', { class: row.total ? 'total' : '' },
             h('th', { scope: 'row' }, row.label),
-            h('td', { class: `num status-${row.now?.status ?? 'none'}` }, this.cellText(row.now, answer)),
+            h('td', { class: `num status-${row.now?.status ?? 'none'}` }, row.total && this.total && !this.total.ok ? describe(this.total.error) : row.total && this.total === null ? t('loading') : this.cellText(row.now, answer)),
             h('td', { class: 'num' }, this.earlier === null ? t('loading') : earlierAnswer ? this.cellText(row.before, earlierAnswer) : this.earlier.ok ? t('gapNoData') : describe(this.earlier.error)),
             h('td', {}, row.now?.reference ? t('referenceOf', { value: formatNumber(row.now.reference.value, 2, false), year: row.now.reference.year, source: row.now.reference.source }) : '—'))))))
     })
