@@ -4,10 +4,10 @@
 // view; a quarter without data says so. `mhx bulletin` prints this page through Chromium.
 import './bulletin.css'
 import type { Session } from './api.js'
-import { regionMap, timeSeries, type Cell } from './charts.js'
+import { indicatorMap, regionMap, timeSeries, type Cell } from './charts.js'
 import { h, nodes, replace } from './dom.js'
 import { describe, isNotFound } from './errors.js'
-import { countryName, formatCount, formatPeriod, language, t, valueLabel } from './i18n.js'
+import { countryName, formatCount, formatPeriod, language, regionLabel, t, valueLabel } from './i18n.js'
 import { tm } from './i18n-ministry.js'
 import { addMonths, currentMonth, monthsBetween } from './months.js'
 import { seriesPoints, type SeriesPoint } from './periods.js'
@@ -42,10 +42,10 @@ export function quarterMonths (quarter: string): [string, string] {
   return [`${year}-${String(q * 3 - 2).padStart(2, '0')}`, `${year}-${String(q * 3).padStart(2, '0')}`]
 }
 
-const ROMAN = ['I', 'II', 'III', 'IV']
+/** A quarter as the language writes it: Q3 2026, III квартал 2026 г. (its numerals are the language file's). */
 function quarterName (quarter: string): string {
   const q = Number(quarter.slice(-1))
-  return tm('bulletinQuarter', { q, roman: ROMAN[q - 1], year: quarter.slice(0, 4) })
+  return tm('bulletinQuarter', { q: tm('bulletinQuarterNumbers').split(',')[q - 1] ?? q, year: quarter.slice(0, 4) })
 }
 
 async function attempt<T> (work: () => Promise<T>): Promise<Loaded<T>> {
@@ -74,6 +74,8 @@ export class BulletinView {
   private indicators: Loaded<Array<{ indicator: Indicator, answer: Loaded<IndicatorAnswer> }>> = null
   /** The populations' names (public, GET /v1/populations), for the sources. */
   private populations = new Map<string, Record<string, string>>()
+  /** The headline rate by country, for the map (shaded by the rate, never by counts). */
+  private rateMap: { indicator: Indicator, answer: Loaded<IndicatorAnswer> } | null = null
   /** The public figures a rate of this quarter would divide by (GET /v1/denominators), withheld values or not. */
   private figures: Denominator[] = []
   /** True until the first load has drawn everything (the ready marks wait for it). */
@@ -93,12 +95,12 @@ export class BulletinView {
 
   private regionName (): string {
     const unit = this.unit()
-    return unit?.kind === 'country' || /^[A-Z]{3}$/.test(this.region) ? countryName(this.region) : (unit?.name ?? this.region)
+    return unit?.kind === 'country' || /^[A-Z]{3}$/.test(this.region) ? countryName(this.region) : regionLabel(this.region, unit?.name ?? this.region)
   }
 
   /** Loads every part at once; resolves when all are drawn. */
   async load (): Promise<void> {
-    this.byCountry = this.total = this.series = this.types = this.coverage = this.indicators = null
+    this.byCountry = this.total = this.series = this.types = this.coverage = this.indicators = this.rateMap = null
     this.loading = true
     this.draw()
     if (!this.region) {
@@ -134,6 +136,12 @@ export class BulletinView {
       this.populations = new Map(populations.map((p) => [p.id, p.label]))
       this.figures = await this.figuresFor(items, Number(to.slice(0, 4)))
       const params = new URLSearchParams({ region: this.region, from, to, periodType: 'quarter' }).toString()
+      const headline = items.find((i) => i.id === 'tb-notification-rate') ?? items.find((i) => i.kind === 'rate')
+      const mapped = headline && this.unit()?.byCountry !== false
+        ? attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(headline.id)}/values?${params}&by=country`))
+            .then((answer) => { this.rateMap = { indicator: headline, answer } })
+        : Promise.resolve()
+      await mapped
       return Promise.all(items.map(async (indicator) => ({
         indicator,
         answer: await attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(indicator.id)}/values?${params}`))
@@ -172,7 +180,9 @@ export class BulletinView {
             this.noData() && h('p', { class: 'bulletin-nodata', role: 'status' }, tm('bulletinNoData', { region, quarter })),
             this.indicatorSection(),
             this.section('counts', tm('bulletinCountsTitle'), this.drawCounts()),
-            this.section('map', tm('bulletinMapTitle'), this.drawMap()),
+            this.rateMap?.answer?.ok
+              ? this.section('map', tm('bulletinRateMapTitle', { name: this.rateMap.indicator.name[language()] ?? this.rateMap.indicator.name.en }), this.drawRateMap())
+              : this.section('map', tm('bulletinMapTitle'), this.drawMap()),
             this.section('series', tm('bulletinSeriesTitle'), this.drawSeries()),
             this.section('types', tm('bulletinTypesTitle'), this.drawTypes()),
             this.section('coverage', tm('bulletinCoverageTitle'), this.drawCoverage(from, to)),
@@ -279,6 +289,26 @@ export class BulletinView {
             countCell(cell))))),
         this.byCountry && !this.byCountry.ok && h('p', { class: 'muted' }, describe(this.byCountry.error)))
     })
+  }
+
+  private drawRateMap (): Node | Node[] {
+    const { indicator, answer } = this.rateMap!
+    if (!answer?.ok) return []
+    const lang = language()
+    const unit = indicator.unit[lang] ?? indicator.unit.en ?? ''
+    const members = this.unit()?.members.length ? this.unit()!.members : [this.region]
+    const cells = answer.value.cells.filter((c): c is IndicatorCell & { country: string } => typeof c.country === 'string')
+    const at = new Map(cells.map((c) => [c.country, c]))
+    const label = (code: string) => {
+      const cell = at.get(code)
+      const what = !cell ? t('noData') : cell.value !== null ? `${formatValue(cell.value)} ${unit}` : cell.status === 'no-denominator' ? tm('bulletinIndicatorNoDenominator') : tm('bulletinIndicatorWithheld')
+      return `${countryName(code)}: ${what}`
+    }
+    const name = indicator.name[lang] ?? indicator.name.en
+    return h('figure', { class: 'map' }, indicatorMap({ members, cells, width: 640, unit, label, ariaLabel: tm('bulletinRateMapTitle', { name }) }),
+      h('figcaption', { class: 'legend-protected' }, h('span', { class: 'swatch hatch', 'aria-hidden': 'true' }), ` ${tm('bulletinIndicatorWithheld')} · `,
+        h('span', { class: 'swatch empty', 'aria-hidden': 'true' }), ` ${tm('bulletinIndicatorNoDenominator')}`),
+      h('ul', { class: 'map-values' }, members.map((code) => h('li', {}, label(code)))))
   }
 
   private drawMap (): Node | Node[] {

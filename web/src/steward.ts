@@ -4,7 +4,7 @@
 import type { Session } from './api.js'
 import { h, nodes, replace } from './dom.js'
 import { describe, isNotFound } from './errors.js'
-import { countryName, dimensionName, formatCount, t, valueLabel } from './i18n.js'
+import { countryName, dimensionName, formatCount, regionLabel, t, valueLabel } from './i18n.js'
 import { tm, type MinistryKey } from './i18n-ministry.js'
 import { addMonths, currentMonth } from './months.js'
 
@@ -48,7 +48,7 @@ export function readableQuery (query: unknown): string {
   if (!query || typeof query !== 'object') return '—'
   const q = query as Record<string, string | undefined>
   const parts: string[] = []
-  if (q.region) parts.push(/^[A-Z]{3}$/.test(q.region) ? countryName(q.region) : q.region)
+  if (q.region) parts.push(/^[A-Z]{3}$/.test(q.region) ? countryName(q.region) : regionLabel(q.region, q.region))
   if (q.from && q.to) parts.push(q.from === q.to ? q.from : tm('querySpan', { from: q.from, to: q.to }))
   if (q.periodType && q.periodType !== 'month') parts.push(tm('queryPeriodType', { type: periodTypeWord(q.periodType) }))
   if (q.by) parts.push(tm('queryBy', { dims: q.by.split(',').map(dimensionName).join(', ') }))
