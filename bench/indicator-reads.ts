@@ -1,7 +1,7 @@
 // Indicator reads beside the aggregate read of the same numerator (issue 25's figure): p99 warm
 // under 50 connections and cold (cache miss) latency, on cells filled directly with SQL from N
 // synthetic records, TB cells made case notifications, migrant stock set for every country-year.
-// Run: npx tsx bench/indicator-reads.ts [records=10000000] [admin database URL]
+// Run: [BENCH_INDICATOR=uninsured-share] npx tsx bench/indicator-reads.ts [records=10000000] [admin database URL]
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,10 +14,12 @@ const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const CONNECTIONS = 50
 const COUNTRIES = ['RUS', 'KAZ', 'TUR', 'UZB', 'KGZ', 'TJK', 'TKM']
-// The numerator of tb-notification-rate, asked of /v1/aggregates as the indicator asks it.
+// The numerator of tb-notification-rate, asked of /v1/aggregates as the indicator asks it; with
+// BENCH_INDICATOR=uninsured-share a proportion instead (two counts: the numerator and its cohort).
 const span = (from: string) => `region=central-asia&from=${from}&to=2026-12&by=country`
-const indicatorPath = (from: string) => `/v1/indicators/tb-notification-rate/values?${span(from)}`
-const aggregatePath = (from: string) => `/v1/aggregates?${span(from)}&recordType=case_notification&conditionGroup=tb`
+const PROPORTION = process.env.BENCH_INDICATOR === 'uninsured-share'
+const indicatorPath = (from: string) => `/v1/indicators/${PROPORTION ? 'uninsured-share' : 'tb-notification-rate'}/values?${span(from)}`
+const aggregatePath = (from: string) => `/v1/aggregates?${span(from)}&${PROPORTION ? 'recordType=contact&insurance=none' : 'recordType=case_notification&conditionGroup=tb'}`
 
 async function main (): Promise<void> {
   const database = await freshDatabase(ADMIN_DB_URL, 'mhx_bench_ind')
@@ -64,7 +66,7 @@ async function main (): Promise<void> {
     // A round to warm the JIT and the caches, then interleaved rounds: the machine is shared.
     for (const path of [indicatorPath('2025-01'), aggregatePath('2025-01')]) await load({ url: `${server.url}${path}`, connections: CONNECTIONS, seconds: 3, request: () => ({ headers }) })
     for (let round = 0; round < 2; round++) {
-      await warm('GET /v1/indicators/tb-notification-rate/values (warm)', indicatorPath('2025-01'))
+      await warm(`GET ${indicatorPath('2025-01').split('?')[0]} (warm)`, indicatorPath('2025-01'))
       await warm('GET /v1/aggregates, the same numerator (warm)', aggregatePath('2025-01'))
     }
   } finally {

@@ -4,7 +4,8 @@
 import fc from 'fast-check'
 import t from 'tap'
 import type { Test } from 'tap'
-import { buildTestHub, type TestPartner } from '../helpers.js'
+import { sql } from 'drizzle-orm'
+import { buildTestHub, waitFor, type TestPartner } from '../helpers.js'
 import { CENTRAL_ASIA, insertCells, type CellInput } from '../release/fixtures.js'
 
 const hub = await buildTestHub(t)
@@ -248,4 +249,16 @@ t.test('a removal-after-screening read takes the sensitive k', async (t) => {
   const res = await get(partners.iom, '/v1/indicators/removal-after-screening/values?region=central-asia&from=2025-07&to=2026-06&by=country')
   t.equal(res.statusCode, 200)
   t.equal(res.json().k, hub.config.sensitiveK)
+})
+
+t.test('a figure another process writes is seen once its NOTIFY arrives', async (t) => {
+  const url = '/v1/indicators/occupational-injury-rate/values?region=TKM&from=2026-01&to=2026-06'
+  t.equal((await get(partners.iom, url)).json().cells[0].status, 'no-denominator', 'TKM has no migrant_workers yet')
+  // As another API process's PUT would: the row and the NOTIFY in one transaction.
+  await hub.database.db.transaction(async (tx) => {
+    await tx.execute(sql`INSERT INTO denominators (country, year, population, revision, value, source, vintage, set_by, set_at) VALUES ('TKM', 2025, 'migrant_workers', 1, 5000, 'elsewhere', '2025', 'admin', now())`)
+    await tx.execute(sql`SELECT pg_notify('mhx_figures_changed', '')`)
+  })
+  await waitFor(async () => (await get(partners.iom, url)).json().cells[0].denominator === 5000, 5000)
+  t.pass('heard')
 })
