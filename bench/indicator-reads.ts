@@ -24,7 +24,7 @@ const aggregatePath = (from: string) => `/v1/aggregates?${span(from)}&${PROPORTI
 async function main (): Promise<void> {
   const database = await freshDatabase(ADMIN_DB_URL, 'mhx_bench_ind')
   const dataDir = mkdtempSync(join(tmpdir(), 'mhx-bench-'))
-  const port = 3950 + Math.floor(Math.random() * 40)
+  const port = 4400 + Math.floor(Math.random() * 200)
   let server: BenchServer | undefined
   const db = new pg.Client({ connectionString: database.url })
   try {
