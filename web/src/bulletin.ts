@@ -136,12 +136,15 @@ export class BulletinView {
       this.populations = new Map(populations.map((p) => [p.id, p.label]))
       this.figures = await this.figuresFor(items, Number(to.slice(0, 4)))
       const params = new URLSearchParams({ region: this.region, from, to, periodType: 'quarter' }).toString()
-      const headline = items.find((i) => i.id === 'tb-notification-rate') ?? items.find((i) => i.kind === 'rate')
-      const mapped = headline && this.unit()?.byCountry !== false
-        ? attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(headline.id)}/values?${params}&by=country`))
-            .then((answer) => { this.rateMap = { indicator: headline, answer } })
-        : Promise.resolve()
-      await mapped
+      // The map: the first rate (TB notification rate first) with a released value in some country; else counts.
+      const rates = [...items.filter((i) => i.id === 'tb-notification-rate'), ...items.filter((i) => i.kind === 'rate' && i.id !== 'tb-notification-rate')]
+      if (this.unit()?.byCountry !== false) {
+        const mapped = await Promise.all(rates.map(async (indicator) => ({
+          indicator,
+          answer: await attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(indicator.id)}/values?${params}&by=country`))
+        })))
+        this.rateMap = mapped.find((m) => m.answer?.ok && m.answer.value.cells.some((c) => c.status === 'released')) ?? null
+      }
       return Promise.all(items.map(async (indicator) => ({
         indicator,
         answer: await attempt(() => this.session.json<IndicatorAnswer>(`/v1/indicators/${encodeURIComponent(indicator.id)}/values?${params}`))
