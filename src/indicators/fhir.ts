@@ -4,7 +4,7 @@
 // "masked", its interval in the hub's indicator-interval extension.
 import { ABSENT } from '../release/dimensions.js'
 import {
-  DATA_ABSENT_REASON, dimensionConcept, fhirUrl, HUB_ORGANIZATION, ISO_3166, lastDay, PUBLISHER, systemOf, valueConcept
+  DATA_ABSENT_REASON, dimensionConcept, fhirUrl, HUB_ORGANIZATION, ISO_3166, lastDay, PUBLISHER, reportExtensions, systemOf, valueConcept
 } from '../release/formats/fhir.js'
 import type { Language, Names } from '../release/formats/names.js'
 import type { Indicator } from './catalog.js'
@@ -75,7 +75,6 @@ function populations (indicator: IndicatorAnswer['indicator'], cell: Pick<Indica
 
 /** A values answer as a summary MeasureReport of the indicator's Measure. */
 export function indicatorMeasureReport (answer: IndicatorAnswer, publicUrl: string, names: Names, labels?: Language) {
-  const hub = (name: string) => fhirUrl(publicUrl, 'StructureDefinition', name)
   const group: Record<string, unknown> = {
     code: { coding: [{ system: systemOf(publicUrl, 'measure-group'), code: 'indicator' }], text: answer.indicator.id }
   }
@@ -94,21 +93,7 @@ export function indicatorMeasureReport (answer: IndicatorAnswer, publicUrl: stri
   }
   return {
     resourceType: 'MeasureReport' as const,
-    extension: [{
-      url: hub('disclosure'),
-      extension: [
-        { url: 'method', valueCode: answer.disclosure.method },
-        ...(answer.disclosure.ptable ? [{ url: 'ptable', valueString: answer.disclosure.ptable }] : []),
-        { url: 'k', valueInteger: answer.k }
-      ]
-    }, {
-      url: hub('aggregate-query'),
-      extension: [
-        { url: 'region', valueCode: answer.region },
-        { url: 'periodType', valueCode: answer.periodType },
-        ...Object.entries(answer.filters).map(([dim, values]) => ({ url: 'filter', valueString: `${dim}=${values.join(',')}` }))
-      ]
-    }],
+    extension: reportExtensions(answer, publicUrl),
     status: 'complete',
     type: 'summary',
     measure: fhirUrl(publicUrl, 'Measure', answer.indicator.id),

@@ -5,7 +5,7 @@
 import type { ReleaseDeps, ReadCaller } from '../release/release.js'
 import { readAggregates } from '../release/release.js'
 import { DIMENSIONS, isDimension, type Dimension } from '../release/dimensions.js'
-import { badParameter, countriesCounted, labelMonths, monthIndex, parseAggregateQuery, type AggregateQuery, type PeriodType, type RawAggregateQuery } from '../release/query.js'
+import { badParameter, countriesCounted, labelMonths, monthIndex, parseAggregateQuery, type AggregateQuery, type RawAggregateQuery } from '../release/query.js'
 import type { Answer, AnswerCell } from '../release/formats/index.js'
 import { problem } from '../problem.js'
 import { populationOf, type Indicator, type IndicatorCatalog } from './catalog.js'
@@ -49,14 +49,9 @@ export interface DenominatorUse {
   vintage: string
 }
 
-export interface IndicatorAnswer {
+/** The query it answers (the caller's filters only: the indicator's own are its definition), then its values. */
+export interface IndicatorAnswer extends AggregateQuery {
   indicator: Pick<Indicator, 'id' | 'kind' | 'multiplier' | 'unit' | 'minimumNumerator' | 'version'>
-  region: string
-  from: string
-  to: string
-  periodType: PeriodType
-  by: Dimension[]
-  filters: Partial<Record<Dimension, string[]>>
   k: number
   disclosure: Answer['disclosure']
   interval: { level: 0.95, method: string }

@@ -97,9 +97,10 @@ export function lastDay (month: string): string {
   return `${month}-${String(new Date(Date.UTC(y, m, 0)).getUTCDate()).padStart(2, '0')}`
 }
 
-export function toMeasureReport (answer: Answer, publicUrl: string, names: Names, labels?: Language) {
+/** The hub's extensions of a MeasureReport: how its numbers are protected and the query they answer. */
+export function reportExtensions (answer: Pick<Answer, 'disclosure' | 'k' | 'region' | 'periodType' | 'filters'>, publicUrl: string) {
   const hub = (name: string) => fhirUrl(publicUrl, 'StructureDefinition', name)
-  const extension = [{
+  return [{
     url: hub('disclosure'),
     extension: [
       { url: 'method', valueCode: answer.disclosure.method },
@@ -111,9 +112,13 @@ export function toMeasureReport (answer: Answer, publicUrl: string, names: Names
     extension: [
       { url: 'region', valueCode: answer.region },
       { url: 'periodType', valueCode: answer.periodType },
-      ...Object.entries(answer.filters).map(([dim, values]) => ({ url: 'filter', valueString: `${dim}=${values.join(',')}` }))
+      ...Object.entries(answer.filters).map(([dim, values]) => ({ url: 'filter', valueString: `${dim}=${(values as string[]).join(',')}` }))
     ]
   }]
+}
+
+export function toMeasureReport (answer: Answer, publicUrl: string, names: Names, labels?: Language) {
+  const extension = reportExtensions(answer, publicUrl)
   const group: Record<string, unknown> = {
     code: { coding: [{ system: systemOf(publicUrl, 'measure-group'), code: 'count' }], text: 'Count' },
     population: [answer.by.length === 0 ? population(answer.cells[0]?.count ?? 0) : { code: INITIAL_POPULATION }]
