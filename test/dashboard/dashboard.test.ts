@@ -2,13 +2,10 @@
 // private JWK whose private member never leaves the page, the map and the chart drawn from pushed data, Russian,
 // a download equal to the API's answer, errors in words, axe-core, and (once the routes exist) a steward's refusal.
 import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import t from 'tap'
 import type { Browser, Page } from 'playwright-core'
 import { buildDashboard } from '../../web/build.js'
-import { CHROMIUM, FROM, KAZ_REFERENCE, startDashboardHub, TO, type DashboardHub } from './fixture.js'
-
-const require = createRequire(import.meta.url)
+import { CHROMIUM, type DashboardHub, FROM, KAZ_REFERENCE, seriousViolations, startDashboardHub, TO } from './fixture.js'
 
 t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install -y chromium; CI installs it)` }, async (t) => {
   const build = await buildDashboard()
@@ -16,7 +13,6 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
   const env: DashboardHub = await startDashboardHub(t)
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
   t.teardown(() => browser.close())
-  const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
 
   // Every request the pages make, to prove no private key material leaves them.
   const secrets: string[] = []
@@ -51,13 +47,7 @@ t.test('the dashboard in a browser', { skip: existsSync(CHROMIUM) ? false : `no 
     await page.waitForFunction((n) => Number(document.body.dataset.readerLoads ?? '0') > n, before)
   }
   async function axe (page: Page, what: string) {
-    await page.evaluate(axeSource)
-    const result = await page.evaluate(async () => {
-      const run = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string, impact: string, nodes: Array<{ target: unknown }> }> }> } }).axe.run
-      return run(document, { resultTypes: ['violations'] })
-    })
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    t.same(serious.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`), [], `axe-core: no serious or critical violations (${what})`)
+    t.same(await seriousViolations(page), [], `axe-core: no serious or critical violations (${what})`)
   }
   async function api (partner: typeof env.iom, query: string, accept = 'application/json') {
     return env.hub.app.inject({ method: 'GET', url: `/v1/aggregates?${query}`, headers: { authorization: `Bearer ${await env.bearer(partner)}`, accept } })

@@ -2,6 +2,8 @@
 // report (Turkmenistan does not), IOM reads the region country by country, an NGO reads its totals only.
 // Used by the browser test and by the screenshot script.
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { exportJWK, type JWK } from 'jose'
 import pino from 'pino'
 import { startAggregation } from '../../src/aggregation/worker-runtime.js'
@@ -12,6 +14,19 @@ import { buildTestHub, freePort, waitFor, type TestHub, type TestPartner } from 
 interface Teardown { teardown (fn: () => unknown): void }
 
 export const CHROMIUM = '/usr/bin/chromium'
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's serious and critical violations on the page, one line each (none expected). */
+export async function seriousViolations (page: { evaluate: <R>(fn: string | (() => Promise<R>)) => Promise<R> }): Promise<string[]> {
+  await page.evaluate(axeSource)
+  const result = await page.evaluate(async () => {
+    const run = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string, impact: string, nodes: Array<{ target: unknown }> }> }> } }).axe.run
+    return run(document, { resultTypes: ['violations'] })
+  })
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`)
+}
 export const FROM = '2026-01'
 export const TO = '2026-06'
 

@@ -8,7 +8,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import pino from 'pino'
 import { Webhook } from 'standardwebhooks'
@@ -19,9 +18,8 @@ import { startNotifications } from '../../src/notifications/runtime.js'
 import { buildDashboard } from '../../web/build.js'
 import { cliRunner, workDir } from '../cli/harness.js'
 import { waitFor } from '../helpers.js'
-import { CHROMIUM, FROM, startDashboardHub, TO, type DashboardHub } from './fixture.js'
+import { CHROMIUM, type DashboardHub, FROM, seriousViolations, startDashboardHub, TO } from './fixture.js'
 
-const require = createRequire(import.meta.url)
 const hasPdftotext = (() => {
   try {
     execFileSync('pdftotext', ['-v'], { stdio: 'ignore' })
@@ -39,7 +37,6 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
   const { hub } = env
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
   t.teardown(() => browser.close())
-  const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
   const kaz = env.reporters.KAZ
   const as = async (partner: typeof kaz) => ({ authorization: `Bearer ${await env.bearer(partner)}` })
 
@@ -86,13 +83,7 @@ t.test('the ministry\'s screens and the bulletin in a browser', { skip: existsSy
     await page.waitForFunction(() => document.body.dataset.ready !== undefined, undefined, { timeout: 20_000 })
   }
   async function axe (page: Page, what: string) {
-    await page.evaluate(axeSource)
-    const result = await page.evaluate(async () => {
-      const run = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string, impact: string, nodes: Array<{ target: unknown }> }> }> } }).axe.run
-      return run(document, { resultTypes: ['violations'] })
-    })
-    const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    t.same(serious.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target))}`), [], `axe-core: no serious or critical violations (${what})`)
+    t.same(await seriousViolations(page), [], `axe-core: no serious or critical violations (${what})`)
   }
 
   t.test('a steward: names, words, subscriptions; previews a month and publishes it; a subscriber verifies the webhook', async (t) => {

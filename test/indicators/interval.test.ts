@@ -4,19 +4,11 @@
 import t from 'tap'
 import { poissonInterval, proportionInterval } from '../../src/indicators/interval.js'
 import { buildPtable, perturb } from '../../src/release/ptable.js'
+import { prng } from '../random.js'
 
 const ptable = buildPtable()
 const { V } = ptable.parameters
 
-function prng (seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 const random = prng(20261207)
 const key = () => Math.floor(random() * 2 ** 32)
 function poisson (mean: number): number {

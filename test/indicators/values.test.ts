@@ -7,20 +7,11 @@ import type { Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { buildTestHub, waitFor, type TestPartner } from '../helpers.js'
 import { CENTRAL_ASIA, insertCells, type CellInput } from '../release/fixtures.js'
+import { prng } from '../random.js'
 
 const hub = await buildTestHub(t)
 const { app } = hub
 
-/** mulberry32: the same data on every run. */
-function prng (seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 const random = prng(25)
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]
 const MONTHS = ['2025-07', '2025-08', '2025-09', '2025-10', '2025-11', '2025-12', '2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06']
