@@ -1,4 +1,4 @@
-// Holds every file under schemas/ to the anonymization rules of DESIGN.md ("Records"): a new
+// Holds every file under schemas/ to the anonymization rules (README: no free text, no exact dates, …): a new
 // schema version is covered without touching this test.
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
