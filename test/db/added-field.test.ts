@@ -32,6 +32,8 @@ const work = mkdtempSync(join(tmpdir(), 'mhx-added-field-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
 const definitions = readFileSync(DEFINITIONS, 'utf8')
 if (definitions.split(LAST_ENTRY_END).length !== 2) throw new Error('src/model/fields.ts: the list of fields no longer ends as this test expects')
+// An ES module like the original: outside the repository's package scope tsx would load it as CommonJS.
+writeFileSync(join(work, 'package.json'), JSON.stringify({ type: 'module' }))
 writeFileSync(join(work, 'fields.ts'), definitions.replace(LAST_ENTRY_END, ADDED))
 register('./fields-hook.mjs', import.meta.url, { data: { from: DEFINITIONS.href, to: pathToFileURL(join(work, 'fields.ts')).href } })
 
