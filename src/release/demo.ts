@@ -118,6 +118,34 @@ export function recordsFor (country: string, volume = VOLUME[country]): Array<Re
   return out
 }
 
+/**
+ * The demo's TB case notifications of `country` (record model 1.1.0), about one for every twenty
+ * contacts, with a WHO treatment outcome for most: what the TB indicators count. Apart from
+ * recordsFor, whose stream bench/attacks reuses.
+ */
+export function caseNotificationsFor (country: string): Array<Record<string, string>> {
+  const r = rng(`tb-${country}`)
+  const pick = pickFrom(r)
+  const destination = ['KAZ', 'RUS', 'TUR'].includes(country)
+  return Array.from({ length: Math.round(VOLUME[country] / 20) }, (_, i) => {
+    const record: Record<string, string> = {
+      recordId: uuidFrom(`demo-tb-${country}-${i}`),
+      recordType: 'case_notification',
+      period: `2026-0${1 + Math.floor(r() * 6)}`,
+      countryOfOrigin: pick(ORIGINS[country]),
+      migrationStatus: pick(destination ? ['labour_migrant', 'family_member', 'student'] : ['returnee', 'labour_migrant']),
+      migrationStage: destination ? 'destination' : 'return',
+      sex: pick(['male', 'female'], 1.2),
+      ageBand: pick(['25-29', '30-34', '20-24', '35-39', '40-44', '45-49'], 1.3),
+      encounter: pick(['primary_care', 'inpatient', 'screening']),
+      condition: pick(['A15', 'A16', 'A19'], 1.5),
+      insurance: pick(destination ? ['none', 'private', 'public'] : ['public', 'none'])
+    }
+    if (r() < 0.8) record.tbOutcome = pick(['cured', 'treatment_completed', 'lost_to_follow_up', 'treatment_failed', 'died', 'not_evaluated'], 1.8)
+    return record
+  })
+}
+
 class Client {
   private tokens = new Map<string, { token: string, exp: number }>()
   constructor (readonly url: string, readonly tokenEndpoint: string) {}
@@ -214,7 +242,13 @@ async function main () {
         throw new Error(`push for ${country}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`)
       }
     }
-    console.log(`  ${id.padEnd(10)} ${String(pushed).padStart(5)} records pushed${already ? `, ${already} already there from an earlier run` : ''}`)
+    const tb = await client.call(token, 'POST', '/v1/submissions', { schema: 'migrant-health-event', version: '1.1.0', records: caseNotificationsFor(country) }, { 'idempotency-key': `demo-tb-${country}` })
+    if (tb.status === 202 || tb.status === 200) {
+      if (typeof tb.body.id === 'string') pending.push({ id: tb.body.id, partner: id })
+    } else if (tb.status !== 409) {
+      throw new Error(`TB case notifications for ${country}: ${tb.status} ${JSON.stringify(tb.body).slice(0, 500)}`)
+    }
+    console.log(`  ${id.padEnd(10)} ${String(pushed).padStart(5)} records pushed${already ? `, ${already} already there from an earlier run` : ''}; ${caseNotificationsFor(country).length} TB case notifications`)
   }
 
   process.stdout.write('\nWaiting for aggregation')
