@@ -5,23 +5,14 @@
 // quarter (default 2026-Q1), BENCH_PDF=DIR keeps a PDF of each language.
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from '../src/cli/run.js'
 import { buildDashboard } from '../web/build.js'
 import { startServer } from './support.js'
+import { freePort } from '../test/helpers.js'
 
 const say = (line: string) => console.log(line)
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 await buildDashboard()
 const dataDir = mkdtempSync(join(tmpdir(), 'mhx-bench-bulletin-'))

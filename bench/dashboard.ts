@@ -4,24 +4,15 @@
 // table, coverage, about) — cold (first reads) and warm — and from "Show" to a new query drawn.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { buildDashboard } from '../web/build.js'
 import { startServer } from './support.js'
+import { freePort } from '../test/helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const say = (line: string) => console.log(line)
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const build = await buildDashboard()
 say(`build: ${build.files.map((f) => `${f.name} ${(f.bytes / 1024).toFixed(1)} KiB (${(f.brotli / 1024).toFixed(1)} KiB brotli)`).join(', ')}`)

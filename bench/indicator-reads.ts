@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { describe, load } from './load.js'
 import { cleanUp, fillCells, freshDatabase, readerToken, startServer, type BenchServer } from './support.js'
+import { freePort } from '../test/helpers.js'
 
 const RECORDS = Number(process.argv[2] ?? 10_000_000)
 const ADMIN_DB_URL = process.argv[3] ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -24,7 +25,8 @@ const aggregatePath = (from: string) => `/v1/aggregates?${span(from)}&${PROPORTI
 async function main (): Promise<void> {
   const database = await freshDatabase(ADMIN_DB_URL, 'mhx_bench_ind')
   const dataDir = mkdtempSync(join(tmpdir(), 'mhx-bench-'))
-  const port = 4400 + Math.floor(Math.random() * 200)
+  // A port nobody holds: another bench's service on a guessed one answered the readiness check.
+  const port = await freePort()
   let server: BenchServer | undefined
   const db = new pg.Client({ connectionString: database.url })
   try {
