@@ -11,6 +11,8 @@ import pg from 'pg'
 import pino from 'pino'
 import { buildApp, type App } from '../src/app.js'
 import { createCellVersions, type CellVersions } from '../src/aggregation/versions.js'
+import { startAggregation } from '../src/aggregation/worker-runtime.js'
+import { createMetrics } from '../src/ops/metrics.js'
 import { createPartnerDirectory, type PartnerDirectory } from '../src/auth/directory.js'
 import { createInProcessQueue, type InProcessQueue } from '../src/aggregation/in-process-queue.js'
 import { loadHubKeys, type HubKeys } from '../src/auth/hub-keys.js'
@@ -217,6 +219,19 @@ export async function buildTestHub (t: Teardown, options: { config?: Partial<Con
 }
 
 /** A TCP port free on 127.0.0.1 just now. */
+/**
+ * The aggregation worker on the hub's database and queue, stopped at teardown; its sweep waits a
+ * minute and runs hourly, so a test's submissions are taken by their own jobs.
+ */
+export async function startTestAggregation (t: Teardown, hub: TestHub): Promise<void> {
+  const runtime = await startAggregation({
+    config: { ...hub.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
+    database: hub.database, queue: hub.queue, metrics: createMetrics({ queue: hub.queue, database: hub.database }), logger: pino({ level: 'silent' }),
+    cellVersions: hub.cellVersions
+  })
+  t.teardown(() => runtime.close())
+}
+
 export async function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()

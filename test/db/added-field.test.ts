@@ -14,7 +14,6 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
-import pino from 'pino'
 import t from 'tap'
 
 const DEFINITIONS = new URL('../../src/model/fields.ts', import.meta.url)
@@ -45,11 +44,9 @@ const { schemaFiles } = await import('../../src/intake/write-schemas.js')
 const { defaultSchemasDir, loadSchemaRegistry } = await import('../../src/intake/registry.js')
 const { rows } = await import('../../src/db/connect.js')
 const { verifyCells } = await import('../../src/aggregation/cells.js')
-const { startAggregation } = await import('../../src/aggregation/worker-runtime.js')
-const { createMetrics } = await import('../../src/ops/metrics.js')
 const { rollUp } = await import('../../src/release/rollup.js')
 const { buildPtable } = await import('../../src/release/ptable.js')
-const { buildTestHub, testDatabase } = await import('../helpers.js')
+const { buildTestHub, startTestAggregation, testDatabase } = await import('../helpers.js')
 type Dimension = import('../../src/release/dimensions.js').Dimension
 type TestPartner = import('../helpers.js').TestPartner
 
@@ -102,12 +99,7 @@ t.test('records with the new dimension: intake, roll-up, publication, a publishe
   const published = JSON.parse(readFileSync(join(dir, 'migrant-health-event/1.1.0.json'), 'utf8'))
   t.same(published.properties.disability.enum, ['none', 'some', 'severe', 'unknown'], 'the published 1.1.0 schema holds the field')
   const hub = await buildTestHub(t, { database, schemas: await loadSchemaRegistry(dir), config: { consent: 'required' } })
-  const runtime = await startAggregation({
-    config: { ...hub.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
-    database, queue: hub.queue, metrics: createMetrics({ queue: hub.queue, database }), logger: pino({ level: 'silent' }),
-    cellVersions: hub.cellVersions
-  })
-  t.teardown(() => runtime.close())
+  await startTestAggregation(t, hub)
   const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
   const kaz = await hub.partner({ id: 'kaz-moh', roles: ['reporter', 'steward'], country: 'KAZ' })
   const who = await hub.partner({ id: 'who-euro', roles: ['reader'], grants: [{ region: 'KAZ' }] })

@@ -11,15 +11,12 @@ import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import pino from 'pino'
 import t from 'tap'
 import { rebuildCells } from '../../src/aggregation/cells.js'
-import { startAggregation } from '../../src/aggregation/worker-runtime.js'
 import { rows } from '../../src/db/connect.js'
 import { migrate, MIGRATIONS_FOLDER } from '../../src/db/migrate.js'
 import { CELL_COLUMNS, KEY_MODULUS } from '../../src/model/cells.js'
-import { createMetrics } from '../../src/ops/metrics.js'
-import { buildTestHub, testDatabase, type TestPartner } from '../helpers.js'
+import { buildTestHub, testDatabase, type TestPartner, startTestAggregation } from '../helpers.js'
 import type { Rec } from '../intake/intake-fixtures.js'
 
 /** A copy of the committed migrations that ends before the first whose name ends with `name`. */
@@ -39,12 +36,7 @@ function migrationsBefore (name: string): string {
 const database = await testDatabase(t, 'env', { migrationsFolder: migrationsBefore('_published_cells_key_from_fields') })
 const hub = await buildTestHub(t, { database, config: { consent: 'required' } })
 const db = database.db
-const runtime = await startAggregation({
-  config: { ...hub.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
-  database, queue: hub.queue, metrics: createMetrics({ queue: hub.queue, database }), logger: pino({ level: 'silent' }),
-  cellVersions: hub.cellVersions
-})
-t.teardown(() => runtime.close())
+await startTestAggregation(t, hub)
 const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
 const kaz = await hub.partner({ id: 'kaz-moh', roles: ['reporter', 'steward'], country: 'KAZ' })
 

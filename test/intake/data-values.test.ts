@@ -5,23 +5,15 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
-import pino from 'pino'
 import t from 'tap'
-import { startAggregation } from '../../src/aggregation/worker-runtime.js'
 import { rows } from '../../src/db/connect.js'
 import { CELL_COLUMNS } from '../../src/model/cells.js'
-import { createMetrics } from '../../src/ops/metrics.js'
-import { buildTestHub } from '../helpers.js'
+import { buildTestHub, startTestAggregation } from '../helpers.js'
 import { reporterOf, type Rec } from './intake-fixtures.js'
 
 const hub = await buildTestHub(t)
 const db = hub.database.db
-const runtime = await startAggregation({
-  config: { ...hub.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
-  database: hub.database, queue: hub.queue, metrics: createMetrics({ queue: hub.queue, database: hub.database }), logger: pino({ level: 'silent' }),
-  cellVersions: hub.cellVersions
-})
-t.teardown(() => runtime.close())
+await startTestAggregation(t, hub)
 // Tajikistan's ministry reads its own country: exact counts (cell-key perturbation is for other readers).
 const reader = await hub.partner({ roles: ['reader'], country: 'TJK', grants: [{ region: 'TJK' }] })
 const readerAuth = { authorization: `Bearer ${await hub.token(reader)}` }
@@ -312,12 +304,7 @@ t.test('the example files in docs/ are accepted, and are the same data values in
 t.test('ADX out of one hub is ADX in of another: the same cells, sub-national areas and condition groups included', async (t) => {
   // hub A is this file's hub; hub B a second app with its own database and aggregation worker
   const hubB = await buildTestHub(t)
-  const runtimeB = await startAggregation({
-    config: { ...hubB.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
-    database: hubB.database, queue: hubB.queue, metrics: createMetrics({ queue: hubB.queue, database: hubB.database }), logger: pino({ level: 'silent' }),
-    cellVersions: hubB.cellVersions
-  })
-  t.teardown(() => runtimeB.close())
+  await startTestAggregation(t, hubB)
   const cellsIn = async (database: typeof hub.database, country: string) => {
     const found = await rows<Record<string, unknown>>(database.db, sql`SELECT ${sql.raw(CELL_COLUMNS.join(', '))}, count FROM cells WHERE country = ${country}`)
     return found.map((c) => CELL_COLUMNS.map((col) => String(c[col])).join('|') + `=${String(c.count)}`).sort()

@@ -5,23 +5,15 @@
 // @server-only: keys of published cells; the worker only makes the counts readable
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
-import pino from 'pino'
 import t, { type Test } from 'tap'
-import { startAggregation } from '../../src/aggregation/worker-runtime.js'
 import { rows } from '../../src/db/connect.js'
 import { CELL_COLUMNS } from '../../src/model/cells.js'
-import { createMetrics } from '../../src/ops/metrics.js'
-import { buildTestHub, type TestPartner } from '../helpers.js'
+import { buildTestHub, type TestPartner, startTestAggregation } from '../helpers.js'
 import type { Rec } from '../intake/intake-fixtures.js'
 
 const hub = await buildTestHub(t, { config: { consent: 'required' } })
 const db = hub.database.db
-const runtime = await startAggregation({
-  config: { ...hub.config, sweepAfterMs: 60_000, sweepIntervalMs: 3_600_000 },
-  database: hub.database, queue: hub.queue, metrics: createMetrics({ queue: hub.queue, database: hub.database }), logger: pino({ level: 'silent' }),
-  cellVersions: hub.cellVersions
-})
-t.teardown(() => runtime.close())
+await startTestAggregation(t, hub)
 const as = async (partner: TestPartner) => ({ authorization: `Bearer ${await hub.token(partner)}` })
 const kaz = await hub.partner({ id: 'kaz-moh', roles: ['reporter', 'steward'], country: 'KAZ' })
 const who = await hub.partner({ id: 'who-euro', roles: ['reader'], grants: [{ region: 'KAZ' }] })
